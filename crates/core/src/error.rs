@@ -1,0 +1,122 @@
+//! The one error type of the crate.
+
+use std::io;
+use std::net::SocketAddr;
+
+/// Result alias used throughout the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong.
+///
+/// The two failures a program must expect while talking, [`Error::Timeout`]
+/// and [`Error::Disconnected`], display exactly as Renoise reports them
+/// (`"timeout"`, `"disconnected"`), so `err.to_string()` can be handed to
+/// Lua code unchanged.
+///
+/// ```
+/// use renoise_socket::Error;
+/// assert_eq!(Error::Timeout.to_string(), "timeout");
+/// assert_eq!(Error::Disconnected.to_string(), "disconnected");
+/// assert!(Error::Timeout.is_timeout());
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Nothing (or not enough) arrived before the deadline. Nothing was lost
+    /// and the socket stays open.
+    #[error("timeout")]
+    Timeout,
+    /// The peer closed or reset the connection and every byte it sent has
+    /// been delivered. The socket is now closed.
+    #[error("disconnected")]
+    Disconnected,
+    /// The buffered data holds no line terminator within the maximum line
+    /// length. The socket stays open and the data stays buffered.
+    #[error("line too long")]
+    LineTooLong,
+    /// The socket was closed before this call.
+    #[error("socket is closed")]
+    Closed,
+    /// A caller's mistake: a bad mode, size, timeout, port or address.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// The host name could not be resolved.
+    #[error("unknown host '{host}'")]
+    UnknownHost {
+        /// The name as given.
+        host: String,
+    },
+    /// The peer actively refused (TCP RST on connect, or ICMP port
+    /// unreachable on UDP).
+    #[error("connection refused by {addr}")]
+    Refused {
+        /// The address that refused.
+        addr: SocketAddr,
+    },
+    /// No route to the host or network.
+    #[error("host unreachable: {addr}")]
+    Unreachable {
+        /// The address that could not be reached.
+        addr: SocketAddr,
+    },
+    /// Connecting took longer than the connect timeout.
+    #[error("connect timeout: no answer from {addr} within {timeout_ms} ms")]
+    ConnectTimeout {
+        /// The last address tried.
+        addr: SocketAddr,
+        /// The connect timeout that expired.
+        timeout_ms: u128,
+    },
+    /// A UDP message larger than one datagram can carry. Nothing was sent;
+    /// the socket stays open.
+    #[error("message too large for one UDP datagram: {len} bytes (at most {max})")]
+    MessageTooLarge {
+        /// Length of the message.
+        len: usize,
+        /// Largest payload one datagram carries.
+        max: usize,
+    },
+    /// The peer stopped reading: a TCP send made no progress for the whole
+    /// send timeout after part of the message was written. The stream can
+    /// no longer be trusted, so the socket is closed.
+    #[error("send stalled: peer stopped reading after {written} of {total} bytes")]
+    SendStalled {
+        /// Bytes of the message that did reach the kernel.
+        written: usize,
+        /// Length of the message.
+        total: usize,
+    },
+    /// Bytes that are not a valid OSC packet.
+    #[error("invalid OSC data: {0}")]
+    OscDecode(String),
+    /// An OSC message or bundle that cannot be encoded.
+    #[error("invalid OSC message: {0}")]
+    OscEncode(String),
+    /// A TCP frame (SLIP or size prefix) that cannot be accepted.
+    #[error("bad OSC frame: {0}")]
+    Framing(String),
+    /// Any other operating-system error, with its own message.
+    #[error("{0}")]
+    Io(#[from] io::Error),
+}
+
+impl Error {
+    /// True for [`Error::Timeout`]: the socket is still usable.
+    ///
+    /// ```
+    /// assert!(renoise_socket::Error::Timeout.is_timeout());
+    /// ```
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Timeout)
+    }
+
+    /// True for [`Error::Disconnected`]: the peer is gone and all its data
+    /// has been delivered.
+    ///
+    /// ```
+    /// assert!(renoise_socket::Error::Disconnected.is_disconnected());
+    /// ```
+    pub fn is_disconnected(&self) -> bool {
+        matches!(self, Error::Disconnected)
+    }
+}
