@@ -1,0 +1,177 @@
+//! Options of a client, set before it connects.
+
+use crate::{connect, Client, Protocol, Result};
+use std::net::TcpStream;
+use std::time::Duration;
+
+/// Default connect timeout: Renoise's documented 1000 ms.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_millis(1000);
+/// Default longest line `receive_line` accepts: 16 MiB.
+pub const DEFAULT_MAX_LINE_LENGTH: usize = 16 << 20;
+/// Default largest `n` for `receive_exact`: 16 MiB.
+pub const DEFAULT_MAX_RECEIVE_SIZE: usize = 16 << 20;
+/// Default largest amount one `receive_all` returns: 64 KiB.
+pub const DEFAULT_ALL_CHUNK_SIZE: usize = 64 << 10;
+/// Default time a TCP send may make no progress before it fails: 10 s.
+pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Builds a [`Client`] with non-default options.
+///
+/// ```no_run
+/// use renoise_socket::{ClientBuilder, Protocol};
+/// use std::time::Duration;
+///
+/// let client = ClientBuilder::new()
+///     .protocol(Protocol::Udp)
+///     .connect_timeout(Duration::from_millis(250))
+///     .max_line_length(64 * 1024)
+///     .connect("localhost", 9000)?;
+/// # Ok::<(), renoise_socket::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    pub(crate) protocol: Protocol,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) send_timeout: Option<Duration>,
+    pub(crate) max_line_length: usize,
+    pub(crate) max_receive_size: usize,
+    pub(crate) all_chunk_size: usize,
+    pub(crate) nodelay: bool,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            protocol: Protocol::Tcp,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            send_timeout: Some(DEFAULT_SEND_TIMEOUT),
+            max_line_length: DEFAULT_MAX_LINE_LENGTH,
+            max_receive_size: DEFAULT_MAX_RECEIVE_SIZE,
+            all_chunk_size: DEFAULT_ALL_CHUNK_SIZE,
+            nodelay: true,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// The defaults: TCP, 1000 ms connect timeout, 16 MiB lines and reads,
+    /// 64 KiB per `receive_all`, 10 s send timeout, `TCP_NODELAY` on.
+    ///
+    /// ```
+    /// let b = renoise_socket::ClientBuilder::new();
+    /// ```
+    pub fn new() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// TCP (default) or UDP.
+    ///
+    /// ```
+    /// use renoise_socket::{ClientBuilder, Protocol};
+    /// let b = ClientBuilder::new().protocol(Protocol::Udp);
+    /// ```
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.protocol = protocol;
+        self
+    }
+
+    /// One timeout for connecting, shared by all addresses a name resolves
+    /// to. Zero is taken as one millisecond: a connect always gets a chance.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let b = renoise_socket::ClientBuilder::new().connect_timeout(Duration::from_secs(3));
+    /// ```
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long a TCP `send` may make no progress (the peer is not
+    /// reading) before it fails; `None` waits forever.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let b = renoise_socket::ClientBuilder::new().send_timeout(Some(Duration::from_secs(2)));
+    /// ```
+    pub fn send_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.send_timeout = timeout.filter(|d| !d.is_zero());
+        self
+    }
+
+    /// Longest line `receive_line` returns; a longer one gives
+    /// [`Error::LineTooLong`](crate::Error::LineTooLong) and stays buffered.
+    /// This also bounds the memory a line can take. At least 1.
+    ///
+    /// ```
+    /// let b = renoise_socket::ClientBuilder::new().max_line_length(4096);
+    /// ```
+    pub fn max_line_length(mut self, bytes: usize) -> Self {
+        self.max_line_length = bytes.max(1);
+        self
+    }
+
+    /// Largest `n` that `receive_exact` accepts. At least 1.
+    ///
+    /// ```
+    /// let b = renoise_socket::ClientBuilder::new().max_receive_size(1 << 20);
+    /// ```
+    pub fn max_receive_size(mut self, bytes: usize) -> Self {
+        self.max_receive_size = bytes.max(1);
+        self
+    }
+
+    /// Most bytes one `receive_all` returns. At least 1.
+    ///
+    /// ```
+    /// let b = renoise_socket::ClientBuilder::new().all_chunk_size(256 * 1024);
+    /// ```
+    pub fn all_chunk_size(mut self, bytes: usize) -> Self {
+        self.all_chunk_size = bytes.max(1);
+        self
+    }
+
+    /// `TCP_NODELAY` (default on: small requests go out at once instead of
+    /// waiting for the peer's delayed ACK).
+    ///
+    /// ```
+    /// let b = renoise_socket::ClientBuilder::new().nodelay(false);
+    /// ```
+    pub fn nodelay(mut self, on: bool) -> Self {
+        self.nodelay = on;
+        self
+    }
+
+    /// Resolves `host` (a name, or an IPv4 / IPv6 literal, with or without
+    /// brackets) and connects.
+    ///
+    /// ```no_run
+    /// let c = renoise_socket::ClientBuilder::new().connect("::1", 8000)?;
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn connect(&self, host: &str, port: u16) -> Result<Client> {
+        let addrs = connect::resolve(host, port)?;
+        let sock = match self.protocol {
+            Protocol::Tcp => connect::tcp(&addrs, self.connect_timeout)?,
+            Protocol::Udp => connect::udp(&addrs)?,
+        };
+        Client::from_socket(sock, self.clone())
+    }
+
+    /// Wraps a connected TCP stream (for example one a listener accepted)
+    /// in a client with these options. The protocol option is ignored.
+    ///
+    /// ```no_run
+    /// use std::net::TcpListener;
+    /// let listener = TcpListener::bind("127.0.0.1:0")?;
+    /// let (stream, _) = listener.accept()?;
+    /// let client = renoise_socket::ClientBuilder::new().from_tcp_stream(stream)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_tcp_stream(&self, stream: TcpStream) -> Result<Client> {
+        let mut opts = self.clone();
+        opts.protocol = Protocol::Tcp;
+        stream.set_nonblocking(false)?;
+        Client::from_socket(socket2::Socket::from(stream), opts)
+    }
+}

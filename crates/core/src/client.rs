@@ -1,0 +1,622 @@
+//! The client: Renoise's `SocketClient`.
+
+use crate::buffer::Buffer;
+use crate::wait::{Step, Wait};
+use crate::{ClientBuilder, Error, Mode, Protocol, Result};
+use socket2::Socket;
+use std::fmt;
+use std::io::{self, Read};
+use std::mem::MaybeUninit;
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::time::Duration;
+
+/// Reads smaller than this are not worth a system call: the buffer is
+/// compacted or grown first.
+const MIN_READ: usize = 16 << 10;
+/// Room for the largest UDP payload, so a datagram is never truncated.
+const MAX_DATAGRAM: usize = 65536;
+
+/// Why reading stopped: the data before it is still delivered first.
+#[derive(Debug)]
+enum End {
+    /// The peer closed or reset the connection.
+    Peer,
+    /// The kernel reported another error.
+    Failed(io::Error),
+}
+
+/// A connected TCP or UDP client with Renoise's receive semantics.
+///
+/// Every `receive_*` call takes a timeout; [`Duration::ZERO`] only looks at
+/// what is already pending. A timeout never loses data: bytes read before
+/// it stay buffered for the next call. At end of stream every remaining
+/// byte is delivered before [`Error::Disconnected`], after which the client
+/// is closed.
+///
+/// ```no_run
+/// use renoise_socket::{Client, Mode};
+/// use std::time::Duration;
+///
+/// let mut c = Client::connect("localhost", 7000)?;
+/// c.send(b"hello\n")?;
+/// match c.receive(Mode::Line, Duration::from_millis(500)) {
+///     Ok(line) => println!("{}", String::from_utf8_lossy(line)),
+///     Err(e) if e.is_timeout() => println!("nothing yet"),
+///     Err(e) => println!("gone: {e}"),
+/// }
+/// # Ok::<(), renoise_socket::Error>(())
+/// ```
+pub struct Client {
+    sock: Option<Socket>,
+    buf: Buffer,
+    end: Option<End>,
+    /// The `SO_RCVTIMEO` currently set, to skip the system call when a
+    /// program uses the same timeout call after call.
+    rcvtimeo: Option<Duration>,
+    opts: ClientBuilder,
+    local: SocketAddr,
+    peer: SocketAddr,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self}")
+    }
+}
+
+impl fmt::Display for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "SocketClient({} {} -> {}, {})",
+            self.opts.protocol,
+            self.local,
+            self.peer,
+            if self.is_open() { "open" } else { "closed" }
+        )
+    }
+}
+
+fn sock_addr(a: socket2::SockAddr) -> Result<SocketAddr> {
+    a.as_socket()
+        .ok_or_else(|| Error::Io(io::Error::other("not an IP socket")))
+}
+
+/// `recv` with `MSG_DONTWAIT`: the zero-timeout path, one system call.
+fn recv_now(sock: &Socket, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `MaybeUninit<u8>` has the layout of `u8`, and recv only ever
+    // writes initialised bytes into the slice.
+    let uninit = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
+    sock.recv_with_flags(uninit, libc::MSG_DONTWAIT)
+}
+
+impl Client {
+    /// Connects over TCP with the default options (1000 ms connect
+    /// timeout).
+    ///
+    /// ```no_run
+    /// let c = renoise_socket::Client::connect("127.0.0.1", 8080)?;
+    /// assert!(c.is_open());
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn connect(host: &str, port: u16) -> Result<Client> {
+        ClientBuilder::new().connect(host, port)
+    }
+
+    /// Options for [`Client`]: protocol, timeouts, size limits.
+    ///
+    /// ```no_run
+    /// use renoise_socket::{Client, Protocol};
+    /// let c = Client::builder().protocol(Protocol::Udp).connect("127.0.0.1", 9000)?;
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    pub(crate) fn from_socket(sock: Socket, opts: ClientBuilder) -> Result<Client> {
+        if opts.protocol == Protocol::Tcp {
+            sock.set_tcp_nodelay(opts.nodelay)?;
+            sock.set_write_timeout(opts.send_timeout)?;
+        }
+        let local = sock_addr(sock.local_addr()?)?;
+        let peer = sock_addr(sock.peer_addr()?)?;
+        let cap = opts
+            .all_chunk_size
+            .clamp(MIN_READ, 1 << 20)
+            .max(match opts.protocol {
+                Protocol::Tcp => 0,
+                Protocol::Udp => MAX_DATAGRAM,
+            });
+        Ok(Client {
+            sock: Some(sock),
+            buf: Buffer::with_capacity(cap),
+            end: None,
+            rcvtimeo: None,
+            opts,
+            local,
+            peer,
+        })
+    }
+
+    /// True until [`close`](Client::close), the end of the stream, or an
+    /// error other than a timeout.
+    ///
+    /// ```no_run
+    /// let mut c = renoise_socket::Client::connect("127.0.0.1", 8080)?;
+    /// c.close();
+    /// assert!(!c.is_open());
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn is_open(&self) -> bool {
+        self.sock.is_some()
+    }
+
+    /// TCP or UDP.
+    ///
+    /// ```no_run
+    /// let c = renoise_socket::Client::connect("127.0.0.1", 8080)?;
+    /// assert_eq!(c.protocol(), renoise_socket::Protocol::Tcp);
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn protocol(&self) -> Protocol {
+        self.opts.protocol
+    }
+
+    /// The local socket address; still known after close.
+    ///
+    /// ```no_run
+    /// let c = renoise_socket::Client::connect("127.0.0.1", 8080)?;
+    /// assert!(c.local_addr().ip().is_loopback());
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// The peer's socket address; still known after close.
+    ///
+    /// ```no_run
+    /// let c = renoise_socket::Client::connect("127.0.0.1", 8080)?;
+    /// assert_eq!(c.peer_addr().port(), 8080);
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// Renoise's `local_address`: the numeric local address, such as
+    /// `"127.0.0.1"` or `"::1"`.
+    ///
+    /// ```no_run
+    /// let c = renoise_socket::Client::connect("localhost", 8080)?;
+    /// println!("{}", c.local_address());
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn local_address(&self) -> String {
+        self.local.ip().to_string()
+    }
+
+    /// Renoise's `local_port`.
+    ///
+    /// ```no_run
+    /// let c = renoise_socket::Client::connect("127.0.0.1", 8080)?;
+    /// assert_ne!(c.local_port(), 0);
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn local_port(&self) -> u16 {
+        self.local.port()
+    }
+
+    /// Renoise's `peer_address`: the numeric address connected to.
+    ///
+    /// ```no_run
+    /// let c = renoise_socket::Client::connect("127.0.0.1", 8080)?;
+    /// assert_eq!(c.peer_address(), "127.0.0.1");
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn peer_address(&self) -> String {
+        self.peer.ip().to_string()
+    }
+
+    /// Renoise's `peer_port`.
+    ///
+    /// ```no_run
+    /// let c = renoise_socket::Client::connect("127.0.0.1", 8080)?;
+    /// assert_eq!(c.peer_port(), 8080);
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn peer_port(&self) -> u16 {
+        self.peer.port()
+    }
+
+    /// Bytes received and not handed out yet.
+    ///
+    /// ```no_run
+    /// let c = renoise_socket::Client::connect("127.0.0.1", 8080)?;
+    /// assert_eq!(c.buffered(), 0);
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Memory held for received data, in bytes. It grows only as far as the
+    /// limits (longest line, largest read, all-chunk size) require.
+    ///
+    /// ```no_run
+    /// let c = renoise_socket::Client::connect("127.0.0.1", 8080)?;
+    /// assert!(c.buffer_capacity() >= 64 * 1024);
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn buffer_capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// Closes the socket at once. Calling it again does nothing. The
+    /// address properties keep their values.
+    ///
+    /// ```no_run
+    /// let mut c = renoise_socket::Client::connect("127.0.0.1", 8080)?;
+    /// c.close();
+    /// c.close();
+    /// assert!(c.send(b"x").is_err());
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn close(&mut self) {
+        self.sock = None;
+        self.buf = Buffer::with_capacity(1);
+        self.end = None;
+    }
+
+    /// Receives one unit in the given mode: the Renoise-shaped entry point.
+    /// The slice borrows the client's buffer until the next call.
+    ///
+    /// ```no_run
+    /// use renoise_socket::{Client, Mode};
+    /// use std::time::Duration;
+    /// let mut c = Client::connect("127.0.0.1", 8080)?;
+    /// let record = c.receive(Mode::Bytes(64), Duration::from_secs(1))?;
+    /// assert_eq!(record.len(), 64);
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn receive(&mut self, mode: Mode, timeout: Duration) -> Result<&[u8]> {
+        match mode {
+            Mode::Line => self.receive_line(timeout),
+            Mode::All => self.receive_all(timeout),
+            Mode::Bytes(n) => self.receive_exact(n, timeout),
+        }
+    }
+
+    /// Like [`receive`](Client::receive), into an owned vector.
+    ///
+    /// ```no_run
+    /// use renoise_socket::{Client, Mode};
+    /// use std::time::Duration;
+    /// let mut c = Client::connect("127.0.0.1", 8080)?;
+    /// let line: Vec<u8> = c.receive_vec(Mode::Line, Duration::from_secs(1))?;
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn receive_vec(&mut self, mode: Mode, timeout: Duration) -> Result<Vec<u8>> {
+        self.receive(mode, timeout).map(<[u8]>::to_vec)
+    }
+
+    /// One line without its terminator (`\n`, `\r\n` or a lone `\r`; a
+    /// `\r\n` split across two reads is one terminator). At end of stream
+    /// an unterminated last line is returned as a line.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// let mut c = renoise_socket::Client::connect("127.0.0.1", 8080)?;
+    /// let line = c.receive_line(Duration::from_secs(1))?;
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    #[inline]
+    pub fn receive_line(&mut self, timeout: Duration) -> Result<&[u8]> {
+        let r = self.line(timeout)?;
+        Ok(self.buf.bytes(r))
+    }
+
+    /// Exactly `n` bytes, within one deadline for the whole call; fewer
+    /// only when the stream ends first. `n` must be between 1 and the
+    /// maximum receive size.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// let mut c = renoise_socket::Client::connect("127.0.0.1", 8080)?;
+    /// let header = c.receive_exact(4, Duration::from_secs(1))?;
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    #[inline]
+    pub fn receive_exact(&mut self, n: usize, timeout: Duration) -> Result<&[u8]> {
+        let r = self.exact(n, timeout)?;
+        Ok(self.buf.bytes(r))
+    }
+
+    /// Whatever is buffered or pending, never empty, at most the all-chunk
+    /// size. If nothing is there it waits up to `timeout` for the first
+    /// bytes. On UDP it returns the rest of the current datagram, or the
+    /// next one.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// let mut c = renoise_socket::Client::connect("127.0.0.1", 8080)?;
+    /// let chunk = c.receive_all(Duration::ZERO);
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    #[inline]
+    pub fn receive_all(&mut self, timeout: Duration) -> Result<&[u8]> {
+        let r = self.all(timeout)?;
+        Ok(self.buf.bytes(r))
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.sock.is_none() {
+            return Err(Error::Closed);
+        }
+        Ok(())
+    }
+
+    /// Everything has been delivered: the socket closes and says why.
+    fn finish(&mut self) -> Error {
+        let err = match self.end.take() {
+            Some(End::Failed(e)) => Error::Io(e),
+            _ => Error::Disconnected,
+        };
+        self.close();
+        err
+    }
+
+    fn line(&mut self, timeout: Duration) -> Result<Range<usize>> {
+        self.check_open()?;
+        if let Some(r) = self.buf.take_line() {
+            return Ok(r);
+        }
+        let max = self.opts.max_line_length;
+        let mut wait = Wait::new(timeout);
+        loop {
+            if self.end.is_some() {
+                if !self.buf.is_empty() {
+                    return Ok(self.buf.take_rest());
+                }
+                return Err(self.finish());
+            }
+            let len = self.buf.len();
+            if len > max {
+                return Err(Error::LineTooLong);
+            }
+            // One byte past the maximum is enough to know a line is too long.
+            self.fill(&mut wait, (max + 1 - len).min(MIN_READ), max + 1)?;
+            if let Some(r) = self.buf.take_line() {
+                return Ok(r);
+            }
+        }
+    }
+
+    fn exact(&mut self, n: usize, timeout: Duration) -> Result<Range<usize>> {
+        self.check_open()?;
+        if n == 0 || n > self.opts.max_receive_size {
+            return Err(Error::InvalidArgument(format!(
+                "size must be between 1 and {}, got {n}",
+                self.opts.max_receive_size
+            )));
+        }
+        self.buf.settle();
+        if self.buf.len() >= n {
+            return Ok(self.buf.take(n));
+        }
+        let mut wait = Wait::new(timeout);
+        loop {
+            if self.end.is_some() {
+                if !self.buf.is_empty() {
+                    return Ok(self.buf.take_rest());
+                }
+                return Err(self.finish());
+            }
+            let missing = n - self.buf.len();
+            self.fill(&mut wait, missing.max(MIN_READ.min(n)), n)?;
+            self.buf.settle();
+            if self.buf.len() >= n {
+                return Ok(self.buf.take(n));
+            }
+        }
+    }
+
+    fn all(&mut self, timeout: Duration) -> Result<Range<usize>> {
+        self.check_open()?;
+        let chunk = self.opts.all_chunk_size;
+        let udp = self.opts.protocol == Protocol::Udp;
+        self.buf.settle();
+        if self.buf.is_empty() {
+            let mut wait = Wait::new(timeout);
+            loop {
+                if self.end.is_some() {
+                    return Err(self.finish());
+                }
+                self.fill(&mut wait, chunk.min(MIN_READ), chunk)?;
+                self.buf.settle();
+                if !self.buf.is_empty() {
+                    break;
+                }
+            }
+        } else if !udp && self.end.is_none() && self.buf.len() < chunk {
+            // "The buffer plus whatever the kernel has pending".
+            let mut now = Wait::new(Duration::ZERO);
+            match self.fill(&mut now, (chunk - self.buf.len()).min(MIN_READ), chunk) {
+                Ok(()) | Err(Error::Timeout) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let n = if udp {
+            self.buf.current_datagram_len()
+        } else {
+            self.buf.len()
+        };
+        Ok(self.buf.take(n.min(chunk)))
+    }
+
+    /// One read into the buffer, waiting as `wait` allows. End of stream
+    /// and connection errors are recorded in `self.end` (the buffered
+    /// data is delivered first); only a timeout or a UDP error is returned.
+    fn fill(&mut self, wait: &mut Wait, want: usize, limit: usize) -> Result<()> {
+        let udp = self.opts.protocol == Protocol::Udp;
+        let (want, limit) = if udp {
+            (MAX_DATAGRAM, limit.saturating_add(MAX_DATAGRAM))
+        } else {
+            (want.max(1), limit)
+        };
+        self.buf.reserve(want, limit);
+        let Some(sock) = self.sock.as_ref() else {
+            return Err(Error::Closed);
+        };
+        loop {
+            let step = wait.step();
+            let res = match step {
+                Step::Poll => recv_now(sock, self.buf.spare()),
+                Step::Block(d) => {
+                    if self.rcvtimeo != Some(d) {
+                        sock.set_read_timeout(Some(d.max(Duration::from_micros(1))))?;
+                        self.rcvtimeo = Some(d);
+                    }
+                    (&*sock).read(self.buf.spare())
+                }
+            };
+            match res {
+                Ok(0) if !udp => {
+                    self.end = Some(End::Peer);
+                    return Ok(());
+                }
+                // An empty datagram carries nothing to deliver.
+                Ok(0) => {
+                    if matches!(step, Step::Poll) {
+                        continue;
+                    }
+                }
+                Ok(n) => {
+                    self.buf.commit(n, udp);
+                    return Ok(());
+                }
+                Err(e) => match e.kind() {
+                    io::ErrorKind::Interrupted => {}
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+                        if wait.gave_up(step) {
+                            return Err(Error::Timeout);
+                        }
+                    }
+                    _ => return self.read_failed(e),
+                },
+            }
+        }
+    }
+
+    fn read_failed(&mut self, e: io::Error) -> Result<()> {
+        if self.opts.protocol == Protocol::Udp {
+            // ICMP port unreachable from an earlier send: reported, and the
+            // socket stays usable (the peer may come up later).
+            if e.kind() == io::ErrorKind::ConnectionRefused {
+                return Err(Error::Refused { addr: self.peer });
+            }
+            self.close();
+            return Err(Error::Io(e));
+        }
+        self.end = Some(match e.kind() {
+            io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::NotConnected => End::Peer,
+            _ => End::Failed(e),
+        });
+        Ok(())
+    }
+
+    /// Sends all of `data` (TCP) or one datagram (UDP).
+    ///
+    /// TCP: a peer that has gone away gives [`Error::Disconnected`] (never
+    /// `SIGPIPE`); a peer that stops reading makes the call fail after the
+    /// send timeout without progress: [`Error::Timeout`] if nothing was
+    /// written (the socket stays open), [`Error::SendStalled`] if part was
+    /// (the socket closes). Other failures close the socket.
+    ///
+    /// UDP: a message larger than a datagram gives
+    /// [`Error::MessageTooLarge`]; an earlier ICMP port unreachable gives
+    /// [`Error::Refused`]; both leave the socket open.
+    ///
+    /// ```no_run
+    /// let mut c = renoise_socket::Client::connect("127.0.0.1", 8080)?;
+    /// c.send(b"GET / HTTP/1.0\r\n\r\n")?;
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn send(&mut self, data: &[u8]) -> Result<()> {
+        let Some(sock) = self.sock.as_ref() else {
+            return Err(Error::Closed);
+        };
+        if self.opts.protocol == Protocol::Udp {
+            return loop {
+                match sock.send_with_flags(data, libc::MSG_NOSIGNAL) {
+                    Ok(n) if n == data.len() => break Ok(()),
+                    Ok(n) => {
+                        break Err(Error::Io(io::Error::other(format!(
+                            "datagram cut short: {n} of {} bytes sent",
+                            data.len()
+                        ))))
+                    }
+                    Err(e) if e.raw_os_error() == Some(libc::EMSGSIZE) => {
+                        break Err(Error::MessageTooLarge {
+                            len: data.len(),
+                            max: max_datagram(self.peer),
+                        })
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                        break Err(Error::Refused { addr: self.peer })
+                    }
+                    Err(e) => break Err(Error::Io(e)),
+                }
+            };
+        }
+        let mut written = 0;
+        while written < data.len() {
+            match sock.send_with_flags(&data[written..], libc::MSG_NOSIGNAL) {
+                Ok(0) => {
+                    self.close();
+                    return Err(Error::Disconnected);
+                }
+                Ok(n) => written += n,
+                Err(e) => match e.kind() {
+                    io::ErrorKind::Interrupted => {}
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+                        if written == 0 {
+                            return Err(Error::Timeout);
+                        }
+                        self.close();
+                        return Err(Error::SendStalled {
+                            written,
+                            total: data.len(),
+                        });
+                    }
+                    io::ErrorKind::BrokenPipe
+                    | io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::ConnectionAborted
+                    | io::ErrorKind::NotConnected => {
+                        self.close();
+                        return Err(Error::Disconnected);
+                    }
+                    _ => {
+                        self.close();
+                        return Err(Error::Io(e));
+                    }
+                },
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Largest UDP payload for the peer's address family.
+fn max_datagram(peer: SocketAddr) -> usize {
+    match peer {
+        SocketAddr::V4(_) => 65507,
+        SocketAddr::V6(_) => 65527,
+    }
+}
