@@ -1,0 +1,94 @@
+//! Shared helpers: a scripted TCP peer on loopback whose every wait is
+//! bounded.
+#![allow(dead_code)]
+
+use renoise_socket::Client;
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// Longest any peer waits for anything; a broken test fails instead of
+/// hanging.
+pub const BOUND: Duration = Duration::from_secs(10);
+/// A receive timeout long enough to never fire on a healthy run.
+pub const LONG: Duration = Duration::from_secs(5);
+
+/// Accepts one connection within [`BOUND`].
+pub fn accept(listener: &TcpListener) -> TcpStream {
+    listener.set_nonblocking(true).unwrap();
+    let start = Instant::now();
+    loop {
+        match listener.accept() {
+            Ok((s, _)) => {
+                s.set_nonblocking(false).unwrap();
+                s.set_read_timeout(Some(BOUND)).unwrap();
+                s.set_write_timeout(Some(BOUND)).unwrap();
+                return s;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                assert!(start.elapsed() < BOUND, "no client connected");
+                thread::sleep(Duration::from_millis(2));
+            }
+            Err(e) => panic!("accept: {e}"),
+        }
+    }
+}
+
+/// Starts a one-connection peer on `addr` running `script`, and connects a
+/// client with default options to it.
+pub fn pair_on<F>(addr: &str, script: F) -> (Client, JoinHandle<()>)
+where
+    F: FnOnce(TcpStream) + Send + 'static,
+{
+    let listener = TcpListener::bind(addr).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let peer = thread::spawn(move || script(accept(&listener)));
+    let host = addr.rsplit_once(':').unwrap().0;
+    let client = Client::connect(host, port).unwrap();
+    (client, peer)
+}
+
+/// [`pair_on`] on 127.0.0.1.
+pub fn pair<F>(script: F) -> (Client, JoinHandle<()>)
+where
+    F: FnOnce(TcpStream) + Send + 'static,
+{
+    pair_on("127.0.0.1:0", script)
+}
+
+/// A peer that writes each chunk, pausing `gap` between them, then closes.
+pub fn chunks(parts: Vec<Vec<u8>>, gap: Duration) -> impl FnOnce(TcpStream) + Send + 'static {
+    move |mut s| {
+        for (i, p) in parts.iter().enumerate() {
+            if i > 0 {
+                thread::sleep(gap);
+            }
+            s.write_all(p).unwrap();
+            s.flush().unwrap();
+        }
+    }
+}
+
+/// A peer that writes `data` and keeps the connection open until the
+/// client closes it (or [`BOUND`] passes).
+pub fn send_and_hold(data: Vec<u8>) -> impl FnOnce(TcpStream) + Send + 'static {
+    move |mut s| {
+        s.write_all(&data).unwrap();
+        let mut sink = [0u8; 64];
+        let _ = std::io::Read::read(&mut s, &mut sink);
+    }
+}
+
+/// Both loopback families, for tests that must hold on each.
+pub fn loopbacks() -> [&'static str; 2] {
+    ["127.0.0.1:0", "[::1]:0"]
+}
+
+pub fn addr_of(l: &TcpListener) -> SocketAddr {
+    l.local_addr().unwrap()
+}
+
+pub fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
