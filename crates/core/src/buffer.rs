@@ -83,9 +83,10 @@ impl Buffer {
     }
 
     /// Takes one line if a terminator is buffered: `\n`, `\r\n` or a lone
-    /// `\r`. Returns the range of the line without its terminator.
+    /// `\r`. Returns the range of the line without its terminator, or
+    /// `Err(())` (consuming nothing) when that line is longer than `max`.
     #[inline]
-    pub(crate) fn take_line(&mut self) -> Option<Range<usize>> {
+    pub(crate) fn take_line(&mut self, max: usize) -> Option<Result<Range<usize>, ()>> {
         self.settle();
         let from = self.start + self.scanned;
         let Some(i) = memchr::memchr2(b'\n', b'\r', &self.data[from..self.end]) else {
@@ -94,6 +95,9 @@ impl Buffer {
         };
         let pos = from + i;
         let a = self.start;
+        if pos - a > max {
+            return Some(Err(()));
+        }
         let term = if self.data[pos] == b'\n' {
             1
         } else if pos + 1 < self.end {
@@ -110,7 +114,7 @@ impl Buffer {
         };
         let line = pos - a;
         let r = self.consume(line + term);
-        Some(r.start..r.start + line)
+        Some(Ok(r.start..r.start + line))
     }
 
     /// Takes everything buffered as one unterminated line (end of stream).

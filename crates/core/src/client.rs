@@ -370,26 +370,26 @@ impl Client {
 
     fn line(&mut self, timeout: Duration) -> Result<Range<usize>> {
         self.check_open()?;
-        if let Some(r) = self.buf.take_line() {
-            return Ok(r);
-        }
         let max = self.opts.max_line_length;
+        if let Some(r) = self.buf.take_line(max) {
+            return r.map_err(|()| Error::LineTooLong);
+        }
         let mut wait = Wait::new(timeout);
         loop {
-            if self.end.is_some() {
-                if !self.buf.is_empty() {
-                    return Ok(self.buf.take_rest());
-                }
-                return Err(self.finish());
-            }
             let len = self.buf.len();
             if len > max {
                 return Err(Error::LineTooLong);
             }
+            if self.end.is_some() {
+                if len > 0 {
+                    return Ok(self.buf.take_rest());
+                }
+                return Err(self.finish());
+            }
             // One byte past the maximum is enough to know a line is too long.
             self.fill(&mut wait, (max + 1 - len).min(MIN_READ), max + 1)?;
-            if let Some(r) = self.buf.take_line() {
-                return Ok(r);
+            if let Some(r) = self.buf.take_line(max) {
+                return r.map_err(|()| Error::LineTooLong);
             }
         }
     }

@@ -1,0 +1,92 @@
+//! End of stream: every remaining byte first, then "disconnected", then a
+//! closed client.
+mod common;
+use common::*;
+use renoise_socket::Error;
+
+#[test]
+fn unterminated_last_line_is_returned_then_disconnected() {
+    let (mut c, peer) = pair(chunks(vec![b"a\nlast".to_vec()], ms(0)));
+    assert_eq!(c.receive_line(LONG).unwrap(), b"a");
+    assert_eq!(c.receive_line(LONG).unwrap(), b"last");
+    let e = c.receive_line(LONG).unwrap_err();
+    assert!(matches!(e, Error::Disconnected));
+    assert_eq!(e.to_string(), "disconnected");
+    assert!(!c.is_open());
+    assert!(matches!(c.receive_line(LONG), Err(Error::Closed)));
+    peer.join().unwrap();
+}
+
+#[test]
+fn short_record_at_end_of_stream_is_returned_then_disconnected() {
+    let (mut c, peer) = pair(chunks(vec![b"0123456789abc".to_vec()], ms(0)));
+    assert_eq!(c.receive_exact(10, LONG).unwrap(), b"0123456789");
+    assert_eq!(c.receive_exact(10, LONG).unwrap(), b"abc");
+    assert!(matches!(
+        c.receive_exact(10, LONG),
+        Err(Error::Disconnected)
+    ));
+    assert!(!c.is_open());
+    peer.join().unwrap();
+}
+
+#[test]
+fn all_mode_returns_the_rest_then_disconnected() {
+    let (mut c, peer) = pair(chunks(vec![b"x\nrest".to_vec()], ms(0)));
+    assert_eq!(c.receive_line(LONG).unwrap(), b"x");
+    peer.join().unwrap();
+    let mut rest = Vec::new();
+    loop {
+        match c.receive_all(LONG) {
+            Ok(d) => {
+                assert!(!d.is_empty());
+                rest.extend_from_slice(d);
+            }
+            Err(Error::Disconnected) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(rest, b"rest");
+    assert!(!c.is_open());
+}
+
+#[test]
+fn end_of_stream_with_nothing_left_is_disconnected_for_every_mode() {
+    for mode in 0..3 {
+        let (mut c, peer) = pair(chunks(vec![], ms(0)));
+        peer.join().unwrap();
+        let r = match mode {
+            0 => c.receive_line(LONG).map(|_| ()),
+            1 => c.receive_all(LONG).map(|_| ()),
+            _ => c.receive_exact(4, LONG).map(|_| ()),
+        };
+        assert!(matches!(r, Err(Error::Disconnected)), "mode {mode}");
+        assert!(!c.is_open());
+    }
+}
+
+#[test]
+fn zero_timeout_sees_end_of_stream_too() {
+    let (mut c, peer) = pair(chunks(vec![b"end".to_vec()], ms(0)));
+    peer.join().unwrap();
+    let start = std::time::Instant::now();
+    let mut got = Vec::new();
+    loop {
+        assert!(start.elapsed() < BOUND);
+        match c.receive_all(ms(0)) {
+            Ok(d) => got.extend_from_slice(d),
+            Err(Error::Timeout) => std::thread::sleep(ms(1)),
+            Err(Error::Disconnected) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(got, b"end");
+}
+
+#[test]
+fn trailing_cr_at_end_of_stream_ends_the_line() {
+    let (mut c, peer) = pair(chunks(vec![b"a\r".to_vec()], ms(0)));
+    peer.join().unwrap();
+    assert_eq!(c.receive_line(LONG).unwrap(), b"a");
+    assert!(matches!(c.receive_line(LONG), Err(Error::Disconnected)));
+}

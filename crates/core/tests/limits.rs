@@ -1,0 +1,130 @@
+//! Bounded memory: the longest line, the largest read and the "*all" chunk.
+mod common;
+use common::*;
+use renoise_socket::{ClientBuilder, Error};
+use std::io::Write;
+use std::net::TcpListener;
+use std::thread;
+
+#[test]
+fn too_long_line_is_an_error_and_the_data_stays_buffered() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = addr_of(&listener).port();
+    let peer =
+        thread::spawn(move || send_and_hold(b"abcdefghij\nok\n".to_vec())(accept(&listener)));
+    let mut c = ClientBuilder::new()
+        .max_line_length(5)
+        .connect("127.0.0.1", port)
+        .unwrap();
+    let e = c.receive_line(LONG).unwrap_err();
+    assert!(matches!(e, Error::LineTooLong), "{e}");
+    assert_eq!(e.to_string(), "line too long");
+    assert!(c.is_open());
+    assert_eq!(c.receive_exact(11, LONG).unwrap(), b"abcdefghij\n");
+    assert_eq!(c.receive_line(LONG).unwrap(), b"ok");
+    c.close();
+    peer.join().unwrap();
+}
+
+#[test]
+fn line_of_exactly_the_maximum_is_accepted() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = addr_of(&listener).port();
+    let peer = thread::spawn(move || send_and_hold(b"abcde\r\n".to_vec())(accept(&listener)));
+    let mut c = ClientBuilder::new()
+        .max_line_length(5)
+        .connect("127.0.0.1", port)
+        .unwrap();
+    assert_eq!(c.receive_line(LONG).unwrap(), b"abcde");
+    c.close();
+    peer.join().unwrap();
+}
+
+#[test]
+fn all_mode_returns_at_most_one_chunk_per_call() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = addr_of(&listener).port();
+    let data: Vec<u8> = (0..200_000u32).map(|i| i as u8).collect();
+    let sent = data.clone();
+    let peer = thread::spawn(move || chunks(vec![sent], ms(0))(accept(&listener)));
+    let mut c = ClientBuilder::new()
+        .all_chunk_size(1000)
+        .connect("127.0.0.1", port)
+        .unwrap();
+    let mut got = Vec::new();
+    loop {
+        match c.receive_all(LONG) {
+            Ok(d) => {
+                assert!(!d.is_empty() && d.len() <= 1000, "chunk of {}", d.len());
+                got.extend_from_slice(d);
+            }
+            Err(Error::Disconnected) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(got, data);
+    peer.join().unwrap();
+}
+
+#[test]
+fn all_loop_over_a_fast_writer_keeps_memory_bounded() {
+    const TOTAL: usize = 256 << 20;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = addr_of(&listener).port();
+    let peer = thread::spawn(move || {
+        let mut s = accept(&listener);
+        let block = vec![7u8; 1 << 20];
+        for _ in 0..TOTAL >> 20 {
+            s.write_all(&block).unwrap();
+        }
+    });
+    let mut c = renoise_socket::Client::connect("127.0.0.1", port).unwrap();
+    let (mut total, mut biggest, mut cap) = (0usize, 0usize, 0usize);
+    loop {
+        match c.receive_all(ms(0)) {
+            Ok(d) => {
+                total += d.len();
+                biggest = biggest.max(d.len());
+            }
+            Err(Error::Timeout) => {
+                // Nothing pending: block for one byte, as pollers do.
+                match c.receive_exact(1, LONG) {
+                    Ok(_) => total += 1,
+                    Err(Error::Disconnected) => break,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            Err(Error::Disconnected) => break,
+            Err(e) => panic!("{e}"),
+        }
+        cap = cap.max(c.buffer_capacity());
+    }
+    assert_eq!(total, TOTAL);
+    assert!(biggest <= 64 * 1024, "one call returned {biggest} bytes");
+    assert!(cap <= 1 << 20, "buffer grew to {cap} bytes");
+    peer.join().unwrap();
+}
+
+#[test]
+fn a_long_partial_line_grows_the_buffer_only_up_to_the_limit() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = addr_of(&listener).port();
+    let peer = thread::spawn(move || {
+        let mut s = accept(&listener);
+        // Far more than the limit, no terminator; the client must stop
+        // reading into memory once the line is known to be too long.
+        let _ = s.write_all(&vec![b'z'; 8 << 20]);
+    });
+    let mut c = ClientBuilder::new()
+        .max_line_length(100_000)
+        .connect("127.0.0.1", port)
+        .unwrap();
+    assert!(matches!(c.receive_line(LONG), Err(Error::LineTooLong)));
+    assert!(
+        c.buffer_capacity() < 400_000,
+        "capacity {}",
+        c.buffer_capacity()
+    );
+    c.close();
+    peer.join().unwrap();
+}
