@@ -4,7 +4,9 @@ use common::*;
 
 fn lines_of(wire: &[u8], n: usize) -> Vec<Vec<u8>> {
     let (mut c, peer) = pair(send_and_hold(wire.to_vec()));
-    let out = (0..n).map(|_| c.receive_line(LONG).unwrap().to_vec()).collect();
+    let out = (0..n)
+        .map(|_| c.receive_line(LONG).unwrap().to_vec())
+        .collect();
     c.close();
     peer.join().unwrap();
     out
@@ -13,7 +15,10 @@ fn lines_of(wire: &[u8], n: usize) -> Vec<Vec<u8>> {
 #[test]
 fn lf_crlf_and_lone_cr_each_end_a_line() {
     let got = lines_of(b"a\nb\r\nc\rd\n", 4);
-    assert_eq!(got, vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec(), b"d".to_vec()]);
+    assert_eq!(
+        got,
+        vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec(), b"d".to_vec()]
+    );
 }
 
 #[test]

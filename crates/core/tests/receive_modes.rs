@@ -87,9 +87,15 @@ fn binary_bytes_pass_unchanged_in_every_mode() {
 #[test]
 fn zero_size_and_oversize_reads_are_argument_errors() {
     let (mut c, peer) = pair(send_and_hold(b"x".to_vec()));
-    assert!(matches!(c.receive(Mode::Bytes(0), LONG), Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        c.receive(Mode::Bytes(0), LONG),
+        Err(Error::InvalidArgument(_))
+    ));
     let huge = 16 * 1024 * 1024 + 1;
-    assert!(matches!(c.receive_exact(huge, LONG), Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        c.receive_exact(huge, LONG),
+        Err(Error::InvalidArgument(_))
+    ));
     assert!(c.is_open(), "an argument error leaves the socket open");
     assert_eq!(c.receive_exact(1, LONG).unwrap(), b"x");
     c.close();
@@ -98,7 +104,12 @@ fn zero_size_and_oversize_reads_are_argument_errors() {
 
 #[test]
 fn mode_strings_parse_like_renoise() {
-    for (s, m) in [("*line", Mode::Line), ("*l", Mode::Line), ("*all", Mode::All), ("*a", Mode::All)] {
+    for (s, m) in [
+        ("*line", Mode::Line),
+        ("*l", Mode::Line),
+        ("*all", Mode::All),
+        ("*a", Mode::All),
+    ] {
         assert_eq!(s.parse::<Mode>().unwrap(), m);
     }
     for bad in ["0", "-1", "1.5", "*nothing", "", "*LINE"] {
