@@ -1,0 +1,77 @@
+-- Module shape: require("renoise_socket"), rs.Socket, rs.install().
+package.path = (debug.getinfo(1, "S").source:match("^@(.*)/") or ".") .. "/?.lua;" .. package.path
+local H = require("helpers")
+
+describe("module shape", function()
+  local rs = H.rs()
+
+  it("require returns a table with a Socket table", function()
+    assert.is_table(rs)
+    assert.is_table(rs.Socket)
+  end)
+
+  it("has PROTOCOL_TCP == 1 and PROTOCOL_UDP == 2", function()
+    assert.are.equal(1, rs.Socket.PROTOCOL_TCP)
+    assert.are.equal(2, rs.Socket.PROTOCOL_UDP)
+  end)
+
+  it("has create_client as a function", function()
+    assert.is_function(rs.Socket.create_client)
+  end)
+
+  it("has install as a function", function()
+    assert.is_function(rs.install)
+  end)
+
+  it("require twice returns the same module", function()
+    assert.are.equal(rs, require("renoise_socket"))
+  end)
+end)
+
+describe("rs.install()", function()
+  local rs = H.rs()
+  local saved
+
+  before_each(function() saved = rawget(_G, "renoise"); rawset(_G, "renoise", nil) end)
+  after_each(function() rawset(_G, "renoise", saved) end)
+
+  it("creates a global renoise table holding Socket", function()
+    rs.install()
+    local r = rawget(_G, "renoise")
+    assert.is_table(r)
+    assert.is_table(r.Socket)
+    assert.are.equal(1, r.Socket.PROTOCOL_TCP)
+    assert.are.equal(2, r.Socket.PROTOCOL_UDP)
+    assert.is_function(r.Socket.create_client)
+  end)
+
+  it("keeps an existing renoise table and its other fields", function()
+    local existing = { tool = "keep me", API_VERSION = 6.1, app = function() return "app" end }
+    rawset(_G, "renoise", existing)
+    rs.install()
+    local r = rawget(_G, "renoise")
+    assert.are.equal(existing, r) -- the very same table, not a copy
+    assert.are.equal("keep me", r.tool)
+    assert.are.equal(6.1, r.API_VERSION)
+    assert.are.equal("app", r.app())
+    assert.is_function(r.Socket.create_client)
+  end)
+
+  it("can be called twice", function()
+    rs.install()
+    local first = rawget(_G, "renoise")
+    rs.install()
+    assert.are.equal(first, rawget(_G, "renoise"))
+    assert.is_function(rawget(_G, "renoise").Socket.create_client)
+  end)
+
+  it("lets Renoise-style code run: renoise.Socket.create_client(...)", function()
+    rs.install()
+    local peer = H.peer({ "send:hi\\n", "hold" })
+    local c = renoise.Socket.create_client("127.0.0.1", peer.port, renoise.Socket.PROTOCOL_TCP, 2000)
+    assert.is_not_nil(c)
+    assert.are.equal("hi", c:receive("*line", 2000))
+    c:close()
+    H.cleanup()
+  end)
+end)
