@@ -1,0 +1,201 @@
+//! OSC 1.0 bytes to our types, strictly: every byte of the input must be
+//! accounted for, padding must be zero, and nothing is read out of bounds.
+//!
+//! Written here rather than through `rosc::decoder::decode_udp` because
+//! rosc (0.11.4) rejects `S` and non-UTF-8 strings, recurses into nested
+//! bundles without a depth limit (a hostile packet overflows the stack),
+//! skips whatever byte stands in place of the `,` of the type-tag string,
+//! and does not check that padding bytes are zero.
+
+use super::{timetag_to_seconds, Arg, Bundle, Message, Packet, Tag, MAX_BUNDLE_DEPTH};
+use crate::error::{Error, Result};
+
+pub(crate) fn decode_packet(data: &[u8]) -> Result<Packet> {
+    packet(data, 1)
+}
+
+fn packet(data: &[u8], depth: usize) -> Result<Packet> {
+    match data.first() {
+        None => Err(err("empty packet")),
+        Some(b'/') => message(data).map(Packet::Message),
+        Some(b'#') if data.starts_with(b"#bundle\0") => bundle(data, depth).map(Packet::Bundle),
+        Some(_) => Err(err("packet starts with neither '/' nor '#bundle'")),
+    }
+}
+
+fn err(why: impl Into<String>) -> Error {
+    Error::OscDecode(why.into())
+}
+
+/// A cursor over one packet; every read is bounds-checked.
+struct Reader<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn at_end(&self) -> bool {
+        self.pos >= self.data.len()
+    }
+
+    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {
+        let end = self.pos.checked_add(n);
+        match end.and_then(|end| self.data.get(self.pos..end)) {
+            Some(bytes) => {
+                self.pos += n;
+                Ok(bytes)
+            }
+            None => Err(err(format!(
+                "truncated: {what} at byte {} needs {n} bytes, {} left",
+                self.pos,
+                self.data.len().saturating_sub(self.pos)
+            ))),
+        }
+    }
+
+    fn array<const N: usize>(&mut self, what: &str) -> Result<[u8; N]> {
+        let bytes = self.take(N, what)?;
+        let mut out = [0; N];
+        out.copy_from_slice(bytes);
+        Ok(out)
+    }
+
+    fn u32(&mut self, what: &str) -> Result<u32> {
+        self.array(what).map(u32::from_be_bytes)
+    }
+
+    fn u64(&mut self, what: &str) -> Result<u64> {
+        self.array(what).map(u64::from_be_bytes)
+    }
+
+    /// Zero bytes up to the next multiple of 4.
+    fn padding(&mut self, what: &str) -> Result<()> {
+        let n = (4 - self.pos % 4) % 4;
+        let start = self.pos;
+        let pad = self.take(n, what)?;
+        if pad.iter().any(|&b| b != 0) {
+            return Err(err(format!(
+                "non-zero padding after {what} at byte {start}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// An OSC string, without its NUL.
+    fn string(&mut self, what: &str) -> Result<&'a [u8]> {
+        let rest = self.data.get(self.pos..).unwrap_or_default();
+        let Some(len) = memchr::memchr(0, rest) else {
+            return Err(err(format!(
+                "truncated: {what} at byte {} has no terminating NUL",
+                self.pos
+            )));
+        };
+        let s = self.take(len + 1, what)?;
+        self.padding(what)?;
+        Ok(s.get(..len).unwrap_or_default())
+    }
+
+    fn blob(&mut self) -> Result<&'a [u8]> {
+        let len = self.u32("blob size")?;
+        let len = usize::try_from(len).map_err(|_| err("blob size too large"))?;
+        let b = self.take(len, "blob")?;
+        self.padding("blob")?;
+        Ok(b)
+    }
+}
+
+fn message(data: &[u8]) -> Result<Message> {
+    let mut r = Reader { data, pos: 0 };
+    let pattern = r.string("address pattern")?.to_vec();
+    // OSC 1.0 asks receivers to accept a message with no type-tag string
+    // at all, from implementations older than type tags.
+    if r.at_end() {
+        return Ok(Message {
+            pattern,
+            args: Vec::new(),
+        });
+    }
+    let tags_at = r.pos;
+    let tags = r.string("type-tag string")?;
+    let Some((&b',', tags)) = tags.split_first() else {
+        return Err(err(format!(
+            "type-tag string at byte {tags_at} does not start with ','"
+        )));
+    };
+    let mut args = Vec::with_capacity(tags.len());
+    for (i, &t) in tags.iter().enumerate() {
+        let tag = Tag::from_byte(t).ok_or_else(|| match t {
+            b'[' | b']' => err("OSC arrays ('[' ... ']') are not supported"),
+            _ => err(format!(
+                "unknown type tag '{}' (argument {})",
+                t.escape_ascii(),
+                i + 1
+            )),
+        })?;
+        args.push(arg(&mut r, tag)?);
+    }
+    if !r.at_end() {
+        return Err(err(format!(
+            "{} bytes of trailing data after the last argument",
+            data.len() - r.pos
+        )));
+    }
+    Ok(Message { pattern, args })
+}
+
+fn arg(r: &mut Reader<'_>, tag: Tag) -> Result<Arg> {
+    Ok(match tag {
+        Tag::Int => Arg::Int(r.array("int32").map(i32::from_be_bytes)?),
+        Tag::Float => Arg::Float(r.array("float32").map(f32::from_be_bytes)?),
+        Tag::String => Arg::String(r.string("string")?.to_vec()),
+        Tag::Blob => Arg::Blob(r.blob()?.to_vec()),
+        Tag::Long => Arg::Long(r.array("int64").map(i64::from_be_bytes)?),
+        Tag::Time => Arg::Time(timetag_to_seconds(r.u64("timetag")?)),
+        Tag::Double => Arg::Double(r.array("float64").map(f64::from_be_bytes)?),
+        Tag::Symbol => Arg::Symbol(r.string("symbol")?.to_vec()),
+        Tag::Char => {
+            let at = r.pos;
+            let c = r.u32("char")?;
+            Arg::Char(
+                u8::try_from(c).map_err(|_| {
+                    err(format!("char at byte {at} is {c:#x}, not a byte (0..=255)"))
+                })?,
+            )
+        }
+        Tag::Color => Arg::Color(r.u32("color")?),
+        Tag::Midi => Arg::Midi(r.u32("midi")?),
+        Tag::True => Arg::True,
+        Tag::False => Arg::False,
+        Tag::Nil => Arg::Nil,
+        Tag::Inf => Arg::Inf,
+    })
+}
+
+fn bundle(data: &[u8], depth: usize) -> Result<Bundle> {
+    if depth > MAX_BUNDLE_DEPTH {
+        return Err(err(format!(
+            "bundles nested deeper than {MAX_BUNDLE_DEPTH} levels"
+        )));
+    }
+    let mut r = Reader { data, pos: 8 };
+    let timetag = timetag_to_seconds(r.u64("bundle timetag")?);
+    let mut elements = Vec::new();
+    while !r.at_end() {
+        let n = elements.len() + 1;
+        let size_at = r.pos;
+        let size = r.u32("bundle element size")?;
+        if size % 4 != 0 {
+            return Err(err(format!(
+                "bundle element {n} at byte {size_at}: size {size} is not a multiple of 4"
+            )));
+        }
+        let size = usize::try_from(size).map_err(|_| err("bundle element size too large"))?;
+        let element = r.take(size, "bundle element")?;
+        let element = packet(element, depth + 1).map_err(|e| match e {
+            Error::OscDecode(why) => err(format!("in bundle element {n}: {why}")),
+            other => other,
+        })?;
+        elements.push(element);
+    }
+    Ok(Bundle { timetag, elements })
+}

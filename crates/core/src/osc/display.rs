@@ -1,0 +1,68 @@
+//! Readable text for arguments (see [`Packet`](super::Packet)'s `Display`).
+
+use super::Arg;
+use std::fmt::{self, Write};
+
+/// Blob bytes shown before the rest is summarised: a log line, not a dump.
+const BLOB_SHOWN: usize = 32;
+
+/// Bytes as text: UTF-8 as is, other bytes as `\xNN`, nothing escaped.
+pub(crate) fn bytes(f: &mut fmt::Formatter<'_>, b: &[u8]) -> fmt::Result {
+    for chunk in b.utf8_chunks() {
+        f.write_str(chunk.valid())?;
+        for byte in chunk.invalid() {
+            write!(f, "\\x{byte:02x}")?;
+        }
+    }
+    Ok(())
+}
+
+/// Bytes between `quote`s, escaped like a Rust literal.
+fn quoted(f: &mut fmt::Formatter<'_>, b: &[u8], quote: char) -> fmt::Result {
+    f.write_char(quote)?;
+    for chunk in b.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '"' | '\'' if c != quote => f.write_char(c)?,
+                _ => write!(f, "{}", c.escape_debug())?,
+            }
+        }
+        for byte in chunk.invalid() {
+            write!(f, "\\x{byte:02x}")?;
+        }
+    }
+    f.write_char(quote)
+}
+
+pub(crate) fn arg(f: &mut fmt::Formatter<'_>, arg: &Arg) -> fmt::Result {
+    match arg {
+        Arg::Int(v) => write!(f, "{v}"),
+        Arg::Float(v) => write!(f, "{v}"),
+        Arg::String(v) | Arg::Symbol(v) => quoted(f, v, '"'),
+        Arg::Blob(v) => {
+            f.write_char('<')?;
+            for byte in v.iter().take(BLOB_SHOWN) {
+                write!(f, "{byte:02x}")?;
+            }
+            if v.len() > BLOB_SHOWN {
+                write!(f, "... {} bytes", v.len())?;
+            }
+            f.write_char('>')
+        }
+        Arg::Long(v) => write!(f, "{v}"),
+        Arg::Time(v) | Arg::Double(v) => write!(f, "{v}"),
+        Arg::Char(v) => {
+            if v.is_ascii() {
+                quoted(f, &[*v], '\'')
+            } else {
+                write!(f, "'\\x{v:02x}'")
+            }
+        }
+        Arg::Color(v) => write!(f, "#{v:08x}"),
+        Arg::Midi(v) => write!(f, "midi:{v:08x}"),
+        Arg::True => f.write_str("true"),
+        Arg::False => f.write_str("false"),
+        Arg::Nil => f.write_str("nil"),
+        Arg::Inf => f.write_str("inf"),
+    }
+}
