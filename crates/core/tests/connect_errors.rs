@@ -1,0 +1,219 @@
+//! Connecting: refused, unknown host, connect timeout (on loopback, with a
+//! listener whose accept queue is full), argument errors, and the accepted
+//! spellings of a host (IPv4 / IPv6 literals with and without brackets,
+//! "localhost").
+
+#[path = "common_net/mod.rs"]
+mod common_net;
+
+use common_net::*;
+use renoise_socket::{Client, ClientBuilder, Error, Protocol};
+use socket2::{Domain, Socket, Type};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+#[test]
+fn refused_when_nothing_listens() {
+    for host in LOOPBACKS {
+        let port = closed_tcp_port(host);
+        let start = Instant::now();
+        let err = Client::connect(host, port).expect_err("nothing listens");
+        let took = start.elapsed();
+        match &err {
+            Error::Refused { addr } => {
+                assert_eq!(addr.port(), port);
+                assert_eq!(addr.ip().to_string(), host);
+            }
+            other => panic!("{host}: expected Refused, got {other:?}"),
+        }
+        assert!(
+            err.to_string().contains("refused"),
+            "message {:?} should say refused",
+            err.to_string()
+        );
+        // An RST on loopback comes back at once, not after the timeout.
+        assert!(took < ms(900), "{host}: refusal took {took:?}");
+    }
+}
+
+#[test]
+fn unknown_host() {
+    for name in ["no-such-host.invalid", "renoise-socket-test.invalid"] {
+        let err = Client::connect(name, 80).expect_err("an .invalid name never resolves");
+        match &err {
+            Error::UnknownHost { host } => assert_eq!(host, name),
+            other => panic!("{name}: expected UnknownHost, got {other:?}"),
+        }
+        let msg = err.to_string();
+        assert!(msg.contains("unknown host"), "message {msg:?}");
+        assert!(msg.contains(name), "message {msg:?} should name the host");
+    }
+    // The same for UDP, which never sends anything while connecting.
+    let err = ClientBuilder::new()
+        .protocol(Protocol::Udp)
+        .connect("no-such-host.invalid", 9000)
+        .expect_err("unknown host over UDP");
+    assert!(matches!(err, Error::UnknownHost { .. }), "{err:?}");
+}
+
+/// A listener with a backlog of 0 whose accept queue is filled with
+/// connections nobody accepts: Linux then drops further SYNs, so a new
+/// connect gets no answer at all, all on loopback. Returns the listener,
+/// the fillers (kept alive) and the address.
+fn full_backlog(host: &str) -> (Socket, Vec<TcpStream>, SocketAddr) {
+    let addr = any_port(host);
+    let l = Socket::new(Domain::for_address(addr), Type::STREAM, None).unwrap();
+    l.bind(&addr.into()).unwrap();
+    l.listen(0).unwrap();
+    let addr = l.local_addr().unwrap().as_socket().unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..64 {
+        match TcpStream::connect_timeout(&addr, ms(200)) {
+            Ok(s) => fillers.push(s),
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                return (l, fillers, addr);
+            }
+            Err(e) => panic!("filling the backlog of {addr}: {e}"),
+        }
+    }
+    panic!(
+        "{addr}: the kernel completed 64 handshakes on a listener with backlog 0 \
+         that never accepts; this test needs SYNs to be dropped on a full queue"
+    );
+}
+
+#[test]
+fn connect_timeout_on_full_backlog() {
+    for host in LOOPBACKS {
+        let (_listener, fillers, addr) = full_backlog(host);
+        assert!(!fillers.is_empty());
+        let timeout = ms(300);
+        let start = Instant::now();
+        let err = ClientBuilder::new()
+            .connect_timeout(timeout)
+            .connect(host, addr.port())
+            .expect_err("the accept queue is full");
+        let took = start.elapsed();
+        match &err {
+            Error::ConnectTimeout {
+                addr: a,
+                timeout_ms,
+            } => {
+                assert_eq!(*a, addr);
+                assert_eq!(*timeout_ms, 300);
+            }
+            other => panic!("{host}: expected ConnectTimeout, got {other:?}"),
+        }
+        let msg = err.to_string();
+        assert!(msg.contains("timeout"), "message {msg:?}");
+        assert!(took >= ms(280), "{host}: gave up early, after {took:?}");
+        assert!(
+            took < ms(3000),
+            "{host}: took {took:?} for a 300 ms timeout"
+        );
+    }
+}
+
+#[test]
+fn default_connect_timeout_is_one_second() {
+    let (_listener, _fillers, addr) = full_backlog("127.0.0.1");
+    let start = Instant::now();
+    let err = Client::connect("127.0.0.1", addr.port()).expect_err("full queue");
+    let took = start.elapsed();
+    assert!(
+        matches!(
+            err,
+            Error::ConnectTimeout {
+                timeout_ms: 1000,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(took >= ms(950), "gave up after {took:?}");
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+}
+
+#[test]
+fn port_zero_is_an_argument_error() {
+    for proto in [Protocol::Tcp, Protocol::Udp] {
+        let err = ClientBuilder::new()
+            .protocol(proto)
+            .connect("127.0.0.1", 0)
+            .expect_err("port 0");
+        assert!(matches!(err, Error::InvalidArgument(_)), "{proto}: {err:?}");
+        assert!(err.to_string().contains("port"), "{err}");
+    }
+}
+
+#[test]
+fn empty_host_is_an_argument_error() {
+    for host in ["", "[]"] {
+        for proto in [Protocol::Tcp, Protocol::Udp] {
+            let err = ClientBuilder::new()
+                .protocol(proto)
+                .connect(host, 80)
+                .expect_err("empty host");
+            assert!(
+                matches!(err, Error::InvalidArgument(_)),
+                "{host:?} {proto}: {err:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn ipv6_literal_with_and_without_brackets() {
+    for spelling in ["::1", "[::1]"] {
+        let (listener, port) = listen("::1");
+        let peer = serve_one(listener, |s| s.peer_addr().unwrap());
+        let c = Client::connect(spelling, port).unwrap();
+        let seen_by_peer = join(peer);
+        assert!(c.is_open());
+        assert_eq!(c.peer_address(), "::1", "{spelling}");
+        assert_eq!(c.peer_port(), port);
+        assert_eq!(c.local_address(), "::1");
+        assert_eq!(seen_by_peer, c.local_addr());
+    }
+}
+
+#[test]
+fn ipv6_literal_over_udp() {
+    for spelling in ["::1", "[::1]"] {
+        let peer = udp_peer("::1");
+        let port = peer.local_addr().unwrap().port();
+        let mut c = ClientBuilder::new()
+            .protocol(Protocol::Udp)
+            .connect(spelling, port)
+            .unwrap();
+        assert_eq!(c.peer_address(), "::1");
+        c.send(b"ping").unwrap();
+        let mut buf = [0u8; 16];
+        let (n, from) = peer.recv_from(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"ping");
+        assert_eq!(from, c.local_addr());
+    }
+}
+
+#[test]
+fn localhost_by_name() {
+    // Whatever "localhost" resolves to here, a listener on each loopback
+    // address it resolves to must be reached; the client tries every
+    // resolved address within the one timeout, so a refusal on one (say ::1
+    // first) falls through to the next.
+    let (listener, port) = listen("127.0.0.1");
+    let peer = serve_one(listener, |s| s.peer_addr().unwrap());
+    let c = Client::connect("localhost", port).unwrap();
+    let seen = join(peer);
+    assert_eq!(c.peer_address(), "127.0.0.1", "addresses are numeric");
+    assert_eq!(c.peer_port(), port);
+    assert_eq!(seen, c.local_addr());
+}
+
+#[test]
+fn literal_ipv4_never_goes_through_the_resolver() {
+    // A numeric address with nothing listening is refused, not "unknown".
+    let port = closed_tcp_port("127.0.0.1");
+    let err = Client::connect("127.0.0.1", port).unwrap_err();
+    assert!(matches!(err, Error::Refused { .. }), "{err:?}");
+}

@@ -1,0 +1,179 @@
+//! TCP send failures: a peer that closed (`Error::Disconnected`, the client
+//! closes, no SIGPIPE), a peer that never reads (a big send fails after the
+//! send timeout with `Error::SendStalled` and closes; a send that cannot
+//! write a single byte fails with `Error::Timeout` and the socket stays
+//! open and consistent).
+//!
+//! SIGPIPE cannot be observed here: the test harness ignores it. The Lua
+//! suite runs the "send to a closed peer" case under a real `lua` binary,
+//! where SIGPIPE would kill the interpreter.
+
+#[path = "common_net/mod.rs"]
+mod common_net;
+
+use common_net::*;
+use renoise_socket::{Client, ClientBuilder, Error};
+use socket2::SockRef;
+use std::io::Read;
+use std::net::TcpStream;
+use std::sync::mpsc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// Sends 1 KiB messages (at most `max`, pausing between them) until one
+/// fails; returns the error and how many succeeded.
+fn send_until_error(c: &mut Client, max: usize) -> (Error, usize) {
+    let msg = [b'z'; 1024];
+    for i in 0..max {
+        match c.send(&msg) {
+            Ok(()) => thread::sleep(ms(5)),
+            Err(e) => return (e, i),
+        }
+    }
+    panic!("{max} sends to a closed peer all succeeded");
+}
+
+#[test]
+fn send_to_a_peer_that_closed() {
+    for host in LOOPBACKS {
+        let (listener, port) = listen(host);
+        let peer = serve_one(listener, drop);
+        let mut c = Client::connect(host, port).unwrap();
+        join(peer);
+        let (err, ok) = send_until_error(&mut c, 200);
+        assert!(matches!(err, Error::Disconnected), "{host}: {err:?}");
+        assert_eq!(err.to_string(), "disconnected");
+        // The first send after the FIN is accepted by the kernel (the peer
+        // answers it with RST); it must fail within a few sends.
+        assert!(ok <= 3, "{host}: {ok} sends succeeded first");
+        assert!(!c.is_open());
+        assert!(matches!(c.send(b"again"), Err(Error::Closed)));
+    }
+}
+
+#[test]
+fn send_to_a_peer_that_reset() {
+    for host in LOOPBACKS {
+        let (listener, port) = listen(host);
+        let peer = serve_one(listener, |s| {
+            SockRef::from(&s).set_linger(Some(Duration::ZERO)).unwrap();
+        });
+        let mut c = Client::connect(host, port).unwrap();
+        join(peer);
+        thread::sleep(ms(50));
+        let (err, ok) = send_until_error(&mut c, 200);
+        assert!(matches!(err, Error::Disconnected), "{host}: {err:?}");
+        assert_eq!(ok, 0, "{host}: the reset was already known");
+        assert!(!c.is_open());
+    }
+}
+
+#[test]
+fn receive_then_send_after_peer_closed() {
+    // Seeing the end of stream closes the client; a send after it is a use
+    // of a closed client, not a new network error.
+    let (listener, port) = listen("127.0.0.1");
+    let peer = serve_one(listener, drop);
+    let mut c = Client::connect("127.0.0.1", port).unwrap();
+    join(peer);
+    assert!(matches!(c.receive_all(LONG), Err(Error::Disconnected)));
+    assert!(matches!(c.send(b"x"), Err(Error::Closed)));
+}
+
+/// A peer that reads nothing until told to, then reads everything until end
+/// of stream and returns it. Its receive buffer is kept small (set on the
+/// listener, inherited by the accepted stream) so the pipe fills quickly.
+fn lazy_reader(host: &str) -> (u16, mpsc::Sender<()>, JoinHandle<Vec<u8>>) {
+    let (listener, port) = listen(host);
+    SockRef::from(&listener).set_recv_buffer_size(4096).unwrap();
+    let (tx, rx) = mpsc::channel::<()>();
+    let peer = serve_one(listener, move |mut s: TcpStream| {
+        // Either the go signal or the test dropping the sender.
+        let _ = rx.recv_timeout(BOUND);
+        let mut all = Vec::new();
+        s.set_read_timeout(Some(BOUND)).unwrap();
+        s.read_to_end(&mut all).unwrap();
+        all
+    });
+    (port, tx, peer)
+}
+
+#[test]
+fn peer_that_never_reads_stalls_a_big_send() {
+    for host in LOOPBACKS {
+        let (port, go, peer) = lazy_reader(host);
+        let mut c = ClientBuilder::new()
+            .send_timeout(Some(ms(300)))
+            .connect(host, port)
+            .unwrap();
+        let big = vec![7u8; 64 << 20];
+        let start = Instant::now();
+        let err = c.send(&big).expect_err("64 MiB cannot fit in the pipe");
+        let took = start.elapsed();
+        let written = match err {
+            Error::SendStalled { written, total } => {
+                assert_eq!(total, big.len());
+                assert!(written > 0 && written < total, "{written} of {total}");
+                written
+            }
+            ref other => panic!("{host}: expected SendStalled, got {other:?}"),
+        };
+        assert!(err.to_string().contains("stalled"), "{err}");
+        assert!(took >= ms(280), "{host}: gave up after {took:?}");
+        assert!(took < Duration::from_secs(5), "{host}: took {took:?}");
+        assert!(!c.is_open(), "a half-sent message closes the socket");
+        assert!(matches!(c.send(b"x"), Err(Error::Closed)));
+        // What the peer gets is exactly the part reported as written.
+        go.send(()).unwrap();
+        let got = join(peer);
+        assert_eq!(got.len(), written, "{host}");
+        assert!(got.iter().all(|&b| b == 7));
+    }
+}
+
+#[test]
+fn full_pipe_with_nothing_written_is_a_timeout_and_stays_open() {
+    for host in LOOPBACKS {
+        let (port, go, peer) = lazy_reader(host);
+        // A fixed send buffer (no autotuning up to 4 MiB) keeps the pipe to
+        // about 100 KiB, so it fills after a fraction of a second of one-byte
+        // sends. (Much smaller buffers make each one-byte send wait for an
+        // ACK instead, so the pipe never fills.)
+        let stream = TcpStream::connect((host, port)).unwrap();
+        SockRef::from(&stream)
+            .set_send_buffer_size(64 << 10)
+            .unwrap();
+        let mut c = ClientBuilder::new()
+            .send_timeout(Some(ms(200)))
+            .from_tcp_stream(stream)
+            .unwrap();
+        // One-byte sends either go in whole or not at all, so the send that
+        // finds the pipe full has written nothing.
+        let mut sent: Vec<u8> = Vec::new();
+        let start = Instant::now();
+        let err = loop {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "{host}: the pipe never filled ({} bytes)",
+                sent.len()
+            );
+            let b = (sent.len() % 251) as u8;
+            match c.send(&[b]) {
+                Ok(()) => sent.push(b),
+                Err(e) => break e,
+            }
+        };
+        assert!(matches!(err, Error::Timeout), "{host}: {err:?}");
+        assert_eq!(err.to_string(), "timeout");
+        assert!(c.is_open(), "nothing was written: the stream is intact");
+        // The client keeps working once the peer reads again.
+        go.send(()).unwrap();
+        let tail = b"and the rest";
+        c.send(tail).unwrap();
+        sent.extend_from_slice(tail);
+        c.close();
+        let got = join(peer);
+        assert_eq!(got.len(), sent.len(), "{host}");
+        assert!(got == sent, "{host}: the byte stream differs");
+    }
+}
