@@ -1,0 +1,314 @@
+//! `SocketClient` objects: a full userdata holding a core [`Client`].
+//!
+//! All of it is raw `lua_CFunction`s (see `raw.rs` for the rules that make
+//! raising errors from them sound): `receive` and `send` are the hot path,
+//! so they read their arguments straight off the stack and push the
+//! borrowed receive buffer with one `lua_pushlstring`.
+//!
+//! Every function of the class is a C closure whose first upvalue is the
+//! class metatable; an object is ours when its metatable is that very table
+//! (`lua_rawequal`), which is cheaper than `luaL_checkudata`'s registry
+//! lookup by name. The metatable is hidden behind `__metatable`, so Lua
+//! code cannot hand another userdata our metatable (short of the `debug`
+//! library, which can break any C library's objects).
+
+use crate::raw::{
+    guard, lua_fn, number_at, push_bytes, push_failure, string_at, timeout_at, type_error, Fail, Msg,
+    Shown,
+};
+use mlua::ffi::{self, lua_CFunction, lua_State};
+use renoise_socket::{Client, Mode};
+use std::ffi::{c_int, CStr};
+use std::net::SocketAddr;
+
+/// The name of the class, in messages and as `__name`.
+pub(crate) const CLASS: &str = "SocketClient";
+
+/// What a `SocketClient` userdata holds. It never moves (Lua's collector
+/// does not move objects), is initialised by `create_client` with
+/// `ptr::write`, and its `Client` is dropped by `__gc`.
+pub(crate) struct Ud {
+    /// `None` once the garbage collector finalised the object (Lua 5.4 can
+    /// resurrect it afterwards; it then acts as a closed socket).
+    /// Boxed: the client's alignment may exceed the 8 bytes Lua guarantees
+    /// for userdata memory (the core keeps SIMD searchers in it).
+    client: Option<Box<Client>>,
+    local: SocketAddr,
+    peer: SocketAddr,
+    /// Largest `n` that `receive(n, ...)` accepts.
+    max_receive_size: usize,
+}
+
+// Lua aligns userdata memory to at least 8 bytes on every supported target.
+const _: () = assert!(std::mem::align_of::<Ud>() <= 8);
+
+impl Ud {
+    pub(crate) fn new(client: Client, max_receive_size: usize) -> Ud {
+        Ud {
+            local: client.local_addr(),
+            peer: client.peer_addr(),
+            client: Some(Box::new(client)),
+            max_receive_size,
+        }
+    }
+
+    fn is_open(&self) -> bool {
+        self.client.as_ref().is_some_and(|c| c.is_open())
+    }
+
+    /// The client, if it can still be used.
+    #[inline]
+    fn open_client(&mut self) -> Result<&mut Client, Fail> {
+        match self.client.as_mut() {
+            Some(c) if c.is_open() => Ok(&mut **c),
+            _ => Err(Fail::closed()),
+        }
+    }
+}
+
+/// Properties readable as fields.
+const PROPERTIES: [&str; 5] = [
+    "is_open",
+    "local_address",
+    "local_port",
+    "peer_address",
+    "peer_port",
+];
+
+/// Pushes a new class metatable for this Lua state. Called once when the
+/// module is opened; `create_client` keeps it as an upvalue.
+pub(crate) unsafe fn push_metatable(l: *mut lua_State) {
+    ffi::lua_createtable(l, 0, 8);
+    let mt = ffi::lua_gettop(l);
+
+    ffi::lua_createtable(l, 0, 4);
+    let methods = ffi::lua_gettop(l);
+    let list: [(&CStr, lua_CFunction); 3] = [
+        (c"receive", receive),
+        (c"send", send),
+        (c"close", close),
+    ];
+    for (name, f) in list {
+        ffi::lua_pushvalue(l, mt);
+        ffi::lua_pushcclosure(l, f, 1);
+        ffi::lua_setfield(l, methods, name.as_ptr());
+    }
+
+    ffi::lua_pushvalue(l, mt);
+    ffi::lua_pushvalue(l, methods);
+    ffi::lua_pushcclosure(l, index, 2);
+    ffi::lua_setfield(l, mt, c"__index".as_ptr());
+    ffi::lua_pop(l, 1); // methods
+
+    let meta: [(&CStr, lua_CFunction); 4] = [
+        (c"__newindex", newindex),
+        (c"__gc", gc),
+        (c"__close", close_meta),
+        (c"__tostring", tostring),
+    ];
+    for (name, f) in meta {
+        ffi::lua_pushvalue(l, mt);
+        ffi::lua_pushcclosure(l, f, 1);
+        ffi::lua_setfield(l, mt, name.as_ptr());
+    }
+    for key in [c"__name", c"__metatable"] {
+        ffi::lua_pushstring(l, c"SocketClient".as_ptr());
+        ffi::lua_setfield(l, mt, key.as_ptr());
+    }
+}
+
+/// The object at stack index `index` if it is a `SocketClient`.
+///
+/// # Safety
+/// Must run in a C closure whose first upvalue is the class metatable.
+#[inline]
+unsafe fn check<'a>(l: *mut lua_State, index: c_int) -> Option<&'a mut Ud> {
+    if ffi::lua_type(l, index) != ffi::LUA_TUSERDATA || ffi::lua_getmetatable(l, index) == 0 {
+        return None;
+    }
+    let ours = ffi::lua_rawequal(l, -1, ffi::lua_upvalueindex(1)) != 0;
+    ffi::lua_pop(l, 1);
+    if !ours {
+        return None;
+    }
+    // SAFETY: only `create_client` gives a userdata this metatable, right
+    // after writing a `Ud` into it; Lua runs one call at a time per state,
+    // and nothing else holds a reference into it across calls.
+    Some(&mut *ffi::lua_touserdata(l, index).cast::<Ud>())
+}
+
+/// `self` (argument 1) of a method, or the argument error Lua would give.
+#[inline]
+unsafe fn this<'a>(l: *mut lua_State) -> Result<&'a mut Ud, Fail> {
+    match check(l, 1) {
+        Some(ud) => Ok(ud),
+        None => Err(type_error(l, 1, CLASS)),
+    }
+}
+
+
+lua_fn!(receive, method "receive", receive_body);
+lua_fn!(send, method "send", send_body);
+lua_fn!(close, method "close", close_body);
+lua_fn!(index, method "__index", index_body);
+lua_fn!(newindex, method "__newindex", newindex_body);
+lua_fn!(tostring, method "__tostring", tostring_body);
+
+/// The mode argument of `receive`.
+#[inline]
+unsafe fn mode_at(l: *mut lua_State, index: c_int, max: usize) -> Result<Mode, Fail> {
+    if let Some(s) = string_at(l, index) {
+        return match s {
+            b"*line" | b"*l" => Ok(Mode::Line),
+            b"*all" | b"*a" => Ok(Mode::All),
+            _ => Err(Fail::arg(
+                index,
+                format_args!(
+                    "invalid mode '{}': expected '*line', '*all' or a number > 0",
+                    Shown(s)
+                ),
+            )),
+        };
+    }
+    let Some(n) = number_at(l, index) else {
+        return Err(type_error(l, index, "string or number"));
+    };
+    match n.whole() {
+        Some(i) if i >= 1 => match usize::try_from(i) {
+            Ok(u) if u <= max => Ok(Mode::Bytes(u)),
+            _ => Err(Fail::arg(
+                index,
+                format_args!("size must be at most {max} bytes, got {n}"),
+            )),
+        },
+        _ => Err(Fail::arg(
+            index,
+            format_args!("mode must be '*line', '*all' or a whole number > 0, got {n}"),
+        )),
+    }
+}
+
+/// `client:receive(mode, timeout_ms)` -> `string` | `nil, error`.
+#[inline(always)]
+unsafe fn receive_body(l: *mut lua_State) -> Result<c_int, Fail> {
+    let ud = this(l)?;
+    let mode = mode_at(l, 2, ud.max_receive_size)?;
+    let timeout = timeout_at(l, 3)?;
+    let client = ud.open_client()?;
+    // The error is turned into a plain message inside the guard, so what
+    // leaves it owns nothing with a destructor.
+    match guard(|| client.receive(mode, timeout).map_err(Msg::of))? {
+        Ok(bytes) => {
+            push_bytes(l, bytes);
+            Ok(1)
+        }
+        Err(msg) => Ok(push_failure(l, &msg)),
+    }
+}
+
+/// `client:send(message)` -> `true` | `false, error`.
+#[inline(always)]
+unsafe fn send_body(l: *mut lua_State) -> Result<c_int, Fail> {
+    let ud = this(l)?;
+    // Only strings, as in Renoise (no number coercion). The OSC module adds
+    // Message and Bundle objects here.
+    let Some(data) = string_at(l, 2) else {
+        return Err(type_error(l, 2, "string"));
+    };
+    let client = ud.open_client()?;
+    match guard(|| client.send(data).map_err(Msg::of))? {
+        Ok(()) => {
+            ffi::lua_pushboolean(l, 1);
+            Ok(1)
+        }
+        Err(msg) => {
+            ffi::lua_pushboolean(l, 0);
+            msg.push(l);
+            Ok(2)
+        }
+    }
+}
+
+/// `client:close()`: any number of times.
+unsafe fn close_body(l: *mut lua_State) -> Result<c_int, Fail> {
+    let ud = this(l)?;
+    if let Some(c) = ud.client.as_mut() {
+        guard(|| c.close())?;
+    }
+    Ok(0)
+}
+
+/// `__close` (Lua 5.4 `local c <close> = ...`): closes; never raises.
+unsafe extern "C-unwind" fn close_meta(l: *mut lua_State) -> c_int {
+    if let Some(ud) = check(l, 1) {
+        if let Some(c) = ud.client.as_mut() {
+            let _ = guard(|| c.close());
+        }
+    }
+    0
+}
+
+/// `__gc`: closes the socket and frees the client's memory.
+unsafe extern "C-unwind" fn gc(l: *mut lua_State) -> c_int {
+    if let Some(ud) = check(l, 1) {
+        let client = ud.client.take();
+        let _ = guard(move || drop(client));
+    }
+    0
+}
+
+/// `__index`: methods first (one table lookup), then properties; any
+/// other key reads as `nil`.
+unsafe fn index_body(l: *mut lua_State) -> Result<c_int, Fail> {
+    ffi::lua_pushvalue(l, 2);
+    if ffi::lua_rawget(l, ffi::lua_upvalueindex(2)) != ffi::LUA_TNIL {
+        return Ok(1);
+    }
+    ffi::lua_pop(l, 1);
+    let ud = this(l)?;
+    match string_at(l, 2).unwrap_or_default() {
+        b"is_open" => ffi::lua_pushboolean(l, ud.is_open() as c_int),
+        b"local_address" => Msg::of(ud.local.ip()).push(l),
+        b"local_port" => ffi::lua_pushinteger(l, ud.local.port().into()),
+        b"peer_address" => Msg::of(ud.peer.ip()).push(l),
+        b"peer_port" => ffi::lua_pushinteger(l, ud.peer.port().into()),
+        _ => ffi::lua_pushnil(l),
+    }
+    Ok(1)
+}
+
+/// `__newindex`: every field is read-only, and objects take no new fields.
+unsafe fn newindex_body(l: *mut lua_State) -> Result<c_int, Fail> {
+    let key = match string_at(l, 2) {
+        Some(k) => Msg::of(Shown(k)),
+        None => match number_at(l, 2) {
+            Some(n) => Msg::of(n),
+            None => Msg::of("?"),
+        },
+    };
+    let key = String::from_utf8_lossy(key.as_bytes()).into_owned();
+    let fail = if PROPERTIES.contains(&key.as_str()) {
+        Fail::error(format_args!("property '{key}' of {CLASS} is read-only"))
+    } else if matches!(key.as_str(), "receive" | "send" | "close") {
+        Fail::error(format_args!("cannot replace method '{key}' of {CLASS}"))
+    } else {
+        Fail::error(format_args!(
+            "{CLASS} has no field '{key}' (objects take no new fields)"
+        ))
+    };
+    Err(fail)
+}
+
+/// `tostring(client)`: `SocketClient(TCP 127.0.0.1:50000 -> 127.0.0.1:8080, open)`.
+unsafe fn tostring_body(l: *mut lua_State) -> Result<c_int, Fail> {
+    let ud = this(l)?;
+    let msg = match ud.client.as_ref() {
+        Some(c) => Msg::of(&**c),
+        None => Msg::of(format_args!(
+            "{CLASS}({} -> {}, closed)",
+            ud.local, ud.peer
+        )),
+    };
+    msg.push(l);
+    Ok(1)
+}

@@ -1,0 +1,58 @@
+//! # renoise-socket-lua
+//!
+//! Renoise's `renoise.Socket` API for plain Lua 5.1, LuaJIT and Lua 5.4, as
+//! a native module built from the [`renoise_socket`] core:
+//!
+//! ```lua
+//! local rs = require("renoise_socket").install()  -- also sets renoise.Socket
+//! local c, err = renoise.Socket.create_client("127.0.0.1", 8080)
+//! ```
+//!
+//! Build it with exactly one of the features `lua51`, `luajit`, `lua54`
+//! (`scripts/build-lua.sh` builds all three). Without a feature the crate
+//! is empty, so the workspace builds and tests without any Lua. The Lua API
+//! and its decisions are described in `crates/lua/README.md`.
+//!
+//! The crate is a `cdylib` whose only export is `luaopen_renoise_socket`;
+//! it has no public Rust items.
+//!
+//! ## Layout: one concept per file
+//! - `module.rs`: the entry point, the module table and `install()`;
+//! - `socket.rs`: the `Socket` table and `create_client`;
+//! - `options.rs`: `create_client`'s options table;
+//! - `client.rs`: `SocketClient` objects (`receive`, `send`, properties);
+//! - `raw.rs`: the raw C API helpers, and the rules for raising errors
+//!   from raw C functions soundly.
+//!
+//! A new concept (OSC messages, servers) is a new file listed below,
+//! registered from `module.rs`.
+
+// Errors are carried in a fixed-size stack buffer on purpose: a value that
+// Lua's `lua_error` may jump over must own nothing to drop (see raw.rs).
+// They are large, but only the cold path ever copies them.
+#![allow(clippy::result_large_err)]
+
+#[cfg(any(
+    all(feature = "lua51", feature = "luajit"),
+    all(feature = "lua51", feature = "lua54"),
+    all(feature = "luajit", feature = "lua54"),
+))]
+compile_error!("enable exactly one of the features lua51, luajit, lua54");
+
+/// Declares the module's files, each only when a Lua is selected.
+macro_rules! with_lua {
+    ($($item:item)*) => {
+        $(
+            #[cfg(any(feature = "lua51", feature = "luajit", feature = "lua54"))]
+            $item
+        )*
+    };
+}
+
+with_lua! {
+    mod client;
+    mod module;
+    mod options;
+    mod raw;
+    mod socket;
+}

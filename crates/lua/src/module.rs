@@ -1,0 +1,78 @@
+//! The module's entry point (`luaopen_renoise_socket`) and `install()`.
+
+use crate::raw::{lua_fn, type_name, Fail};
+use crate::{client, socket};
+use mlua::ffi::{self, lua_State};
+use mlua::{Lua, Result, Table};
+use std::ffi::c_int;
+
+/// Tables of the module that `install()` puts into the global `renoise`.
+/// (`Osc` is added by the OSC part of the module.)
+const INSTALLED: [&std::ffi::CStr; 2] = [c"Socket", c"Osc"];
+
+/// `require("renoise_socket")`.
+#[mlua::lua_module(name = "renoise_socket", skip_memory_check)]
+fn open(lua: &Lua) -> Result<Table> {
+    let module = lua.create_table()?;
+    // SAFETY: the closures only push values (balanced stack: one result).
+    let socket: Table = unsafe {
+        lua.exec_raw((), |l| {
+            client::push_metatable(l);
+            socket::push_table(l);
+        })?
+    };
+    module.raw_set("Socket", socket)?;
+    let install: mlua::Function = unsafe {
+        lua.exec_raw(module.clone(), |l| {
+            // The module (the argument) becomes the upvalue.
+            ffi::lua_pushcclosure(l, install, 1);
+        })?
+    };
+    module.raw_set("install", install)?;
+    Ok(module)
+}
+
+lua_fn!(install, "install", install_body);
+
+/// `rs.install()`: sets `renoise.Socket` (and `renoise.Osc`) in the global
+/// table `renoise`, creating it if needed and keeping every field it
+/// already has. Global access is raw, so a strict-globals `_G` does not
+/// object. Returns the module.
+unsafe fn install_body(l: *mut lua_State) -> std::result::Result<c_int, Fail> {
+    let module = ffi::lua_upvalueindex(1);
+    ffi::lua_pushglobaltable(l);
+    let globals = ffi::lua_gettop(l);
+    ffi::lua_pushstring(l, c"renoise".as_ptr());
+    ffi::lua_rawget(l, globals);
+    match ffi::lua_type(l, -1) {
+        ffi::LUA_TTABLE => {}
+        ffi::LUA_TNIL => {
+            ffi::lua_pop(l, 1);
+            ffi::lua_createtable(l, 0, 4);
+            ffi::lua_pushstring(l, c"renoise".as_ptr());
+            ffi::lua_pushvalue(l, -2);
+            ffi::lua_rawset(l, globals);
+        }
+        _ => {
+            let t = type_name(l, -1);
+            return Err(Fail::error(format_args!(
+                "install: the global 'renoise' is a {}, not a table",
+                String::from_utf8_lossy(t.as_bytes())
+            )));
+        }
+    }
+    let renoise = ffi::lua_gettop(l);
+    for name in INSTALLED {
+        ffi::lua_pushstring(l, name.as_ptr());
+        ffi::lua_rawget(l, module);
+        if ffi::lua_type(l, -1) == ffi::LUA_TNIL {
+            ffi::lua_pop(l, 1);
+        } else {
+            // An ordinary assignment: a `renoise` table with a __newindex
+            // sees it.
+            ffi::lua_setfield(l, renoise, name.as_ptr());
+        }
+    }
+    ffi::lua_pushvalue(l, module);
+    Ok(1)
+}

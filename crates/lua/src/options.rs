@@ -1,0 +1,104 @@
+//! The `options` table of `create_client` (our extension to Renoise's API).
+//!
+//! ```lua
+//! rs.Socket.create_client("127.0.0.1", 8000, rs.Socket.PROTOCOL_TCP, 1000, {
+//!   send_timeout_ms = 10000,      -- 0 or math.huge: no limit
+//!   max_line_length = 16777216,   -- longest "*line" before "line too long"
+//!   max_receive_size = 16777216,  -- largest n of receive(n, ...)
+//!   all_chunk_size = 65536,       -- most bytes one "*all" returns
+//! })
+//! ```
+//!
+//! Unknown keys and values of the wrong kind are argument errors.
+
+use crate::raw::{millis, number_at, type_error, Fail, Shown};
+use mlua::ffi::{self, lua_State};
+use renoise_socket::ClientBuilder;
+use std::ffi::c_int;
+
+/// Largest value of the size options: 1 GiB. (The buffer may grow to it.)
+const MAX_SIZE: i64 = 1 << 30;
+
+/// Defaults of the size limits (those of the core).
+pub(crate) const DEFAULT_MAX_RECEIVE_SIZE: usize = 16 << 20;
+
+/// What `create_client` needs besides the builder.
+pub(crate) struct Options {
+    pub(crate) builder: ClientBuilder,
+    pub(crate) max_receive_size: usize,
+}
+
+/// Reads the options table at stack index `index` (nil or absent: the
+/// defaults) into `builder`. Uses raw access (`lua_next`), so no Lua code
+/// runs and nothing allocates.
+pub(crate) unsafe fn read(
+    l: *mut lua_State,
+    index: c_int,
+    builder: ClientBuilder,
+) -> Result<Options, Fail> {
+    let mut o = Options {
+        builder,
+        max_receive_size: DEFAULT_MAX_RECEIVE_SIZE,
+    };
+    match ffi::lua_type(l, index) {
+        ffi::LUA_TNONE | ffi::LUA_TNIL => return Ok(o),
+        ffi::LUA_TTABLE => {}
+        _ => return Err(type_error(l, index, "table or nil")),
+    }
+    ffi::lua_pushnil(l);
+    while ffi::lua_next(l, index) != 0 {
+        // key at -2, value at -1
+        let key = if ffi::lua_type(l, -2) == ffi::LUA_TSTRING {
+            let mut len = 0;
+            let p = ffi::lua_tolstring(l, -2, &mut len);
+            std::slice::from_raw_parts(p.cast::<u8>(), len)
+        } else {
+            return Err(Fail::arg(index, "option names must be strings"));
+        };
+        let value = number_at(l, -1);
+        match key {
+            b"send_timeout_ms" => {
+                let d = value.and_then(millis).ok_or_else(|| {
+                    Fail::arg(
+                        index,
+                        "option 'send_timeout_ms' must be a number of milliseconds >= 0",
+                    )
+                })?;
+                // 0 and math.huge both mean: no limit.
+                o.builder = o
+                    .builder
+                    .send_timeout((d != std::time::Duration::MAX).then_some(d));
+            }
+            b"max_line_length" | b"max_receive_size" | b"all_chunk_size" => {
+                let n = match value.and_then(|v| v.whole()) {
+                    Some(n) if (1..=MAX_SIZE).contains(&n) => n as usize,
+                    _ => {
+                        return Err(Fail::arg(
+                            index,
+                            format_args!(
+                                "option '{}' must be a whole number between 1 and {MAX_SIZE}",
+                                Shown(key)
+                            ),
+                        ))
+                    }
+                };
+                o.builder = match key {
+                    b"max_line_length" => o.builder.max_line_length(n),
+                    b"all_chunk_size" => o.builder.all_chunk_size(n),
+                    _ => {
+                        o.max_receive_size = n;
+                        o.builder.max_receive_size(n)
+                    }
+                };
+            }
+            _ => {
+                return Err(Fail::arg(
+                    index,
+                    format_args!("unknown option '{}'", Shown(key)),
+                ))
+            }
+        }
+        ffi::lua_pop(l, 1);
+    }
+    Ok(o)
+}

@@ -1,0 +1,358 @@
+//! Helpers on the raw Lua C API shared by every function of the module.
+//!
+//! # Raising errors without Rust destructors in the way
+//!
+//! `lua_error` does not return: in PUC Lua it `longjmp`s, in LuaJIT (x64) it
+//! unwinds with its own foreign exception. Either way it passes over the
+//! Rust frames between it and the Lua call that is protected. Rust allows
+//! that (our functions use the `"C-unwind"` ABI) only over frames that own
+//! nothing with a destructor: such a value would be skipped, at best
+//! leaking, at worst leaving state broken. So every function of this module
+//! works in two steps:
+//!
+//! 1. an inner function does the work and returns `Result<c_int, Fail>`.
+//!    It owns Strings, core errors and the like, and drops them all before
+//!    it returns. [`Fail`] and [`Msg`] are plain bytes with no destructor.
+//! 2. the `extern "C-unwind"` function the Lua state calls matches the
+//!    result and, on `Err`, calls [`raise`], which pushes the message and
+//!    calls `lua_error`. Nothing on the way has a destructor.
+//!
+//! Lua API calls that can raise by themselves (allocation: pushing a string,
+//! creating a table or userdata; in Lua 5.1 a garbage-collection step may
+//! also run a `__gc` that raises) are made only while no value with a
+//! destructor is alive either: results are first converted to a borrowed
+//! slice or a [`Msg`].
+//!
+//! Rust code that could panic (the core) runs inside `catch_unwind`
+//! ([`guard`]), and never calls into Lua from inside it, so a Lua error
+//! never passes through `catch_unwind` and a panic never reaches Lua.
+
+use mlua::ffi::{self, lua_State};
+use std::ffi::{c_char, c_int, CStr};
+use std::fmt::{self, Write};
+use std::mem::MaybeUninit;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// A message built on the stack: formatting into it never allocates and it
+/// needs no destructor, so it may be alive when Lua raises. Text past its
+/// capacity is cut (with `...`).
+pub(crate) struct Msg {
+    buf: [u8; 512],
+    len: usize,
+}
+
+impl Msg {
+    pub(crate) fn new() -> Msg {
+        Msg {
+            buf: [0; 512],
+            len: 0,
+        }
+    }
+
+    /// A message from anything that displays.
+    pub(crate) fn of(d: impl fmt::Display) -> Msg {
+        let mut m = Msg::new();
+        let _ = write!(m, "{d}");
+        m
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    /// Pushes the message as a Lua string (may raise on out-of-memory).
+    pub(crate) unsafe fn push(&self, l: *mut lua_State) {
+        ffi::lua_pushlstring(l, self.buf.as_ptr().cast(), self.len);
+    }
+}
+
+impl Write for Msg {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let room = self.buf.len() - self.len;
+        if s.len() <= room {
+            self.buf[self.len..self.len + s.len()].copy_from_slice(s.as_bytes());
+            self.len += s.len();
+        } else if room > 0 {
+            // Cut, marking the cut; never split a UTF-8 sequence.
+            let keep = room.saturating_sub(3);
+            let mut cut = keep.min(s.len());
+            while cut > 0 && !s.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            self.buf[self.len..self.len + cut].copy_from_slice(&s.as_bytes()[..cut]);
+            self.len += cut;
+            let dots = (self.buf.len() - self.len).min(3);
+            self.buf[self.len..self.len + dots].copy_from_slice(&b"..."[..dots]);
+            self.len += dots;
+        }
+        Ok(())
+    }
+}
+
+/// Bytes from Lua shown inside a message: at most 40, non-printable bytes
+/// as `?`.
+pub(crate) struct Shown<'a>(pub(crate) &'a [u8]);
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for &b in self.0.iter().take(40) {
+            f.write_char(if (0x20..0x7f).contains(&b) { b as char } else { '?' })?;
+        }
+        if self.0.len() > 40 {
+            f.write_str("...")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a call raises a Lua error.
+pub(crate) enum Fail {
+    /// A bad argument: the stack index (1 = self for methods) and what is
+    /// wrong with it. Shown as Lua's `luaL_argerror` shows it.
+    Arg(c_int, Msg),
+    /// Any other error message (the position of the caller is prepended,
+    /// as `luaL_error` does).
+    Error(Msg),
+}
+
+impl Fail {
+    pub(crate) fn arg(index: c_int, d: impl fmt::Display) -> Fail {
+        Fail::Arg(index, Msg::of(d))
+    }
+
+    pub(crate) fn error(d: impl fmt::Display) -> Fail {
+        Fail::Error(Msg::of(d))
+    }
+
+    /// `"socket is closed"`.
+    pub(crate) fn closed() -> Fail {
+        Fail::error("socket is closed")
+    }
+}
+
+/// Defines the `extern "C-unwind"` entry of a function whose body returns
+/// `Result<c_int, Fail>`: all values of the body are dropped when it
+/// returns, and only then is a `Fail` raised.
+/// `method` marks functions documented as called with `:`.
+macro_rules! lua_fn {
+    ($name:ident, $lua_name:literal, $body:ident) => {
+        $crate::raw::lua_fn!($name, $lua_name, $body, false);
+    };
+    ($name:ident, method $lua_name:literal, $body:ident) => {
+        $crate::raw::lua_fn!($name, $lua_name, $body, true);
+    };
+    ($name:ident, $lua_name:literal, $body:ident, $method:literal) => {
+        unsafe extern "C-unwind" fn $name(l: *mut mlua::ffi::lua_State) -> std::ffi::c_int {
+            match $body(l) {
+                Ok(n) => n,
+                Err(fail) => $crate::raw::raise(
+                    l,
+                    $crate::raw::Callee {
+                        name: $lua_name,
+                        method: $method,
+                    },
+                    fail,
+                ),
+            }
+        }
+    };
+}
+pub(crate) use lua_fn;
+
+/// A function of the module, as argument errors name it.
+#[derive(Clone, Copy)]
+pub(crate) struct Callee {
+    /// Its name in Lua (`"receive"`, `"create_client"`).
+    pub(crate) name: &'static str,
+    /// A method, documented as called with `:` (`client:receive(...)`).
+    pub(crate) method: bool,
+}
+
+/// Raises `fail` as a Lua error from the C function `callee`.
+///
+/// # Safety
+/// Must be called from a C function the Lua state `l` is running, with no
+/// value that has a destructor alive in any Rust frame between here and
+/// that function's entry (see the module docs).
+pub(crate) unsafe fn raise(l: *mut lua_State, callee: Callee, fail: Fail) -> ! {
+    let msg = match fail {
+        Fail::Error(m) => m,
+        Fail::Arg(index, extra) => arg_message(l, callee, index, &extra),
+    };
+    ffi::luaL_where(l, 1);
+    msg.push(l);
+    ffi::lua_concat(l, 2);
+    ffi::lua_error(l)
+}
+
+/// The text of `luaL_argerror`: `bad argument #n to 'name' (extra)`, with
+/// Lua's convention for methods (a call written `obj:name(...)` does not
+/// count `self`, and a bad `self` is `calling 'name' on bad self (...)`).
+///
+/// Where Lua cannot tell how the function was called (through `pcall`, or
+/// a tail call in LuaJIT) it would say `'?'` and count `self`; we use the
+/// function's own name and number the arguments as documented, so the
+/// message is the same in every interpreter.
+unsafe fn arg_message(l: *mut lua_State, callee: Callee, index: c_int, extra: &Msg) -> Msg {
+    let mut ar = MaybeUninit::<ffi::lua_Debug>::zeroed();
+    let mut name: &[u8] = callee.name.as_bytes();
+    let mut method = callee.method;
+    if ffi::lua_getstack(l, 0, ar.as_mut_ptr()) != 0
+        && ffi::lua_getinfo(l, c"n".as_ptr(), ar.as_mut_ptr()) != 0
+    {
+        let ar = ar.assume_init_ref();
+        if !ar.name.is_null() {
+            name = CStr::from_ptr(ar.name).to_bytes();
+            method = !ar.namewhat.is_null() && CStr::from_ptr(ar.namewhat).to_bytes() == b"method";
+        }
+    }
+    let name = String::from_utf8_lossy(name);
+    let extra = String::from_utf8_lossy(extra.as_bytes());
+    let n = if method { index - 1 } else { index };
+    if n == 0 {
+        Msg::of(format_args!("calling '{name}' on bad self ({extra})"))
+    } else {
+        Msg::of(format_args!("bad argument #{n} to '{name}' ({extra})"))
+    }
+}
+
+/// Lua's name for the type of the value at `index`, as `luaL_typename`;
+/// `"no value"` past the top. A value whose metatable has a string
+/// `__name` (our own objects) is called by that name, as Lua 5.4 does.
+pub(crate) unsafe fn type_name(l: *mut lua_State, index: c_int) -> Msg {
+    let t = ffi::lua_type(l, index);
+    if t == ffi::LUA_TUSERDATA && ffi::lua_getmetatable(l, index) != 0 {
+        ffi::lua_pushstring(l, c"__name".as_ptr());
+        ffi::lua_rawget(l, -2);
+        let mut len = 0;
+        let name = if ffi::lua_type(l, -1) == ffi::LUA_TSTRING {
+            let p = ffi::lua_tolstring(l, -1, &mut len);
+            Some(Msg::of(Shown(std::slice::from_raw_parts(p.cast(), len))))
+        } else {
+            None
+        };
+        ffi::lua_pop(l, 2);
+        if let Some(n) = name {
+            return n;
+        }
+    }
+    let p: *const c_char = ffi::lua_typename(l, t);
+    Msg::of(Shown(CStr::from_ptr(p).to_bytes()))
+}
+
+/// `"<what> expected, got <type>"`, the text of Lua's type errors.
+pub(crate) unsafe fn type_error(l: *mut lua_State, index: c_int, what: &str) -> Fail {
+    let got = type_name(l, index);
+    let mut m = Msg::new();
+    let _ = write!(m, "{what} expected, got ");
+    let _ = m.write_str(&String::from_utf8_lossy(got.as_bytes()));
+    Fail::Arg(index, m)
+}
+
+/// The bytes of the string at `index` (no coercion of numbers). The slice
+/// lives as long as the string stays on the stack.
+pub(crate) unsafe fn string_at<'a>(l: *mut lua_State, index: c_int) -> Option<&'a [u8]> {
+    if ffi::lua_type(l, index) != ffi::LUA_TSTRING {
+        return None;
+    }
+    let mut len = 0;
+    let p = ffi::lua_tolstring(l, index, &mut len);
+    Some(std::slice::from_raw_parts(p.cast(), len))
+}
+
+/// A Lua number as it was given: Lua 5.4 integers stay integers.
+#[derive(Clone, Copy)]
+pub(crate) enum Num {
+    #[cfg_attr(not(feature = "lua54"), allow(dead_code))]
+    Int(i64),
+    Float(f64),
+}
+
+impl Num {
+    /// The value when it is a whole number (an integral float such as
+    /// `64.0` counts).
+    pub(crate) fn whole(self) -> Option<i64> {
+        match self {
+            Num::Int(i) => Some(i),
+            // 2^63 itself does not fit; everything below does.
+            Num::Float(f) if f.fract() == 0.0 && f.abs() < 9.223_372_036_854_775e18 => {
+                Some(f as i64)
+            }
+            Num::Float(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for Num {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Num::Int(i) => write!(f, "{i}"),
+            Num::Float(x) if x.is_nan() => f.write_str("nan"),
+            Num::Float(x) if x.is_infinite() => f.write_str(if x > 0.0 { "inf" } else { "-inf" }),
+            Num::Float(x) if x.fract() == 0.0 && x.abs() < 1e15 => write!(f, "{}", x as i64),
+            Num::Float(x) => write!(f, "{x}"),
+        }
+    }
+}
+
+/// The number at `index`, if it is a number (strings are not converted).
+#[inline]
+pub(crate) unsafe fn number_at(l: *mut lua_State, index: c_int) -> Option<Num> {
+    if ffi::lua_type(l, index) != ffi::LUA_TNUMBER {
+        return None;
+    }
+    #[cfg(feature = "lua54")]
+    if ffi::lua_isinteger(l, index) != 0 {
+        return Some(Num::Int(ffi::lua_tointeger(l, index)));
+    }
+    Some(Num::Float(ffi::lua_tonumber(l, index)))
+}
+
+/// A timeout in milliseconds at `index`: a number >= 0 (`math.huge` waits
+/// forever). Returns the argument error otherwise.
+pub(crate) unsafe fn timeout_at(
+    l: *mut lua_State,
+    index: c_int,
+) -> Result<std::time::Duration, Fail> {
+    match number_at(l, index) {
+        Some(n) => millis(n).ok_or_else(|| {
+            Fail::arg(
+                index,
+                format_args!("timeout must be a number of milliseconds >= 0, got {n}"),
+            )
+        }),
+        None => Err(type_error(l, index, "number")),
+    }
+}
+
+/// Milliseconds as a duration; `None` for negative or NaN values.
+pub(crate) fn millis(n: Num) -> Option<std::time::Duration> {
+    use std::time::Duration;
+    match n {
+        Num::Int(i) => u64::try_from(i).ok().map(Duration::from_millis),
+        Num::Float(f) if f >= 0.0 => {
+            Some(Duration::try_from_secs_f64(f / 1000.0).unwrap_or(Duration::MAX))
+        }
+        Num::Float(_) => None,
+    }
+}
+
+/// Runs Rust code that must not unwind into Lua; a panic becomes an
+/// ordinary error message. The closure must not call into Lua.
+#[inline]
+pub(crate) fn guard<R>(f: impl FnOnce() -> R) -> Result<R, Fail> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|_| Fail::error("internal error in renoise_socket"))
+}
+
+/// Pushes `nil, message`, the shape of an expected failure; returns 2.
+pub(crate) unsafe fn push_failure(l: *mut lua_State, msg: &Msg) -> c_int {
+    ffi::lua_pushnil(l);
+    msg.push(l);
+    2
+}
+
+/// Pushes the bytes as a Lua string.
+#[inline]
+pub(crate) unsafe fn push_bytes(l: *mut lua_State, b: &[u8]) {
+    ffi::lua_pushlstring(l, b.as_ptr().cast(), b.len());
+}
