@@ -36,7 +36,10 @@ struct Run {
 fn main() {
     let kv: HashMap<String, String> = std::env::args()
         .skip(1)
-        .filter_map(|a| a.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+        .filter_map(|a| {
+            a.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
         .collect();
     let num = |k: &str, d: u64| -> u64 {
         kv.get(k)
@@ -107,7 +110,12 @@ fn counted(
             break;
         }
     }
-    Ok(Run { ops, bytes, status, extra: vec![] })
+    Ok(Run {
+        ops,
+        bytes,
+        status,
+        extra: vec![],
+    })
 }
 
 fn eof_is_none(r: Result<&[u8], Error>) -> Result<Option<u64>, Error> {
@@ -141,7 +149,12 @@ fn bulk(c: &mut Client, end: Instant) -> Result<Run, Error> {
             break;
         }
     }
-    Ok(Run { ops, bytes, status, extra: vec![] })
+    Ok(Run {
+        ops,
+        bytes,
+        status,
+        extra: vec![],
+    })
 }
 
 fn pingpong(c: &mut Client, rounds: u64, end: Instant, t0: Instant) -> Result<Run, Error> {
@@ -176,9 +189,18 @@ fn pingpong(c: &mut Client, rounds: u64, end: Instant, t0: Instant) -> Result<Ru
     if !d.is_empty() {
         let pct = |p: f64| d[((d.len() - 1) as f64 * p).round() as usize] as f64 / 1000.0;
         let mean = d.iter().sum::<u64>() as f64 / d.len() as f64 / 1000.0;
-        extra = vec![("p50_us", pct(0.5)), ("p99_us", pct(0.99)), ("mean_us", mean)];
+        extra = vec![
+            ("p50_us", pct(0.5)),
+            ("p99_us", pct(0.99)),
+            ("mean_us", mean),
+        ];
     }
-    Ok(Run { ops, bytes, status, extra })
+    Ok(Run {
+        ops,
+        bytes,
+        status,
+        extra,
+    })
 }
 
 fn poll(c: &mut Client, n: u64, end: Instant) -> Result<Run, Error> {

@@ -57,24 +57,45 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let second = Duration::from_secs(1);
 
-    show("receive(\"*line\", 1000)", client.receive(Mode::Line, second));
-    show("receive(\"*all\", 0) on nothing", client.receive(Mode::All, Duration::ZERO));
+    show(
+        "receive(\"*line\", 1000)",
+        client.receive(Mode::Line, second),
+    );
+    show(
+        "receive(\"*all\", 0) on nothing",
+        client.receive(Mode::All, Duration::ZERO),
+    );
 
     client.send(b"ping\n")?;
-    show("send ping; receive(\"*line\")", client.receive(Mode::Line, second));
+    show(
+        "send ping; receive(\"*line\")",
+        client.receive(Mode::Line, second),
+    );
 
     client.send(b"RECORD\n")?;
     show("receive(10, 1000)", client.receive(Mode::Bytes(10), second));
     show("receive(6, 1000)", client.receive(Mode::Bytes(6), second));
 
     client.send(b"SLOW\n")?;
-    show("receive(\"*line\", 100) (slow)", client.receive(Mode::Line, Duration::from_millis(100)));
+    show(
+        "receive(\"*line\", 100) (slow)",
+        client.receive(Mode::Line, Duration::from_millis(100)),
+    );
     println!("{:<32}    ({} bytes kept buffered)", "", client.buffered());
-    show("receive(\"*line\", 1000)", client.receive(Mode::Line, second));
+    show(
+        "receive(\"*line\", 1000)",
+        client.receive(Mode::Line, second),
+    );
 
     client.send(b"BYE\n")?;
-    show("receive(\"*line\", 1000)", client.receive(Mode::Line, second));
-    show("receive(\"*line\", 1000)", client.receive(Mode::Line, second));
+    show(
+        "receive(\"*line\", 1000)",
+        client.receive(Mode::Line, second),
+    );
+    show(
+        "receive(\"*line\", 1000)",
+        client.receive(Mode::Line, second),
+    );
     show("receive(\"*all\", 1000)", client.receive(Mode::All, second));
     show("receive(\"*all\", 1000)", client.receive(Mode::All, second));
     println!("{:<32} -> {}", "is_open", client.is_open());

@@ -25,6 +25,34 @@ pub(crate) struct Buffer {
     consumed: u64,
     /// UDP: stream offsets where each buffered datagram ends.
     datagrams: VecDeque<u64>,
+    finder: Finder,
+}
+
+/// Finds the first `\n` or `\r`. On x86-64 the AVX2 searcher is picked
+/// once per buffer instead of on every call: for short lines the per-call
+/// dispatch inside `memchr2` costs as much as the search itself.
+#[derive(Debug, Clone, Copy)]
+struct Finder {
+    #[cfg(target_arch = "x86_64")]
+    avx2: Option<memchr::arch::x86_64::avx2::memchr::Two>,
+}
+
+impl Finder {
+    fn new() -> Finder {
+        Finder {
+            #[cfg(target_arch = "x86_64")]
+            avx2: memchr::arch::x86_64::avx2::memchr::Two::new(b'\n', b'\r'),
+        }
+    }
+
+    #[inline(always)]
+    fn find(&self, hay: &[u8]) -> Option<usize> {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(f) = &self.avx2 {
+            return f.find(hay);
+        }
+        memchr::memchr2(b'\n', b'\r', hay)
+    }
 }
 
 impl Buffer {
@@ -37,6 +65,7 @@ impl Buffer {
             skip_lf: false,
             consumed: 0,
             datagrams: VecDeque::new(),
+            finder: Finder::new(),
         }
     }
 
@@ -58,7 +87,14 @@ impl Buffer {
     /// Drops the `\n` of a `\r\n` that was split across two reads.
     #[inline]
     pub(crate) fn settle(&mut self) {
-        if self.skip_lf && !self.is_empty() {
+        if self.skip_lf {
+            self.settle_slow();
+        }
+    }
+
+    #[cold]
+    fn settle_slow(&mut self) {
+        if !self.is_empty() {
             self.skip_lf = false;
             if self.data[self.start] == b'\n' {
                 self.consume(1);
@@ -72,14 +108,17 @@ impl Buffer {
         self.start += n;
         self.consumed += n as u64;
         self.scanned = 0;
+        if !self.datagrams.is_empty() {
+            self.drop_finished_datagrams();
+        }
+        a..a + n
+    }
+
+    #[cold]
+    fn drop_finished_datagrams(&mut self) {
         while self.datagrams.front().is_some_and(|&e| e <= self.consumed) {
             self.datagrams.pop_front();
         }
-        if self.start == self.end {
-            self.start = 0;
-            self.end = 0;
-        }
-        a..a + n
     }
 
     /// Takes one line if a terminator is buffered: `\n`, `\r\n` or a lone
@@ -89,7 +128,7 @@ impl Buffer {
     pub(crate) fn take_line(&mut self, max: usize) -> Option<Result<Range<usize>, ()>> {
         self.settle();
         let from = self.start + self.scanned;
-        let Some(i) = memchr::memchr2(b'\n', b'\r', &self.data[from..self.end]) else {
+        let Some(i) = self.finder.find(&self.data[from..self.end]) else {
             self.scanned = self.end - self.start;
             return None;
         };
@@ -100,21 +139,26 @@ impl Buffer {
         }
         let term = if self.data[pos] == b'\n' {
             1
-        } else if pos + 1 < self.end {
-            if self.data[pos + 1] == b'\n' {
-                2
-            } else {
+        } else {
+            self.cr_terminator(pos)
+        };
+        self.consume(pos - a + term);
+        Some(Ok(a..pos))
+    }
+
+    /// Length of the terminator that starts with the `\r` at `pos`.
+    #[inline]
+    fn cr_terminator(&mut self, pos: usize) -> usize {
+        match self.data.get(pos + 1) {
+            Some(b'\n') if pos + 1 < self.end => 2,
+            _ if pos + 1 < self.end => 1,
+            _ => {
+                // A `\r` that ends the buffer still ends the line; the `\n`
+                // of a split `\r\n` is dropped when it arrives.
+                self.skip_lf = true;
                 1
             }
-        } else {
-            // A `\r` that ends the buffer still ends the line; the `\n` of
-            // a split `\r\n` is dropped when it arrives.
-            self.skip_lf = true;
-            1
-        };
-        let line = pos - a;
-        let r = self.consume(line + term);
-        Some(Ok(r.start..r.start + line))
+        }
     }
 
     /// Takes everything buffered as one unterminated line (end of stream).
@@ -143,6 +187,10 @@ impl Buffer {
     /// amortised O(1) per byte) but never past `limit` unless `want` itself
     /// needs more; the callers bound `want`, which bounds memory.
     pub(crate) fn reserve(&mut self, want: usize, limit: usize) {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
         if self.data.len() - self.end >= want {
             return;
         }

@@ -9,6 +9,7 @@ use std::io::{self, Read};
 use std::mem::MaybeUninit;
 use std::net::SocketAddr;
 use std::ops::Range;
+use std::os::fd::{AsRawFd, RawFd};
 use std::time::Duration;
 
 /// Reads smaller than this are not worth a system call: the buffer is
@@ -78,9 +79,14 @@ impl fmt::Display for Client {
     }
 }
 
+/// The socket address, with an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`,
+/// what a dual-stack server socket sees of an IPv4 peer) given as the IPv4
+/// address it is.
 fn sock_addr(a: socket2::SockAddr) -> Result<SocketAddr> {
-    a.as_socket()
-        .ok_or_else(|| Error::Io(io::Error::other("not an IP socket")))
+    let a = a
+        .as_socket()
+        .ok_or_else(|| Error::Io(io::Error::other("not an IP socket")))?;
+    Ok(SocketAddr::new(a.ip().to_canonical(), a.port()))
 }
 
 /// `recv` with `MSG_DONTWAIT`: the zero-timeout path, one system call.
@@ -351,6 +357,17 @@ impl Client {
         Ok(self.buf.bytes(r))
     }
 
+    /// The socket's descriptor while open, for the server's event loop.
+    pub(crate) fn raw_fd(&self) -> Option<RawFd> {
+        self.sock.as_ref().map(AsRawFd::as_raw_fd)
+    }
+
+    /// True when something is waiting to be handed out without reading the
+    /// kernel: buffered bytes, or a recorded end of the stream.
+    pub(crate) fn has_unread(&self) -> bool {
+        !self.buf.is_empty() || self.end.is_some()
+    }
+
     fn check_open(&self) -> Result<()> {
         if self.sock.is_none() {
             return Err(Error::Closed);
@@ -368,12 +385,22 @@ impl Client {
         err
     }
 
+    #[inline]
     fn line(&mut self, timeout: Duration) -> Result<Range<usize>> {
+        let max = self.opts.max_line_length;
+        if self.sock.is_some() {
+            if let Some(r) = self.buf.take_line(max) {
+                return r.map_err(|()| Error::LineTooLong);
+            }
+        }
+        self.line_slow(timeout)
+    }
+
+    /// The line is not buffered yet: read until it is.
+    #[inline(never)]
+    fn line_slow(&mut self, timeout: Duration) -> Result<Range<usize>> {
         self.check_open()?;
         let max = self.opts.max_line_length;
-        if let Some(r) = self.buf.take_line(max) {
-            return r.map_err(|()| Error::LineTooLong);
-        }
         let mut wait = Wait::new(timeout);
         loop {
             let len = self.buf.len();
@@ -394,17 +421,25 @@ impl Client {
         }
     }
 
+    #[inline]
     fn exact(&mut self, n: usize, timeout: Duration) -> Result<Range<usize>> {
+        if self.sock.is_some() && n <= self.opts.max_receive_size {
+            self.buf.settle();
+            if n > 0 && self.buf.len() >= n {
+                return Ok(self.buf.take(n));
+            }
+        }
+        self.exact_slow(n, timeout)
+    }
+
+    #[inline(never)]
+    fn exact_slow(&mut self, n: usize, timeout: Duration) -> Result<Range<usize>> {
         self.check_open()?;
         if n == 0 || n > self.opts.max_receive_size {
             return Err(Error::InvalidArgument(format!(
                 "size must be between 1 and {}, got {n}",
                 self.opts.max_receive_size
             )));
-        }
-        self.buf.settle();
-        if self.buf.len() >= n {
-            return Ok(self.buf.take(n));
         }
         let mut wait = Wait::new(timeout);
         loop {
