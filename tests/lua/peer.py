@@ -240,9 +240,8 @@ class Tcp:
         elif name == "shutdown_wr":
             self.c().shutdown(socket.SHUT_WR)
         elif name == "close":
-            if self.conn is not None:
-                self.conn.close()
-                self.conn = None
+            self.c().close()
+            self.conn = None
         elif name == "reset":
             conn = self.c()
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
