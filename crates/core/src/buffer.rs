@@ -161,6 +161,19 @@ impl Buffer {
         }
     }
 
+    /// The buffered bytes.
+    #[inline]
+    pub(crate) fn pending(&self) -> &[u8] {
+        &self.data[self.start..self.end]
+    }
+
+    /// Offset of `pending()[0]` in the buffer, to turn a sub-slice of
+    /// [`Buffer::pending`] back into a range.
+    #[inline]
+    pub(crate) fn start(&self) -> usize {
+        self.start
+    }
+
     /// Takes everything buffered as one unterminated line (end of stream).
     pub(crate) fn take_rest(&mut self) -> Range<usize> {
         let n = self.len();

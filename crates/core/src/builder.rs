@@ -1,5 +1,6 @@
 //! Options of a client, set before it connects.
 
+use crate::framing::Framing;
 use crate::{connect, Client, Protocol, Result};
 use std::net::TcpStream;
 use std::time::Duration;
@@ -37,6 +38,7 @@ pub struct ClientBuilder {
     pub(crate) max_receive_size: usize,
     pub(crate) all_chunk_size: usize,
     pub(crate) nodelay: bool,
+    pub(crate) framing: Framing,
 }
 
 impl Default for ClientBuilder {
@@ -49,6 +51,7 @@ impl Default for ClientBuilder {
             max_receive_size: DEFAULT_MAX_RECEIVE_SIZE,
             all_chunk_size: DEFAULT_ALL_CHUNK_SIZE,
             nodelay: true,
+            framing: Framing::None,
         }
     }
 }
@@ -139,6 +142,22 @@ impl ClientBuilder {
     /// ```
     pub fn nodelay(mut self, on: bool) -> Self {
         self.nodelay = on;
+        self
+    }
+
+    /// Frames packets on a TCP stream (for OSC over TCP): with
+    /// [`Framing::Slip`] or [`Framing::SizePrefix`], every `send` frames its
+    /// data as one packet and every `receive_all` returns exactly one whole
+    /// packet (at most the maximum receive size). Line and n-byte reads
+    /// still see the raw stream. Ignored on UDP, where a datagram is a
+    /// packet. Default: [`Framing::None`], as in Renoise.
+    ///
+    /// ```
+    /// use renoise_socket::{framing::Framing, ClientBuilder};
+    /// let b = ClientBuilder::new().framing(Framing::Slip);
+    /// ```
+    pub fn framing(mut self, framing: Framing) -> Self {
+        self.framing = framing;
         self
     }
 

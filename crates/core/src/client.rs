@@ -1,6 +1,7 @@
 //! The client: Renoise's `SocketClient`.
 
 use crate::buffer::Buffer;
+use crate::framing::{encode_frame, Deframer, Framing};
 use crate::wait::{Step, Wait};
 use crate::{ClientBuilder, Error, Mode, Protocol, Result};
 use socket2::Socket;
@@ -58,6 +59,11 @@ pub struct Client {
     opts: ClientBuilder,
     local: SocketAddr,
     peer: SocketAddr,
+    /// Set when TCP framing is on.
+    deframer: Option<Deframer>,
+    /// A SLIP packet that held escapes, unescaped; or a frame being built
+    /// for sending.
+    scratch: Vec<u8>,
 }
 
 impl fmt::Debug for Client {
@@ -135,6 +141,12 @@ impl Client {
                 Protocol::Tcp => 0,
                 Protocol::Udp => MAX_DATAGRAM,
             });
+        let deframer = match (opts.protocol, opts.framing) {
+            (Protocol::Tcp, f) if f != Framing::None => {
+                Some(Deframer::new(f, opts.max_receive_size))
+            }
+            _ => None,
+        };
         Ok(Client {
             sock: Some(sock),
             buf: Buffer::with_capacity(cap),
@@ -143,6 +155,8 @@ impl Client {
             opts,
             local,
             peer,
+            deframer,
+            scratch: Vec::new(),
         })
     }
 
@@ -353,8 +367,82 @@ impl Client {
     /// ```
     #[inline]
     pub fn receive_all(&mut self, timeout: Duration) -> Result<&[u8]> {
+        if self.deframer.is_some() {
+            return self.packet(timeout);
+        }
         let r = self.all(timeout)?;
         Ok(self.buf.bytes(r))
+    }
+
+    /// The framing this client was built with.
+    ///
+    /// ```no_run
+    /// use renoise_socket::{framing::Framing, Client};
+    /// let c = Client::connect("127.0.0.1", 8080)?;
+    /// assert_eq!(c.framing(), Framing::None);
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn framing(&self) -> Framing {
+        match self.deframer {
+            Some(ref d) => d.framing(),
+            None => Framing::None,
+        }
+    }
+
+    /// `receive_all` with framing on: exactly one whole packet. A broken
+    /// frame, or a stream that ends inside a frame, closes the socket: the
+    /// rest of the stream cannot be trusted.
+    fn packet(&mut self, timeout: Duration) -> Result<&[u8]> {
+        self.check_open()?;
+        self.buf.settle();
+        let mut wait = Wait::new(timeout);
+        if let Some(d) = self.deframer.as_mut() {
+            // Other modes may have consumed bytes since the last call.
+            d.reset();
+        }
+        loop {
+            let Some(d) = self.deframer.as_mut() else {
+                return Err(Error::Closed);
+            };
+            let pending = self.buf.pending();
+            match d.next_frame(pending) {
+                Ok(Some((used, payload))) => {
+                    let base = self.buf.start();
+                    let r = match payload {
+                        std::borrow::Cow::Borrowed(p) => {
+                            let off = p.as_ptr() as usize - pending.as_ptr() as usize;
+                            Some(base + off..base + off + p.len())
+                        }
+                        std::borrow::Cow::Owned(v) => {
+                            self.scratch = v;
+                            None
+                        }
+                    };
+                    self.buf.take(used);
+                    return Ok(match r {
+                        Some(r) => self.buf.bytes(r),
+                        None => &self.scratch,
+                    });
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    self.close();
+                    return Err(e);
+                }
+            }
+            if self.end.is_some() {
+                if self.buf.is_empty() {
+                    return Err(self.finish());
+                }
+                let left = self.buf.len();
+                self.close();
+                return Err(Error::Framing(format!(
+                    "stream ended inside a frame ({left} bytes)"
+                )));
+            }
+            let limit = self.opts.max_receive_size.saturating_add(MIN_READ);
+            self.fill(&mut wait, MIN_READ, limit)?;
+        }
     }
 
     /// The socket's descriptor while open, for the server's event loop.
@@ -610,6 +698,21 @@ impl Client {
                 }
             };
         }
+        if let Some(f) = self.deframer.as_ref().map(Deframer::framing) {
+            let mut frame = std::mem::take(&mut self.scratch);
+            frame.clear();
+            let r = encode_frame(f, data, &mut frame).and_then(|()| self.send_raw(&frame));
+            self.scratch = frame;
+            return r;
+        }
+        self.send_raw(data)
+    }
+
+    /// Writes all of `data` to the TCP stream.
+    fn send_raw(&mut self, data: &[u8]) -> Result<()> {
+        let Some(sock) = self.sock.as_ref() else {
+            return Err(Error::Closed);
+        };
         let mut written = 0;
         while written < data.len() {
             match sock.send_with_flags(&data[written..], libc::MSG_NOSIGNAL) {
