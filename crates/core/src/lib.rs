@@ -22,6 +22,7 @@ pub mod framing;
 mod mode;
 pub mod osc;
 mod protocol;
+mod server;
 mod wait;
 
 pub use builder::ClientBuilder;
@@ -29,3 +30,4 @@ pub use client::Client;
 pub use error::{Error, Result};
 pub use mode::Mode;
 pub use protocol::Protocol;
+pub use server::{Connection, Event, Peer, Server, ServerBuilder, UdpPeer};

@@ -1,0 +1,320 @@
+//! An accepted TCP connection: a [`Client`] shared by the server and its
+//! user.
+
+use crate::{Client, Mode, Protocol, Result};
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::time::Duration;
+
+/// A connection a [`Server`](crate::Server) accepted: a full [`Client`]
+/// behind a shared handle.
+///
+/// The server keeps one handle to read from it while it runs; the program
+/// (or a Lua userdata) keeps as many clones as it likes. Clones are cheap
+/// and all refer to the same client. Every `Client` method is reached
+/// through [`lock`](Connection::lock); the most used ones also exist here
+/// directly. The addresses are copied at accept time and read without
+/// locking.
+///
+/// **Reading from both sides.** The server only ever reads through the
+/// client's own buffer (`receive_all` with a zero timeout), so bytes are
+/// never lost or delivered twice: whoever reads first gets them. Bytes the
+/// program leaves in the buffer (say, after reading one line of two) are
+/// delivered by the server's next `poll` / `wait`.
+///
+/// **Why `Arc<Mutex<_>>`.** It makes [`Server`](crate::Server) and
+/// `Connection` `Send`, so a server can run on another thread, for the
+/// same price as `Rc<RefCell<_>>` in practice: the lock is uncontended
+/// and each use is followed by a system call. The server only ever
+/// *tries* the lock: a connection that is locked (even by the thread
+/// calling `wait`) is skipped and looked at again shortly, never waited
+/// for, so holding a guard across `wait` cannot deadlock.
+///
+/// Equality and hashing are by identity: two handles are equal when they
+/// refer to the same connection.
+///
+/// ```
+/// use renoise_socket::{Event, Server, Protocol};
+/// use std::io::{BufRead, BufReader, Write};
+/// use std::time::Duration;
+///
+/// let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Tcp)?;
+/// let mut peer = std::net::TcpStream::connect(server.local_addr())?;
+/// let conn = loop {
+///     let events = server.poll(Duration::from_secs(5))?;
+///     if let Some(Event::Accepted(c)) = events.into_iter().next() { break c; }
+/// };
+/// peer.write_all(b"ping\n")?;
+/// let line = conn.lock().receive_vec(renoise_socket::Mode::Line, Duration::from_secs(5))?;
+/// assert_eq!(line, b"ping");
+/// conn.send(b"pong\n")?;
+/// let mut reply = String::new();
+/// BufReader::new(&peer).read_line(&mut reply)?;
+/// assert_eq!(reply, "pong\n");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Connection(Arc<Shared>);
+
+struct Shared {
+    local: SocketAddr,
+    peer: SocketAddr,
+    protocol: Protocol,
+    client: Mutex<Client>,
+}
+
+impl Connection {
+    /// Wraps a client in a shared handle. The server does this for every
+    /// connection it accepts; a binding that wants one handle type for all
+    /// clients can do it for the clients it connects itself.
+    ///
+    /// ```no_run
+    /// use renoise_socket::{Client, Connection};
+    /// let conn = Connection::new(Client::connect("127.0.0.1", 8080)?);
+    /// assert!(conn.is_open());
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn new(client: Client) -> Connection {
+        Connection(Arc::new(Shared {
+            local: client.local_addr(),
+            peer: client.peer_addr(),
+            protocol: client.protocol(),
+            client: Mutex::new(client),
+        }))
+    }
+
+    /// The client, for every `Client` method. Blocks while another thread
+    /// holds it (the server never holds it while it waits). A poisoned
+    /// lock (a panic elsewhere while it was held) is taken over: the client
+    /// keeps its state consistent between calls.
+    ///
+    /// ```no_run
+    /// use renoise_socket::{Client, Connection};
+    /// use std::time::Duration;
+    /// let conn = Connection::new(Client::connect("127.0.0.1", 8080)?);
+    /// let mut client = conn.lock();
+    /// let line = client.receive_line(Duration::from_secs(1))?;
+    /// println!("{}", String::from_utf8_lossy(line));
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn lock(&self) -> MutexGuard<'_, Client> {
+        self.0
+            .client
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The client if nobody else holds it right now.
+    ///
+    /// ```no_run
+    /// use renoise_socket::{Client, Connection};
+    /// let conn = Connection::new(Client::connect("127.0.0.1", 8080)?);
+    /// let guard = conn.lock();
+    /// assert!(conn.try_lock().is_none());
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn try_lock(&self) -> Option<MutexGuard<'_, Client>> {
+        match self.0.client.try_lock() {
+            Ok(g) => Some(g),
+            Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        }
+    }
+
+    /// [`Client::is_open`].
+    ///
+    /// ```no_run
+    /// use renoise_socket::{Client, Connection};
+    /// let conn = Connection::new(Client::connect("127.0.0.1", 8080)?);
+    /// conn.close();
+    /// assert!(!conn.is_open());
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn is_open(&self) -> bool {
+        self.lock().is_open()
+    }
+
+    /// [`Client::close`]; the server notices and forgets the connection at
+    /// its next `poll` / `wait` (reporting [`Event::Closed`](crate::Event::Closed)).
+    ///
+    /// ```no_run
+    /// use renoise_socket::{Client, Connection};
+    /// let conn = Connection::new(Client::connect("127.0.0.1", 8080)?);
+    /// conn.close();
+    /// conn.close();
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn close(&self) {
+        self.lock().close();
+    }
+
+    /// [`Client::send`].
+    ///
+    /// ```no_run
+    /// use renoise_socket::{Client, Connection};
+    /// let conn = Connection::new(Client::connect("127.0.0.1", 8080)?);
+    /// conn.send(b"hello\n")?;
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn send(&self, data: &[u8]) -> Result<()> {
+        self.lock().send(data)
+    }
+
+    /// [`Client::receive_vec`]: one unit in the given mode, owned.
+    ///
+    /// ```no_run
+    /// use renoise_socket::{Client, Connection, Mode};
+    /// use std::time::Duration;
+    /// let conn = Connection::new(Client::connect("127.0.0.1", 8080)?);
+    /// let line = conn.receive_vec(Mode::Line, Duration::from_secs(1))?;
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn receive_vec(&self, mode: Mode, timeout: Duration) -> Result<Vec<u8>> {
+        self.lock().receive_vec(mode, timeout)
+    }
+
+    /// TCP for accepted connections.
+    ///
+    /// ```no_run
+    /// use renoise_socket::{Client, Connection, Protocol};
+    /// let conn = Connection::new(Client::connect("127.0.0.1", 8080)?);
+    /// assert_eq!(conn.protocol(), Protocol::Tcp);
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn protocol(&self) -> Protocol {
+        self.0.protocol
+    }
+
+    /// The local socket address (the server's port, for an accepted
+    /// connection). Read without locking.
+    ///
+    /// ```no_run
+    /// use renoise_socket::{Client, Connection};
+    /// let conn = Connection::new(Client::connect("127.0.0.1", 8080)?);
+    /// assert!(conn.local_addr().ip().is_loopback());
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn local_addr(&self) -> SocketAddr {
+        self.0.local
+    }
+
+    /// The peer's socket address. Read without locking.
+    ///
+    /// ```no_run
+    /// use renoise_socket::{Client, Connection};
+    /// let conn = Connection::new(Client::connect("127.0.0.1", 8080)?);
+    /// assert_eq!(conn.peer_addr().port(), 8080);
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.0.peer
+    }
+
+    /// Renoise's `local_address`: numeric, such as `"127.0.0.1"`.
+    ///
+    /// ```no_run
+    /// use renoise_socket::{Client, Connection};
+    /// let conn = Connection::new(Client::connect("127.0.0.1", 8080)?);
+    /// assert_eq!(conn.local_address(), "127.0.0.1");
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn local_address(&self) -> String {
+        self.0.local.ip().to_string()
+    }
+
+    /// Renoise's `local_port`.
+    ///
+    /// ```no_run
+    /// use renoise_socket::{Client, Connection};
+    /// let conn = Connection::new(Client::connect("127.0.0.1", 8080)?);
+    /// assert_ne!(conn.local_port(), 0);
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn local_port(&self) -> u16 {
+        self.0.local.port()
+    }
+
+    /// Renoise's `peer_address`: numeric, such as `"127.0.0.1"` or `"::1"`
+    /// (an IPv4 peer of a dual-stack server is reported as IPv4).
+    ///
+    /// ```no_run
+    /// use renoise_socket::{Client, Connection};
+    /// let conn = Connection::new(Client::connect("127.0.0.1", 8080)?);
+    /// assert_eq!(conn.peer_address(), "127.0.0.1");
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn peer_address(&self) -> String {
+        self.0.peer.ip().to_string()
+    }
+
+    /// Renoise's `peer_port`.
+    ///
+    /// ```no_run
+    /// use renoise_socket::{Client, Connection};
+    /// let conn = Connection::new(Client::connect("127.0.0.1", 8080)?);
+    /// assert_eq!(conn.peer_port(), 8080);
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn peer_port(&self) -> u16 {
+        self.0.peer.port()
+    }
+
+    /// An identifier unique among the connections alive at the same time
+    /// (the handle's address), for bindings that map connections to their
+    /// own objects.
+    ///
+    /// ```no_run
+    /// use renoise_socket::{Client, Connection};
+    /// let conn = Connection::new(Client::connect("127.0.0.1", 8080)?);
+    /// assert_eq!(conn.id(), conn.clone().id());
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn id(&self) -> usize {
+        Arc::as_ptr(&self.0) as usize
+    }
+}
+
+impl From<Client> for Connection {
+    fn from(client: Client) -> Connection {
+        Connection::new(client)
+    }
+}
+
+impl PartialEq for Connection {
+    fn eq(&self, other: &Connection) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Connection {}
+
+impl Hash for Connection {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.id().hash(state);
+    }
+}
+
+impl fmt::Display for Connection {
+    /// `SocketClient(TCP 127.0.0.1:9000 -> 127.0.0.1:50000, open)`, like a
+    /// [`Client`]; "in use" when another thread holds it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.try_lock() {
+            Some(c) if c.is_open() => "open",
+            Some(_) => "closed",
+            None => "in use",
+        };
+        write!(
+            f,
+            "SocketClient({} {} -> {}, {state})",
+            self.0.protocol, self.0.local, self.0.peer
+        )
+    }
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self}")
+    }
+}

@@ -1,0 +1,492 @@
+//! The `mio` loop behind [`Server`](super::Server): readiness, fair and
+//! bounded reads, accepting.
+//!
+//! `mio` is edge-triggered: a socket is reported once when data arrives,
+//! not as long as data is there. So a reported socket is kept in a queue
+//! until a read finds nothing (`receive_all` with a zero timeout, i.e. one
+//! `recv(MSG_DONTWAIT)`, gives [`Error::Timeout`]). Client sockets are
+//! blocking sockets (their timed reads use `SO_RCVTIMEO`); that is fine
+//! for `epoll`, and the zero-timeout reads never block.
+//!
+//! One *round* is one `epoll_wait` plus at most one read per queued
+//! connection, in queue order, and at most [`ROUND_READS`] reads,
+//! [`ROUND_BYTES`] bytes, [`ROUND_ACCEPTS`] accepts and
+//! [`ROUND_DATAGRAMS`] datagrams per socket. A connection that gave data
+//! goes to the back of the queue, so a fast peer takes one turn like
+//! everyone else, a round's work is bounded (so is the overrun of a
+//! deadline), and — since a connection is read at most once per round —
+//! a program that handles a round's messages before the next round can
+//! still answer a peer that sent its request and then shut down its
+//! writing side: the end of that stream is seen only in a later round.
+//!
+//! Descriptors are never deregistered: a client closes its socket itself
+//! (on `close()` or at the end of the stream), which removes it from the
+//! `epoll` set, and the number may at once be reused by a new connection.
+//! Deregistering by number afterwards could remove *that* connection, so
+//! the loop just forgets closed connections. Tokens are never reused, so a
+//! stale readiness report cannot reach a new connection. Dropping the loop
+//! drops the `epoll` instance with every registration.
+
+use super::{Connection, Event, Peer, UdpPeer};
+use crate::{ClientBuilder, Error, Protocol};
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+use socket2::Socket;
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::mem::MaybeUninit;
+use std::net::{SocketAddr, TcpListener};
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Most reads (TCP chunks and datagrams) in one round.
+pub(crate) const ROUND_READS: usize = 1024;
+/// Most bytes read in one round.
+pub(crate) const ROUND_BYTES: usize = 4 << 20;
+/// Most connections accepted per listening socket in one round.
+pub(crate) const ROUND_ACCEPTS: usize = 256;
+/// Most datagrams read per UDP socket in one round.
+pub(crate) const ROUND_DATAGRAMS: usize = 256;
+/// How soon a connection that was locked by someone else is looked at again.
+const RETRY_LOCKED: Duration = Duration::from_millis(5);
+/// How long accepting pauses after it failed (too many open files, ...),
+/// instead of spinning on a connection it cannot take.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+/// Readiness reports fetched per `epoll_wait`.
+const EVENTS_CAPACITY: usize = 1024;
+/// Tokens below this are bound sockets (their index); connections get
+/// increasing tokens from here, never reused.
+const FIRST_CONNECTION: usize = 1 << 16;
+/// Room for the largest UDP payload.
+const MAX_DATAGRAM: usize = 65536;
+
+struct Listener {
+    sock: TcpListener,
+    /// Reported readable and not drained yet.
+    ready: bool,
+    /// Accepting failed: try again from then on.
+    retry_at: Option<Instant>,
+    /// An accept error was reported and none succeeded since (report once).
+    failing: bool,
+}
+
+struct Datagrams {
+    sock: Arc<Socket>,
+    local: SocketAddr,
+    ready: bool,
+}
+
+struct Entry {
+    conn: Connection,
+    /// In `ready` or `deferred`.
+    queued: bool,
+}
+
+/// What reading a connection once gave.
+enum Outcome {
+    Data,
+    Drained,
+    Locked,
+    Gone,
+}
+
+pub(crate) struct EventLoop {
+    poll: Poll,
+    events: Events,
+    listeners: Vec<Listener>,
+    udp: Vec<Datagrams>,
+    conns: HashMap<usize, Entry>,
+    /// Connections that may have data, in turn order.
+    ready: VecDeque<usize>,
+    /// Connections that were locked by someone else: retried next round.
+    deferred: Vec<usize>,
+    next_token: usize,
+    opts: ClientBuilder,
+    datagram: Vec<u8>,
+}
+
+impl EventLoop {
+    /// A loop over bound sockets (see `bind.rs`), registered for reading.
+    pub(crate) fn new(
+        socks: Vec<(Socket, SocketAddr)>,
+        protocol: Protocol,
+        opts: ClientBuilder,
+    ) -> io::Result<EventLoop> {
+        let poll = Poll::new()?;
+        let mut lp = EventLoop {
+            poll,
+            events: Events::with_capacity(EVENTS_CAPACITY),
+            listeners: Vec::new(),
+            udp: Vec::new(),
+            conns: HashMap::new(),
+            ready: VecDeque::new(),
+            deferred: Vec::new(),
+            next_token: FIRST_CONNECTION,
+            datagram: Vec::new(),
+            opts,
+        };
+        for (i, (sock, local)) in socks.into_iter().enumerate() {
+            lp.poll.registry().register(
+                &mut SourceFd(&sock.as_raw_fd()),
+                Token(i),
+                Interest::READABLE,
+            )?;
+            match protocol {
+                Protocol::Tcp => lp.listeners.push(Listener {
+                    sock: sock.into(),
+                    ready: true,
+                    retry_at: None,
+                    failing: false,
+                }),
+                Protocol::Udp => {
+                    sock.set_write_timeout(lp.opts.send_timeout)?;
+                    lp.udp.push(Datagrams {
+                        sock: Arc::new(sock),
+                        local,
+                        ready: true,
+                    });
+                    lp.datagram = vec![0; MAX_DATAGRAM];
+                }
+            }
+        }
+        Ok(lp)
+    }
+
+    /// Connections the server watches.
+    pub(crate) fn connections(&self) -> impl Iterator<Item = &Connection> {
+        self.conns.values().map(|e| &e.conn)
+    }
+
+    /// Start of a `poll` / `wait` call: forgets connections closed since the
+    /// last call, and queues those whose buffer the program left data in.
+    pub(crate) fn sweep(&mut self, out: &mut Vec<Event>) {
+        let mut gone = Vec::new();
+        for (&t, e) in self.conns.iter_mut() {
+            if e.queued {
+                continue;
+            }
+            let state = e.conn.try_lock().map(|c| (c.is_open(), c.has_unread()));
+            match state {
+                None => {
+                    e.queued = true;
+                    self.deferred.push(t);
+                }
+                Some((false, _)) => gone.push(t),
+                Some((true, true)) => {
+                    e.queued = true;
+                    self.ready.push_back(t);
+                }
+                Some((true, false)) => {}
+            }
+        }
+        for t in gone {
+            if let Some(e) = self.conns.remove(&t) {
+                out.push(Event::Closed(e.conn));
+            }
+        }
+    }
+
+    fn has_work(&self) -> bool {
+        !self.ready.is_empty()
+            || self.udp.iter().any(|d| d.ready)
+            || self
+                .listeners
+                .iter()
+                .any(|l| l.ready && l.retry_at.is_none())
+    }
+
+    /// One round (see the module documentation). `limit` is the longest
+    /// `epoll_wait` may block when nothing is ready (`None`: no limit).
+    /// Returns the number of bytes read, or `None` when the event loop
+    /// itself failed (reported in `out`): the caller must stop.
+    pub(crate) fn round(&mut self, limit: Option<Duration>, out: &mut Vec<Event>) -> Option<usize> {
+        let mut block = if self.has_work() {
+            Some(Duration::ZERO)
+        } else {
+            limit
+        };
+        let mut cap = |d: Duration| block = Some(block.map_or(d, |b| b.min(d)));
+        if !self.deferred.is_empty() {
+            cap(RETRY_LOCKED);
+        }
+        if let Some(at) = self.listeners.iter().filter_map(|l| l.retry_at).min() {
+            cap(at.saturating_duration_since(Instant::now()));
+        }
+        match self.poll.poll(&mut self.events, block) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                out.push(Event::Error(Error::Io(io::Error::new(
+                    e.kind(),
+                    format!("server event loop failed: {e}"),
+                ))));
+                return None;
+            }
+        }
+        for ev in self.events.iter() {
+            let t = ev.token().0;
+            if t < FIRST_CONNECTION {
+                if let Some(l) = self.listeners.get_mut(t) {
+                    l.ready = true;
+                } else if let Some(d) = self.udp.get_mut(t) {
+                    d.ready = true;
+                }
+            } else if let Some(e) = self.conns.get_mut(&t) {
+                if !e.queued {
+                    e.queued = true;
+                    self.ready.push_back(t);
+                }
+            }
+        }
+        self.ready.extend(self.deferred.drain(..));
+        let mut budget = Budget {
+            reads: ROUND_READS,
+            bytes: ROUND_BYTES,
+        };
+        self.accept(out);
+        self.receive_datagrams(out, &mut budget);
+        self.read_connections(out, &mut budget);
+        Some(ROUND_BYTES.saturating_sub(budget.bytes))
+    }
+
+    fn accept(&mut self, out: &mut Vec<Event>) {
+        for i in 0..self.listeners.len() {
+            let Some(l) = self.listeners.get_mut(i) else {
+                break;
+            };
+            if !l.ready {
+                continue;
+            }
+            if let Some(at) = l.retry_at {
+                if Instant::now() < at {
+                    continue;
+                }
+                l.retry_at = None;
+            }
+            for _ in 0..ROUND_ACCEPTS {
+                let Some(l) = self.listeners.get_mut(i) else {
+                    break;
+                };
+                match l.sock.accept() {
+                    Ok((stream, _)) => {
+                        l.failing = false;
+                        self.adopt(stream, out);
+                    }
+                    Err(e) => match e.kind() {
+                        io::ErrorKind::WouldBlock => {
+                            l.ready = false;
+                            break;
+                        }
+                        // The peer gave up before we took it: next one.
+                        io::ErrorKind::Interrupted
+                        | io::ErrorKind::ConnectionAborted
+                        | io::ErrorKind::ConnectionReset => {}
+                        _ if e.raw_os_error() == Some(libc::EPROTO) => {}
+                        _ => {
+                            // EMFILE and friends: the connection stays in
+                            // the queue; pause instead of spinning on it.
+                            if !l.failing {
+                                l.failing = true;
+                                out.push(Event::Error(Error::Io(io::Error::new(
+                                    e.kind(),
+                                    format!("cannot accept a connection: {e}"),
+                                ))));
+                            }
+                            l.retry_at = Some(Instant::now() + ACCEPT_BACKOFF);
+                            break;
+                        }
+                    },
+                }
+            }
+        }
+    }
+
+    /// Makes an accepted stream a watched [`Connection`].
+    fn adopt(&mut self, stream: std::net::TcpStream, out: &mut Vec<Event>) {
+        let client = match self.opts.from_tcp_stream(stream) {
+            Ok(c) => c,
+            Err(Error::Io(e))
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::NotConnected
+                        | io::ErrorKind::ConnectionReset
+                        | io::ErrorKind::ConnectionAborted
+                        | io::ErrorKind::InvalidInput
+                ) =>
+            {
+                // Connected and reset before we got to it: nothing to report.
+                return;
+            }
+            Err(e) => {
+                out.push(Event::Error(e));
+                return;
+            }
+        };
+        let Some(fd) = client.raw_fd() else {
+            return;
+        };
+        let token = self.next_token;
+        self.next_token += 1;
+        if let Err(e) =
+            self.poll
+                .registry()
+                .register(&mut SourceFd(&fd), Token(token), Interest::READABLE)
+        {
+            out.push(Event::Error(Error::Io(io::Error::new(
+                e.kind(),
+                format!("cannot watch a new connection: {e}"),
+            ))));
+            return;
+        }
+        let conn = Connection::new(client);
+        self.conns.insert(
+            token,
+            Entry {
+                conn: conn.clone(),
+                queued: true,
+            },
+        );
+        // Data may have come with the connection.
+        self.ready.push_back(token);
+        out.push(Event::Accepted(conn));
+    }
+
+    fn receive_datagrams(&mut self, out: &mut Vec<Event>, budget: &mut Budget) {
+        let EventLoop { udp, datagram, .. } = self;
+        for d in udp.iter_mut().filter(|d| d.ready) {
+            for _ in 0..ROUND_DATAGRAMS {
+                if budget.spent() {
+                    return;
+                }
+                match recv_from_now(&d.sock, datagram) {
+                    Ok((n, from)) => {
+                        budget.take(n);
+                        let Some(data) = datagram.get(..n) else {
+                            continue;
+                        };
+                        // An empty datagram carries nothing to deliver.
+                        if n == 0 {
+                            continue;
+                        }
+                        out.push(Event::Message {
+                            from: Peer::Udp(UdpPeer::new(Arc::downgrade(&d.sock), d.local, from)),
+                            data: data.to_vec(),
+                        });
+                    }
+                    Err(e) => match e.kind() {
+                        io::ErrorKind::WouldBlock => {
+                            d.ready = false;
+                            break;
+                        }
+                        io::ErrorKind::Interrupted => {}
+                        // An ICMP error for an earlier reply: not ours to
+                        // report as a server error.
+                        io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset => {
+                            budget.take(0);
+                        }
+                        _ => {
+                            out.push(Event::Error(Error::Io(e)));
+                            d.ready = false;
+                            break;
+                        }
+                    },
+                }
+            }
+        }
+    }
+
+    fn read_connections(&mut self, out: &mut Vec<Event>, budget: &mut Budget) {
+        // Only the connections queued when the pass starts: one read each.
+        for _ in 0..self.ready.len() {
+            if budget.spent() {
+                return;
+            }
+            let Some(t) = self.ready.pop_front() else {
+                return;
+            };
+            let Some(conn) = self.conns.get(&t).map(|e| e.conn.clone()) else {
+                continue;
+            };
+            let outcome = match conn.try_lock() {
+                None => Outcome::Locked,
+                Some(mut client) => match client.receive_all(Duration::ZERO) {
+                    Ok(data) => {
+                        budget.take(data.len());
+                        out.push(Event::Message {
+                            from: Peer::Tcp(conn.clone()),
+                            data: data.to_vec(),
+                        });
+                        Outcome::Data
+                    }
+                    Err(Error::Timeout) => Outcome::Drained,
+                    Err(e) => {
+                        if !matches!(e, Error::Disconnected | Error::Closed) {
+                            out.push(Event::Error(e));
+                        }
+                        if client.is_open() {
+                            Outcome::Drained
+                        } else {
+                            Outcome::Gone
+                        }
+                    }
+                },
+            };
+            match outcome {
+                Outcome::Data => self.ready.push_back(t),
+                Outcome::Locked => self.deferred.push(t),
+                Outcome::Drained => {
+                    if let Some(e) = self.conns.get_mut(&t) {
+                        e.queued = false;
+                    }
+                }
+                Outcome::Gone => {
+                    self.conns.remove(&t);
+                    out.push(Event::Closed(conn));
+                }
+            }
+        }
+    }
+
+    /// Closes every connection nobody else holds right now; the rest are
+    /// being used and stay open, no longer watched.
+    pub(crate) fn close_connections(&mut self) {
+        for e in self.conns.values() {
+            if let Some(mut c) = e.conn.try_lock() {
+                c.close();
+            }
+        }
+        self.conns.clear();
+        self.ready.clear();
+        self.deferred.clear();
+    }
+}
+
+/// What one round may still do.
+struct Budget {
+    reads: usize,
+    bytes: usize,
+}
+
+impl Budget {
+    fn take(&mut self, bytes: usize) {
+        self.reads = self.reads.saturating_sub(1);
+        self.bytes = self.bytes.saturating_sub(bytes);
+    }
+
+    fn spent(&self) -> bool {
+        self.reads == 0 || self.bytes == 0
+    }
+}
+
+/// `recvfrom` with `MSG_DONTWAIT` on the blocking UDP socket.
+fn recv_from_now(sock: &Socket, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+    // SAFETY: `MaybeUninit<u8>` has the layout of `u8`, and recvfrom only
+    // ever writes initialised bytes into the slice.
+    let uninit = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
+    let (n, from) = sock.recv_from_with_flags(uninit, libc::MSG_DONTWAIT)?;
+    let from = from
+        .as_socket()
+        .ok_or_else(|| io::Error::other("datagram from a non-IP address"))?;
+    Ok((n, from))
+}

@@ -1,0 +1,27 @@
+//! The server side: Renoise's `SocketServer`, as an event source.
+//!
+//! - `socket_server.rs`: [`Server`]: bind, properties, `poll` / `wait`, `close`;
+//! - `builder.rs`: [`ServerBuilder`]: protocol and the options accepted
+//!   connections get;
+//! - `event.rs`: [`Event`] and [`Peer`] (who sent a message);
+//! - `connection.rs`: [`Connection`], an accepted TCP connection: a shared,
+//!   full [`Client`](crate::Client);
+//! - `udp_peer.rs`: [`UdpPeer`], the sender of a datagram, which can be
+//!   answered from the server's own port;
+//! - `bind.rs`: addresses to bound sockets (`SO_REUSEADDR`, dual stack);
+//! - `event_loop.rs`: the `mio` loop: readiness, fair bounded reads,
+//!   accepting.
+
+mod bind;
+mod builder;
+mod connection;
+mod event;
+mod event_loop;
+mod socket_server;
+mod udp_peer;
+
+pub use builder::ServerBuilder;
+pub use connection::Connection;
+pub use event::{Event, Peer};
+pub use socket_server::Server;
+pub use udp_peer::UdpPeer;

@@ -1,0 +1,248 @@
+//! The sender of a datagram a UDP server received.
+
+use crate::{Error, Result};
+use socket2::{SockAddr, Socket};
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Weak;
+
+/// Who sent a datagram to a UDP [`Server`](crate::Server): Renoise's
+/// sender-only socket.
+///
+/// It knows the sender's address and can answer it: [`send`](UdpPeer::send)
+/// sends a datagram *from the server's own socket*, so the reply comes from
+/// the port the sender wrote to, which is what OSC controllers expect. It
+/// cannot receive (datagrams arrive at the server), and
+/// [`is_open`](UdpPeer::is_open) is always false, as in Renoise.
+///
+/// It holds only a weak reference to the server's socket: once the server
+/// is closed, `send` fails with [`Error::Closed`] and the port is free at
+/// once, however many `UdpPeer`s are still around.
+///
+/// ```
+/// use renoise_socket::{Event, Peer, Protocol, Server};
+/// use std::net::UdpSocket;
+/// use std::time::Duration;
+///
+/// let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Udp)?;
+/// let sender = UdpSocket::bind("127.0.0.1:0")?;
+/// sender.send_to(b"ping", server.local_addr())?;
+/// let events = server.poll(Duration::from_secs(5))?;
+/// let Some(Event::Message { from: Peer::Udp(peer), data }) = events.into_iter().next() else {
+///     panic!("no datagram");
+/// };
+/// assert_eq!(data, b"ping");
+/// assert_eq!(peer.peer_port(), sender.local_addr()?.port());
+/// assert!(!peer.is_open());
+/// peer.send(b"pong")?;
+/// let mut buf = [0; 16];
+/// sender.set_read_timeout(Some(Duration::from_secs(5)))?;
+/// let (n, from) = sender.recv_from(&mut buf)?;
+/// assert_eq!(&buf[..n], b"pong");
+/// assert_eq!(from, server.local_addr());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct UdpPeer {
+    sock: Weak<Socket>,
+    /// The server socket's address.
+    local: SocketAddr,
+    /// The sender as the kernel gave it: where replies go.
+    to: SocketAddr,
+    /// The sender as reported (IPv4-mapped addresses as IPv4).
+    peer: SocketAddr,
+}
+
+impl UdpPeer {
+    pub(crate) fn new(sock: Weak<Socket>, local: SocketAddr, to: SocketAddr) -> UdpPeer {
+        UdpPeer {
+            sock,
+            local,
+            to,
+            peer: SocketAddr::new(to.ip().to_canonical(), to.port()),
+        }
+    }
+
+    /// Always false: a sender-only socket is not a connection (Renoise's
+    /// own test expects this). It can still [`send`](UdpPeer::send).
+    ///
+    /// ```
+    /// # use renoise_socket::{Event, Peer, Protocol, Server};
+    /// # let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Udp)?;
+    /// # let s = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// # s.send_to(b"x", server.local_addr())?;
+    /// # let ev = server.poll(std::time::Duration::from_secs(5))?;
+    /// # let Some(Event::Message { from: Peer::Udp(peer), .. }) = ev.into_iter().next() else { panic!() };
+    /// assert!(!peer.is_open());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn is_open(&self) -> bool {
+        false
+    }
+
+    /// Sends one datagram to the sender, from the server's socket (so from
+    /// the server's port). As a UDP [`Client::send`](crate::Client::send):
+    /// too large a message gives [`Error::MessageTooLarge`]; a full send
+    /// buffer for longer than the server's send timeout gives
+    /// [`Error::Timeout`]; after the server closed, [`Error::Closed`].
+    ///
+    /// ```
+    /// # use renoise_socket::{Event, Peer, Protocol, Server};
+    /// # let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Udp)?;
+    /// # let s = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// # s.send_to(b"x", server.local_addr())?;
+    /// # let ev = server.poll(std::time::Duration::from_secs(5))?;
+    /// # let Some(Event::Message { from: Peer::Udp(peer), .. }) = ev.into_iter().next() else { panic!() };
+    /// peer.send(b"/ack")?;
+    /// server.close();
+    /// assert!(peer.send(b"/ack").is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn send(&self, data: &[u8]) -> Result<()> {
+        let Some(sock) = self.sock.upgrade() else {
+            return Err(Error::Closed);
+        };
+        let to = SockAddr::from(self.to);
+        loop {
+            match sock.send_to(data, &to) {
+                Ok(n) if n == data.len() => return Ok(()),
+                Ok(n) => {
+                    return Err(Error::Io(io::Error::other(format!(
+                        "datagram cut short: {n} of {} bytes sent",
+                        data.len()
+                    ))))
+                }
+                Err(e) if e.raw_os_error() == Some(libc::EMSGSIZE) => {
+                    return Err(Error::MessageTooLarge {
+                        len: data.len(),
+                        max: match self.to {
+                            SocketAddr::V4(_) => 65507,
+                            SocketAddr::V6(_) => 65527,
+                        },
+                    })
+                }
+                Err(e) => match e.kind() {
+                    io::ErrorKind::Interrupted => {}
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+                        return Err(Error::Timeout)
+                    }
+                    _ => return Err(Error::Io(e)),
+                },
+            }
+        }
+    }
+
+    /// The sender's socket address.
+    ///
+    /// ```
+    /// # use renoise_socket::{Event, Peer, Protocol, Server};
+    /// # let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Udp)?;
+    /// # let s = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// # s.send_to(b"x", server.local_addr())?;
+    /// # let ev = server.poll(std::time::Duration::from_secs(5))?;
+    /// # let Some(Event::Message { from: Peer::Udp(peer), .. }) = ev.into_iter().next() else { panic!() };
+    /// assert_eq!(peer.peer_addr(), s.local_addr()?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// Renoise's `peer_address`: the sender's numeric address.
+    ///
+    /// ```
+    /// # use renoise_socket::{Event, Peer, Protocol, Server};
+    /// # let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Udp)?;
+    /// # let s = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// # s.send_to(b"x", server.local_addr())?;
+    /// # let ev = server.poll(std::time::Duration::from_secs(5))?;
+    /// # let Some(Event::Message { from: Peer::Udp(peer), .. }) = ev.into_iter().next() else { panic!() };
+    /// assert_eq!(peer.peer_address(), "127.0.0.1");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn peer_address(&self) -> String {
+        self.peer.ip().to_string()
+    }
+
+    /// Renoise's `peer_port`: the sender's port.
+    ///
+    /// ```
+    /// # use renoise_socket::{Event, Peer, Protocol, Server};
+    /// # let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Udp)?;
+    /// # let s = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// # s.send_to(b"x", server.local_addr())?;
+    /// # let ev = server.poll(std::time::Duration::from_secs(5))?;
+    /// # let Some(Event::Message { from: Peer::Udp(peer), .. }) = ev.into_iter().next() else { panic!() };
+    /// assert_eq!(peer.peer_port(), s.local_addr()?.port());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn peer_port(&self) -> u16 {
+        self.peer.port()
+    }
+
+    /// The server socket's address (replies come from it).
+    ///
+    /// ```
+    /// # use renoise_socket::{Event, Peer, Protocol, Server};
+    /// # let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Udp)?;
+    /// # let s = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// # s.send_to(b"x", server.local_addr())?;
+    /// # let ev = server.poll(std::time::Duration::from_secs(5))?;
+    /// # let Some(Event::Message { from: Peer::Udp(peer), .. }) = ev.into_iter().next() else { panic!() };
+    /// assert_eq!(peer.local_addr(), server.local_addr());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Renoise's `local_address`: the server socket's numeric address.
+    ///
+    /// ```
+    /// # use renoise_socket::{Event, Peer, Protocol, Server};
+    /// # let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Udp)?;
+    /// # let s = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// # s.send_to(b"x", server.local_addr())?;
+    /// # let ev = server.poll(std::time::Duration::from_secs(5))?;
+    /// # let Some(Event::Message { from: Peer::Udp(peer), .. }) = ev.into_iter().next() else { panic!() };
+    /// assert_eq!(peer.local_address(), "127.0.0.1");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn local_address(&self) -> String {
+        self.local.ip().to_string()
+    }
+
+    /// Renoise's `local_port`: the server's port.
+    ///
+    /// ```
+    /// # use renoise_socket::{Event, Peer, Protocol, Server};
+    /// # let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Udp)?;
+    /// # let s = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// # s.send_to(b"x", server.local_addr())?;
+    /// # let ev = server.poll(std::time::Duration::from_secs(5))?;
+    /// # let Some(Event::Message { from: Peer::Udp(peer), .. }) = ev.into_iter().next() else { panic!() };
+    /// assert_eq!(peer.local_port(), server.local_port());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn local_port(&self) -> u16 {
+        self.local.port()
+    }
+}
+
+impl fmt::Display for UdpPeer {
+    /// `SocketClient(UDP 127.0.0.1:9000 <- 127.0.0.1:50000, sender)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "SocketClient(UDP {} <- {}, sender)",
+            self.local, self.peer
+        )
+    }
+}
+
+impl fmt::Debug for UdpPeer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self}")
+    }
+}
