@@ -24,8 +24,9 @@
 //! * every `t` with at most 6 decimals in the whole range `[0, 2³²)`, and
 //! * every `t` with at most 9 decimals below 2²² s (about 48 days),
 //!
-//! which covers small integers and `os.clock()` values. Values with more
-//! decimals come back within 2⁻³³ s (plus the spacing of `f64` near `t`).
+//! which covers small integers and `os.clock()` values. Any other value
+//! comes back within one timetag step, 2⁻³² s (plus the spacing of `f64`
+//! near `t`): both lie in the same step.
 //!
 //! # Special timetags
 //!
