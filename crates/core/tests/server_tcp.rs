@@ -1,0 +1,348 @@
+//! TCP servers: several clients, accepted connections as full clients,
+//! reading from both sides, end of stream.
+
+mod server_util;
+
+use renoise_socket::framing::Framing;
+use renoise_socket::{Client, Event, Mode, Peer, Protocol, Server};
+use server_util::*;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::thread;
+use std::time::Duration;
+
+#[test]
+fn several_clients_at_once_each_message_comes_from_its_connection() {
+    let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Tcp).unwrap();
+    let port = server.local_port();
+    let mut clients: Vec<Client> = (0..5)
+        .map(|_| Client::connect("127.0.0.1", port).unwrap())
+        .collect();
+    let mut streams: Vec<TcpStream> = (0..3).map(|_| stream(&server)).collect();
+    let mut expect = std::collections::HashMap::new();
+    for (i, c) in clients.iter_mut().enumerate() {
+        let msg = format!("client {i} says hello\n").into_bytes();
+        c.send(&msg).unwrap();
+        expect.insert(c.local_addr(), msg);
+    }
+    for (i, s) in streams.iter_mut().enumerate() {
+        let msg = format!("stream {i} says hi\n").into_bytes();
+        s.write_all(&msg).unwrap();
+        expect.insert(s.local_addr().unwrap(), msg);
+    }
+    let events = poll_until(&mut server, |ev| data_by_peer(ev) == expect);
+    assert_eq!(count_accepted(&events), 8);
+    assert!(errors(&events).is_empty(), "{:?}", errors(&events));
+    // Each connection is accepted before any of its messages.
+    for (i, e) in events.iter().enumerate() {
+        if let Event::Message {
+            from: Peer::Tcp(c), ..
+        } = e
+        {
+            assert!(events[..i]
+                .iter()
+                .any(|a| matches!(a, Event::Accepted(x) if x == c)));
+        }
+    }
+    assert_eq!(server.connections().len(), 8);
+}
+
+#[test]
+fn two_clients_connected_before_one_wait_are_both_delivered() {
+    // Renoise's own test: two new clients send, then one wait(500).
+    let mut server = Server::bind(Some("localhost"), 0, Protocol::Tcp).unwrap();
+    let port = server.local_port();
+    let mut a = Client::connect("localhost", port).unwrap();
+    let mut b = Client::connect("localhost", port).unwrap();
+    a.send(b"message from a").unwrap();
+    b.send(b"message from b").unwrap();
+    let events = server.wait(Duration::from_millis(500)).unwrap();
+    let by = data_by_peer(&events);
+    assert_eq!(by.get(&a.local_addr()).unwrap(), b"message from a");
+    assert_eq!(by.get(&b.local_addr()).unwrap(), b"message from b");
+    assert_eq!(count_accepted(&events), 2);
+}
+
+#[test]
+fn two_clients_connecting_during_one_wait_are_both_delivered() {
+    let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Tcp).unwrap();
+    let port = server.local_port();
+    let peers = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(50));
+        let mut a = Client::connect("127.0.0.1", port).unwrap();
+        a.send(b"early").unwrap();
+        thread::sleep(Duration::from_millis(100));
+        let mut b = Client::connect("127.0.0.1", port).unwrap();
+        b.send(b"late").unwrap();
+        thread::sleep(Duration::from_millis(600));
+        (a.local_addr(), b.local_addr())
+    });
+    let events = server.wait(Duration::from_millis(500)).unwrap();
+    let (a, b) = peers.join().unwrap();
+    let by = data_by_peer(&events);
+    assert_eq!(by.get(&a).map(Vec::as_slice), Some(&b"early"[..]));
+    assert_eq!(by.get(&b).map(Vec::as_slice), Some(&b"late"[..]));
+    assert_eq!(count_accepted(&events), 2);
+}
+
+#[test]
+fn accepted_connection_is_a_full_client() {
+    let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Tcp).unwrap();
+    let mut peer = stream(&server);
+    let events = poll_until(&mut server, |ev| count_accepted(ev) == 1);
+    let conn = accepted(&events).remove(0);
+    assert!(conn.is_open());
+    assert_eq!(conn.protocol(), Protocol::Tcp);
+    assert_eq!(conn.local_port(), server.local_port());
+    assert_eq!(conn.local_address(), "127.0.0.1");
+    assert_eq!(conn.peer_address(), "127.0.0.1");
+    assert_eq!(conn.peer_port(), peer.local_addr().unwrap().port());
+    assert_eq!(conn.peer_addr(), peer.local_addr().unwrap());
+    assert!(conn.to_string().starts_with("SocketClient(TCP 127.0.0.1:"));
+    assert!(conn.to_string().ends_with(", open)"));
+
+    peer.write_all(b"GET /\r\nabcd").unwrap();
+    let line = conn.receive_vec(Mode::Line, BOUND).unwrap();
+    assert_eq!(line, b"GET /");
+    let four = conn.receive_vec(Mode::Bytes(4), BOUND).unwrap();
+    assert_eq!(four, b"abcd");
+    assert!(conn
+        .receive_vec(Mode::All, Duration::from_millis(20))
+        .unwrap_err()
+        .is_timeout());
+    conn.send(b"200 OK\n").unwrap();
+    assert_eq!(read_n(&mut peer, 7), b"200 OK\n");
+    // Every Client method through the lock.
+    {
+        let mut c = conn.lock();
+        c.send(b"more\n").unwrap();
+        assert_eq!(c.buffered(), 0);
+    }
+    assert_eq!(read_n(&mut peer, 5), b"more\n");
+    // Nothing was left for the server to deliver.
+    let later = server.poll(Duration::from_millis(50)).unwrap();
+    assert!(messages(&later).is_empty(), "{later:?}");
+    conn.close();
+    conn.close();
+    assert!(!conn.is_open());
+    assert!(conn.send(b"x").is_err());
+    assert_eq!(read_n(&mut peer, 1), b"");
+}
+
+#[test]
+fn data_left_in_the_buffer_after_a_direct_read_comes_at_the_next_poll() {
+    let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Tcp).unwrap();
+    let mut peer = stream(&server);
+    let events = poll_until(&mut server, |ev| count_accepted(ev) == 1);
+    let conn = accepted(&events).remove(0);
+    peer.write_all(b"one\ntwo\n").unwrap();
+    thread::sleep(Duration::from_millis(50));
+    // One read pulls both lines into the client's buffer.
+    assert_eq!(conn.receive_vec(Mode::Line, BOUND).unwrap(), b"one");
+    let events = poll_until(&mut server, |ev| !messages(ev).is_empty());
+    let msgs = messages(&events);
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(msgs[0].1, b"two\n");
+    assert_eq!(msgs[0].0.connection(), Some(&conn));
+    // Delivered once.
+    let later = server.poll(Duration::from_millis(50)).unwrap();
+    assert!(messages(&later).is_empty(), "{later:?}");
+}
+
+#[test]
+fn no_byte_lost_or_duplicated_when_program_and_server_both_read() {
+    let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Tcp).unwrap();
+    let mut peer = stream(&server);
+    let events = poll_until(&mut server, |ev| count_accepted(ev) == 1);
+    let conn = accepted(&events).remove(0);
+    let mut sent = Vec::new();
+    for i in 0..3000u32 {
+        sent.extend(format!("{i:05}|").as_bytes());
+    }
+    let data = sent.clone();
+    let writer = thread::spawn(move || {
+        for (i, chunk) in data.chunks(97).enumerate() {
+            peer.write_all(chunk).unwrap();
+            if i % 8 == 0 {
+                thread::sleep(Duration::from_millis(1));
+            }
+        }
+        // Close: the end of the stream must come after all the data.
+    });
+    let mut got = Vec::new();
+    let mut ended = false;
+    let start = std::time::Instant::now();
+    let mut turn = 0u32;
+    while !ended {
+        assert!(
+            start.elapsed() < BOUND,
+            "got {} of {}",
+            got.len(),
+            sent.len()
+        );
+        turn += 1;
+        match turn % 4 {
+            0 => match conn.receive_vec(Mode::Bytes(13), Duration::from_millis(2)) {
+                Ok(b) => got.extend(b),
+                Err(e) if e.is_timeout() => {}
+                Err(_) => ended = true,
+            },
+            1 => match conn.receive_vec(Mode::All, Duration::ZERO) {
+                Ok(b) => got.extend(b),
+                Err(e) if e.is_timeout() => {}
+                Err(_) => ended = true,
+            },
+            _ => {
+                for e in server.poll(Duration::from_millis(2)).unwrap() {
+                    match e {
+                        Event::Message { data, .. } => got.extend(data),
+                        Event::Closed(_) => ended = true,
+                        Event::Error(e) => panic!("{e}"),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    writer.join().unwrap();
+    assert_eq!(got.len(), sent.len());
+    assert!(got == sent, "data reordered or corrupted");
+}
+
+#[test]
+fn end_of_stream_delivers_remaining_data_then_closed() {
+    let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Tcp).unwrap();
+    let sent: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let mut peer = stream(&server);
+    peer.write_all(&sent).unwrap();
+    drop(peer);
+    let events = poll_until(&mut server, |ev| count_closed(ev) == 1);
+    let msgs = messages(&events);
+    let got: Vec<u8> = msgs.iter().flat_map(|(_, d)| d.clone()).collect();
+    assert!(got == sent, "got {} of {} bytes", got.len(), sent.len());
+    // Each message is at most the all-chunk size (64 KiB by default).
+    assert!(msgs
+        .iter()
+        .all(|(_, d)| !d.is_empty() && d.len() <= 64 << 10));
+    // Closed comes last, and the connection is closed.
+    let Some(Event::Closed(conn)) = events.last() else {
+        panic!("Closed is not last: {events:?}");
+    };
+    assert!(!conn.is_open());
+    assert!(conn
+        .receive_vec(Mode::All, Duration::ZERO)
+        .unwrap_err()
+        .to_string()
+        .contains("closed"));
+    assert!(errors(&events).is_empty());
+    assert!(server.connections().is_empty());
+    let later = server.poll(Duration::from_millis(50)).unwrap();
+    assert!(later.is_empty(), "{later:?}");
+}
+
+#[test]
+fn a_connection_the_program_closes_is_reported_closed_once() {
+    let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Tcp).unwrap();
+    let mut peer = stream(&server);
+    let events = poll_until(&mut server, |ev| count_accepted(ev) == 1);
+    let conn = accepted(&events).remove(0);
+    conn.close();
+    let events = poll_until(&mut server, |ev| count_closed(ev) == 1);
+    assert_eq!(events.len(), 1);
+    assert_eq!(read_n(&mut peer, 1), b"");
+    assert!(server.poll(Duration::from_millis(30)).unwrap().is_empty());
+}
+
+#[test]
+fn a_peer_that_half_closes_can_still_be_answered_with_poll() {
+    let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Tcp).unwrap();
+    let mut peer = stream(&server);
+    peer.write_all(b"request\n").unwrap();
+    peer.shutdown(Shutdown::Write).unwrap();
+    let mut answered = 0;
+    let events = poll_until(&mut server, |ev| {
+        // Answer each message as soon as the batch is there (a callback).
+        for (from, data) in messages(ev).into_iter().skip(answered) {
+            answered += 1;
+            assert_eq!(data, b"request\n");
+            from.send(b"response\n").unwrap();
+        }
+        count_closed(ev) == 1
+    });
+    assert_eq!(answered, 1);
+    assert!(errors(&events).is_empty());
+    let mut reply = Vec::new();
+    peer.read_to_end(&mut reply).unwrap();
+    assert_eq!(reply, b"response\n");
+}
+
+#[test]
+fn ipv6_loopback_connections() {
+    if !has_ipv6() {
+        eprintln!("no IPv6 loopback here; skipped");
+        return;
+    }
+    let mut server = Server::bind(Some("::1"), 0, Protocol::Tcp).unwrap();
+    assert_eq!(server.local_address(), "::1");
+    let mut c = Client::connect("::1", server.local_port()).unwrap();
+    c.send(b"over v6").unwrap();
+    let events = poll_until(&mut server, |ev| !messages(ev).is_empty());
+    let (from, data) = messages(&events).remove(0);
+    assert_eq!(data, b"over v6");
+    assert_eq!(from.peer_address(), "::1");
+    assert_eq!(from.peer_port(), c.local_port());
+    from.send(b"back\n").unwrap();
+    assert_eq!(c.receive_line(BOUND).unwrap(), b"back");
+}
+
+#[test]
+fn closing_the_server_closes_its_connections() {
+    let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Tcp).unwrap();
+    let mut peer = stream(&server);
+    let events = poll_until(&mut server, |ev| count_accepted(ev) == 1);
+    let conn = accepted(&events).remove(0);
+    server.close();
+    assert!(!conn.is_open());
+    assert_eq!(read_n(&mut peer, 1), b"");
+}
+
+#[test]
+fn framed_server_delivers_whole_packets() {
+    let mut server = Server::builder()
+        .framing(Framing::SizePrefix)
+        .bind(Some("127.0.0.1"), 0)
+        .unwrap();
+    let mut peer = stream(&server);
+    let frame = |p: &[u8]| {
+        let mut f = (p.len() as u32).to_be_bytes().to_vec();
+        f.extend(p);
+        f
+    };
+    // Two packets and half of a third in one write, the rest later.
+    let mut first = frame(b"/one\0\0\0\0,\0\0\0");
+    first.extend(frame(b"/two\0\0\0\0,\0\0\0"));
+    let third = frame(b"/three\0\0,\0\0\0");
+    first.extend(&third[..6]);
+    peer.write_all(&first).unwrap();
+    let events = poll_until(&mut server, |ev| messages(ev).len() == 2);
+    thread::sleep(Duration::from_millis(30));
+    assert!(messages(&server.poll(Duration::ZERO).unwrap()).is_empty());
+    peer.write_all(&third[6..]).unwrap();
+    let more = poll_until(&mut server, |ev| messages(ev).len() == 1);
+    let all: Vec<Vec<u8>> = messages(&events)
+        .into_iter()
+        .chain(messages(&more))
+        .map(|(_, d)| d)
+        .collect();
+    assert_eq!(
+        all,
+        vec![
+            b"/one\0\0\0\0,\0\0\0".to_vec(),
+            b"/two\0\0\0\0,\0\0\0".to_vec(),
+            b"/three\0\0,\0\0\0".to_vec()
+        ]
+    );
+    // Replies are framed too.
+    messages(&more)[0].0.send(b"ok").unwrap();
+    assert_eq!(read_n(&mut peer, 6), b"\0\0\0\x02ok");
+}

@@ -1,0 +1,208 @@
+//! UDP servers: one message per datagram, sender-only sockets, replies from
+//! the server's port.
+
+mod server_util;
+
+use renoise_socket::{Client, Error, Event, Peer, Protocol, Server};
+use server_util::*;
+use std::net::UdpSocket;
+use std::time::Duration;
+
+fn udp(addr: &str) -> UdpSocket {
+    let s = UdpSocket::bind(addr).unwrap();
+    s.set_read_timeout(Some(BOUND)).unwrap();
+    s
+}
+
+#[test]
+fn several_senders_each_datagram_is_one_message() {
+    let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Udp).unwrap();
+    let port = server.local_port();
+    let socks: Vec<UdpSocket> = (0..4).map(|_| udp("127.0.0.1:0")).collect();
+    let mut clients: Vec<Client> = (0..2)
+        .map(|_| {
+            Client::builder()
+                .protocol(Protocol::Udp)
+                .connect("127.0.0.1", port)
+                .unwrap()
+        })
+        .collect();
+    for round in 0..3 {
+        for (i, s) in socks.iter().enumerate() {
+            s.send_to(format!("sock {i} #{round}").as_bytes(), server.local_addr())
+                .unwrap();
+        }
+        for (i, c) in clients.iter_mut().enumerate() {
+            c.send(format!("client {i} #{round}").as_bytes()).unwrap();
+        }
+    }
+    let events = poll_until(&mut server, |ev| messages(ev).len() == 18);
+    assert_eq!(count_accepted(&events), 0);
+    let msgs = messages(&events);
+    for (i, s) in socks.iter().enumerate() {
+        let mine: Vec<String> = msgs
+            .iter()
+            .filter(|(p, _)| p.peer_addr() == s.local_addr().unwrap())
+            .map(|(_, d)| String::from_utf8(d.clone()).unwrap())
+            .collect();
+        assert_eq!(
+            mine,
+            (0..3).map(|r| format!("sock {i} #{r}")).collect::<Vec<_>>()
+        );
+    }
+    for (i, c) in clients.iter().enumerate() {
+        let mine: Vec<String> = msgs
+            .iter()
+            .filter(|(p, _)| p.peer_port() == c.local_port())
+            .map(|(_, d)| String::from_utf8(d.clone()).unwrap())
+            .collect();
+        assert_eq!(
+            mine,
+            (0..3)
+                .map(|r| format!("client {i} #{r}"))
+                .collect::<Vec<_>>()
+        );
+    }
+    for (p, _) in &msgs {
+        let Peer::Udp(u) = p else {
+            panic!("not a UDP sender: {p}")
+        };
+        assert!(!u.is_open());
+        assert!(!p.is_open());
+        assert_eq!(u.peer_address(), "127.0.0.1");
+        assert_eq!(u.local_port(), port);
+        assert_eq!(u.local_address(), "127.0.0.1");
+        assert!(p.connection().is_none());
+    }
+}
+
+#[test]
+fn a_reply_comes_from_the_server_port() {
+    let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Udp).unwrap();
+    // A connected UDP client only accepts datagrams from the address it
+    // connected to: the reply must come from the server's port.
+    let mut client = Client::builder()
+        .protocol(Protocol::Udp)
+        .connect("127.0.0.1", server.local_port())
+        .unwrap();
+    let plain = udp("127.0.0.1:0");
+    client.send(b"/ping").unwrap();
+    plain.send_to(b"/ping", server.local_addr()).unwrap();
+    let events = poll_until(&mut server, |ev| messages(ev).len() == 2);
+    for (from, data) in messages(&events) {
+        assert_eq!(data, b"/ping");
+        from.send(b"/pong").unwrap();
+    }
+    assert_eq!(client.receive_all(BOUND).unwrap(), b"/pong");
+    let mut buf = [0u8; 64];
+    let (n, from) = plain.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"/pong");
+    assert_eq!(from, server.local_addr());
+}
+
+#[test]
+fn ipv6_loopback_datagrams() {
+    if !has_ipv6() {
+        eprintln!("no IPv6 loopback here; skipped");
+        return;
+    }
+    let mut server = Server::bind(Some("[::1]"), 0, Protocol::Udp).unwrap();
+    assert_eq!(server.local_address(), "::1");
+    let s = udp("[::1]:0");
+    s.send_to(b"v6", server.local_addr()).unwrap();
+    let events = poll_until(&mut server, |ev| messages(ev).len() == 1);
+    let (from, data) = messages(&events).remove(0);
+    assert_eq!(data, b"v6");
+    assert_eq!(from.peer_address(), "::1");
+    from.send(b"back").unwrap();
+    let mut buf = [0u8; 16];
+    let (n, addr) = s.recv_from(&mut buf).unwrap();
+    assert_eq!((&buf[..n], addr), (&b"back"[..], server.local_addr()));
+}
+
+#[test]
+fn a_sender_outliving_the_server_cannot_send_and_does_not_hold_the_port() {
+    let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Udp).unwrap();
+    let port = server.local_port();
+    let s = udp("127.0.0.1:0");
+    s.send_to(b"x", server.local_addr()).unwrap();
+    let events = poll_until(&mut server, |ev| messages(ev).len() == 1);
+    let (from, _) = messages(&events).remove(0);
+    server.close();
+    assert!(matches!(from.send(b"late"), Err(Error::Closed)));
+    let mut again = Server::bind(Some("127.0.0.1"), port, Protocol::Udp).unwrap();
+    s.send_to(b"again", again.local_addr()).unwrap();
+    let events = poll_until(&mut again, |ev| messages(ev).len() == 1);
+    assert_eq!(messages(&events)[0].1, b"again");
+}
+
+#[test]
+fn empty_datagrams_are_skipped_and_large_ones_arrive_whole() {
+    let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Udp).unwrap();
+    let s = udp("127.0.0.1:0");
+    let big: Vec<u8> = (0..60_000u32).map(|i| (i % 253) as u8).collect();
+    s.send_to(b"", server.local_addr()).unwrap();
+    s.send_to(&big, server.local_addr()).unwrap();
+    s.send_to(b"after", server.local_addr()).unwrap();
+    let events = poll_until(&mut server, |ev| messages(ev).len() == 2);
+    let msgs = messages(&events);
+    assert!(msgs[0].1 == big);
+    assert_eq!(msgs[1].1, b"after");
+    assert!(server.poll(Duration::from_millis(30)).unwrap().is_empty());
+}
+
+#[test]
+fn a_reply_too_large_for_a_datagram_is_an_error() {
+    let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Udp).unwrap();
+    let s = udp("127.0.0.1:0");
+    s.send_to(b"x", server.local_addr()).unwrap();
+    let events = poll_until(&mut server, |ev| messages(ev).len() == 1);
+    let (from, _) = messages(&events).remove(0);
+    let err = from.send(&vec![0u8; 70_000]).unwrap_err();
+    assert!(matches!(err, Error::MessageTooLarge { .. }), "{err}");
+    // The server is unaffected.
+    from.send(b"fine").unwrap();
+    s.send_to(b"y", server.local_addr()).unwrap();
+    poll_until(&mut server, |ev| messages(ev).len() == 1);
+}
+
+#[test]
+fn a_localhost_server_is_reached_by_a_localhost_client() {
+    let mut server = Server::bind(Some("localhost"), 0, Protocol::Udp).unwrap();
+    assert!(server.local_addrs().iter().all(|a| a.ip().is_loopback()));
+    let mut c = Client::builder()
+        .protocol(Protocol::Udp)
+        .connect("localhost", server.local_port())
+        .unwrap();
+    c.send(b"hello").unwrap();
+    let events = poll_until(&mut server, |ev| messages(ev).len() == 1);
+    let (from, data) = messages(&events).remove(0);
+    assert_eq!(data, b"hello");
+    from.send(b"hi").unwrap();
+    assert_eq!(c.receive_all(BOUND).unwrap(), b"hi");
+}
+
+#[test]
+fn wait_returns_every_datagram_of_its_time() {
+    let mut server = Server::bind(None, 0, Protocol::Udp).unwrap();
+    let port = server.local_port();
+    let sender = std::thread::spawn(move || {
+        let s = udp("127.0.0.1:0");
+        for i in 0..50 {
+            s.send_to(format!("{i}").as_bytes(), ("127.0.0.1", port))
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    });
+    let events = server.wait(Duration::from_millis(600)).unwrap();
+    sender.join().unwrap();
+    let got: Vec<String> = messages(&events)
+        .into_iter()
+        .map(|(p, d)| {
+            assert_eq!(p.peer_address(), "127.0.0.1");
+            String::from_utf8(d).unwrap()
+        })
+        .collect();
+    assert_eq!(got, (0..50).map(|i| i.to_string()).collect::<Vec<_>>());
+    assert!(events.iter().all(|e| matches!(e, Event::Message { .. })));
+}
