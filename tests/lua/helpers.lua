@@ -197,6 +197,15 @@ function H.receive_all_until_closed(c, timeout_ms, max_calls)
   return table.concat(parts), e
 end
 
+-- Number of open file descriptors of this process (Linux /proc), or nil.
+function H.fd_count()
+  local h = io.popen("ls /proc/$PPID/fd 2>/dev/null | wc -l", "r")
+  if not h then return nil end
+  local n = tonumber(h:read("*a"):match("%d+"))
+  h:close()
+  return n
+end
+
 ---------------------------------------------------------------------------
 -- Raised errors
 

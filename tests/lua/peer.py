@@ -52,6 +52,8 @@ TCP steps (the first step needing a connection accepts one; the peer prints
   http              read an HTTP request head; prints "request <line>" and
                     answers "HTTP/1.0 200 OK" with a 5-byte body "hello",
                     then closes.
+  accept_all        accept every connection until the lifetime ends and keep
+                    them open (prints nothing).
   echo              echo everything back until EOF; prints "eof".
   never_read        keep the connection open and never read from it (use
                     with --rcvbuf) until the lifetime ends.
@@ -227,6 +229,15 @@ class Tcp:
                       b"Content-Length: 5\r\n\r\nhello")
             self.conn.close()
             self.conn = None
+        elif name == "accept_all":
+            kept = []
+            while True:
+                self.listener.settimeout(remaining())
+                try:
+                    conn, _ = self.listener.accept()
+                except (socket.timeout, TimeoutError):
+                    break
+                kept.append(conn)
         elif name == "echo":
             while True:
                 chunk = self.read_some()

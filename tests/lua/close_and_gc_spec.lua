@@ -1,0 +1,161 @@
+-- close(), is_open after close, garbage collection closes the socket, and
+-- Lua 5.4 <close> variables.
+package.path = (debug.getinfo(1, "S").source:match("^@(.*)/") or ".") .. "/?.lua;" .. package.path
+local H = require("helpers")
+
+-- Overwrite stale stack slots so a dead client is really unreachable.
+local function scrub()
+  local a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p, q, r, s, t, u, v, w, x, y, z
+  return a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p, q, r, s, t, u, v, w, x, y, z
+end
+
+describe("close()", function()
+  after_each(H.cleanup)
+
+  it("closes the connection: the peer sees end of stream", function()
+    local peer = H.peer({ "wait_eof" }, { lifetime = 5 })
+    local c = H.connect(peer)
+    assert.is_true(c:send("abc"))
+    c:close()
+    assert.are.equal("3", peer:expect("eof"))
+  end)
+
+  it("releases the descriptor at once", function()
+    local peer = H.peer({ "hold" })
+    collectgarbage()
+    collectgarbage()
+    local before = H.fd_count()
+    local c = H.connect(peer)
+    local during = H.fd_count()
+    c:close()
+    local after = H.fd_count()
+    assert.is_true(during > before, "no new descriptor while connected? " .. before .. " " .. during)
+    assert.is_true(after < during and after <= before,
+      "descriptors before/connected/closed: " .. before .. "/" .. during .. "/" .. after)
+  end)
+
+  it("can be called any number of times", function()
+    local c = H.connect(H.peer({ "hold" }))
+    c:close()
+    c:close()
+    c:close()
+    assert.are.equal(false, c.is_open)
+  end)
+
+  it("leaves is_open readable (false)", function()
+    local c = H.connect(H.peer({ "hold" }))
+    assert.are.equal(true, c.is_open)
+    c:close()
+    assert.are.equal(false, c.is_open)
+  end)
+
+  it("works after the peer disconnected", function()
+    local c = H.connect(H.peer({ "close" }))
+    local _, e = c:receive("*all", 2000)
+    assert.are.equal("disconnected", e)
+    c:close()
+    c:close()
+    assert.are.equal(false, c.is_open)
+  end)
+
+  it("drops buffered data: receive raises afterwards", function()
+    local c = H.connect(H.peer({ "send:a\\nb\\n", "hold" }))
+    assert.are.equal("a", c:receive("*l", 2000))
+    c:close()
+    H.assert_closed_error(function() return c:receive("*l", 0) end)
+  end)
+end)
+
+describe("garbage collection", function()
+  after_each(H.cleanup)
+
+  it("closes an unreferenced client: the peer sees end of stream", function()
+    local peer = H.peer({ "wait_eof" }, { lifetime = 5 })
+    local c = H.connect(peer)
+    assert.is_true(c:send("gc"))
+    c = nil
+    scrub()
+    collectgarbage()
+    collectgarbage()
+    assert.are.equal("2", peer:expect("eof"))
+  end)
+
+  it("collects many clients without leaking descriptors", function()
+    local peer = H.peer({ "accept_all" })
+    local c0 = H.connect(peer) -- warm up whatever the module allocates once
+    c0:close()
+    c0 = nil
+    scrub()
+    collectgarbage()
+    collectgarbage()
+    local before = H.fd_count()
+    for _ = 1, 200 do
+      local c = H.connect(peer)
+      c = nil
+    end
+    scrub()
+    collectgarbage()
+    collectgarbage()
+    local after = H.fd_count()
+    assert.is_true(after <= before + 2, "descriptors before " .. before .. ", after " .. after)
+    local c = H.connect(peer)
+    assert.is_true(c.is_open)
+    c:close()
+  end)
+
+  it("does not break a client that was closed before being collected", function()
+    local c = H.connect(H.peer({ "hold" }))
+    c:close()
+    c = nil
+    scrub()
+    collectgarbage()
+    collectgarbage()
+    assert.is_nil(c)
+  end)
+end)
+
+describe("Lua 5.4 <close>", function()
+  after_each(H.cleanup)
+
+  if not H.is54 then
+    pending("to-be-closed variables exist only in Lua 5.4 (" .. _VERSION .. ")")
+    return
+  end
+
+  it("closes the client when the variable goes out of scope", function()
+    local rs = H.rs()
+    local peer = H.peer({ "wait_eof" }, { lifetime = 5 })
+    -- load() so that this file still parses under Lua 5.1 / LuaJIT
+    local chunk = assert(load([[
+      local rs, port = ...
+      local kept
+      do
+        local c <close> = assert(rs.Socket.create_client("127.0.0.1", port, 1, 2000))
+        kept = c
+        assert(c.is_open)
+        assert(c:send("x"))
+      end
+      return kept
+    ]]))
+    local c = chunk(rs, peer.port)
+    assert.are.equal(false, c.is_open)
+    assert.are.equal("1", peer:expect("eof"))
+    c:close() -- still fine
+  end)
+
+  it("closes the client when an error leaves the scope", function()
+    local rs = H.rs()
+    local peer = H.peer({ "wait_eof" }, { lifetime = 5 })
+    local chunk = assert(load([[
+      local rs, port, box = ...
+      local c <close> = assert(rs.Socket.create_client("127.0.0.1", port, 1, 2000))
+      box.c = c
+      error("leaving by error")
+    ]]))
+    local box = {}
+    local ok = pcall(chunk, rs, peer.port, box)
+    assert.is_false(ok)
+    assert.are.equal(false, box.c.is_open)
+    assert.are.equal("0", peer:expect("eof"))
+  end)
+end)
