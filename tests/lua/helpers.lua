@@ -197,13 +197,22 @@ function H.receive_all_until_closed(c, timeout_ms, max_calls)
   return table.concat(parts), e
 end
 
--- Number of open file descriptors of this process (Linux /proc), or nil.
-function H.fd_count()
-  local h = io.popen("ls /proc/$PPID/fd 2>/dev/null | wc -l", "r")
-  if not h then return nil end
-  local n = tonumber(h:read("*a"):match("%d+"))
+-- Set of the socket inodes ("socket:[123]") this process holds (Linux).
+function H.sockets()
+  local h = assert(io.popen("for f in /proc/$PPID/fd/*; do readlink \"$f\"; done 2>/dev/null", "r"))
+  local set = {}
+  for l in h:lines() do
+    if l:find("^socket:") then set[l] = true end
+  end
   h:close()
-  return n
+  return set
+end
+
+-- The sockets in `after` that were not in `before`.
+function H.new_sockets(before, after)
+  local t = {}
+  for k in pairs(after) do if not before[k] then t[#t + 1] = k end end
+  return t
 end
 
 ---------------------------------------------------------------------------
