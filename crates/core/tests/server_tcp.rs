@@ -346,3 +346,25 @@ fn framed_server_delivers_whole_packets() {
     messages(&more)[0].0.send(b"ok").unwrap();
     assert_eq!(read_n(&mut peer, 6), b"\0\0\0\x02ok");
 }
+
+#[test]
+fn a_broken_frame_is_an_error_naming_the_peer_then_closed() {
+    let mut server = Server::builder()
+        .framing(Framing::SizePrefix)
+        .max_receive_size(1024)
+        .bind(Some("127.0.0.1"), 0)
+        .unwrap();
+    let mut peer = stream(&server);
+    let mut data = 4u32.to_be_bytes().to_vec();
+    data.extend(b"good");
+    data.extend(1_000_000u32.to_be_bytes());
+    data.extend(b"too long");
+    peer.write_all(&data).unwrap();
+    let events = poll_until(&mut server, |ev| count_closed(ev) == 1);
+    assert_eq!(messages(&events)[0].1, b"good");
+    let errs = errors(&events);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    let who = peer.local_addr().unwrap().to_string();
+    assert!(errs[0].contains(&who), "{}", errs[0]);
+    assert_eq!(read_n(&mut peer, 1), b"");
+}

@@ -422,7 +422,7 @@ impl EventLoop {
                     Err(Error::Timeout) => Outcome::Drained,
                     Err(e) => {
                         if !matches!(e, Error::Disconnected | Error::Closed) {
-                            out.push(Event::Error(e));
+                            out.push(Event::Error(naming_peer(e, conn.peer_addr())));
                         }
                         if client.is_open() {
                             Outcome::Drained
@@ -459,6 +459,16 @@ impl EventLoop {
         self.conns.clear();
         self.ready.clear();
         self.deferred.clear();
+    }
+}
+
+/// Adds the peer to a connection's error message: `socket_error` gets only
+/// the message.
+fn naming_peer(e: Error, peer: SocketAddr) -> Error {
+    match e {
+        Error::Io(e) => Error::Io(io::Error::new(e.kind(), format!("{e} (from {peer})"))),
+        Error::Framing(m) => Error::Framing(format!("{m} (from {peer})")),
+        e => e,
     }
 }
 
