@@ -26,6 +26,8 @@ pub(crate) struct Buffer {
     /// UDP: stream offsets where each buffered datagram ends.
     datagrams: VecDeque<u64>,
     finder: Finder,
+    /// Size of the first allocation.
+    initial: usize,
 }
 
 /// Finds the first `\n` or `\r`. On x86-64 the AVX2 searcher is picked
@@ -56,9 +58,12 @@ impl Finder {
 }
 
 impl Buffer {
+    /// A buffer that allocates `cap` bytes on its first read, so idle
+    /// connections (a server may hold thousands) cost no buffer memory.
     pub(crate) fn with_capacity(cap: usize) -> Buffer {
         Buffer {
-            data: vec![0; cap.max(1)],
+            data: Vec::new(),
+            initial: cap,
             start: 0,
             end: 0,
             scanned: 0,
@@ -216,6 +221,10 @@ impl Buffer {
             }
         }
         let need = self.end.saturating_add(want);
+        if self.data.is_empty() {
+            self.data.resize(need.max(self.initial), 0);
+            return;
+        }
         let new_len = self.data.len().saturating_mul(2).min(limit).max(need);
         self.data.resize(new_len, 0);
     }

@@ -262,12 +262,13 @@ impl Client {
         self.buf.len()
     }
 
-    /// Memory held for received data, in bytes. It grows only as far as the
-    /// limits (longest line, largest read, all-chunk size) require.
+    /// Memory held for received data, in bytes: none before the first
+    /// read, then the all-chunk size (at least 16 KiB), growing only as far
+    /// as the limits (longest line, largest read) require.
     ///
     /// ```no_run
     /// let c = renoise_socket::Client::connect("127.0.0.1", 8080)?;
-    /// assert!(c.buffer_capacity() >= 64 * 1024);
+    /// assert_eq!(c.buffer_capacity(), 0);
     /// # Ok::<(), renoise_socket::Error>(())
     /// ```
     pub fn buffer_capacity(&self) -> usize {
@@ -286,7 +287,7 @@ impl Client {
     /// ```
     pub fn close(&mut self) {
         self.sock = None;
-        self.buf = Buffer::with_capacity(1);
+        self.buf = Buffer::with_capacity(0);
         self.end = None;
     }
 
