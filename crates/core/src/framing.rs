@@ -224,6 +224,28 @@ pub fn decode_frame(
     Deframer::new(framing, max_len).next_frame(data)
 }
 
+/// True when `data` holds no part of a frame, only empty frames (SLIP
+/// `END`s, zero size prefixes) or nothing: a stream that ends with these
+/// bytes left over ended between frames, not inside one.
+///
+/// ```
+/// use renoise_socket::framing::{only_empty_frames, Framing};
+///
+/// // Some senders put a double END after each packet too.
+/// assert!(only_empty_frames(Framing::Slip, b"\xC0\xC0"));
+/// assert!(!only_empty_frames(Framing::Slip, b"\xC0ab"));
+/// assert!(only_empty_frames(Framing::SizePrefix, b"\0\0\0\0"));
+/// assert!(!only_empty_frames(Framing::SizePrefix, b"\0\0"));
+/// assert!(only_empty_frames(Framing::None, b""));
+/// ```
+pub fn only_empty_frames(framing: Framing, data: &[u8]) -> bool {
+    match framing {
+        Framing::None => data.is_empty(),
+        Framing::Slip => data.iter().all(|&b| b == SLIP_END),
+        Framing::SizePrefix => data.len() % 4 == 0 && data.iter().all(|&b| b == 0),
+    }
+}
+
 /// [`decode_frame`] with memory: remembers how far it has looked into a
 /// partial SLIP frame, so that a large frame arriving in many reads is
 /// scanned once, not once per read.

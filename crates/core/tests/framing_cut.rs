@@ -264,3 +264,16 @@ fn esc_at_the_end_of_a_partial_frame_waits_for_its_pair() {
         [b'a', SLIP_ESC]
     );
 }
+
+#[test]
+fn leftover_empty_frames_are_not_a_partial_frame() {
+    use renoise_socket::framing::only_empty_frames;
+    let data = b"\xC0ab\xC0\xC0";
+    let (used, _) = decode_frame(Framing::Slip, data, MAX).unwrap().unwrap();
+    assert!(only_empty_frames(Framing::Slip, &data[used..]));
+    assert!(!only_empty_frames(Framing::Slip, b"\xC0a"));
+    assert!(only_empty_frames(Framing::SizePrefix, &[0; 8]));
+    assert!(!only_empty_frames(Framing::SizePrefix, &[0; 7]));
+    assert!(!only_empty_frames(Framing::SizePrefix, b"\0\0\0\x01"));
+    assert!(!only_empty_frames(Framing::None, b"x"));
+}

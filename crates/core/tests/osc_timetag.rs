@@ -89,6 +89,13 @@ fn negative_zero_is_time_zero() {
     assert_eq!(seconds_to_timetag(-0.0).unwrap(), 0);
 }
 
+#[test]
+fn largest_timetag_decodes_to_a_time_that_encodes_again() {
+    let t = timetag_to_seconds(u64::MAX);
+    assert!(t < 4_294_967_296.0);
+    assert!(seconds_to_timetag(t).is_ok());
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(20_000))]
 
@@ -123,6 +130,18 @@ proptest! {
         // Both lie in the same 2^-32 step; plus the double's own spacing.
         let ulp = f64::from_bits(t.to_bits() + 1) - t;
         prop_assert!(err <= 2f64.powi(-32) + ulp, "{} -> {} ({})", t, back(t), err);
+    }
+
+    #[test]
+    fn every_decoded_timetag_encodes_again(tt in any::<u64>()) {
+        prop_assert!(seconds_to_timetag(timetag_to_seconds(tt)).is_ok());
+    }
+
+    #[test]
+    fn decode_encode_decode_is_stable(tt in any::<u64>()) {
+        let once = seconds_to_timetag(timetag_to_seconds(tt)).unwrap();
+        let twice = seconds_to_timetag(timetag_to_seconds(once)).unwrap();
+        prop_assert_eq!(once, twice);
     }
 
     #[test]

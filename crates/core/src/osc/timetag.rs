@@ -14,7 +14,8 @@
 //!   [`Error::OscEncode`].
 //! * decoding: the number with the **shortest decimal representation** (at
 //!   most 10 decimals) that encodes back to the same timetag, falling back
-//!   to `seconds + fraction / 2³²` if none does.
+//!   to the double nearest `seconds + fraction / 2³²` (kept below 2³²) if
+//!   none does. Every decoded time encodes again.
 //!
 //! A plain `seconds + fraction / 2³²` on decode would turn `0.001` into
 //! `0.00099999993108213`: the 2⁻³² grid (about 2.3e-10 s) does not hold
@@ -138,15 +139,30 @@ pub fn timetag_to_seconds(timetag: u64) -> f64 {
             }
         }
     }
-    secs as f64 + frac as f64 / TWO_POW_32
+    // Only reached where a double is coarser than the timetag grid (above
+    // about 2^22 s); the nearest double is all there is. At the very top
+    // it would round up to 2^32, which does not encode: stay below, so
+    // that every decoded time can be sent on unchanged.
+    let nearest = secs as f64 + frac as f64 / TWO_POW_32;
+    if nearest < TWO_POW_32 {
+        nearest
+    } else {
+        f64::from_bits(TWO_POW_32.to_bits() - 1)
+    }
 }
 
 /// The double nearest to `secs + k / scale`, `scale == 10^digits`.
 ///
-/// Goes through the standard library's correctly rounded decimal parser:
-/// computing `secs + k as f64 / scale as f64` would round twice and miss
-/// the double the user wrote.
+/// `secs as f64 + k as f64 / scale as f64` would round twice and can miss
+/// the double the user wrote. One division of two exactly represented
+/// integers rounds once, correctly; past 2^53 the standard library's
+/// correctly rounded decimal parser does it.
 fn decimal(secs: u64, k: u128, scale: u128, digits: usize) -> Option<f64> {
+    const EXACT: u128 = 1 << 53;
+    let numerator = u128::from(secs) * scale + k;
+    if numerator <= EXACT {
+        return Some(numerator as f64 / scale as f64);
+    }
     let whole = u128::from(secs) + k / scale;
     let rest = k % scale;
     // At most 11 digits, a dot and 10 digits.
