@@ -57,7 +57,7 @@ fn receive(framing: Framing, stream: &[u8], cuts: &[usize], fresh: bool) -> Vec<
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(1_000))]
+    #![proptest_config(ProptestConfig::with_cases(400))]
 
     #[test]
     fn concatenated_frames_split_at_random_points_are_cut_back_exactly(
