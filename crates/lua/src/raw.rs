@@ -290,6 +290,7 @@ impl fmt::Display for Num {
             Num::Float(x) if x.is_nan() => f.write_str("nan"),
             Num::Float(x) if x.is_infinite() => f.write_str(if x > 0.0 { "inf" } else { "-inf" }),
             Num::Float(x) if x.fract() == 0.0 && x.abs() < 1e15 => write!(f, "{}", x as i64),
+            Num::Float(x) if x.abs() >= 1e15 || x.abs() < 1e-4 => write!(f, "{x:e}"),
             Num::Float(x) => write!(f, "{x}"),
         }
     }
@@ -326,10 +327,15 @@ pub(crate) unsafe fn timeout_at(
 }
 
 /// Milliseconds as a duration; `None` for negative or NaN values.
+#[inline]
 pub(crate) fn millis(n: Num) -> Option<std::time::Duration> {
     use std::time::Duration;
     match n {
         Num::Int(i) => u64::try_from(i).ok().map(Duration::from_millis),
+        // Whole milliseconds (the usual case) without float division.
+        Num::Float(f) if (0.0..9.0e15).contains(&f) && f.fract() == 0.0 => {
+            Some(Duration::from_millis(f as u64))
+        }
         Num::Float(f) if f >= 0.0 => {
             Some(Duration::try_from_secs_f64(f / 1000.0).unwrap_or(Duration::MAX))
         }
