@@ -76,8 +76,6 @@ At the end of the script the peer closes what it holds and exits 0.
 
 import argparse
 import codecs
-import functools
-import http.server
 import os
 import socket
 import struct
@@ -350,6 +348,8 @@ def fill_backlog(args):
 
 
 def http_dir(args):
+    import functools
+    import http.server
     fam, host = family(args)
 
     class Server(http.server.ThreadingHTTPServer):
