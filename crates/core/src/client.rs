@@ -432,7 +432,8 @@ impl Client {
                 }
             }
             if self.end.is_some() {
-                if self.buf.is_empty() {
+                let f = self.framing();
+                if crate::framing::only_empty_frames(f, self.buf.pending()) {
                     return Err(self.finish());
                 }
                 let left = self.buf.len();

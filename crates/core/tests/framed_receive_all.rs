@@ -121,3 +121,11 @@ fn line_mode_still_reads_the_raw_stream() {
     drop(c);
     peer.join().unwrap();
 }
+
+#[test]
+fn trailing_empty_slip_frames_are_a_clean_end() {
+    let (mut c, peer) = framed_client(Framing::Slip, vec![vec![0xC0, b'x', 0xC0, 0xC0, 0xC0]]);
+    assert_eq!(c.receive_all(LONG).unwrap(), b"x");
+    assert!(matches!(c.receive_all(LONG), Err(Error::Disconnected)));
+    peer.join().unwrap();
+}

@@ -24,12 +24,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => Just(Mode::All),
         2 => (1usize..64).prop_map(Mode::Bytes),
     ];
-    let timeout = prop_oneof![
-        Just(Duration::ZERO),
-        Just(ms(1)),
-        Just(ms(4)),
-        Just(ms(40)),
-    ];
+    let timeout = prop_oneof![Just(Duration::ZERO), Just(ms(1)), Just(ms(4)), Just(ms(40)),];
     (mode, timeout).prop_map(|(mode, timeout)| Op { mode, timeout })
 }
 
@@ -56,10 +51,18 @@ fn check(data: &[u8], cur: &mut usize, mode: Mode, got: &[u8], chunk: usize) {
     match mode {
         Mode::Line => {
             let end = *cur + got.len();
-            assert_eq!(line_end(data, *cur).unwrap_or(data.len()), end, "line cut wrongly at {cur}");
+            assert_eq!(
+                line_end(data, *cur).unwrap_or(data.len()),
+                end,
+                "line cut wrongly at {cur}"
+            );
             *cur = end;
             if end < data.len() {
-                *cur += if data[end] == b'\r' && data.get(end + 1) == Some(&b'\n') { 2 } else { 1 };
+                *cur += if data[end] == b'\r' && data.get(end + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
             }
         }
         Mode::All => {
@@ -73,7 +76,14 @@ fn check(data: &[u8], cur: &mut usize, mode: Mode, got: &[u8], chunk: usize) {
     }
 }
 
-fn run_case(data: Vec<u8>, cuts: Vec<usize>, pauses: Vec<u64>, ops: Vec<Op>, max_line: usize, chunk: usize) {
+fn run_case(
+    data: Vec<u8>,
+    cuts: Vec<usize>,
+    pauses: Vec<u64>,
+    ops: Vec<Op>,
+    max_line: usize,
+    chunk: usize,
+) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = addr_of(&listener).port();
     let sent = data.clone();
@@ -109,14 +119,22 @@ fn run_case(data: Vec<u8>, cuts: Vec<usize>, pauses: Vec<u64>, ops: Vec<Op>, max
             Err(Error::Timeout) => assert!(c.is_open()),
             Err(Error::LineTooLong) => {
                 let end = line_end(&data, cur).unwrap_or(data.len());
-                assert!(end - cur > max_line, "line of {} reported too long", end - cur);
+                assert!(
+                    end - cur > max_line,
+                    "line of {} reported too long",
+                    end - cur
+                );
                 force_all = true;
             }
             Err(Error::Disconnected) => break,
             Err(e) => panic!("unexpected error {e}"),
         }
     }
-    assert_eq!(cur, data.len(), "disconnected before every byte was delivered");
+    assert_eq!(
+        cur,
+        data.len(),
+        "disconnected before every byte was delivered"
+    );
     assert!(!c.is_open());
     peer.join().unwrap();
 }
@@ -141,7 +159,17 @@ proptest! {
 fn crlf_cut_between_segments_at_every_position_is_one_terminator() {
     let data = b"ab\r\ncd\r\n\r\nef\rg\n".to_vec();
     for cut in 1..data.len() {
-        let ops = vec![Op { mode: Mode::Line, timeout: LONG }];
-        run_case(data.clone(), vec![cut, 100], vec![20], ops, 1 << 20, 1 << 16);
+        let ops = vec![Op {
+            mode: Mode::Line,
+            timeout: LONG,
+        }];
+        run_case(
+            data.clone(),
+            vec![cut, 100],
+            vec![20],
+            ops,
+            1 << 20,
+            1 << 16,
+        );
     }
 }
