@@ -19,6 +19,38 @@ end
 describe("send over TCP", function()
   after_each(H.cleanup)
 
+  -- PITFALLS 1: SIGPIPE must not kill the interpreter. This test comes
+  -- first in this file: the in-process tests below die with the suite.
+  -- This runs a child
+  -- interpreter of the same kind (RS_LUA, set by run.sh) so that a death
+  -- by SIGPIPE is reported as a test failure instead of killing the suite.
+  it("does not kill the interpreter with SIGPIPE (child process)", function()
+    local peer = H.peer({ "close", "sleep:5000" })
+    local script = [[
+      local system = require("system")
+      local rs = require("renoise_socket")
+      local c = assert(rs.Socket.create_client("127.0.0.1", tonumber(arg[1]), 1, 2000))
+      system.sleep(0.2)
+      for i = 1, 50 do
+        local ok, e = c:send(string.rep("x", 1000))
+        if not ok then print("result " .. tostring(e)) break end
+        system.sleep(0.02)
+      end
+      print("survived")
+    ]]
+    local f = os.tmpname()
+    local fh = assert(io.open(f, "w")); fh:write(script); fh:close()
+    local cmd = H.shell_quote(H.interpreter()) .. " " .. H.shell_quote(f) .. " " .. peer.port
+      .. " 2>&1; echo \"exit=$?\""
+    local h = assert(io.popen(cmd, "r"))
+    local out = h:read("*a")
+    h:close()
+    os.remove(f)
+    assert.is_truthy(out:find("exit=0", 1, true), "child died (141 = SIGPIPE): " .. out)
+    assert.is_truthy(out:find("result disconnected", 1, true), "child output: " .. out)
+    assert.is_truthy(out:find("survived", 1, true), "child output: " .. out)
+  end)
+
   it("returns true and the peer receives the bytes", function()
     local peer = H.peer({ "recv:6", "hold" })
     local c = H.connect(peer)
@@ -78,36 +110,6 @@ describe("send over TCP", function()
     assert.are.equal(false, ok)
     assert.are.equal("disconnected", e)
     assert.are.equal(false, c.is_open)
-  end)
-
-  -- PITFALLS 1: SIGPIPE must not kill the interpreter. This runs a child
-  -- interpreter of the same kind (RS_LUA, set by run.sh) so that a death
-  -- by SIGPIPE is reported as a test failure instead of killing the suite.
-  it("does not kill the interpreter with SIGPIPE (child process)", function()
-    local peer = H.peer({ "close", "sleep:5000" })
-    local script = [[
-      local system = require("system")
-      local rs = require("renoise_socket")
-      local c = assert(rs.Socket.create_client("127.0.0.1", tonumber(arg[1]), 1, 2000))
-      system.sleep(0.2)
-      for i = 1, 50 do
-        local ok, e = c:send(string.rep("x", 1000))
-        if not ok then print("result " .. tostring(e)) break end
-        system.sleep(0.02)
-      end
-      print("survived")
-    ]]
-    local f = os.tmpname()
-    local fh = assert(io.open(f, "w")); fh:write(script); fh:close()
-    local cmd = H.shell_quote(H.interpreter()) .. " " .. H.shell_quote(f) .. " " .. peer.port
-      .. " 2>&1; echo \"exit=$?\""
-    local h = assert(io.popen(cmd, "r"))
-    local out = h:read("*a")
-    h:close()
-    os.remove(f)
-    assert.is_truthy(out:find("exit=0", 1, true), "child died (141 = SIGPIPE): " .. out)
-    assert.is_truthy(out:find("result disconnected", 1, true), "child output: " .. out)
-    assert.is_truthy(out:find("survived", 1, true), "child output: " .. out)
   end)
 
   it("does not kill this interpreter with SIGPIPE (in process)", function()
