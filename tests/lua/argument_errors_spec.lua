@@ -69,6 +69,17 @@ describe("raised argument errors", function()
     end
   end)
 
+  describe("valid edge values (not errors)", function()
+    it("accepts a fractional timeout (0.5 ms) and an integral float mode (4.0)", function()
+      assert.are.equal("pend", c:receive(4.0, 0.5 + 1000))
+      local s, e = c:receive("*all", 0.5)
+      assert.are.equal("ing\n", s, e)
+      s, e = c:receive("*line", 0.5)
+      assert.is_nil(s)
+      assert.are.equal("timeout", e)
+    end)
+  end)
+
   describe("send message", function()
     local bad = { { "a table", {} }, { "nil", nil }, { "true", true }, { "a function", print } }
     for _, case in ipairs(bad) do
