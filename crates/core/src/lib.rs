@@ -1,6 +1,8 @@
 //! # renoise-socket
 //!
-//! Renoise's blocking `SocketClient`, as a Rust library.
+//! Renoise's blocking `SocketClient` (and its server and OSC), as a Rust
+//! library: read a line, whatever is pending, or exactly n bytes, with
+//! timeouts that never lose data.
 //!
 //! ```no_run
 //! use renoise_socket::Client;
@@ -12,6 +14,58 @@
 //! println!("{}", String::from_utf8_lossy(&status));
 //! # Ok::<(), renoise_socket::Error>(())
 //! ```
+//!
+//! ## Contents
+//! - [`Client`], built by [`Client::connect`] or a [`ClientBuilder`]:
+//!   `receive_line`, `receive_all`, `receive_exact` (or [`Client::receive`]
+//!   with a [`Mode`]), `send`, `close`, and the address properties.
+//! - [`Server`] ([`ServerBuilder`]): TCP and UDP servers whose activity
+//!   comes back as [`Event`]s; accepted connections are full clients
+//!   ([`Connection`]), UDP senders can be answered ([`UdpPeer`]).
+//! - [`osc`]: OSC messages and bundles; [`framing`]: SLIP and size-prefix
+//!   framing of OSC packets over TCP.
+//! - [`Error`]: the one error type. `Error::Timeout` and
+//!   `Error::Disconnected` display exactly as `"timeout"` and
+//!   `"disconnected"`.
+//!
+//! ## Behaviour
+//! The contract is Renoise's `SocketClient` reference as pinned down by the
+//! project's `SEMANTICS.md`. Where both are silent, this crate decides:
+//!
+//! - **Timeouts.** One deadline per call, not per read. `Duration::ZERO`
+//!   only looks at what is already pending and never blocks. A timeout
+//!   leaves everything read so far buffered; the socket stays open.
+//! - **Lines.** `\n`, `\r\n` and a lone `\r` end a line; the terminator is
+//!   not returned; bytes are returned as they are (no UTF-8 check). A line
+//!   ending in `\r` is returned as soon as the `\r` is there; if the next
+//!   byte to arrive is `\n` it belongs to that `\r\n` and is dropped,
+//!   whatever mode reads next, so results never depend on how TCP cut the
+//!   stream. A line longer than the maximum line length (16 MiB by default)
+//!   gives [`Error::LineTooLong`], consumes nothing and keeps the socket
+//!   open, so the data can be read with `receive_all` or `receive_exact`.
+//! - **All.** The buffer plus what one read finds pending, never empty, at
+//!   most the all-chunk size (64 KiB by default) per call. UDP: the rest of
+//!   the current datagram, or the next one; empty datagrams are skipped.
+//!   With [`framing`] on, exactly one whole packet.
+//! - **End of stream.** Every remaining byte is delivered first (an
+//!   unterminated last line is a line, a short last record is returned),
+//!   then [`Error::Disconnected`], and the client is closed. A connection
+//!   reset counts as the end of the stream. UDP never reports it.
+//! - **Send.** TCP writes everything or fails, and never raises `SIGPIPE`.
+//!   A peer that stops reading fails the call after the send timeout
+//!   (10 s) without progress: [`Error::Timeout`] if nothing was written
+//!   (the socket stays open), [`Error::SendStalled`] if part was (the
+//!   stream is broken, the socket closes). UDP sends one datagram; a
+//!   message too large for one is [`Error::MessageTooLarge`] and an ICMP
+//!   port unreachable is [`Error::Refused`], both leaving the socket open.
+//! - **Connect.** Names go through the system resolver; every address is
+//!   tried in order within one connect timeout (default 1000 ms; zero is
+//!   taken as 1 ms). `TCP_NODELAY` is on by default.
+//! - **Memory.** The receive buffer is allocated on the first read and
+//!   grows only as far as the longest line, the largest `n` or one chunk
+//!   require.
+
+#![warn(missing_docs)]
 
 mod buffer;
 mod builder;
