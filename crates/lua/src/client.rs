@@ -1,4 +1,6 @@
-//! `SocketClient` objects: a full userdata holding a core [`Client`].
+//! `SocketClient` objects: a full userdata holding a core [`Client`] (from
+//! `create_client`), a shared [`Connection`] (accepted by a server), or a
+//! [`UdpPeer`] (the sender-only socket of a UDP server's message).
 //!
 //! All of it is raw `lua_CFunction`s (see `raw.rs` for the rules that make
 //! raising errors from them sound): `receive` and `send` are the hot path,
@@ -13,11 +15,11 @@
 //! library, which can break any C library's objects).
 
 use crate::raw::{
-    guard, lua_fn, number_at, push_bytes, push_failure, string_at, timeout_at, type_error, Fail, Msg,
-    Shown,
+    guard, lua_fn, number_at, push_bytes, push_failure, string_at, timeout_at, type_error, Fail,
+    Msg, Shown,
 };
 use mlua::ffi::{self, lua_CFunction, lua_State};
-use renoise_socket::{Client, Mode};
+use renoise_socket::{Client, Connection, Mode, UdpPeer};
 use std::ffi::{c_int, CStr};
 use std::net::SocketAddr;
 
@@ -25,43 +27,91 @@ use std::net::SocketAddr;
 pub(crate) const CLASS: &str = "SocketClient";
 
 /// What a `SocketClient` userdata holds. It never moves (Lua's collector
-/// does not move objects), is initialised by `create_client` with
-/// `ptr::write`, and its `Client` is dropped by `__gc`.
+/// does not move objects), is initialised by `create_client` (or a server)
+/// with `ptr::write`, and its socket is dropped by `__gc`.
 pub(crate) struct Ud {
-    /// `None` once the garbage collector finalised the object (Lua 5.4 can
-    /// resurrect it afterwards; it then acts as a closed socket).
-    /// Boxed: the client's alignment may exceed the 8 bytes Lua guarantees
-    /// for userdata memory (the core keeps SIMD searchers in it).
-    client: Option<Box<Client>>,
+    client: Sock,
     local: SocketAddr,
     peer: SocketAddr,
     /// Largest `n` that `receive(n, ...)` accepts.
     max_receive_size: usize,
 }
 
+/// The socket behind a `SocketClient`.
+#[allow(dead_code)] // Shared, Sender: built by the server (server.rs, next)
+enum Sock {
+    /// A client of `create_client`, owned. Boxed: the client's alignment
+    /// may exceed the 8 bytes Lua guarantees for userdata memory (the core
+    /// keeps SIMD searchers in it).
+    Own(Box<Client>),
+    /// A connection a TCP server accepted, shared with the server, and the
+    /// buffer `receive` copies into (see [`receive_other`]).
+    Shared(Connection, Vec<u8>),
+    /// The sender of a UDP server's message: `send` replies from the
+    /// server's port, `receive` raises, `is_open` is false.
+    Sender(UdpPeer),
+    /// Finalised by the garbage collector (Lua 5.4 can resurrect the
+    /// object afterwards; it then acts as a closed socket).
+    Gone,
+}
+
 // Lua aligns userdata memory to at least 8 bytes on every supported target.
 const _: () = assert!(std::mem::align_of::<Ud>() <= 8);
 
+#[allow(dead_code)] // shared, sender: used by the server (server.rs, next)
 impl Ud {
     pub(crate) fn new(client: Client, max_receive_size: usize) -> Ud {
         Ud {
             local: client.local_addr(),
             peer: client.peer_addr(),
-            client: Some(Box::new(client)),
+            client: Sock::Own(Box::new(client)),
             max_receive_size,
         }
     }
 
-    fn is_open(&self) -> bool {
-        self.client.as_ref().is_some_and(|c| c.is_open())
+    /// A connection accepted by a server.
+    pub(crate) fn shared(conn: Connection, max_receive_size: usize) -> Ud {
+        Ud {
+            local: conn.local_addr(),
+            peer: conn.peer_addr(),
+            client: Sock::Shared(conn, Vec::new()),
+            max_receive_size,
+        }
     }
 
-    /// The client, if it can still be used.
-    #[inline]
-    fn open_client(&mut self) -> Result<&mut Client, Fail> {
-        match self.client.as_mut() {
-            Some(c) if c.is_open() => Ok(&mut **c),
-            _ => Err(Fail::closed()),
+    /// The sender-only socket of a UDP server's message.
+    pub(crate) fn sender(peer: UdpPeer) -> Ud {
+        Ud {
+            local: peer.local_addr(),
+            peer: peer.peer_addr(),
+            client: Sock::Sender(peer),
+            max_receive_size: 0,
+        }
+    }
+
+    fn is_open(&self) -> bool {
+        match &self.client {
+            Sock::Own(c) => c.is_open(),
+            Sock::Shared(c, _) => c.is_open(),
+            Sock::Sender(_) | Sock::Gone => false,
+        }
+    }
+
+    /// The owned client, if it can still be used; `None` for a closed or
+    /// non-owned one (then see [`receive_other`] / [`send_other`]).
+    #[inline(always)]
+    fn owned_open(&mut self) -> Option<&mut Client> {
+        match &mut self.client {
+            Sock::Own(c) if c.is_open() => Some(&mut **c),
+            _ => None,
+        }
+    }
+
+    fn close(&mut self) -> Result<(), Fail> {
+        match &mut self.client {
+            Sock::Own(c) => guard(|| c.close()),
+            Sock::Shared(c, _) => guard(|| c.close()),
+            Sock::Sender(_) | Sock::Gone => Ok(()),
         }
     }
 }
@@ -83,11 +133,8 @@ pub(crate) unsafe fn push_metatable(l: *mut lua_State) {
 
     ffi::lua_createtable(l, 0, 4);
     let methods = ffi::lua_gettop(l);
-    let list: [(&CStr, lua_CFunction); 3] = [
-        (c"receive", receive),
-        (c"send", send),
-        (c"close", close),
-    ];
+    let list: [(&CStr, lua_CFunction); 3] =
+        [(c"receive", receive), (c"send", send), (c"close", close)];
     for (name, f) in list {
         ffi::lua_pushvalue(l, mt);
         ffi::lua_pushcclosure(l, f, 1);
@@ -146,7 +193,6 @@ unsafe fn this<'a>(l: *mut lua_State) -> Result<&'a mut Ud, Fail> {
     }
 }
 
-
 lua_fn!(receive, method "receive", receive_body);
 lua_fn!(send, method "send", send_body);
 lua_fn!(close, method "close", close_body);
@@ -194,7 +240,9 @@ unsafe fn receive_body(l: *mut lua_State) -> Result<c_int, Fail> {
     let ud = this(l)?;
     let mode = mode_at(l, 2, ud.max_receive_size)?;
     let timeout = timeout_at(l, 3)?;
-    let client = ud.open_client()?;
+    let Some(client) = ud.owned_open() else {
+        return receive_other(l, ud, mode, timeout);
+    };
     // The error is turned into a plain message inside the guard, so what
     // leaves it owns nothing with a destructor.
     match guard(|| client.receive(mode, timeout).map_err(Msg::of))? {
@@ -215,8 +263,83 @@ unsafe fn send_body(l: *mut lua_State) -> Result<c_int, Fail> {
     let Some(data) = string_at(l, 2) else {
         return Err(type_error(l, 2, "string"));
     };
-    let client = ud.open_client()?;
+    let Some(client) = ud.owned_open() else {
+        return send_other(l, ud, data);
+    };
     match guard(|| client.send(data).map_err(Msg::of))? {
+        Ok(()) => {
+            ffi::lua_pushboolean(l, 1);
+            Ok(1)
+        }
+        Err(msg) => {
+            ffi::lua_pushboolean(l, 0);
+            msg.push(l);
+            Ok(2)
+        }
+    }
+}
+
+/// `receive` on anything but an open owned client (the cold path).
+///
+/// A shared connection is read under its lock, and the bytes are copied
+/// into the userdata's own buffer inside [`guard`], so the `MutexGuard` is
+/// gone before anything is pushed: `lua_pushlstring` may raise a memory
+/// error (a `longjmp`), which must not skip a guard (the lock would stay
+/// held for ever) nor any other Rust value. The buffer belongs to the
+/// userdata, not to this frame, so nothing is skipped either way.
+#[cold]
+#[inline(never)]
+unsafe fn receive_other(
+    l: *mut lua_State,
+    ud: &mut Ud,
+    mode: Mode,
+    timeout: std::time::Duration,
+) -> Result<c_int, Fail> {
+    match &mut ud.client {
+        Sock::Shared(conn, buf) if conn.is_open() => {
+            let got = guard(|| {
+                let mut c = conn.lock();
+                match c.receive(mode, timeout) {
+                    Ok(bytes) => {
+                        buf.clear();
+                        buf.extend_from_slice(bytes);
+                        Ok(())
+                    }
+                    Err(e) => Err(Msg::of(e)),
+                }
+            })?;
+            match got {
+                Ok(()) => {
+                    push_bytes(l, buf);
+                    // Pushed: keep a small buffer for the next call only.
+                    if buf.capacity() > 64 << 10 {
+                        *buf = Vec::new();
+                    }
+                    Ok(1)
+                }
+                Err(msg) => Ok(push_failure(l, &msg)),
+            }
+        }
+        Sock::Sender(_) => Err(Fail::error(
+            "cannot receive on the sender-only socket of a UDP server message \
+             (messages arrive at the server; reply with send)",
+        )),
+        _ => Err(Fail::closed()),
+    }
+}
+
+/// `send` on anything but an open owned client (the cold path): a shared
+/// connection, a UDP sender (a reply from the server's port), or a closed
+/// socket.
+#[cold]
+#[inline(never)]
+unsafe fn send_other(l: *mut lua_State, ud: &mut Ud, data: &[u8]) -> Result<c_int, Fail> {
+    let sent = match &ud.client {
+        Sock::Shared(conn, _) if conn.is_open() => guard(|| conn.send(data).map_err(Msg::of))?,
+        Sock::Sender(peer) => guard(|| peer.send(data).map_err(Msg::of))?,
+        _ => return Err(Fail::closed()),
+    };
+    match sent {
         Ok(()) => {
             ffi::lua_pushboolean(l, 1);
             Ok(1)
@@ -232,26 +355,23 @@ unsafe fn send_body(l: *mut lua_State) -> Result<c_int, Fail> {
 /// `client:close()`: any number of times.
 unsafe fn close_body(l: *mut lua_State) -> Result<c_int, Fail> {
     let ud = this(l)?;
-    if let Some(c) = ud.client.as_mut() {
-        guard(|| c.close())?;
-    }
+    ud.close()?;
     Ok(0)
 }
 
 /// `__close` (Lua 5.4 `local c <close> = ...`): closes; never raises.
 unsafe extern "C-unwind" fn close_meta(l: *mut lua_State) -> c_int {
     if let Some(ud) = check(l, 1) {
-        if let Some(c) = ud.client.as_mut() {
-            let _ = guard(|| c.close());
-        }
+        let _ = ud.close();
     }
     0
 }
 
-/// `__gc`: closes the socket and frees the client's memory.
+/// `__gc`: closes the socket and frees the client's memory (a shared
+/// connection: this handle; the server closes the connection itself).
 unsafe extern "C-unwind" fn gc(l: *mut lua_State) -> c_int {
     if let Some(ud) = check(l, 1) {
-        let client = ud.client.take();
+        let client = std::mem::replace(&mut ud.client, Sock::Gone);
         let _ = guard(move || drop(client));
     }
     0
@@ -302,12 +422,11 @@ unsafe fn newindex_body(l: *mut lua_State) -> Result<c_int, Fail> {
 /// `tostring(client)`: `SocketClient(TCP 127.0.0.1:50000 -> 127.0.0.1:8080, open)`.
 unsafe fn tostring_body(l: *mut lua_State) -> Result<c_int, Fail> {
     let ud = this(l)?;
-    let msg = match ud.client.as_ref() {
-        Some(c) => Msg::of(&**c),
-        None => Msg::of(format_args!(
-            "{CLASS}({} -> {}, closed)",
-            ud.local, ud.peer
-        )),
+    let msg = match &ud.client {
+        Sock::Own(c) => Msg::of(&**c),
+        Sock::Shared(c, _) => Msg::of(c),
+        Sock::Sender(p) => Msg::of(p),
+        Sock::Gone => Msg::of(format_args!("{CLASS}({} -> {}, closed)", ud.local, ud.peer)),
     };
     msg.push(l);
     Ok(1)
