@@ -13,8 +13,12 @@
 //! is empty, so the workspace builds and tests without any Lua. The Lua API
 //! and its decisions are described in `crates/lua/README.md`.
 //!
-//! The crate is a `cdylib` whose only export is `luaopen_renoise_socket`;
-//! it has no public Rust items.
+//! The crate is a `cdylib` whose only export is `luaopen_renoise_socket`.
+//! With one of `embed51`, `embedjit`, `embed54` instead, the same code is
+//! built against a vendored Lua (no `luaopen_` export) for a host that
+//! embeds Lua (the `renoise-socket` command, `crates/cli`); then its one
+//! public item is [`module_table`]. A check for Lua 5.4 is written
+//! `any(feature = "lua54", feature = "embed54")`.
 //!
 //! ## Layout: one concept per file
 //! - `module.rs`: the entry point, the module table and `install()`;
@@ -36,14 +40,21 @@
     all(feature = "lua51", feature = "luajit"),
     all(feature = "lua51", feature = "lua54"),
     all(feature = "luajit", feature = "lua54"),
+    all(
+        any(feature = "lua51", feature = "luajit", feature = "lua54"),
+        any(feature = "embed51", feature = "embedjit", feature = "embed54")
+    ),
 ))]
-compile_error!("enable exactly one of the features lua51, luajit, lua54");
+compile_error!("enable exactly one of the features lua51, luajit, lua54 (or embed51, embedjit, embed54)");
 
 /// Declares the module's files, each only when a Lua is selected.
 macro_rules! with_lua {
     ($($item:item)*) => {
         $(
-            #[cfg(any(feature = "lua51", feature = "luajit", feature = "lua54"))]
+            #[cfg(any(
+                feature = "lua51", feature = "luajit", feature = "lua54",
+                feature = "embed51", feature = "embedjit", feature = "embed54"
+            ))]
             $item
         )*
     };
@@ -56,3 +67,6 @@ with_lua! {
     mod raw;
     mod socket;
 }
+
+#[cfg(any(feature = "embed51", feature = "embedjit", feature = "embed54"))]
+pub use module::module_table;

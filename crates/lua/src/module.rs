@@ -11,8 +11,15 @@ use std::ffi::c_int;
 const INSTALLED: [&std::ffi::CStr; 2] = [c"Socket", c"Osc"];
 
 /// `require("renoise_socket")`.
+#[cfg(any(feature = "lua51", feature = "luajit", feature = "lua54"))]
 #[mlua::lua_module(name = "renoise_socket", skip_memory_check)]
 fn open(lua: &Lua) -> Result<Table> {
+    module_table(lua)
+}
+
+/// The module table, as `require("renoise_socket")` returns it (`Socket`,
+/// `install`, ...): a host that embeds Lua puts it in `package.preload`.
+pub fn module_table(lua: &Lua) -> Result<Table> {
     let module = lua.create_table()?;
     // SAFETY: the closures only push values (balanced stack: one result).
     let socket: Table = unsafe {

@@ -263,7 +263,7 @@ pub(crate) unsafe fn string_at<'a>(l: *mut lua_State, index: c_int) -> Option<&'
 /// A Lua number as it was given: Lua 5.4 integers stay integers.
 #[derive(Clone, Copy)]
 pub(crate) enum Num {
-    #[cfg_attr(not(feature = "lua54"), allow(dead_code))]
+    #[cfg_attr(not(any(feature = "lua54", feature = "embed54")), allow(dead_code))]
     Int(i64),
     Float(f64),
 }
@@ -302,7 +302,7 @@ pub(crate) unsafe fn number_at(l: *mut lua_State, index: c_int) -> Option<Num> {
     if ffi::lua_type(l, index) != ffi::LUA_TNUMBER {
         return None;
     }
-    #[cfg(feature = "lua54")]
+    #[cfg(any(feature = "lua54", feature = "embed54"))]
     if ffi::lua_isinteger(l, index) != 0 {
         return Some(Num::Int(ffi::lua_tointeger(l, index)));
     }

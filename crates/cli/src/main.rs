@@ -1,0 +1,2 @@
+//! `renoise-socket`: run Renoise tool scripts outside Renoise (work in progress).
+fn main() {}
