@@ -178,7 +178,7 @@ function H.connect(peer, opts)
   local rs = H.rs()
   local host = opts.host or (opts.ipv6 and "::1" or "127.0.0.1")
   local proto = opts.udp and rs.Socket.PROTOCOL_UDP or rs.Socket.PROTOCOL_TCP
-  local c, e = rs.Socket.create_client(host, peer.port, proto, opts.timeout or 2000)
+  local c, e = rs.Socket.create_client(host, peer.port, proto, opts.timeout or 2000, opts.options)
   assert(c, "create_client failed: " .. tostring(e))
   return c
 end

@@ -130,7 +130,6 @@ impl Client {
     pub(crate) fn from_socket(sock: Socket, opts: ClientBuilder) -> Result<Client> {
         if opts.protocol == Protocol::Tcp {
             sock.set_tcp_nodelay(opts.nodelay)?;
-            sock.set_write_timeout(opts.send_timeout)?;
         }
         let local = sock_addr(sock.local_addr()?)?;
         let peer = sock_addr(sock.peer_addr()?)?;
@@ -717,7 +716,11 @@ impl Client {
         };
         let mut written = 0;
         while written < data.len() {
-            match sock.send_with_flags(&data[written..], libc::MSG_NOSIGNAL) {
+            // Non-blocking, so "no progress for the send timeout" can be
+            // measured from the last byte that went out: SO_SNDTIMEO would
+            // bound the total wait of one call instead.
+            let flags = libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT;
+            match sock.send_with_flags(&data[written..], flags) {
                 Ok(0) => {
                     self.close();
                     return Err(Error::Disconnected);
@@ -725,15 +728,22 @@ impl Client {
                 Ok(n) => written += n,
                 Err(e) => match e.kind() {
                     io::ErrorKind::Interrupted => {}
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
-                        if written == 0 {
-                            return Err(Error::Timeout);
+                    io::ErrorKind::WouldBlock => {
+                        match wait_writable(sock, self.opts.send_timeout) {
+                            Ok(true) => {}
+                            Ok(false) if written == 0 => return Err(Error::Timeout),
+                            Ok(false) => {
+                                self.close();
+                                return Err(Error::SendStalled {
+                                    written,
+                                    total: data.len(),
+                                });
+                            }
+                            Err(e) => {
+                                self.close();
+                                return Err(Error::Io(e));
+                            }
                         }
-                        self.close();
-                        return Err(Error::SendStalled {
-                            written,
-                            total: data.len(),
-                        });
                     }
                     io::ErrorKind::BrokenPipe
                     | io::ErrorKind::ConnectionReset
@@ -750,6 +760,34 @@ impl Client {
             }
         }
         Ok(())
+    }
+}
+
+/// Waits until the socket can take more data: `Ok(false)` when `timeout`
+/// passed first (`None` waits forever).
+fn wait_writable(sock: &Socket, timeout: Option<Duration>) -> io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    let ms = match timeout {
+        // Round up: a send timeout of 0.5 ms must still wait.
+        Some(d) => d.as_micros().div_ceil(1000).min(i32::MAX as u128) as libc::c_int,
+        None => -1,
+    };
+    let mut p = libc::pollfd {
+        fd: sock.as_raw_fd(),
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    loop {
+        // SAFETY: one valid pollfd, and its count.
+        let r = unsafe { libc::poll(&mut p, 1, ms) };
+        if r >= 0 {
+            // POLLERR / POLLHUP also end the wait: the next send reports them.
+            return Ok(r > 0);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
     }
 }
 
