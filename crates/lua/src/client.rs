@@ -258,10 +258,13 @@ unsafe fn receive_body(l: *mut lua_State) -> Result<c_int, Fail> {
 #[inline(always)]
 unsafe fn send_body(l: *mut lua_State) -> Result<c_int, Fail> {
     let ud = this(l)?;
-    // Only strings, as in Renoise (no number coercion). The OSC module adds
-    // Message and Bundle objects here.
-    let Some(data) = string_at(l, 2) else {
-        return Err(type_error(l, 2, "string"));
+    // Strings (no number coercion, as in Renoise), then OSC objects.
+    let data = match string_at(l, 2) {
+        Some(data) => data,
+        None => match crate::osc::packet_data(l, 2) {
+            Some(data) => data,
+            None => return Err(type_error(l, 2, "string, Message or Bundle")),
+        },
     };
     let Some(client) = ud.owned_open() else {
         return send_other(l, ud, data);

@@ -25,6 +25,7 @@
 //! - `socket.rs`: the `Socket` table and `create_client`;
 //! - `options.rs`: `create_client`'s options table;
 //! - `client.rs`: `SocketClient` objects (`receive`, `send`, properties);
+//! - `osc.rs`: the `Osc` table, `Message` / `Bundle` objects, `type()`;
 //! - `raw.rs`: the raw C API helpers, and the rules for raising errors
 //!   from raw C functions soundly.
 //!
@@ -64,6 +65,7 @@ with_lua! {
     mod client;
     mod module;
     mod options;
+    mod osc;
     mod raw;
     mod socket;
 }

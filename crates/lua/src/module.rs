@@ -1,7 +1,7 @@
 //! The module's entry point (`luaopen_renoise_socket`) and `install()`.
 
 use crate::raw::{lua_fn, type_name, Fail};
-use crate::{client, socket};
+use crate::{client, osc, socket};
 use mlua::ffi::{self, lua_State};
 use mlua::{Lua, Result, Table};
 use std::ffi::c_int;
@@ -29,6 +29,8 @@ pub fn module_table(lua: &Lua) -> Result<Table> {
         })?
     };
     module.raw_set("Socket", socket)?;
+    let osc: Table = unsafe { lua.exec_raw((), |l| osc::push_table(l))? };
+    module.raw_set("Osc", osc)?;
     let install: mlua::Function = unsafe {
         lua.exec_raw(module.clone(), |l| {
             // The module (the argument) becomes the upvalue.
@@ -69,6 +71,7 @@ unsafe fn install_body(l: *mut lua_State) -> std::result::Result<c_int, Fail> {
         }
     }
     let renoise = ffi::lua_gettop(l);
+    osc::wrap_type(l, globals);
     for name in INSTALLED {
         ffi::lua_pushstring(l, name.as_ptr());
         ffi::lua_rawget(l, module);

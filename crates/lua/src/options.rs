@@ -6,14 +6,15 @@
 //!   max_line_length = 16777216,   -- longest "*line" before "line too long"
 //!   max_receive_size = 16777216,  -- largest n of receive(n, ...)
 //!   all_chunk_size = 65536,       -- most bytes one "*all" returns
+//!   framing = "none",             -- OSC over TCP: "none", "slip" or "size"
 //! })
 //! ```
 //!
 //! Unknown keys and values of the wrong kind are argument errors.
 
-use crate::raw::{millis, number_at, type_error, Fail, Shown};
+use crate::raw::{millis, number_at, string_at, type_error, Fail, Shown};
 use mlua::ffi::{self, lua_State};
-use renoise_socket::ClientBuilder;
+use renoise_socket::{framing::Framing, ClientBuilder};
 use std::ffi::c_int;
 
 /// Largest value of the size options: 1 GiB. (The buffer may grow to it.)
@@ -90,6 +91,20 @@ pub(crate) unsafe fn read(
                         o.builder.max_receive_size(n)
                     }
                 };
+            }
+            b"framing" => {
+                let framing = match string_at(l, -1) {
+                    Some(b"none") => Framing::None,
+                    Some(b"slip") => Framing::Slip,
+                    Some(b"size") => Framing::SizePrefix,
+                    _ => {
+                        return Err(Fail::arg(
+                            index,
+                            "option 'framing' must be \"none\", \"slip\" or \"size\"",
+                        ))
+                    }
+                };
+                o.builder = o.builder.framing(framing);
             }
             _ => {
                 return Err(Fail::arg(
