@@ -38,7 +38,6 @@ pub(crate) struct Ud {
 }
 
 /// The socket behind a `SocketClient`.
-#[allow(dead_code)] // Shared, Sender: built by the server (server.rs, next)
 enum Sock {
     /// A client of `create_client`, owned. Boxed: the client's alignment
     /// may exceed the 8 bytes Lua guarantees for userdata memory (the core
@@ -58,7 +57,6 @@ enum Sock {
 // Lua aligns userdata memory to at least 8 bytes on every supported target.
 const _: () = assert!(std::mem::align_of::<Ud>() <= 8);
 
-#[allow(dead_code)] // shared, sender: used by the server (server.rs, next)
 impl Ud {
     pub(crate) fn new(client: Client, max_receive_size: usize) -> Ud {
         Ud {

@@ -25,6 +25,7 @@
 //! - `socket.rs`: the `Socket` table and `create_client`;
 //! - `options.rs`: `create_client`'s options table;
 //! - `client.rs`: `SocketClient` objects (`receive`, `send`, properties);
+//! - `server.rs`: `create_server`, `SocketServer` objects, callbacks in `wait`;
 //! - `osc.rs`: the `Osc` table, `Message` / `Bundle` objects, `type()`;
 //! - `raw.rs`: the raw C API helpers, and the rules for raising errors
 //!   from raw C functions soundly.
@@ -67,6 +68,7 @@ with_lua! {
     mod options;
     mod osc;
     mod raw;
+    mod server;
     mod socket;
 }
 

@@ -25,6 +25,8 @@ pub(crate) unsafe fn push_table(l: *mut lua_State) {
     ffi::lua_pushvalue(l, mt);
     ffi::lua_pushcclosure(l, create_client, 1);
     ffi::lua_setfield(l, -2, c"create_client".as_ptr());
+    crate::server::push_create_server(l, mt);
+    ffi::lua_setfield(l, -2, c"create_server".as_ptr());
     ffi::lua_remove(l, mt);
 }
 
