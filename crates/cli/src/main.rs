@@ -1,2 +1,53 @@
-//! `renoise-socket`: run Renoise tool scripts outside Renoise (work in progress).
-fn main() {}
+//! `renoise-socket`: run Renoise tool scripts outside Renoise, and talk to
+//! TCP, UDP and OSC servers from the terminal. See `crates/cli/README.md`.
+
+mod connect;
+mod osc_cmd;
+mod run;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "renoise-socket", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a Renoise tool (a `.xrnx` folder with main.lua) or a Lua script
+    /// with Renoise's environment: renoise.Socket, renoise.Osc, class,
+    /// renoise.tool() with idle notifiers and timers, and an event loop.
+    Run(run::RunArgs),
+    /// A netcat-like client: stdin lines are sent, every received unit is
+    /// printed.
+    Connect(connect::ConnectArgs),
+    /// Send or dump OSC messages.
+    Osc {
+        #[command(subcommand)]
+        command: osc_cmd::OscCommand,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Connect(args) => connect::connect(args),
+        Command::Osc { command } => osc_cmd::osc(command),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("renoise-socket: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// A path shown to a person.
+pub(crate) fn shown(path: &std::path::Path) -> String {
+    path.display().to_string()
+}

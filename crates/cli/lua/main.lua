@@ -1,0 +1,131 @@
+-- Loads the tool script and runs the event loop (RUNNER.md items 4, 6, 12).
+-- Returns the function the host calls with its options; it returns the
+-- exit code.
+local host = ...
+
+-- The traceback without the runner's own frames.
+local function traceback(err)
+  local lines = {}
+  for line in debug.traceback(tostring(err), 2):gmatch("[^\n]+") do
+    if not (line:find("[renoise-socket", 1, true) or line:find("in function 'xpcall'", 1, true)
+        or line:find("(tail call): ?", 1, true)) then
+      lines[#lines + 1] = line
+    end
+  end
+  return table.concat(lines, "\n")
+end
+
+local function report(err)
+  io.stderr:write("renoise-socket: error: ", tostring(err), "\n")
+end
+
+-- Strict globals, as Renoise has them.
+local function strict()
+  local declared = {}
+  for k in pairs(_G) do declared[k] = true end
+  local mt = getmetatable(_G) or {}
+  mt.__index = function(t, key)
+    if declared[key] or rawget(_G, "_STRICT") == false then return nil end
+    error("variable '" .. tostring(key) .. "' is not declared", 2)
+  end
+  mt.__newindex = function(t, key, value)
+    declared[key] = true
+    rawset(t, key, value)
+  end
+  setmetatable(_G, mt)
+end
+
+local function fire_timers(now)
+  for _, t in ipairs({ unpack(host.tool._timers) }) do
+    -- still registered and due?
+    local live = false
+    for _, u in ipairs(host.tool._timers) do if u == t then live = true end end
+    if live and now >= t.due then
+      t.due = now + t.interval
+      if t.obj ~= nil then t.fn(t.obj) else t.fn() end
+    end
+  end
+end
+
+local function running_servers()
+  local list = {}
+  for server in pairs(host.servers) do
+    if server.is_open then
+      if server.is_running then list[#list + 1] = server end
+    else
+      host.servers[server] = nil
+    end
+  end
+  return list
+end
+
+local IDLE_INTERVAL = 0.1
+
+local function loop()
+  local tool = host.tool
+  local idle = tool.app_idle_observable
+  local next_idle = host.now()
+  while true do
+    local now = host.now()
+    if now >= next_idle then
+      next_idle = now + IDLE_INTERVAL
+      idle:_fire()
+    end
+    fire_timers(host.now())
+    local servers = running_servers()
+    if idle:_count() == 0 and #tool._timers == 0 and #servers == 0 then
+      return
+    end
+    -- Sleep until the next idle tick or timer, in slices of at most 10 ms,
+    -- spending the time in the servers' wait so they dispatch at once.
+    local wake = next_idle
+    for _, t in ipairs(tool._timers) do if t.due < wake then wake = t.due end end
+    local ms = math.max(0, math.min(10, (wake - host.now()) * 1000))
+    if #servers > 0 then
+      for i, server in ipairs(servers) do
+        if server.is_running then server:wait(i == 1 and ms or 0) end
+      end
+    else
+      host.sleep(ms)
+    end
+  end
+end
+
+return function(opts)
+  host.quiet = opts.quiet
+  host.prompt_answer = opts.prompt_answer
+  io.stdout:setvbuf("line")
+
+  local folder = opts.folder
+  package.path = folder .. "/?.lua;" .. folder .. "/?/init.lua;" .. package.path
+  renoise.tool().bundle_path = folder .. "/"
+
+  arg = { [0] = opts.script }
+  for i, a in ipairs(opts.args) do arg[i] = a end
+
+  local chunk, err = loadfile(opts.script)
+  if not chunk then
+    report(err)
+    return 1
+  end
+  strict()
+  local ok, e = xpcall(function() return chunk(unpack(opts.args)) end, traceback)
+  if not ok then
+    report(e)
+    return 1
+  end
+  ok, e = xpcall(function()
+    host.tool.app_new_document_observable:_fire()
+    for _, name in ipairs(opts.menu) do
+      local found, why = host.invoke_entry(name)
+      if not found then error(why, 0) end
+    end
+    loop()
+    host.tool.app_release_document_observable:_fire()
+  end, traceback)
+  if not ok then
+    report(e)
+    return 1
+  end
+  return 0
+end

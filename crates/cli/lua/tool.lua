@@ -1,0 +1,247 @@
+-- renoise.tool(), renoise.app() and the observables (RUNNER.md items 5, 7).
+local host = ...
+
+-- An observable: notifiers are a function, or an object and a method.
+local Observable = {}
+Observable.__index = Observable
+
+local function notifier_key(a, b)
+  if b ~= nil then return a, b end
+  return nil, a
+end
+
+local function find(self, obj, fn)
+  for i, n in ipairs(self._notifiers) do
+    if n.obj == obj and n.fn == fn then return i end
+  end
+end
+
+function Observable:add_notifier(a, b)
+  local obj, fn = notifier_key(a, b)
+  if type(fn) ~= "function" then
+    error("add_notifier: expected a function or (object, function)", 2)
+  end
+  if find(self, obj, fn) then
+    error("add_notifier: the given function was already added as notifier", 2)
+  end
+  table.insert(self._notifiers, { obj = obj, fn = fn })
+end
+
+function Observable:has_notifier(a, b)
+  local obj, fn = notifier_key(a, b)
+  return find(self, obj, fn) ~= nil
+end
+
+function Observable:remove_notifier(a, b)
+  local obj, fn = notifier_key(a, b)
+  if fn == nil and obj ~= nil then
+    -- remove_notifier(obj): every notifier of that object
+    for i = #self._notifiers, 1, -1 do
+      if self._notifiers[i].obj == obj then table.remove(self._notifiers, i) end
+    end
+    return
+  end
+  local i = find(self, obj, fn)
+  if not i then
+    error("remove_notifier: the given function was not added as notifier", 2)
+  end
+  table.remove(self._notifiers, i)
+end
+
+function Observable:_fire(...)
+  -- a copy: notifiers may add or remove notifiers
+  for _, n in ipairs({ unpack(self._notifiers) }) do
+    if n.obj ~= nil then n.fn(n.obj, ...) else n.fn(...) end
+  end
+end
+
+function Observable:_count() return #self._notifiers end
+
+host.Observable = function()
+  return setmetatable({ _notifiers = {} }, Observable)
+end
+
+-- renoise.tool()
+local Tool = {}
+local tool = setmetatable({}, {
+  __index = function(t, key)
+    local v = Tool[key]
+    if v ~= nil then return v end
+    if type(key) == "string" and key:match("_observable$") then
+      local o = host.Observable()
+      rawset(t, key, o)
+      return o
+    end
+    return nil
+  end,
+})
+host.tool = tool
+tool._timers = {}
+tool._menu_entries = {}
+tool._keybindings = {}
+tool._midi_mappings = {}
+tool.preferences = nil
+tool.name = "renoise-socket run"
+tool.id = "com.renoise-socket.run"
+
+function renoise.tool() return tool end
+
+local function timer_key(t)
+  if type(t) == "function" then return nil, t end
+  if type(t) == "table" and type(t[2]) == "function" then return t[1], t[2] end
+  error("expected a function or a table {object, function} as timer", 3)
+end
+
+local function find_timer(obj, fn)
+  for i, t in ipairs(tool._timers) do
+    if t.obj == obj and t.fn == fn then return i end
+  end
+end
+
+function Tool:add_timer(fn, interval_ms)
+  local obj, f = timer_key(fn)
+  if type(interval_ms) ~= "number" or interval_ms < 0 then
+    error("add_timer: the interval must be a number of milliseconds >= 0", 2)
+  end
+  if find_timer(obj, f) then
+    error("add_timer: the given timer function was already added", 2)
+  end
+  table.insert(tool._timers, {
+    obj = obj, fn = f, interval = interval_ms / 1000, due = host.now() + interval_ms / 1000,
+  })
+end
+
+function Tool:has_timer(fn)
+  return find_timer(timer_key(fn)) ~= nil
+end
+
+function Tool:remove_timer(fn)
+  local i = find_timer(timer_key(fn))
+  if not i then error("remove_timer: the given timer function was not added", 2) end
+  table.remove(tool._timers, i)
+end
+
+local function registrar(list, what)
+  return function(self, entry)
+    if type(entry) ~= "table" or type(entry.name) ~= "string" then
+      error("add_" .. what .. ": expected a table with a 'name'", 2)
+    end
+    for _, e in ipairs(list) do
+      if e.name == entry.name then
+        error("add_" .. what .. ": '" .. entry.name .. "' was already added", 2)
+      end
+    end
+    table.insert(list, entry)
+  end
+end
+local function checker(list)
+  return function(self, name)
+    for _, e in ipairs(list) do if e.name == name then return true end end
+    return false
+  end
+end
+local function remover(list)
+  return function(self, name)
+    for i, e in ipairs(list) do
+      if e.name == name then table.remove(list, i) return end
+    end
+  end
+end
+Tool.add_menu_entry = registrar(tool._menu_entries, "menu_entry")
+Tool.has_menu_entry = checker(tool._menu_entries)
+Tool.remove_menu_entry = remover(tool._menu_entries)
+Tool.add_keybinding = registrar(tool._keybindings, "keybinding")
+Tool.has_keybinding = checker(tool._keybindings)
+Tool.remove_keybinding = remover(tool._keybindings)
+Tool.add_midi_mapping = registrar(tool._midi_mappings, "midi_mapping")
+Tool.has_midi_mapping = checker(tool._midi_mappings)
+Tool.remove_midi_mapping = remover(tool._midi_mappings)
+Tool.add_file_import_hook = function() end
+Tool.has_file_import_hook = function() return false end
+Tool.remove_file_import_hook = function() end
+
+-- --menu NAME: the entry, keybinding or mapping by full name or last part.
+host.invoke_entry = function(name)
+  local kinds = {
+    { tool._menu_entries, function(e) return e.invoke() end },
+    { tool._keybindings, function(e) return e.invoke(false) end },
+    { tool._midi_mappings, function(e)
+        return e.invoke({ int_value = 127, boolean_value = true,
+          is_trigger = function() return true end,
+          is_switch = function() return false end,
+          is_rel_value = function() return false end,
+          is_abs_value = function() return true end })
+      end },
+  }
+  for _, kind in ipairs(kinds) do
+    for _, e in ipairs(kind[1]) do
+      local last = e.name:match("([^:]*)$")
+      if e.name == name or last == name or last:gsub("^%s+", ""):gsub("%.%.%.$", "") == name then
+        if type(e.invoke) ~= "function" then
+          error("'" .. e.name .. "' has no invoke function")
+        end
+        kind[2](e)
+        return true
+      end
+    end
+  end
+  local names = {}
+  for _, kind in ipairs(kinds) do
+    for _, e in ipairs(kind[1]) do names[#names + 1] = "  " .. e.name end
+  end
+  return false, "no menu entry, keybinding or MIDI mapping named '" .. name .. "'"
+    .. (#names > 0 and (", the tool has:\n" .. table.concat(names, "\n")) or
+      " (the tool added none)")
+end
+
+-- renoise.app(): messages on stderr.
+local App = {}
+local app = setmetatable({}, { __index = App })
+function renoise.app() return app end
+
+local function say(kind, msg)
+  if not host.quiet then
+    io.stderr:write("[renoise.app] ", kind, ": ", tostring(msg), "\n")
+  end
+end
+function App:show_status(msg) say("status", msg) end
+function App:show_message(msg) say("message", msg) end
+function App:show_warning(msg) say("warning", msg) end
+function App:show_error(msg) say("error", msg) end
+function App:open_url(url) say("open_url", url) end
+function App:open_path(path) say("open_path", path) end
+local function answer(buttons)
+  if host.prompt_answer ~= nil then return host.prompt_answer end
+  if type(buttons) == "table" and buttons[1] ~= nil then return buttons[1] end
+  return "OK"
+end
+function App:show_prompt(title, message, buttons)
+  say("prompt", tostring(title) .. ": " .. tostring(message))
+  return answer(buttons)
+end
+function App:show_custom_prompt(title, view, buttons)
+  say("custom prompt", tostring(title))
+  return answer(buttons)
+end
+function App:show_custom_dialog(title)
+  say("custom dialog", tostring(title))
+  return { visible = false, show = function() end, close = function() end }
+end
+function App:prompt_for_filename_to_read() return "" end
+function App:prompt_for_filename_to_write() return "" end
+function App:prompt_for_path() return "" end
+
+function renoise.song()
+  error("renoise.song(): there is no song outside Renoise (renoise-socket run)", 2)
+end
+
+-- Servers the script creates, for the loop; they stay alive until closed.
+host.servers = {}
+if renoise.Socket and renoise.Socket.create_server then
+  local create_server = renoise.Socket.create_server
+  renoise.Socket.create_server = function(...)
+    local server, err = create_server(...)
+    if server then host.servers[server] = true end
+    return server, err
+  end
+end

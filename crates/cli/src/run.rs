@@ -1,0 +1,285 @@
+//! `renoise-socket run`: an embedded Lua with Renoise's environment
+//! (`../shared/spec/RUNNER.md`), the tool script, then the event loop.
+//!
+//! Most of the environment is Lua (`crates/cli/lua/*.lua`, embedded); this
+//! file creates the state, adds what Lua cannot do by itself (a wall clock,
+//! sleeping, `stat`, changing directory, `bit`), and maps the outcome to an
+//! exit code.
+
+use mlua::{Function, Lua, Table, Value};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// Options of `run`.
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// A tool folder (`*.xrnx` or any folder with main.lua) or a Lua script.
+    path: PathBuf,
+    /// Stop after this many seconds (exit code 124); by default the loop
+    /// runs until the script calls os.exit or nothing is left that can fire.
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<f64>,
+    /// After loading, invoke the menu entry, keybinding or MIDI mapping with
+    /// this name (the full name, or its last part after ':'). Repeatable.
+    #[arg(long, value_name = "NAME")]
+    menu: Vec<String>,
+    /// What renoise.app():show_prompt / show_custom_prompt return (default:
+    /// the first button).
+    #[arg(long, value_name = "BUTTON")]
+    prompt_answer: Option<String>,
+    /// Do not print renoise.app() messages (show_status, show_message, ...).
+    #[arg(long, short)]
+    quiet: bool,
+    /// Arguments for the script, in the global `arg` and as `...`.
+    #[arg(last = true)]
+    args: Vec<String>,
+}
+
+/// The Lua parts of the environment, loaded in this order.
+const LUA_FILES: [(&str, &str); 5] = [
+    ("class.lua", include_str!("../lua/class.lua")),
+    ("extras.lua", include_str!("../lua/extras.lua")),
+    ("document.lua", include_str!("../lua/document.lua")),
+    ("tool.lua", include_str!("../lua/tool.lua")),
+    ("main.lua", include_str!("../lua/main.lua")),
+];
+
+/// Where the tool is: its folder and its main script.
+fn locate(path: &Path) -> Result<(PathBuf, PathBuf), String> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| format!("{}: {}", crate::shown(path), io_reason(&e)))?;
+    let path = std::fs::canonicalize(path).map_err(|e| format!("{}: {e}", crate::shown(path)))?;
+    if meta.is_dir() {
+        let main = path.join("main.lua");
+        if !main.is_file() {
+            return Err(format!(
+                "{}: a tool folder needs a main.lua, and there is none",
+                crate::shown(&path)
+            ));
+        }
+        Ok((path, main))
+    } else {
+        let folder = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Ok((folder, path))
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or folder".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// Runs `run`.
+pub fn run(args: RunArgs) -> Result<ExitCode, String> {
+    let (folder, main) = locate(&args.path)?;
+    std::env::set_current_dir(&folder)
+        .map_err(|e| format!("cannot enter {}: {e}", crate::shown(&folder)))?;
+    if let Some(secs) = args.timeout {
+        if !(secs.is_finite() && secs >= 0.0) {
+            return Err(format!(
+                "--timeout must be a number of seconds >= 0, got {secs}"
+            ));
+        }
+        // A watchdog: also ends a script stuck in a blocking call.
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_secs_f64(secs));
+            eprintln!("renoise-socket: --timeout of {secs} s reached, stopping");
+            std::process::exit(124);
+        });
+    }
+    // SAFETY: the whole standard library, `debug` included, as in Renoise;
+    // unsafe only in that C modules may be loaded.
+    let lua = unsafe { Lua::unsafe_new() };
+    let code = setup_and_run(&lua, &args, &folder, &main).map_err(|e| e.to_string())?;
+    Ok(ExitCode::from(code))
+}
+
+fn setup_and_run(lua: &Lua, args: &RunArgs, folder: &Path, main: &Path) -> mlua::Result<u8> {
+    let module = rs_lua::module_table(lua)?;
+    let preload: Table = lua.globals().get::<Table>("package")?.get("preload")?;
+    let m = module.clone();
+    preload.set(
+        "renoise_socket",
+        lua.create_function(move |_, ()| Ok(m.clone()))?,
+    )?;
+    module.get::<Function>("install")?.call::<()>(())?;
+
+    let host = host_table(lua)?;
+    let opts = lua.create_table()?;
+    opts.set("folder", folder.to_string_lossy().as_ref())?;
+    opts.set("script", main.to_string_lossy().as_ref())?;
+    opts.set(
+        "args",
+        lua.create_sequence_from(args.args.iter().map(String::as_str))?,
+    )?;
+    opts.set(
+        "menu",
+        lua.create_sequence_from(args.menu.iter().map(String::as_str))?,
+    )?;
+    opts.set("prompt_answer", args.prompt_answer.as_deref())?;
+    opts.set("quiet", args.quiet)?;
+    opts.set("interpreter", interpreter())?;
+
+    let mut entry = Value::Nil;
+    for (name, source) in LUA_FILES {
+        entry = lua
+            .load(source)
+            .set_name(format!("=[renoise-socket {name}]"))
+            .call::<Value>(host.clone())?;
+    }
+    let Value::Function(entry) = entry else {
+        return Err(mlua::Error::runtime("main.lua returns no function"));
+    };
+    let code: i64 = entry.call(opts)?;
+    Ok(code.clamp(0, 255) as u8)
+}
+
+fn interpreter() -> &'static str {
+    if cfg!(feature = "luajit") {
+        "LuaJIT"
+    } else if cfg!(feature = "lua54") {
+        "Lua 5.4"
+    } else {
+        "Lua 5.1"
+    }
+}
+
+/// What the Lua parts need from the host.
+fn host_table(lua: &Lua) -> mlua::Result<Table> {
+    let host = lua.create_table()?;
+    let start = Instant::now();
+    host.set(
+        "now",
+        lua.create_function(move |_, ()| Ok(start.elapsed().as_secs_f64()))?,
+    )?;
+    host.set(
+        "sleep",
+        lua.create_function(|_, ms: f64| {
+            if ms > 0.0 {
+                std::thread::sleep(Duration::from_secs_f64(ms / 1000.0));
+            }
+            Ok(())
+        })?,
+    )?;
+    host.set(
+        "stat",
+        lua.create_function(|lua, path: String| match std::fs::metadata(&path) {
+            Ok(m) => {
+                let t = lua.create_table()?;
+                t.set("size", m.len())?;
+                t.set(
+                    "type",
+                    if m.is_dir() {
+                        "directory"
+                    } else if m.is_file() {
+                        "file"
+                    } else {
+                        "other"
+                    },
+                )?;
+                let secs = |t: std::io::Result<std::time::SystemTime>| {
+                    t.ok()
+                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                        .map(|d| d.as_secs())
+                        .unwrap_or(0)
+                };
+                t.set("mtime", secs(m.modified()))?;
+                t.set("atime", secs(m.accessed()))?;
+                t.set("ctime", secs(m.modified()))?;
+                Ok((Value::Table(t), Value::Nil))
+            }
+            Err(e) => Ok((
+                Value::Nil,
+                Value::String(lua.create_string(format!("{path}: {}", io_reason(&e)))?),
+            )),
+        })?,
+    )?;
+    host.set(
+        "cwd",
+        lua.create_function(|_, ()| {
+            Ok(std::env::current_dir()
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default())
+        })?,
+    )?;
+    host.set(
+        "platform",
+        lua.create_function(|_, ()| {
+            Ok(match std::env::consts::OS {
+                "macos" => "MACINTOSH",
+                "windows" => "WINDOWS",
+                _ => "LINUX",
+            })
+        })?,
+    )?;
+    host.set("bit", bit_table(lua)?)?;
+    Ok(host)
+}
+
+/// LuaBitOp's API: 32-bit operations on numbers, results signed.
+fn bit_table(lua: &Lua) -> mlua::Result<Table> {
+    fn tobit(x: f64) -> i32 {
+        // LuaBitOp: the number modulo 2^32, as a signed 32-bit integer.
+        if !x.is_finite() {
+            return 0;
+        }
+        let m = x.trunc().rem_euclid(4_294_967_296.0);
+        (m as u64 as u32) as i32
+    }
+    let bit = lua.create_table()?;
+    bit.set("tobit", lua.create_function(|_, x: f64| Ok(tobit(x)))?)?;
+    bit.set("bnot", lua.create_function(|_, x: f64| Ok(!tobit(x)))?)?;
+    type Fold = fn(i32, i32) -> i32;
+    let folds: [(&str, Fold); 3] = [
+        ("band", |a, b| a & b),
+        ("bor", |a, b| a | b),
+        ("bxor", |a, b| a ^ b),
+    ];
+    for (name, f) in folds {
+        bit.set(
+            name,
+            lua.create_function(move |_, (first, rest): (f64, mlua::Variadic<f64>)| {
+                Ok(rest.iter().fold(tobit(first), |acc, &x| f(acc, tobit(x))))
+            })?,
+        )?;
+    }
+    type Shift = fn(i32, u32) -> i32;
+    let shifts: [(&str, Shift); 5] = [
+        ("lshift", |a, n| ((a as u32) << n) as i32),
+        ("rshift", |a, n| ((a as u32) >> n) as i32),
+        ("arshift", |a, n| a >> n),
+        ("rol", |a, n| (a as u32).rotate_left(n) as i32),
+        ("ror", |a, n| (a as u32).rotate_right(n) as i32),
+    ];
+    for (name, f) in shifts {
+        bit.set(
+            name,
+            lua.create_function(move |_, (x, n): (f64, f64)| {
+                Ok(f(tobit(x), (tobit(n) & 31) as u32))
+            })?,
+        )?;
+    }
+    bit.set(
+        "bswap",
+        lua.create_function(|_, x: f64| Ok(tobit(x).swap_bytes()))?,
+    )?;
+    bit.set(
+        "tohex",
+        lua.create_function(|_, (x, n): (f64, Option<f64>)| {
+            let v = tobit(x) as u32;
+            let n = n.map(tobit).unwrap_or(8);
+            let (upper, width) = (n < 0, n.unsigned_abs().min(8) as usize);
+            let s = if upper {
+                format!("{v:08X}")
+            } else {
+                format!("{v:08x}")
+            };
+            Ok(s[8 - width..].to_string())
+        })?,
+    )?;
+    Ok(bit)
+}
