@@ -384,7 +384,8 @@ unsafe fn read_arg(l: *mut lua_State, i: c_int, keys: c_int) -> Result<Arg, Fail
 /// The value at `index` for `tag`, or what the tag needs.
 unsafe fn read_value(l: *mut lua_State, index: c_int, tag: Tag) -> Result<Arg, &'static str> {
     const INT32: &str = "an integer from -2147483648 to 2147483647";
-    const INT64: &str = "an integer that fits 64 bits";
+    const INT64: &str = "an integer from -2^63 to 2^63";
+    const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
     const UINT32: &str = "an integer from 0 to 4294967295";
     const NUMBER: &str = "a number";
     const TIME: &str = "a number of seconds, 0 <= t < 2^32";
@@ -407,7 +408,16 @@ unsafe fn read_value(l: *mut lua_State, index: c_int, tag: Tag) -> Result<Arg, &
             .and_then(|i| i32::try_from(i).ok())
             .map(Arg::Int)
             .ok_or(INT32),
-        Tag::Long => number.and_then(Num::whole).map(Arg::Long).ok_or(INT64),
+        Tag::Long => match number {
+            Some(Num::Int(i)) => Ok(Arg::Long(i)),
+            // A double beyond 2^53 is still a whole number; ±2^63 (what a
+            // decoded extreme becomes in Lua 5.1 / LuaJIT) saturates to the
+            // int64 range, so decoded arguments are always accepted back.
+            Some(Num::Float(f)) if f.fract() == 0.0 && f.abs() <= TWO_POW_63 => {
+                Ok(Arg::Long(f as i64))
+            }
+            _ => Err(INT64),
+        },
         Tag::Float => number.map(|n| Arg::Float(float(n) as f32)).ok_or(NUMBER),
         Tag::Double => number.map(|n| Arg::Double(float(n))).ok_or(NUMBER),
         Tag::Time => {
