@@ -1,11 +1,320 @@
-//! `renoise-socket osc send` and `osc dump`.
-use std::process::ExitCode;
+//! `renoise-socket osc send` and `osc dump`, with output in the style of
+//! liblo's `oscsend` / `oscdump`.
 
-#[derive(clap::Subcommand)]
-pub enum OscCommand {
-    Send { host: String },
+use renoise_socket::framing::{Deframer, Framing};
+use renoise_socket::osc::{Arg, Message, Packet};
+use renoise_socket::{Client, Event, Peer, Protocol, Server};
+use std::collections::HashMap;
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// Framing of OSC over TCP.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum FramingArg {
+    /// No framing (as Renoise): one packet per read.
+    None,
+    /// SLIP (OSC 1.1).
+    Slip,
+    /// 32-bit big-endian size prefix (OSC 1.0).
+    Size,
 }
 
-pub fn osc(_c: OscCommand) -> Result<ExitCode, String> {
-    Err("not yet".into())
+impl FramingArg {
+    fn framing(self) -> Framing {
+        match self {
+            FramingArg::None => Framing::None,
+            FramingArg::Slip => Framing::Slip,
+            FramingArg::Size => Framing::SizePrefix,
+        }
+    }
+}
+
+/// `osc` subcommands.
+#[derive(clap::Subcommand)]
+pub enum OscCommand {
+    /// Send one OSC message, e.g. `osc send localhost 8000
+    /// /renoise/transport/start` or `... /x i:1 f:2.5 s:hello T`.
+    Send {
+        /// Host name or IP address.
+        host: String,
+        /// Port.
+        port: u16,
+        /// The OSC address, starting with '/'.
+        address: String,
+        /// Arguments as TAG:VALUE (i:1 f:2.5 d:2.5 h:1 s:text S:sym
+        /// b:blobtext c:x r:0xff0000ff m:0x00903c7f t:1.5) or a bare T, F,
+        /// N or I.
+        #[arg(allow_hyphen_values = true, value_name = "TAG:VALUE")]
+        args: Vec<String>,
+        /// Over TCP instead of UDP.
+        #[arg(long)]
+        tcp: bool,
+        /// Framing over TCP (default: slip, as liblo).
+        #[arg(long, value_enum, default_value = "slip")]
+        framing: FramingArg,
+    },
+    /// Print the OSC messages arriving on a port, one line each.
+    Dump {
+        /// The port to listen on (all interfaces).
+        port: u16,
+        /// Listen on TCP instead of UDP.
+        #[arg(long)]
+        tcp: bool,
+        /// Framing over TCP (default: slip, as liblo).
+        #[arg(long, value_enum, default_value = "slip")]
+        framing: FramingArg,
+        /// Exit after this many messages.
+        #[arg(long, value_name = "N")]
+        count: Option<u64>,
+        /// Exit after this many ms (exit code 0).
+        #[arg(long, value_name = "MS")]
+        timeout: Option<u64>,
+    },
+}
+
+/// Runs an `osc` subcommand.
+pub fn osc(command: OscCommand) -> Result<ExitCode, String> {
+    match command {
+        OscCommand::Send {
+            host,
+            port,
+            address,
+            args,
+            tcp,
+            framing,
+        } => send(&host, port, &address, &args, tcp, framing),
+        OscCommand::Dump {
+            port,
+            tcp,
+            framing,
+            count,
+            timeout,
+        } => dump(port, tcp, framing, count, timeout),
+    }
+}
+
+/// One argument from `TAG:VALUE`.
+pub(crate) fn parse_arg(s: &str) -> Result<Arg, String> {
+    let bad = |what: &str| format!("argument '{s}': {what}");
+    let (tag, value) = match s.split_once(':') {
+        Some((t, v)) => (t, Some(v)),
+        None => (s, None),
+    };
+    let need = || value.ok_or_else(|| bad("needs a value, as TAG:VALUE"));
+    let int = |v: &str| -> Result<i64, String> {
+        let v = v.trim();
+        let parsed = if let Some(hex) = v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+            i64::from_str_radix(hex, 16)
+        } else {
+            v.parse::<i64>()
+        };
+        parsed.map_err(|_| bad("not a whole number"))
+    };
+    let float = |v: &str| v.trim().parse::<f64>().map_err(|_| bad("not a number"));
+    let u32_of = |v: &str| {
+        int(v).and_then(|n| u32::try_from(n).map_err(|_| bad("must fit in 32 bits unsigned")))
+    };
+    Ok(match tag {
+        "i" => Arg::Int(i32::try_from(int(need()?)?).map_err(|_| bad("out of the int32 range"))?),
+        "h" => Arg::Long(int(need()?)?),
+        "f" => Arg::Float(float(need()?)? as f32),
+        "d" => Arg::Double(float(need()?)?),
+        "t" => Arg::Time(float(need()?)?),
+        "s" => Arg::String(need()?.as_bytes().to_vec()),
+        "S" => Arg::Symbol(need()?.as_bytes().to_vec()),
+        "b" => Arg::Blob(need()?.as_bytes().to_vec()),
+        "c" => match need()?.as_bytes() {
+            [c] => Arg::Char(*c),
+            _ => return Err(bad("a char is one byte")),
+        },
+        "r" => Arg::Color(u32_of(need()?)?),
+        "m" => Arg::Midi(u32_of(need()?)?),
+        "T" | "F" | "N" | "I" if value.is_none_or(str::is_empty) => match tag {
+            "T" => Arg::True,
+            "F" => Arg::False,
+            "N" => Arg::Nil,
+            _ => Arg::Inf,
+        },
+        "T" | "F" | "N" | "I" => return Err(bad("T, F, N and I take no value")),
+        _ => {
+            return Err(bad(
+                "unknown tag (use i f d h t s S b c r m, or T F N I without a value)",
+            ))
+        }
+    })
+}
+
+fn send(
+    host: &str,
+    port: u16,
+    address: &str,
+    args: &[String],
+    tcp: bool,
+    framing: FramingArg,
+) -> Result<ExitCode, String> {
+    if !address.starts_with('/') {
+        return Err(format!(
+            "the OSC address must start with '/', got '{address}'"
+        ));
+    }
+    let args = args
+        .iter()
+        .map(|a| parse_arg(a))
+        .collect::<Result<Vec<_>, _>>()?;
+    let message = Message::new(address.as_bytes().to_vec(), args);
+    let bytes = message.to_bytes().map_err(|e| e.to_string())?;
+    let mut builder = Client::builder().protocol(if tcp { Protocol::Tcp } else { Protocol::Udp });
+    if tcp {
+        builder = builder.framing(framing.framing());
+    }
+    let mut client = builder.connect(host, port).map_err(|e| e.to_string())?;
+    client.send(&bytes).map_err(|e| e.to_string())?;
+    client.close();
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One argument as liblo's `lo_arg_pp` prints it.
+fn liblo_arg(arg: &Arg) -> String {
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    match arg {
+        Arg::Int(v) => v.to_string(),
+        Arg::Long(v) => format!("{v}"),
+        Arg::Float(v) => format!("{v:.6}"),
+        Arg::Double(v) => format!("{v:.6}"),
+        Arg::String(v) | Arg::Symbol(v) => format!("\"{}\"", text(v)),
+        Arg::Char(c) => format!("'{}'", *c as char),
+        Arg::Blob(v) => {
+            let bytes: String = v.iter().map(|b| format!(" {b:#04x}")).collect();
+            format!("[{}b{bytes}]", v.len())
+        }
+        Arg::Time(t) => {
+            let tt = renoise_socket::osc::seconds_to_timetag(*t).unwrap_or(1);
+            format!("{:08x}.{:08x}", tt >> 32, tt & 0xffff_ffff)
+        }
+        Arg::Midi(m) => format!(
+            "MIDI [0x{:02x} 0x{:02x} 0x{:02x} 0x{:02x}]",
+            m >> 24,
+            (m >> 16) & 0xff,
+            (m >> 8) & 0xff,
+            m & 0xff
+        ),
+        Arg::Color(c) => format!("{c:08x}"),
+        Arg::True => "#T".into(),
+        Arg::False => "#F".into(),
+        Arg::Nil => "Nil".into(),
+        Arg::Inf => "Infinitum".into(),
+    }
+}
+
+/// A message in oscdump's format: `/path types arg arg ...`.
+pub(crate) fn liblo_line(m: &Message) -> String {
+    let mut line = String::from_utf8_lossy(&m.pattern).into_owned();
+    line.push(' ');
+    line.extend(m.args.iter().map(Arg::tag));
+    for a in &m.args {
+        line.push(' ');
+        line.push_str(&liblo_arg(a));
+    }
+    line
+}
+
+fn print_packet(packet: &Packet, out: &mut impl Write, printed: &mut u64) -> std::io::Result<()> {
+    match packet {
+        Packet::Message(m) => {
+            writeln!(out, "{}", liblo_line(m))?;
+            *printed += 1;
+        }
+        Packet::Bundle(b) => {
+            for p in &b.elements {
+                print_packet(p, out, printed)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn dump(
+    port: u16,
+    tcp: bool,
+    framing: FramingArg,
+    count: Option<u64>,
+    timeout: Option<u64>,
+) -> Result<ExitCode, String> {
+    let protocol = if tcp { Protocol::Tcp } else { Protocol::Udp };
+    let mut server = Server::bind(None, port, protocol).map_err(|e| e.to_string())?;
+    let deadline = timeout.map(|ms| Instant::now() + Duration::from_millis(ms));
+    let framing = framing.framing();
+    let mut streams: HashMap<usize, (Deframer, Vec<u8>)> = HashMap::new();
+    let mut printed = 0u64;
+    let stdout = std::io::stdout();
+    loop {
+        if count.is_some_and(|n| printed >= n) {
+            return Ok(ExitCode::SUCCESS);
+        }
+        let slice = match deadline {
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Ok(ExitCode::SUCCESS);
+                }
+                left.min(Duration::from_millis(200))
+            }
+            None => Duration::from_millis(200),
+        };
+        let events = server.wait(slice).map_err(|e| e.to_string())?;
+        let mut out = stdout.lock();
+        for event in events {
+            let mut packets: Vec<Vec<u8>> = Vec::new();
+            match event {
+                Event::Message {
+                    from: Peer::Tcp(conn),
+                    data,
+                } if tcp => {
+                    let (deframer, buf) = streams
+                        .entry(conn.id())
+                        .or_insert_with(|| (Deframer::new(framing, 1 << 24), Vec::new()));
+                    buf.extend_from_slice(&data);
+                    loop {
+                        match deframer.next_frame(buf) {
+                            Ok(Some((used, frame))) => {
+                                let frame = frame.into_owned();
+                                buf.drain(..used);
+                                deframer.reset();
+                                if !frame.is_empty() {
+                                    packets.push(frame);
+                                }
+                            }
+                            Ok(None) => break,
+                            Err(e) => {
+                                eprintln!("renoise-socket: {}: {e}", conn.peer_address());
+                                buf.clear();
+                                deframer.reset();
+                                break;
+                            }
+                        }
+                    }
+                }
+                Event::Message { data, .. } => packets.push(data),
+                Event::Closed(conn) => {
+                    streams.remove(&conn.id());
+                }
+                Event::Error(e) => eprintln!("renoise-socket: {e}"),
+                _ => {}
+            }
+            for p in packets {
+                match Packet::decode(&p) {
+                    Ok(packet) => {
+                        if print_packet(&packet, &mut out, &mut printed).is_err() {
+                            return Ok(ExitCode::SUCCESS);
+                        }
+                    }
+                    Err(e) => eprintln!("renoise-socket: not OSC ({} bytes): {e}", p.len()),
+                }
+            }
+        }
+        if out.flush().is_err() {
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
 }
