@@ -1,0 +1,28 @@
+class "Animal"
+function Animal:__init(name) self.name = name end
+function Animal:speak() return self.name .. " makes a sound" end
+function Animal:kind() return "animal" end
+function Animal:__tostring() return "Animal(" .. self.name .. ")" end
+class "Dog" (Animal)
+function Dog:__init(name) Animal.__init(self, name); self.dog = true end
+function Dog:speak() return self.name .. " barks" end
+local d = Dog("rex")
+assert(d:speak() == "rex barks")
+assert(d:kind() == "animal", "method lookup through the base")
+assert(d.dog and d.name == "rex", "Base.__init(self, ...)")
+assert(tostring(d) == "Animal(rex)", "__tostring honoured: " .. tostring(d))
+class "Dog" (Dog) -- a class as its own base: ignored
+assert(Dog("x").speak == nil or true)
+-- instances as server notifiers get their callbacks as methods
+class "Handler"
+function Handler:__init() self.got = nil end
+function Handler:socket_message(socket, msg) self.got = msg end
+local h = Handler()
+local server = assert(renoise.Socket.create_server("127.0.0.1", 0, renoise.Socket.PROTOCOL_UDP))
+server:run(h)
+local c = assert(renoise.Socket.create_client("127.0.0.1", server.local_port, renoise.Socket.PROTOCOL_UDP))
+c:send("hi")
+server:wait(1000)
+assert(h.got == "hi", "callback called as a method: " .. tostring(h.got))
+server:stop() server:close() c:close()
+print("ok")

@@ -1,0 +1,44 @@
+local tool = renoise.tool()
+local idle = tool.app_idle_observable
+local n, obj_calls = 0, 0
+local function f() n = n + 1 end
+idle:add_notifier(f)
+assert(idle:has_notifier(f))
+local obj = { hit = function(self) obj_calls = obj_calls + 1 end }
+idle:add_notifier(obj, obj.hit)
+assert(idle:has_notifier(obj, obj.hit))
+local timer_calls, tobj_calls = 0, 0
+local function t() timer_calls = timer_calls + 1 end
+tool:add_timer(t, 30)
+assert(tool:has_timer(t))
+local tobj = { fire = function(self) tobj_calls = tobj_calls + 1; assert(self.fire) end }
+tool:add_timer({ tobj, tobj.fire }, 30)
+assert(tool:has_timer({ tobj, tobj.fire }))
+tool:add_menu_entry { name = "Main Menu:Tools:Test...", invoke = function() end }
+assert(tool:has_menu_entry("Main Menu:Tools:Test..."))
+tool:add_keybinding { name = "Global:Tools:Test", invoke = function() end }
+tool:add_midi_mapping { name = "Tools:Test", invoke = function() end }
+assert(tool.bundle_path:sub(-1) == "/")
+tool.preferences = { x = 1 }
+assert(tool.preferences.x == 1)
+local new_doc = 0
+tool.app_new_document_observable:add_notifier(function() new_doc = new_doc + 1 end)
+tool.app_release_document_observable:add_notifier(function()
+  -- idle ~10/s: in 0.5 s about 5 ticks
+  assert(n >= 3 and n <= 8, "idle ticks: " .. n)
+  assert(obj_calls == n, "notifier (obj, method)")
+  assert(timer_calls >= 5, "timer calls: " .. timer_calls)
+  assert(tobj_calls >= 5, "{obj, fn} timer calls: " .. tobj_calls)
+  assert(new_doc == 1)
+  print("ok")
+end)
+local function stop_all()
+  idle:remove_notifier(f)
+  idle:remove_notifier(obj, obj.hit)
+  assert(not idle:has_notifier(f))
+  tool:remove_timer(t)
+  tool:remove_timer({ tobj, tobj.fire })
+  assert(not tool:has_timer(t))
+  tool:remove_timer(stop_all) -- nothing left: the loop ends
+end
+tool:add_timer(stop_all, 500)
