@@ -477,11 +477,10 @@ unsafe fn wait_body(l: *mut lua_State) -> Result<c_int, Fail> {
             };
             // The holder is empty here (`dispatch` takes the event).
             (*h).0.push(ev);
-            let go = dispatch(l, p, state, h)?;
-            ffi::lua_settop(l, base);
-            if !go {
-                return Ok(RERAISE);
+            if !dispatch(l, p, state, h)? {
+                return Ok(RERAISE); // the error is on top
             }
+            ffi::lua_settop(l, base);
         }
         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         if polled && left == Some(Duration::ZERO) {

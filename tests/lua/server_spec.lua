@@ -1,0 +1,724 @@
+-- renoise.Socket.create_server: TCP and UDP servers, notifiers (tables and
+-- class instances), callbacks only inside wait, errors raised in callbacks,
+-- accepted connections as full clients, UDP senders and replies from the
+-- server's port, stop / close / rebind, liblo's oscsend, argument errors.
+-- Every blocking call is bounded.
+package.path = (debug.getinfo(1, "S").source:match("^@(.*)/") or ".") .. "/?.lua;" .. package.path
+local H = require("helpers")
+
+describe("create_server", function()
+  local rs = H.rs()
+  local S = rs.Socket
+  local servers = {}
+
+  local function server(...)
+    local s, e = S.create_server(...)
+    assert(s, "create_server failed: " .. tostring(e))
+    servers[#servers + 1] = s
+    return s
+  end
+
+  local function client(port, udp)
+    local c, e = S.create_client("127.0.0.1", port, udp and S.PROTOCOL_UDP or S.PROTOCOL_TCP, 2000)
+    assert(c, "create_client failed: " .. tostring(e))
+    return c
+  end
+
+  -- wait(step) until pred() is true or max_ms passed; returns pred().
+  local function pump(srv, pred, max_ms)
+    local t0 = H.now()
+    while not pred() and (H.now() - t0) * 1000 < (max_ms or 3000) do
+      srv:wait(20)
+    end
+    return pred()
+  end
+
+  -- Messages per connection object, concatenated (TCP is a stream).
+  local function collector()
+    local n = { accepted = {}, text = {}, order = {}, errors = {} }
+    n.socket_accepted = function(c) n.accepted[#n.accepted + 1] = c end
+    n.socket_message = function(c, m)
+      if not n.text[c] then n.order[#n.order + 1] = c end
+      n.text[c] = (n.text[c] or "") .. m
+    end
+    n.socket_error = function(e) n.errors[#n.errors + 1] = e end
+    return n
+  end
+
+  after_each(function()
+    for i = #servers, 1, -1 do
+      servers[i]:close()
+      servers[i] = nil
+    end
+    H.cleanup()
+  end)
+
+  describe("binding", function()
+    it("binds an address and a port; port 0 picks one", function()
+      local s = server("127.0.0.1", 0)
+      assert.are.equal("127.0.0.1", s.local_address)
+      assert.is_true(s.local_port > 0)
+      assert.is_true(s.is_open)
+      assert.is_false(s.is_running)
+    end)
+
+    it("takes a number first as the port, on every interface", function()
+      local probe = server("127.0.0.1", 0)
+      local port = probe.local_port
+      probe:close()
+      local s = server(port)
+      assert.are.equal(port, s.local_port)
+      assert.is_true(s.local_address == "::" or s.local_address == "0.0.0.0", s.local_address)
+      -- reachable over IPv4 loopback
+      local n = collector()
+      s:run(n)
+      local c = client(port)
+      c:send("x")
+      assert.is_true(pump(s, function() return #n.order == 1 end))
+      c:close()
+    end)
+
+    it("binds 'localhost' to loopback", function()
+      local s = server("localhost", 0, S.PROTOCOL_UDP)
+      assert.is_truthy(s.local_address == "127.0.0.1" or s.local_address == "::1", s.local_address)
+    end)
+
+    it("returns nil and a message for a port in use or an unknown host", function()
+      local s = server("127.0.0.1", 0)
+      local s2, e = S.create_server("127.0.0.1", s.local_port)
+      assert.is_nil(s2)
+      assert.is_string(e)
+      assert.is_truthy(e:lower():find("in use"), e)
+      local s3, e3 = S.create_server("no-such-host.invalid", 0)
+      assert.is_nil(s3)
+      assert.is_truthy(e3:find("no-such-host.invalid", 1, true), e3)
+    end)
+
+    it("has a readable tostring in every state", function()
+      local s = server("127.0.0.1", 0)
+      local p = s.local_port
+      assert.are.equal("SocketServer(TCP 127.0.0.1:" .. p .. ", open, not running)", tostring(s))
+      s:run({})
+      assert.are.equal("SocketServer(TCP 127.0.0.1:" .. p .. ", running)", tostring(s))
+      s:close()
+      assert.are.equal("SocketServer(TCP 127.0.0.1:" .. p .. ", closed)", tostring(s))
+      local u = server("127.0.0.1", 0, S.PROTOCOL_UDP)
+      assert.is_truthy(tostring(u):find("^SocketServer%(UDP 127%.0%.0%.1:%d+, open, not running%)$"))
+    end)
+
+    it("properties are read-only and objects take no new fields", function()
+      local s = server("127.0.0.1", 0)
+      assert.is_truthy(H.raises(function() s.is_open = false end):find("read-only", 1, true))
+      assert.is_truthy(H.raises(function() s.wait = nil end):find("cannot replace method 'wait'", 1, true))
+      assert.is_truthy(H.raises(function() s.foo = 1 end):find("no field 'foo'", 1, true))
+      assert.is_nil(s.foo)
+    end)
+  end)
+
+  describe("TCP", function()
+    it("delivers the messages of two new clients in one wait(500) (Renoise's test)", function()
+      local s = server("127.0.0.1", 0)
+      local got = {}
+      s:run({ socket_message = function(sock, msg) got[#got + 1] = msg end })
+      local a = client(s.local_port)
+      local b = client(s.local_port)
+      assert.is_true(a:send("Hello from client 1"))
+      assert.is_true(b:send("Hello from client 2"))
+      local t = H.timed(s.wait, s, 500)
+      assert.is_true(t >= 0.45 and t < 2, "wait took " .. t)
+      table.sort(got)
+      assert.are.same({ "Hello from client 1", "Hello from client 2" }, got)
+      a:close(); b:close()
+    end)
+
+    it("serves several clients at once, each with its own connection object", function()
+      local s = server("127.0.0.1", 0)
+      local n = collector()
+      local inner_msg = n.socket_message
+      n.socket_message = function(c, m)
+        inner_msg(c, m)
+        c:send("echo:" .. m)
+      end
+      s:run(n)
+      local clients = {}
+      for i = 1, 8 do clients[i] = client(s.local_port) end
+      for i, c in ipairs(clients) do assert.is_true(c:send("client " .. i .. "\n")) end
+      assert.is_true(pump(s, function() return #n.order == 8 end))
+      assert.are.equal(8, #n.accepted)
+      for i, c in ipairs(clients) do
+        assert.are.equal("echo:client " .. i, c:receive("*line", 2000))
+      end
+      -- the object of socket_accepted is the one of socket_message
+      local seen = {}
+      for _, c in ipairs(n.accepted) do seen[c] = true end
+      for _, c in ipairs(n.order) do assert.is_true(seen[c]) end
+      -- and it stays the same for later messages of that connection
+      local first = n.order[1]
+      local port = first.peer_port
+      for _, c in ipairs(clients) do
+        if c.local_port == port then c:send("again\n") end
+      end
+      assert.is_true(pump(s, function() return n.text[first]:find("again", 1, true) ~= nil end))
+      assert.are.equal(8, #n.order)
+      for _, c in ipairs(clients) do c:close() end
+    end)
+
+    it("calls callbacks only inside wait", function()
+      local s = server("127.0.0.1", 0)
+      local n = collector()
+      s:run(n)
+      local c = client(s.local_port)
+      c:send("hi")
+      H.sleep(150)
+      assert.are.equal(0, #n.accepted)
+      assert.are.equal(0, #n.order)
+      assert.is_true(pump(s, function() return #n.order == 1 end))
+      c:close()
+    end)
+
+    it("wait blocks for its timeout on an idle server; wait(0) never blocks", function()
+      local s = server("127.0.0.1", 0)
+      s:run({})
+      local t = H.timed(s.wait, s, 150)
+      assert.is_true(t >= 0.14 and t < 1, "wait(150) took " .. t)
+      t = H.timed(s.wait, s, 0)
+      assert.is_true(t < 0.05, "wait(0) took " .. t)
+    end)
+
+    it("wait(0) dispatches what is pending (a runner's call per cycle)", function()
+      local s = server("127.0.0.1", 0)
+      local n = collector()
+      s:run(n)
+      local c = client(s.local_port)
+      c:send("tick")
+      local t0 = H.now()
+      while #n.order == 0 and H.now() - t0 < 3 do
+        s:wait(0)
+        H.sleep(5)
+      end
+      assert.are.equal("tick", n.text[n.order[1]])
+      c:close()
+    end)
+
+    it("gives accepted connections as full clients: properties, receive, send", function()
+      local s = server("127.0.0.1", 0)
+      local conn
+      s:run({
+        socket_accepted = function(c)
+          conn = c
+          c:send("welcome\n")
+        end,
+      })
+      local c = client(s.local_port)
+      assert.is_true(pump(s, function() return conn ~= nil end))
+      assert.are.equal("welcome", c:receive("*line", 2000))
+      assert.are.equal(tostring(conn), "SocketClient(TCP 127.0.0.1:" .. s.local_port ..
+        " -> 127.0.0.1:" .. c.local_port .. ", open)")
+      assert.is_true(conn.is_open)
+      assert.are.equal(s.local_port, conn.local_port)
+      assert.are.equal("127.0.0.1", conn.local_address)
+      assert.are.equal("127.0.0.1", conn.peer_address)
+      assert.are.equal(c.local_port, conn.peer_port)
+      -- every receive mode, outside wait (the server reads nothing then)
+      c:send("ping\nrest")
+      assert.are.equal("ping", conn:receive("*line", 2000))
+      assert.is_true(conn:send("pong\n"))
+      assert.are.equal("pong", c:receive("*line", 2000))
+      c:send("abcdef\n")
+      assert.are.equal("rest", conn:receive(4, 2000))
+      assert.are.equal("abc", conn:receive(3, 2000))
+      assert.are.equal("def", conn:receive("*line", 2000))
+      c:send("tail")
+      assert.are.equal("tail", conn:receive("*all", 2000))
+      assert.are.same({ nil, "timeout" }, { conn:receive("*all", 0) })
+      -- closing it from the server side: the client sees the end
+      conn:close()
+      assert.is_false(conn.is_open)
+      assert.are.same({ nil, "disconnected" }, { c:receive("*all", 2000) })
+      H.assert_closed_error(conn.receive, conn, "*all", 0)
+      H.assert_closed_error(conn.send, conn, "x")
+      c:close()
+    end)
+
+    it("bytes the program reads itself are not delivered again", function()
+      local s = server("127.0.0.1", 0)
+      local n = collector()
+      s:run(n)
+      local c = client(s.local_port)
+      assert.is_true(pump(s, function() return #n.accepted == 1 end))
+      c:send("one\ntwo")
+      assert.are.equal("one", n.accepted[1]:receive("*line", 2000))
+      assert.is_true(pump(s, function() return #n.order == 1 end))
+      assert.are.equal("two", n.text[n.order[1]])
+      c:close()
+    end)
+
+    it("a connection that ended gets a new object when the peer connects again", function()
+      local s = server("127.0.0.1", 0)
+      local n = collector()
+      s:run(n)
+      local a = client(s.local_port)
+      a:send("a")
+      assert.is_true(pump(s, function() return #n.order == 1 end))
+      local obj = n.order[1]
+      a:close()
+      pump(s, function() return not obj.is_open end, 1000)
+      assert.is_false(obj.is_open)
+      local b = client(s.local_port)
+      b:send("b")
+      assert.is_true(pump(s, function() return #n.order == 2 end))
+      assert.are_not.equal(obj, n.order[2])
+      b:close()
+    end)
+  end)
+
+  describe("notifiers", function()
+    it("calls a plain table's functions without self", function()
+      local s = server("127.0.0.1", 0)
+      local args
+      s:run({ socket_message = function(...) args = { select("#", ...), ... } end })
+      local c = client(s.local_port)
+      c:send("x")
+      assert.is_true(pump(s, function() return args ~= nil end))
+      assert.are.equal(2, args[1])
+      assert.are.equal("SocketClient", getmetatable(args[2]))
+      assert.are.equal("x", args[3])
+      c:close()
+    end)
+
+    it("calls a class instance's methods with the instance as self", function()
+      local Echo = {}
+      Echo.__index = Echo
+      function Echo.new(prefix) return setmetatable({ prefix = prefix, got = {}, conns = 0 }, Echo) end
+      function Echo:socket_accepted(sock) self.conns = self.conns + 1 end
+      function Echo:socket_message(sock, msg)
+        self.got[#self.got + 1] = msg
+        sock:send(self.prefix .. msg)
+      end
+      local s = server("127.0.0.1", 0)
+      local e = Echo.new(">")
+      s:run(e)
+      local c = client(s.local_port)
+      c:send("hey")
+      assert.is_true(pump(s, function() return #e.got == 1 end))
+      assert.are.equal(1, e.conns)
+      assert.are.equal(">hey", c:receive("*all", 2000))
+      c:close()
+    end)
+
+    it("takes callbacks from an __index chain (inheritance)", function()
+      local Base = {}
+      Base.__index = Base
+      function Base:socket_message(sock, msg) self.last = msg end
+      local Derived = setmetatable({}, { __index = Base })
+      Derived.__index = Derived
+      local obj = setmetatable({}, Derived)
+      local s = server("127.0.0.1", 0)
+      s:run(obj)
+      local c = client(s.local_port)
+      c:send("inherited")
+      assert.is_true(pump(s, function() return obj.last ~= nil end))
+      assert.are.equal("inherited", obj.last)
+      c:close()
+    end)
+
+    it("all callbacks are optional", function()
+      local s = server("127.0.0.1", 0)
+      s:run({})
+      local c = client(s.local_port)
+      c:send("nobody listens")
+      s:wait(100)
+      c:close()
+      s:wait(50)
+    end)
+
+    it("run again replaces the notifier", function()
+      local s = server("127.0.0.1", 0)
+      local first, second = {}, {}
+      s:run({ socket_message = function(_, m) first[#first + 1] = m end })
+      s:run({ socket_message = function(_, m) second[#second + 1] = m end })
+      local c = client(s.local_port)
+      c:send("x")
+      assert.is_true(pump(s, function() return #second == 1 end))
+      assert.are.equal(0, #first)
+      c:close()
+    end)
+
+    it("a notifier that refers to its server does not keep it alive", function()
+      local port
+      do
+        local s = S.create_server("127.0.0.1", 0)
+        port = s.local_port
+        local n = { server = s }
+        function n.socket_message() end
+        s:run(n)
+      end
+      collectgarbage(); collectgarbage()
+      local again = server("127.0.0.1", port)
+      assert.are.equal(port, again.local_port)
+    end)
+  end)
+
+  describe("errors in callbacks", function()
+    it("go to socket_error, and the server keeps serving", function()
+      local s = server("127.0.0.1", 0)
+      local errors, got = {}, {}
+      s:run({
+        socket_message = function(_, m)
+          if m == "bad" then error("boom in callback") end
+          got[#got + 1] = m
+        end,
+        socket_error = function(e) errors[#errors + 1] = e end,
+      })
+      local c = client(s.local_port)
+      c:send("bad")
+      assert.is_true(pump(s, function() return #errors == 1 end))
+      assert.is_truthy(errors[1]:find("boom in callback", 1, true), errors[1])
+      c:send("good")
+      assert.is_true(pump(s, function() return #got == 1 end))
+      assert.are.equal("good", got[1])
+      assert.is_true(s.is_running)
+      c:close()
+    end)
+
+    it("go to a class instance's socket_error as a method", function()
+      local N = {}
+      N.__index = N
+      function N:socket_accepted() error("accept failed here") end
+      function N:socket_error(e) self.err = e end
+      local n = setmetatable({}, N)
+      local s = server("127.0.0.1", 0)
+      s:run(n)
+      local c = client(s.local_port)
+      assert.is_true(pump(s, function() return n.err ~= nil end))
+      assert.is_truthy(n.err:find("accept failed here", 1, true))
+      c:close()
+    end)
+
+    it("are re-raised from wait when there is no socket_error", function()
+      local s = server("127.0.0.1", 0)
+      local got = {}
+      s:run({
+        socket_message = function(_, m)
+          if m:find("bad") then error("no handler for this") end
+          got[#got + 1] = m
+        end,
+      })
+      local c = client(s.local_port)
+      c:send("bad")
+      local msg
+      local t0 = H.now()
+      while not msg and H.now() - t0 < 3 do
+        local ok, e = pcall(s.wait, s, 20)
+        if not ok then msg = e end
+      end
+      assert.is_truthy(msg and msg:find("no handler for this", 1, true), tostring(msg))
+      -- still running afterwards
+      assert.is_true(s.is_running)
+      c:send("fine")
+      assert.is_true(pump(s, function() return #got == 1 end))
+      c:close()
+    end)
+
+    it("keep their value when it is not a string", function()
+      local s = server("127.0.0.1", 0)
+      local obj = { code = 42 }
+      s:run({ socket_message = function() error(obj) end })
+      local c = client(s.local_port)
+      c:send("x")
+      local err
+      local t0 = H.now()
+      while err == nil and H.now() - t0 < 3 do
+        local ok, e = pcall(s.wait, s, 20)
+        if not ok then err = e end
+      end
+      assert.are.equal(obj, err)
+      c:close()
+    end)
+
+    it("are re-raised when socket_error raises too", function()
+      local s = server("127.0.0.1", 0)
+      s:run({
+        socket_message = function() error("first") end,
+        socket_error = function() error("second") end,
+      })
+      local c = client(s.local_port)
+      c:send("x")
+      local err
+      local t0 = H.now()
+      while err == nil and H.now() - t0 < 3 do
+        local ok, e = pcall(s.wait, s, 20)
+        if not ok then err = e end
+      end
+      assert.is_truthy(err:find("first", 1, true), err)
+      assert.is_truthy(err:find("second", 1, true), err)
+      c:close()
+    end)
+
+    it("a callback that is not a function is reported as an error", function()
+      local N = setmetatable({}, { __index = { socket_message = 42 } })
+      local s = server("127.0.0.1", 0)
+      s:run(N)
+      local c = client(s.local_port)
+      c:send("x")
+      local err
+      local t0 = H.now()
+      while err == nil and H.now() - t0 < 3 do
+        local ok, e = pcall(s.wait, s, 20)
+        if not ok then err = e end
+      end
+      assert.is_truthy(tostring(err):find("call", 1, true), tostring(err))
+      c:close()
+    end)
+  end)
+
+  describe("stop, close, rebind", function()
+    it("stop: no callbacks, socket open; run resumes with what arrived meanwhile", function()
+      local s = server("127.0.0.1", 0)
+      local n = collector()
+      s:run(n)
+      s:stop()
+      assert.is_false(s.is_running)
+      assert.is_true(s.is_open)
+      local c = client(s.local_port)
+      c:send("while stopped")
+      local t = H.timed(s.wait, s, 100)
+      assert.is_true(t >= 0.09 and t < 1, "wait on a stopped server took " .. t)
+      assert.are.equal(0, #n.order)
+      s:run(n)
+      assert.is_true(s.is_running)
+      assert.is_true(pump(s, function() return #n.order == 1 end))
+      assert.are.equal("while stopped", n.text[n.order[1]])
+      c:close()
+    end)
+
+    it("stop from inside a callback ends the wait's dispatching", function()
+      local s = server("127.0.0.1", 0)
+      local count = 0
+      s:run({ socket_message = function() count = count + 1; s:stop() end })
+      local a, b = client(s.local_port), client(s.local_port)
+      a:send("1"); b:send("2")
+      H.sleep(100)
+      pump(s, function() return count > 0 end)
+      s:wait(100) -- stopped: sleeps, dispatches nothing
+      assert.are.equal(1, count)
+      a:close(); b:close()
+    end)
+
+    it("close: closed, connections closed, port free at once, idempotent", function()
+      local s = server("127.0.0.1", 0)
+      local port = s.local_port
+      local n = collector()
+      s:run(n)
+      local c = client(port)
+      c:send("x")
+      assert.is_true(pump(s, function() return #n.order == 1 end))
+      local conn = n.order[1]
+      -- Renoise's usual shutdown
+      if s.is_running then s:stop() end
+      s:close()
+      assert.is_false(s.is_open)
+      assert.is_false(s.is_running)
+      assert.is_false(conn.is_open)
+      assert.are.same({ nil, "disconnected" }, { c:receive("*all", 2000) })
+      s:close()
+      s:stop()
+      assert.are.equal(port, s.local_port)
+      local again = server("127.0.0.1", port)
+      assert.are.equal(port, again.local_port)
+      c:close()
+    end)
+
+    it("wait and run on a closed server raise 'server is closed'", function()
+      local s = server("127.0.0.1", 0)
+      s:close()
+      assert.is_truthy(H.raises(s.wait, s, 0):find("server is closed", 1, true))
+      assert.is_truthy(H.raises(s.run, s, {}):find("server is closed", 1, true))
+    end)
+
+    it("close from inside a callback", function()
+      local s = server("127.0.0.1", 0)
+      local count = 0
+      s:run({ socket_message = function() count = count + 1; s:close() end })
+      local a, b = client(s.local_port), client(s.local_port)
+      a:send("1"); b:send("2")
+      H.sleep(100)
+      local ok = pcall(function()
+        pump(s, function() return count > 0 end)
+      end)
+      assert.is_false(s.is_open)
+      assert.are.equal(1, count)
+      a:close(); b:close()
+      assert.is_true(ok ~= nil)
+    end)
+
+    it("wait from inside a callback does not break the outer wait", function()
+      local s = server("127.0.0.1", 0)
+      local got, depth = {}, 0
+      s:run({
+        socket_message = function(_, m)
+          depth = depth + 1
+          got[#got + 1] = m
+          if depth == 1 then s:wait(50) end
+          depth = depth - 1
+        end,
+      })
+      local a, b = client(s.local_port), client(s.local_port)
+      a:send("1"); b:send("2")
+      assert.is_true(pump(s, function() return #got == 2 end))
+      table.sort(got)
+      assert.are.same({ "1", "2" }, got)
+      a:close(); b:close()
+    end)
+
+    it("garbage collection closes the server and frees the port", function()
+      local port
+      do
+        local s = S.create_server("127.0.0.1", 0)
+        port = s.local_port
+      end
+      collectgarbage(); collectgarbage()
+      local again = server("127.0.0.1", port)
+      assert.are.equal(port, again.local_port)
+    end)
+
+    it("stays usable while many connections come and go", function()
+      local s = server("127.0.0.1", 0)
+      local n = collector()
+      s:run(n)
+      for round = 1, 5 do
+        local cs = {}
+        for i = 1, 10 do cs[i] = client(s.local_port); cs[i]:send("r" .. round) end
+        for i = 1, 10 do cs[i]:close() end
+      end
+      assert.is_true(pump(s, function() return #n.order == 50 end, 5000))
+      collectgarbage()
+    end)
+  end)
+
+  describe("UDP", function()
+    it("delivers each datagram with a sender-only socket; replies come from the server's port", function()
+      local s = server("127.0.0.1", 0, S.PROTOCOL_UDP)
+      local got = {}
+      local sockets = {}
+      s:run({
+        socket_message = function(sock, msg)
+          got[#got + 1] = msg
+          sockets[#sockets + 1] = sock
+          assert(sock:send("re:" .. msg))
+        end,
+      })
+      local cs = {}
+      for i = 1, 4 do cs[i] = client(s.local_port, true) end
+      for i, c in ipairs(cs) do
+        assert.is_true(c:send("d" .. i .. "a"))
+        assert.is_true(c:send("d" .. i .. "b"))
+      end
+      assert.is_true(pump(s, function() return #got == 8 end))
+      -- a connected UDP client only takes datagrams from the address it
+      -- connected to: these replies came from the server's own port
+      for i, c in ipairs(cs) do
+        assert.are.equal("re:d" .. i .. "a", c:receive("*all", 2000))
+        assert.are.equal("re:d" .. i .. "b", c:receive("*all", 2000))
+      end
+      local ports = {}
+      for _, c in ipairs(cs) do ports[c.local_port] = true end
+      for _, sock in ipairs(sockets) do
+        assert.is_false(sock.is_open)
+        assert.are.equal("127.0.0.1", sock.peer_address)
+        assert.is_true(ports[sock.peer_port])
+        assert.are.equal(s.local_port, sock.local_port)
+        assert.is_truthy(tostring(sock):find("^SocketClient%(UDP 127%.0%.0%.1:%d+ <%- 127%.0%.0%.1:%d+, sender%)$"),
+          tostring(sock))
+        assert.is_truthy(H.raises(sock.receive, sock, "*all", 0):find("cannot receive", 1, true))
+        sock:close() -- nothing to close; no error
+      end
+      for _, c in ipairs(cs) do c:close() end
+    end)
+
+    it("a sender socket kept after close cannot send", function()
+      local s = server("127.0.0.1", 0, S.PROTOCOL_UDP)
+      local kept
+      s:run({ socket_message = function(sock) kept = sock end })
+      local c = client(s.local_port, true)
+      c:send("x")
+      assert.is_true(pump(s, function() return kept ~= nil end))
+      s:close()
+      local ok, e = kept:send("late")
+      assert.is_false(ok)
+      assert.is_string(e)
+      c:close()
+    end)
+
+    it("receives from liblo's oscsend, decoded with renoise.Osc", function()
+      local s = server("localhost", 0, S.PROTOCOL_UDP)
+      local got
+      s:run({ socket_message = function(_, m) got = m end })
+      local cmd = "timeout 5 oscsend localhost " .. s.local_port .. " /renoise/test i 1 >/dev/null 2>&1"
+      local r = os.execute(cmd)
+      assert.is_true(r == true or r == 0, "oscsend failed (is liblo-tools installed?)")
+      assert.is_true(pump(s, function() return got ~= nil end))
+      -- the raw bytes of an OSC message: pattern, type tags, one int32
+      assert.are.equal("/renoise/test\0\0\0,i\0\0\0\0\0\1", got)
+      if not rs.Osc then
+        pending("renoise.Osc is not in this build")
+        return
+      end
+      local m = assert(rs.Osc.from_binary_data(got))
+      assert.are.equal("/renoise/test", m.pattern)
+      assert.are.equal("i", m.arguments[1].tag)
+      assert.are.equal(1, m.arguments[1].value)
+    end)
+  end)
+
+  describe("argument errors", function()
+    it("create_server checks its arguments", function()
+      H.assert_arg_error(1, "create_server", S.create_server)
+      H.assert_arg_error(1, "create_server", S.create_server, {}, 1)
+      H.assert_arg_error(2, "create_server", S.create_server, "127.0.0.1")
+      H.assert_arg_error(2, "create_server", S.create_server, "127.0.0.1", "8000")
+      H.assert_arg_error(2, "create_server", S.create_server, "127.0.0.1", -1)
+      H.assert_arg_error(2, "create_server", S.create_server, "127.0.0.1", 65536)
+      H.assert_arg_error(2, "create_server", S.create_server, "127.0.0.1", 1.5)
+      H.assert_arg_error(1, "create_server", S.create_server, 0 / 0)
+      H.assert_arg_error(3, "create_server", S.create_server, "127.0.0.1", 0, 3)
+      H.assert_arg_error(3, "create_server", S.create_server, "127.0.0.1", 0, "tcp")
+      H.assert_arg_error(2, "create_server", S.create_server, 0, 3)
+      H.assert_arg_error(4, "create_server", S.create_server, "127.0.0.1", 0, 1, "x")
+      H.assert_arg_error(3, "create_server", S.create_server, 0, 1, { nope = 1 })
+      H.assert_arg_error(1, "create_server", S.create_server, "", 0)
+    end)
+
+    it("accepts options like create_client's", function()
+      local s = server("127.0.0.1", 0, S.PROTOCOL_TCP, { max_line_length = 4, max_receive_size = 8 })
+      local conn
+      s:run({ socket_accepted = function(c) conn = c end })
+      local c = client(s.local_port)
+      assert.is_true(pump(s, function() return conn ~= nil end))
+      H.assert_arg_error(1, "receive", conn.receive, conn, 9, 0)
+      c:send("toolong\n")
+      assert.are.same({ nil, "line too long" }, { conn:receive("*line", 2000) })
+      c:close()
+    end)
+
+    it("methods check self and their arguments", function()
+      local s = server("127.0.0.1", 0)
+      H.assert_arg_error(1, "run", function() return s:run() end)
+      H.assert_arg_error(1, "run", function() return s:run("x") end)
+      H.assert_arg_error(1, "run", function() return s:run({ socket_message = "x" }) end)
+      assert.is_false(s.is_running)
+      H.assert_arg_error(1, "wait", function() return s:wait() end)
+      H.assert_arg_error(1, "wait", function() return s:wait("10") end)
+      H.assert_arg_error(1, "wait", function() return s:wait(-1) end)
+      local msg = H.raises(function() return s.wait("x", 1) end)
+      assert.is_truthy(msg:find("SocketServer expected", 1, true), msg)
+      msg = H.raises(function() local t = {}; return s.close(t) end)
+      assert.is_truthy(msg:find("SocketServer expected", 1, true), msg)
+      -- a client is not a server
+      local c = S.create_client("127.0.0.1", s.local_port)
+      msg = H.raises(s.stop, c)
+      assert.is_truthy(msg:find("SocketServer expected, got SocketClient", 1, true), msg)
+      c:close()
+    end)
+  end)
+end)
