@@ -63,6 +63,10 @@ TCP steps (the first step needing a connection accepts one; the peer prints
   close             close the connection normally (FIN).
   reset             SO_LINGER {1, 0} then close: the client gets a RST.
   exit              exit at once (status 0).
+  recv_slip         read one SLIP frame (END ... END, OSC 1.1); prints
+                    "frame <hex>" of the unescaped packet.
+  recv_size         read one size-prefixed frame (OSC 1.0); prints
+                    "frame <hex>".
 
 UDP steps (the client's address is learned from its first datagram)
   udp_recv          wait for one datagram; prints "data <hex>".
@@ -256,9 +260,54 @@ class Tcp:
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             conn.close()
             self.conn = None
+        elif name == "recv_slip":
+            out("frame " + self.recv_slip().hex())
+        elif name == "recv_size":
+            out("frame " + self.recv_size().hex())
         else:
             return False
         return True
+
+    # OSC framing (checked here, independently of the module's own code)
+
+    def read_exact(self, n):
+        buf = b""
+        while len(buf) < n:
+            chunk = self.read_some(n - len(buf))
+            if not chunk:
+                raise OSError("end of stream inside a frame")
+            buf += chunk
+        return buf
+
+    def recv_slip(self):
+        """One SLIP frame (RFC 1055, OSC 1.1 double END): END, escaped
+        bytes, END. Anything else (a missing leading END, a bad escape)
+        is reported as a peer-error."""
+        if self.read_exact(1) != b"\xc0":
+            raise OSError("SLIP frame does not start with END")
+        out_bytes = bytearray()
+        while True:
+            b = self.read_exact(1)[0]
+            if b == 0xC0:
+                if not out_bytes:
+                    continue  # empty frame between ENDs
+                return bytes(out_bytes)
+            if b == 0xDB:
+                e = self.read_exact(1)[0]
+                if e == 0xDC:
+                    out_bytes.append(0xC0)
+                elif e == 0xDD:
+                    out_bytes.append(0xDB)
+                else:
+                    raise OSError("bad SLIP escape 0xdb 0x%02x" % e)
+            else:
+                out_bytes.append(b)
+
+    def recv_size(self):
+        """One size-prefixed frame (OSC 1.0): 32-bit big-endian length,
+        then that many bytes."""
+        (n,) = struct.unpack(">I", self.read_exact(4))
+        return self.read_exact(n)
 
 
 class Udp:
