@@ -470,6 +470,47 @@ describe("create_server", function()
       assert.is_truthy(tostring(err):find("call", 1, true), tostring(err))
       c:close()
     end)
+    it("odd notifiers raise errors, never crash", function()
+      local s = server("127.0.0.1", 0)
+      local c = client(s.local_port)
+      local function drain()
+        local errs = {}
+        for _ = 1, 10 do
+          local ok, e = pcall(s.wait, s, 20)
+          if not ok then errs[#errs + 1] = tostring(e) end
+        end
+        return errs
+      end
+      -- an __index that raises
+      s:run(setmetatable({}, { __index = function() error("index raised") end }))
+      c:send("a")
+      local errs = drain()
+      assert.is_truthy(errs[1] and errs[1]:find("index raised", 1, true), errs[1])
+      -- a userdata notifier (no callbacks in it)
+      s:run(io.stdout)
+      c:send("b")
+      drain()
+      -- callable tables as callbacks, on an instance
+      local got
+      local callable = setmetatable({}, { __call = function(_, self, sock, m) got = m end })
+      s:run(setmetatable({}, { __index = { socket_message = callable } }))
+      c:send("c")
+      assert.is_true(pump(s, function() return got ~= nil end))
+      assert.are.equal("c", got)
+      c:close()
+    end)
+
+    it("framing: one socket_message per whole packet", function()
+      local s = server("127.0.0.1", 0, S.PROTOCOL_TCP, { framing = "slip" })
+      local got = {}
+      s:run({ socket_message = function(_, m) got[#got + 1] = m end })
+      local c = assert(S.create_client("127.0.0.1", s.local_port, S.PROTOCOL_TCP, 2000, { framing = "slip" }))
+      assert.is_true(c:send("first packet"))
+      assert.is_true(c:send("second\192packet"))
+      assert.is_true(pump(s, function() return #got == 2 end))
+      assert.are.same({ "first packet", "second\192packet" }, got)
+      c:close()
+    end)
   end)
 
   describe("stop, close, rebind", function()

@@ -529,6 +529,8 @@ unsafe fn dispatch(
         return Ok(true);
     };
     let max = (*p).max_receive_size;
+    // Room for the arguments and the error path (raises if there is none).
+    ffi::luaL_checkstack(l, 24, c"SocketServer:wait".as_ptr());
     ffi::lua_pushcfunction(l, call_cb);
     let func = ffi::lua_gettop(l);
     ffi::lua_getfield(l, state, c"notifier".as_ptr());
