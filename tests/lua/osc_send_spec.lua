@@ -191,6 +191,23 @@ describe("OSC over client:send", function()
       end)
     end
 
+    for _, case in ipairs({
+      { "slip", "c0dbff2f61c0" },                 -- bad escape
+      { "size", "7fffffff2f610000" },              -- larger than max_receive_size
+      { "size", "0000000c2f61" },                  -- stream ends inside a frame
+    }) do
+      it("framing = \"" .. case[1] .. "\": a broken frame (" .. case[2] .. ") is an error that closes the client", function()
+        local peer = H.peer({ "sendhex:" .. case[2], "sleep:100", "close", "hold" })
+        local c = tcp_client(peer, case[1])
+        local r, e = c:receive("*all", 2000)
+        assert.is_nil(r)
+        assert.are.equal("string", type(e))
+        assert.are_not.equal("timeout", e)
+        assert.is_false(c.is_open)
+        c:close()
+      end)
+    end
+
     it("an unknown framing is an argument error", function()
       local peer = H.peer({ "hold" })
       for _, v in ipairs({ "SLIP", "", "slip ", 1, true, {} }) do
