@@ -45,7 +45,7 @@ pub enum OscCommand {
         /// Arguments as TAG:VALUE (i:1 f:2.5 d:2.5 h:1 s:text S:sym
         /// b:blobtext c:x r:0xff0000ff m:0x00903c7f t:1.5) or a bare T, F,
         /// N or I.
-        #[arg(allow_hyphen_values = true, value_name = "TAG:VALUE")]
+        #[arg(value_name = "TAG:VALUE")]
         args: Vec<String>,
         /// Over TCP instead of UDP.
         #[arg(long)]

@@ -1,0 +1,543 @@
+//! Tests of the `renoise-socket` command: the runner environment (one Lua
+//! script per RUNNER.md item under tests/runner), the example tools, and
+//! `connect`, `osc send`, `osc dump` (with liblo's oscsend / oscdump when
+//! installed). Every run is bounded by a timeout.
+
+use assert_cmd::Command;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+fn cmd() -> Command {
+    let mut c = Command::cargo_bin("renoise-socket").unwrap();
+    c.timeout(LIMIT);
+    c
+}
+
+fn here(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+fn out(o: &std::process::Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn run_ok(args: &[&str]) -> String {
+    let o = cmd().args(args).output().unwrap();
+    let (so, se) = out(&o);
+    assert!(
+        o.status.success(),
+        "{args:?} failed: {:?}\nstdout:\n{so}\nstderr:\n{se}",
+        o.status
+    );
+    so
+}
+
+#[test]
+fn runner_items_each_pass() {
+    let mut scripts: Vec<_> = std::fs::read_dir(here("tests/runner"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "lua"))
+        .collect();
+    scripts.sort();
+    assert!(scripts.len() >= 12);
+    for s in scripts {
+        let so = run_ok(&["run", "-q", "--timeout", "20", s.to_str().unwrap()]);
+        assert!(so.lines().any(|l| l == "ok"), "{}: {so}", s.display());
+    }
+}
+
+#[test]
+fn tool_folder_menu_and_args() {
+    let tool = here("tests/runner/tool_folder.xrnx");
+    let so = run_ok(&[
+        "run",
+        tool.to_str().unwrap(),
+        "--menu",
+        "Say ok",
+        "--",
+        "a",
+        "b",
+    ]);
+    assert_eq!(so.trim(), "ok");
+    let full = run_ok(&[
+        "run",
+        tool.to_str().unwrap(),
+        "--menu",
+        "Main Menu:Tools:Say ok...",
+        "--",
+        "a",
+        "b",
+    ]);
+    assert_eq!(full.trim(), "ok");
+    let o = cmd()
+        .args([
+            "run",
+            tool.to_str().unwrap(),
+            "--menu",
+            "Nope",
+            "--",
+            "a",
+            "b",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(out(&o)
+        .1
+        .contains("no menu entry, keybinding or MIDI mapping named 'Nope'"));
+}
+
+#[test]
+fn app_stubs_print_to_stderr_and_prompt_answer() {
+    let s = here("tests/runner/07_app.lua");
+    let o = cmd()
+        .args([
+            "run",
+            s.to_str().unwrap(),
+            "--prompt-answer",
+            "No",
+            "--",
+            "No",
+        ])
+        .output()
+        .unwrap();
+    let (so, se) = out(&o);
+    assert!(o.status.success(), "{se}");
+    assert_eq!(so.trim(), "ok");
+    assert!(
+        se.contains("status: status text") && se.contains("error: error text"),
+        "{se}"
+    );
+    let q = cmd()
+        .args(["run", "-q", s.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(q.status.success());
+    assert!(q.stderr.is_empty());
+}
+
+#[test]
+fn script_error_prints_traceback_with_file_and_line() {
+    let dir = std::env::temp_dir().join(format!("rs-cli-err-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("broken.lua");
+    std::fs::write(&f, "local function f()\n  error('boom')\nend\nf()\n").unwrap();
+    let o = cmd().args(["run", f.to_str().unwrap()]).output().unwrap();
+    let se = out(&o).1;
+    assert_eq!(o.status.code(), Some(1));
+    assert!(se.contains("broken.lua:2: boom"), "{se}");
+    assert!(
+        se.contains("stack traceback") && se.contains("broken.lua:4"),
+        "{se}"
+    );
+    assert!(!se.contains("panicked"));
+    std::fs::write(&f, "x = = 1").unwrap();
+    let o = cmd().args(["run", f.to_str().unwrap()]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(out(&o).1.contains("broken.lua:1:"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn missing_file_is_one_line() {
+    let o = cmd().args(["run", "no/such/tool.lua"]).output().unwrap();
+    let se = out(&o).1;
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(se.lines().count(), 1, "{se}");
+    assert!(
+        se.contains("no/such/tool.lua: no such file or folder"),
+        "{se}"
+    );
+}
+
+#[test]
+fn timeout_stops_a_tool_that_runs_forever() {
+    let dir = std::env::temp_dir().join(format!("rs-cli-to-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("forever.lua");
+    std::fs::write(
+        &f,
+        "renoise.tool().app_idle_observable:add_notifier(function() end)",
+    )
+    .unwrap();
+    let o = cmd()
+        .args(["run", "--timeout", "0.5", f.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(124));
+    assert!(out(&o).1.contains("--timeout"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn example_echo_server() {
+    let so = run_ok(&[
+        "run",
+        "--timeout",
+        "20",
+        here("../../examples/echo_server.xrnx").to_str().unwrap(),
+    ]);
+    for l in [
+        "HELLO FROM A RENOISE TOOL",
+        "SOCKETS WORK OUTSIDE RENOISE",
+        "\"BYE\"",
+        "[server] closed",
+    ] {
+        assert!(so.contains(l), "{so}");
+    }
+}
+
+#[test]
+fn example_http_poller_own_server_and_external_peer() {
+    let so = run_ok(&[
+        "run",
+        "--timeout",
+        "20",
+        here("../../examples/http_poller.xrnx").to_str().unwrap(),
+    ]);
+    assert!(
+        so.contains("[poller] HTTP/1.0 200 OK") && so.contains("hello from the local HTTP server"),
+        "{so}"
+    );
+    // against a server that is not a Renoise tool
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let t = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut line = String::new();
+        BufReader::new(s.try_clone().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(line.starts_with("GET / HTTP/1.0"));
+        s.write_all(b"HTTP/1.0 200 OK\r\n\r\nexternal\n").unwrap();
+    });
+    let so = run_ok(&[
+        "run",
+        "--timeout",
+        "20",
+        here("../../examples/http_poller.xrnx").to_str().unwrap(),
+        "--",
+        "127.0.0.1",
+        &port.to_string(),
+    ]);
+    t.join().unwrap();
+    assert!(so.contains("[poller] external"), "{so}");
+}
+
+#[test]
+fn example_osc_responder_and_timer_sender() {
+    // responder: a free port, two messages, then it ends by itself
+    let port = UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("renoise-socket"))
+        .args([
+            "run",
+            "--timeout",
+            "20",
+            here("../../examples/osc_responder.xrnx").to_str().unwrap(),
+            "--",
+            &port.to_string(),
+            "2",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert!(lines.next().unwrap().unwrap().contains("listening"));
+    let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+    peer.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let ping = renoise_socket::osc::Message::new(
+        b"/ping".to_vec(),
+        vec![renoise_socket::osc::Arg::Int(41)],
+    );
+    peer.send_to(&ping.to_bytes().unwrap(), ("127.0.0.1", port))
+        .unwrap();
+    let mut buf = [0u8; 512];
+    let (n, from) = peer.recv_from(&mut buf).unwrap();
+    assert_eq!(from.port(), port, "the reply comes from the server's port");
+    let reply = renoise_socket::osc::Packet::decode(&buf[..n]).unwrap();
+    assert_eq!(reply.to_string(), "/pong ,i 42");
+    peer.send_to(
+        &renoise_socket::osc::Message::new(b"/x".to_vec(), vec![])
+            .to_bytes()
+            .unwrap(),
+        ("127.0.0.1", port),
+    )
+    .unwrap();
+    let (n, _) = peer.recv_from(&mut buf).unwrap();
+    assert!(renoise_socket::osc::Packet::decode(&buf[..n])
+        .unwrap()
+        .to_string()
+        .starts_with("/ack"));
+    assert!(child.wait().unwrap().success());
+
+    // sender: three /tick messages to our socket
+    let sink = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sink.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let port = sink.local_addr().unwrap().port().to_string();
+    run_ok(&[
+        "run",
+        "--timeout",
+        "20",
+        here("../../examples/timer_sender.lua").to_str().unwrap(),
+        "--",
+        &port,
+        "3",
+        "20",
+    ]);
+    for i in 1..=3 {
+        let (n, _) = sink.recv_from(&mut buf).unwrap();
+        let p = renoise_socket::osc::Packet::decode(&buf[..n])
+            .unwrap()
+            .to_string();
+        assert!(p.starts_with(&format!("/tick ,ifs {i} ")), "{p}");
+    }
+}
+
+#[test]
+fn connect_sends_lines_and_prints_replies() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let t = std::thread::spawn(move || {
+        let (s, _) = listener.accept().unwrap();
+        let mut w = s.try_clone().unwrap();
+        for line in BufReader::new(s).lines() {
+            let line = line.unwrap();
+            w.write_all(format!("echo {line}\n").as_bytes()).unwrap();
+        }
+    });
+    let o = cmd()
+        .args([
+            "connect",
+            "127.0.0.1",
+            &port.to_string(),
+            "--timeout",
+            "500",
+        ])
+        .write_stdin("one\ntwo\n")
+        .output()
+        .unwrap();
+    let (so, se) = out(&o);
+    assert!(o.status.success(), "{se}");
+    assert_eq!(so, "echo one\necho two\n");
+    drop(t);
+}
+
+#[test]
+fn connect_errors_are_one_line() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let o = cmd()
+        .args(["connect", "127.0.0.1", &port.to_string()])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    let se = out(&o).1;
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(se.lines().count(), 1, "{se}");
+    assert!(se.contains("refused"), "{se}");
+    let o = cmd()
+        .args(["connect", "no-such-host.invalid", "80"])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(out(&o).1.lines().count(), 1);
+    let o = cmd()
+        .args(["connect", "127.0.0.1", "99999"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+}
+
+fn have(tool: &str) -> bool {
+    std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn osc_send_to_our_dump_udp_and_tcp() {
+    for (tcp, framing) in [(false, "slip"), (true, "slip"), (true, "size")] {
+        let port = if tcp {
+            TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        } else {
+            free_udp_port()
+        };
+        let mut dump = std::process::Command::new(assert_cmd::cargo::cargo_bin("renoise-socket"));
+        dump.args([
+            "osc",
+            "dump",
+            &port.to_string(),
+            "--count",
+            "1",
+            "--timeout",
+            "10000",
+            "--framing",
+            framing,
+        ]);
+        if tcp {
+            dump.arg("--tcp");
+        }
+        let child = dump.stdout(Stdio::piped()).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        let mut send = cmd();
+        send.args([
+            "osc",
+            "send",
+            "127.0.0.1",
+            &port.to_string(),
+            "/a/b",
+            "i:1",
+            "f:2.5",
+            "s:hi there",
+            "T",
+            "N",
+            "h:7",
+            "d:0.25",
+            "c:x",
+            "b:ab",
+        ]);
+        if tcp {
+            send.args(["--tcp", "--framing", framing]);
+        }
+        send.assert().success();
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout),
+            "/a/b ifsTNhdcb 1 2.500000 \"hi there\" #T Nil 7 0.250000 'x' [2b 0x61 0x62]\n",
+            "tcp={tcp} framing={framing}"
+        );
+    }
+}
+
+#[test]
+fn osc_send_bad_arguments() {
+    let o = cmd()
+        .args(["osc", "send", "127.0.0.1", "9", "/a", "i:x"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(out(&o).1.contains("argument 'i:x': not a whole number"));
+    let o = cmd()
+        .args(["osc", "send", "127.0.0.1", "9", "noslash"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let o = cmd()
+        .args(["osc", "send", "127.0.0.1", "9", "/a", "q:1"])
+        .output()
+        .unwrap();
+    assert!(out(&o).1.contains("unknown tag"));
+}
+
+#[test]
+fn liblo_interop() {
+    if !(have("oscsend") && have("oscdump")) {
+        eprintln!("liblo-tools (oscsend, oscdump) not installed: interop test skipped");
+        return;
+    }
+    // liblo's oscsend -> our dump
+    let port = free_udp_port();
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("renoise-socket"))
+        .args([
+            "osc",
+            "dump",
+            &port.to_string(),
+            "--count",
+            "1",
+            "--timeout",
+            "10000",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let st = std::process::Command::new("oscsend")
+        .args([
+            "127.0.0.1",
+            &port.to_string(),
+            "/liblo",
+            "ifsTh",
+            "3",
+            "1.5",
+            "text",
+            "9",
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "/liblo ifsTh 3 1.500000 \"text\" #T 9\n"
+    );
+
+    // our send -> liblo's oscdump: the same line after oscdump's timestamp
+    let port = free_udp_port();
+    let mut child = std::process::Command::new("oscdump")
+        .args(["-L", &port.to_string()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    cmd()
+        .args([
+            "osc",
+            "send",
+            "127.0.0.1",
+            &port.to_string(),
+            "/ours",
+            "i:3",
+            "f:1.5",
+            "s:text",
+            "T",
+            "h:9",
+        ])
+        .assert()
+        .success();
+    let mut line = String::new();
+    let mut r = BufReader::new(child.stdout.take().unwrap());
+    let reader = std::thread::spawn(move || {
+        r.read_line(&mut line).unwrap();
+        line
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = child.kill();
+    let _ = child.wait();
+    let line = reader.join().unwrap();
+    let ours = line.split_once(' ').map(|x| x.1).unwrap_or("");
+    assert_eq!(
+        ours.trim_end(),
+        "/ours ifsTh 3 1.500000 \"text\" #T 9",
+        "{line}"
+    );
+}
