@@ -712,6 +712,20 @@ describe("create_server", function()
     end)
   end)
 
+  describe("examples", function()
+    it("examples/lua/osc_udp_server.lua runs and prints the reply", function()
+      if not rs.Osc then
+        pending("renoise.Osc is not in this build")
+        return
+      end
+      local script = H.dir .. "/../../examples/lua/osc_udp_server.lua"
+      local h = assert(io.popen("timeout 10 " .. H.interpreter() .. " " .. H.shell_quote(script) .. " 2>&1", "r"))
+      local out = h:read("*a")
+      h:close()
+      assert.are.equal('/reply ,s "got /renoise/transport/start"\n', out)
+    end)
+  end)
+
   describe("argument errors", function()
     it("create_server checks its arguments", function()
       H.assert_arg_error(1, "create_server", S.create_server)
