@@ -47,7 +47,9 @@
         any(feature = "embed51", feature = "embedjit", feature = "embed54")
     ),
 ))]
-compile_error!("enable exactly one of the features lua51, luajit, lua54 (or embed51, embedjit, embed54)");
+compile_error!(
+    "enable exactly one of the features lua51, luajit, lua54 (or embed51, embedjit, embed54)"
+);
 
 /// Declares the module's files, each only when a Lua is selected.
 macro_rules! with_lua {
