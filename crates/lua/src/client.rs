@@ -15,7 +15,7 @@
 //! library, which can break any C library's objects).
 
 use crate::raw::{
-    guard, lua_fn, number_at, push_bytes, push_failure, string_at, timeout_at, type_error, Fail,
+    guard, guard_fast, lua_fn, number_at, push_bytes, push_failure, string_at, timeout_at, type_error, Fail,
     Msg, Shown,
 };
 use mlua::ffi::{self, lua_CFunction, lua_State};
@@ -241,15 +241,55 @@ unsafe fn receive_body(l: *mut lua_State) -> Result<c_int, Fail> {
     let Some(client) = ud.owned_open() else {
         return receive_other(l, ud, mode, timeout);
     };
-    // The error is turned into a plain message inside the guard, so what
-    // leaves it owns nothing with a destructor.
-    match guard(|| client.receive(mode, timeout).map_err(Msg::of))? {
+    // Only a small result leaves the guard on the hot path (a slice, or
+    // the kind of failure): carrying a `Msg` through it would copy half a
+    // kilobyte per call. The message of a rare failure is made in
+    // `push_receive_error`.
+    let got = guard_fast(|| client.receive(mode, timeout).map_err(Failure::of));
+    match got.ok_or_else(Fail::internal)? {
         Ok(bytes) => {
             push_bytes(l, bytes);
             Ok(1)
         }
-        Err(msg) => Ok(push_failure(l, &msg)),
+        Err(Failure::Timeout) => Ok(push_static_failure(l, "timeout")),
+        Err(Failure::Other(e)) => push_receive_error(l, e),
     }
+}
+
+/// A failed receive, as it leaves the guard.
+enum Failure {
+    /// The expected failure of polling: pushed as a constant string.
+    Timeout,
+    /// Anything else; turned into a message before anything is pushed.
+    Other(renoise_socket::Error),
+}
+
+impl Failure {
+    #[inline]
+    fn of(e: renoise_socket::Error) -> Failure {
+        match e {
+            renoise_socket::Error::Timeout => Failure::Timeout,
+            e => Failure::Other(e),
+        }
+    }
+}
+
+/// Pushes `nil, msg` for a constant message; returns 2.
+#[inline]
+unsafe fn push_static_failure(l: *mut lua_State, msg: &'static str) -> c_int {
+    ffi::lua_pushnil(l);
+    push_bytes(l, msg.as_bytes());
+    2
+}
+
+/// Pushes `nil, message` for a receive error other than a timeout. The
+/// error is formatted and dropped inside the guard, so nothing with a
+/// destructor is alive while Lua allocates the message.
+#[cold]
+#[inline(never)]
+unsafe fn push_receive_error(l: *mut lua_State, e: renoise_socket::Error) -> Result<c_int, Fail> {
+    let msg = guard(move || Msg::of(e))?;
+    Ok(push_failure(l, &msg))
 }
 
 /// `client:send(message)` -> `true` | `false, error`.

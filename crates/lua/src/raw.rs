@@ -62,7 +62,7 @@ impl Msg {
 
     /// Pushes the message as a Lua string (may raise on out-of-memory).
     pub(crate) unsafe fn push(&self, l: *mut lua_State) {
-        ffi::lua_pushlstring(l, self.buf.as_ptr().cast(), self.len);
+        push_bytes(l, self.as_bytes());
     }
 }
 
@@ -122,6 +122,12 @@ impl Fail {
 
     pub(crate) fn error(d: impl fmt::Display) -> Fail {
         Fail::Error(Msg::of(d))
+    }
+
+    /// What a panic in the core becomes (see [`guard`]).
+    #[cold]
+    pub(crate) fn internal() -> Fail {
+        Fail::error("internal error in renoise_socket")
     }
 
     /// `"socket is closed"`.
@@ -311,23 +317,32 @@ pub(crate) unsafe fn number_at(l: *mut lua_State, index: c_int) -> Option<Num> {
 
 /// A timeout in milliseconds at `index`: a number >= 0 (`math.huge` waits
 /// forever). Returns the argument error otherwise.
+#[inline]
 pub(crate) unsafe fn timeout_at(
     l: *mut lua_State,
     index: c_int,
 ) -> Result<std::time::Duration, Fail> {
+    if let Some(d) = number_at(l, index).and_then(millis) {
+        return Ok(d);
+    }
+    Err(timeout_error(l, index))
+}
+
+/// The argument error of a bad timeout.
+#[cold]
+#[inline(never)]
+unsafe fn timeout_error(l: *mut lua_State, index: c_int) -> Fail {
     match number_at(l, index) {
-        Some(n) => millis(n).ok_or_else(|| {
-            Fail::arg(
-                index,
-                format_args!("timeout must be a number of milliseconds >= 0, got {n}"),
-            )
-        }),
-        None => Err(type_error(l, index, "number")),
+        Some(n) => Fail::arg(
+            index,
+            format_args!("timeout must be a number of milliseconds >= 0, got {n}"),
+        ),
+        None => type_error(l, index, "number"),
     }
 }
 
 /// Milliseconds as a duration; `None` for negative or NaN values.
-#[inline]
+#[inline(always)]
 pub(crate) fn millis(n: Num) -> Option<std::time::Duration> {
     use std::time::Duration;
     match n {
@@ -347,7 +362,15 @@ pub(crate) fn millis(n: Num) -> Option<std::time::Duration> {
 /// ordinary error message. The closure must not call into Lua.
 #[inline]
 pub(crate) fn guard<R>(f: impl FnOnce() -> R) -> Result<R, Fail> {
-    catch_unwind(AssertUnwindSafe(f)).map_err(|_| Fail::error("internal error in renoise_socket"))
+    catch_unwind(AssertUnwindSafe(f)).map_err(|_| Fail::internal())
+}
+
+/// [`guard`] for the hot path: `None` after a panic. Its result stays as
+/// small as `R` (a `Fail` in it would make every call copy half a
+/// kilobyte); turn `None` into [`Fail::internal`].
+#[inline(always)]
+pub(crate) fn guard_fast<R>(f: impl FnOnce() -> R) -> Option<R> {
+    catch_unwind(AssertUnwindSafe(f)).ok()
 }
 
 /// Pushes `nil, message`, the shape of an expected failure; returns 2.
@@ -358,7 +381,19 @@ pub(crate) unsafe fn push_failure(l: *mut lua_State, msg: &Msg) -> c_int {
 }
 
 /// Pushes the bytes as a Lua string.
+///
+/// For Lua 5.1 and LuaJIT this calls the C function directly: mlua's
+/// `lua_pushlstring` there emulates Lua 5.4's (returning the new string's
+/// address with an extra `lua_tolstring` call), which costs as much again
+/// as the rest of a short `receive`.
 #[inline]
 pub(crate) unsafe fn push_bytes(l: *mut lua_State, b: &[u8]) {
+    #[cfg(any(feature = "lua51", feature = "luajit"))]
+    {
+        // An empty slice may point anywhere; give Lua a real address.
+        let p = if b.is_empty() { c"".as_ptr() } else { b.as_ptr().cast() };
+        ffi::lua_pushlstring_(l, p, b.len());
+    }
+    #[cfg(feature = "lua54")]
     ffi::lua_pushlstring(l, b.as_ptr().cast(), b.len());
 }
