@@ -74,8 +74,5 @@ with_lua! {
     mod socket;
 }
 
-#[cfg(any(feature = "luajit", feature = "embedjit"))]
-mod jit;
-
 #[cfg(any(feature = "embed51", feature = "embedjit", feature = "embed54"))]
 pub use module::module_table;
