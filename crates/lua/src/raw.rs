@@ -388,12 +388,12 @@ pub(crate) unsafe fn push_failure(l: *mut lua_State, msg: &Msg) -> c_int {
 /// as the rest of a short `receive`.
 #[inline]
 pub(crate) unsafe fn push_bytes(l: *mut lua_State, b: &[u8]) {
-    #[cfg(any(feature = "lua51", feature = "luajit"))]
+    #[cfg(not(any(feature = "lua54", feature = "embed54")))]
     {
         // An empty slice may point anywhere; give Lua a real address.
         let p = if b.is_empty() { c"".as_ptr() } else { b.as_ptr().cast() };
         ffi::lua_pushlstring_(l, p, b.len());
     }
-    #[cfg(feature = "lua54")]
+    #[cfg(any(feature = "lua54", feature = "embed54"))]
     ffi::lua_pushlstring(l, b.as_ptr().cast(), b.len());
 }
