@@ -87,6 +87,12 @@ impl Ud {
         }
     }
 
+    /// Largest `n` that `receive(n, ...)` accepts.
+    #[cfg(any(feature = "luajit", feature = "embedjit"))]
+    pub(crate) fn max_receive_size(&self) -> usize {
+        self.max_receive_size
+    }
+
     fn is_open(&self) -> bool {
         match &self.client {
             Sock::Own(c) => c.is_open(),
@@ -98,7 +104,7 @@ impl Ud {
     /// The owned client, if it can still be used; `None` for a closed or
     /// non-owned one (then see [`receive_other`] / [`send_other`]).
     #[inline(always)]
-    fn owned_open(&mut self) -> Option<&mut Client> {
+    pub(crate) fn owned_open(&mut self) -> Option<&mut Client> {
         match &mut self.client {
             Sock::Own(c) if c.is_open() => Some(&mut **c),
             _ => None,
@@ -143,6 +149,8 @@ pub(crate) unsafe fn push_metatable(l: *mut lua_State) {
     ffi::lua_pushvalue(l, methods);
     ffi::lua_pushcclosure(l, index, 2);
     ffi::lua_setfield(l, mt, c"__index".as_ptr());
+    #[cfg(any(feature = "luajit", feature = "embedjit"))]
+    crate::jit::install(l, mt, methods);
     ffi::lua_pop(l, 1); // methods
 
     let meta: [(&CStr, lua_CFunction); 4] = [
@@ -257,7 +265,7 @@ unsafe fn receive_body(l: *mut lua_State) -> Result<c_int, Fail> {
 }
 
 /// A failed receive, as it leaves the guard.
-enum Failure {
+pub(crate) enum Failure {
     /// The expected failure of polling: pushed as a constant string.
     Timeout,
     /// Anything else; turned into a message before anything is pushed.
@@ -266,7 +274,7 @@ enum Failure {
 
 impl Failure {
     #[inline]
-    fn of(e: renoise_socket::Error) -> Failure {
+    pub(crate) fn of(e: renoise_socket::Error) -> Failure {
         match e {
             renoise_socket::Error::Timeout => Failure::Timeout,
             e => Failure::Other(e),

@@ -27,6 +27,8 @@
 //! - `client.rs`: `SocketClient` objects (`receive`, `send`, properties);
 //! - `server.rs`: `create_server`, `SocketServer` objects, callbacks in `wait`;
 //! - `osc.rs`: the `Osc` table, `Message` / `Bundle` objects, `type()`;
+//! - `jit.rs` + `jit.lua` (LuaJIT only): `receive` / `send` through the
+//!   FFI, so the JIT compiles loops around them;
 //! - `raw.rs`: the raw C API helpers, and the rules for raising errors
 //!   from raw C functions soundly.
 //!
@@ -73,6 +75,9 @@ with_lua! {
     mod server;
     mod socket;
 }
+
+#[cfg(any(feature = "luajit", feature = "embedjit"))]
+mod jit;
 
 #[cfg(any(feature = "embed51", feature = "embedjit", feature = "embed54"))]
 pub use module::module_table;

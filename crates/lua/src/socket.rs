@@ -97,6 +97,8 @@ unsafe fn create_client_body(l: *mut lua_State) -> Result<c_int, Fail> {
             std::ptr::write(ud, Ud::new(client, opts.max_receive_size));
             ffi::lua_pushvalue(l, ffi::lua_upvalueindex(1));
             ffi::lua_setmetatable(l, -2);
+            #[cfg(any(feature = "luajit", feature = "embedjit"))]
+            crate::jit::register(l, ffi::lua_upvalueindex(1), -1);
             Ok(1)
         }
         Err(Fail::Error(msg)) => Ok(push_failure(l, &msg)),

@@ -1,0 +1,59 @@
+-- renoise_socket's LuaJIT fast path, installed by the module itself when it
+-- is built for LuaJIT and the `ffi` library is there (see jit.rs).
+--
+-- `receive` and `send` of SocketClient objects become Lua functions that
+-- call the module's `extern "C"` functions through the FFI, so a loop that
+-- calls `c:receive(...)` is compiled by the JIT as a whole instead of
+-- stopping at a classic C function call. Only the common shapes take the
+-- fast path (an open client of `create_client`, a mode of '*line', '*all'
+-- or a number, a number timeout, a string message); everything else, every
+-- argument error included, is handed to the classic C function, so
+-- behaviour and messages are exactly the same.
+local methods, clients, c_receive, c_send, p_receive, p_send = ...
+local ffi = require("ffi")
+if not pcall(ffi.typeof, "renoise_socket_jit_out") then
+  ffi.cdef [[
+    typedef struct { const char *ptr; size_t len; } renoise_socket_jit_out;
+  ]]
+end
+local receive_fn = ffi.cast("int (*)(void *, int, double, double, renoise_socket_jit_out *)", p_receive)
+local send_fn = ffi.cast("int (*)(void *, const char *, size_t, renoise_socket_jit_out *)", p_send)
+local out = ffi.new("renoise_socket_jit_out")
+local str, type = ffi.string, type
+
+-- Status codes of the C functions (jit.rs).
+-- 0: done (out = the bytes), 1: timeout, 2: failed (out = the message),
+-- 3: not handled here, call the classic function.
+
+-- Varargs, so that the classic function sees exactly the arguments given
+-- (its messages tell a missing argument from a nil one).
+function methods.receive(...)
+  local self, mode, timeout = ...
+  if clients[self] and type(timeout) == "number" then
+    local kind, n
+    if mode == "*line" or mode == "*l" then
+      kind, n = 0, 0
+    elseif mode == "*all" or mode == "*a" then
+      kind, n = 1, 0
+    elseif type(mode) == "number" then
+      kind, n = 2, mode
+    end
+    if kind then
+      local st = receive_fn(self, kind, n, timeout, out)
+      if st == 0 then return str(out.ptr, out.len) end
+      if st == 1 then return nil, "timeout" end
+      if st == 2 then return nil, str(out.ptr, out.len) end
+    end
+  end
+  return c_receive(...)
+end
+
+function methods.send(...)
+  local self, data = ...
+  if clients[self] and type(data) == "string" then
+    local st = send_fn(self, data, #data, out)
+    if st == 0 then return true end
+    if st == 2 then return false, str(out.ptr, out.len) end
+  end
+  return c_send(...)
+end

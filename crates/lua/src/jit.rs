@@ -1,0 +1,190 @@
+//! LuaJIT's fast path: `receive` and `send` through the FFI.
+//!
+//! LuaJIT's compiler cannot follow a call into a classic `lua_CFunction`:
+//! a loop around `c:receive(...)` stays in the interpreter. Calls through
+//! its FFI are compiled. So, when the module is built for LuaJIT, opening
+//! it runs a small Lua shim (`jit.lua`) that replaces the `receive` and
+//! `send` methods by Lua functions calling the two `extern "C"` functions
+//! below through the FFI, for the common cases, and calling the classic C
+//! functions for everything else (so results and error messages are the
+//! same either way). If the `ffi` library is missing, or the JIT is off,
+//! nothing changes.
+//!
+//! Which objects may take the fast path: only userdata that
+//! `create_client` made, listed in a weak-keyed table (`clients`, kept in
+//! the class metatable as `__jit`), so the raw pointer the FFI passes is
+//! always a live `Ud`. The functions run the core inside `catch_unwind`
+//! and never call into Lua.
+
+use crate::client::{Failure, Ud};
+use crate::raw::{guard_fast, millis, Msg, Num};
+use mlua::ffi::{self, lua_State};
+use renoise_socket::Mode;
+use std::cell::RefCell;
+use std::ffi::{c_int, c_void};
+
+const SHIM: &str = include_str!("jit.lua");
+
+/// The bytes of a result or of an error message, as the shim reads them.
+#[repr(C)]
+pub(crate) struct Out {
+    ptr: *const u8,
+    len: usize,
+}
+
+const DONE: c_int = 0;
+const TIMEOUT: c_int = 1;
+const FAILED: c_int = 2;
+const NOT_HERE: c_int = 3;
+
+thread_local! {
+    /// The last error message, read by the shim right after the call.
+    static MESSAGE: RefCell<Msg> = RefCell::new(Msg::new());
+}
+
+/// Points `out` at the message of `e`, kept in a thread-local buffer.
+#[cold]
+fn failed(e: renoise_socket::Error, out: &mut Out) -> c_int {
+    MESSAGE.with(|m| {
+        let mut m = m.borrow_mut();
+        *m = Msg::of(e);
+        let b = m.as_bytes();
+        out.ptr = b.as_ptr();
+        out.len = b.len();
+    });
+    FAILED
+}
+
+/// `receive` for the shim: `kind` 0 = line, 1 = all, 2 = `n` bytes.
+///
+/// # Safety
+/// `ud` must point to a live `Ud` (the shim only passes objects listed by
+/// `create_client`), used by no one else during the call; `out` must be
+/// valid for writes.
+unsafe extern "C" fn receive(
+    ud: *mut c_void,
+    kind: c_int,
+    n: f64,
+    timeout_ms: f64,
+    out: *mut Out,
+) -> c_int {
+    let ud = &mut *ud.cast::<Ud>();
+    let out = &mut *out;
+    let Some(timeout) = millis(Num::Float(timeout_ms)) else {
+        return NOT_HERE;
+    };
+    let mode = match kind {
+        0 => Mode::Line,
+        1 => Mode::All,
+        _ => match Num::Float(n).whole() {
+            Some(i) if i >= 1 && (i as u64) <= ud.max_receive_size() as u64 => {
+                Mode::Bytes(i as usize)
+            }
+            _ => return NOT_HERE,
+        },
+    };
+    let Some(client) = ud.owned_open() else {
+        return NOT_HERE;
+    };
+    match guard_fast(|| client.receive(mode, timeout).map_err(Failure::of)) {
+        Some(Ok(bytes)) => {
+            out.ptr = bytes.as_ptr();
+            out.len = bytes.len();
+            DONE
+        }
+        Some(Err(Failure::Timeout)) => TIMEOUT,
+        Some(Err(Failure::Other(e))) => failed(e, out),
+        // The classic function reports it (as an error, as always).
+        None => NOT_HERE,
+    }
+}
+
+/// `send` for the shim.
+///
+/// # Safety
+/// As [`receive`]; `data` must be valid for reads of `len` bytes.
+unsafe extern "C" fn send(ud: *mut c_void, data: *const u8, len: usize, out: *mut Out) -> c_int {
+    let ud = &mut *ud.cast::<Ud>();
+    let out = &mut *out;
+    let data = if len == 0 {
+        &[][..]
+    } else {
+        std::slice::from_raw_parts(data, len)
+    };
+    let Some(client) = ud.owned_open() else {
+        return NOT_HERE;
+    };
+    match guard_fast(|| client.send(data)) {
+        Some(Ok(())) => DONE,
+        Some(Err(e)) => failed(e, out),
+        None => NOT_HERE,
+    }
+}
+
+/// Runs the shim for the class metatable `mt` and its methods table
+/// `methods` (absolute stack indices). On success the metatable gets the
+/// `__jit` table of fast-path objects; on any failure (no `ffi`, JIT off)
+/// the classic methods stay and nothing else changes.
+pub(crate) unsafe fn install(l: *mut lua_State, mt: c_int, methods: c_int) {
+    let top = ffi::lua_gettop(l);
+    if !jit_on(l) {
+        return;
+    }
+    if ffi::luaL_loadbuffer(
+        l,
+        SHIM.as_ptr().cast(),
+        SHIM.len(),
+        c"=renoise_socket.jit".as_ptr(),
+    ) != 0
+    {
+        ffi::lua_settop(l, top);
+        return;
+    }
+    ffi::lua_pushvalue(l, methods);
+    // The weak-keyed table of objects the fast path may take.
+    ffi::lua_createtable(l, 0, 0);
+    let clients = ffi::lua_gettop(l);
+    ffi::lua_createtable(l, 0, 1);
+    ffi::lua_pushstring(l, c"k".as_ptr());
+    ffi::lua_setfield(l, -2, c"__mode".as_ptr());
+    ffi::lua_setmetatable(l, clients);
+    ffi::lua_getfield(l, methods, c"receive".as_ptr());
+    ffi::lua_getfield(l, methods, c"send".as_ptr());
+    ffi::lua_pushlightuserdata(l, receive as *mut c_void);
+    ffi::lua_pushlightuserdata(l, send as *mut c_void);
+    // Keep `clients` for the metatable once the shim has run.
+    ffi::lua_pushvalue(l, clients);
+    ffi::lua_insert(l, top + 1);
+    if ffi::lua_pcall(l, 6, 0, 0) == 0 {
+        ffi::lua_setfield(l, mt, c"__jit".as_ptr());
+    }
+    ffi::lua_settop(l, top);
+}
+
+/// True when the `jit` library is loaded and its compiler is on.
+unsafe fn jit_on(l: *mut lua_State) -> bool {
+    let top = ffi::lua_gettop(l);
+    ffi::lua_getglobal(l, c"jit".as_ptr());
+    let mut on = false;
+    if ffi::lua_type(l, -1) == ffi::LUA_TTABLE {
+        ffi::lua_getfield(l, -1, c"status".as_ptr());
+        on = ffi::lua_type(l, -1) == ffi::LUA_TFUNCTION
+            && ffi::lua_pcall(l, 0, 1, 0) == 0
+            && ffi::lua_toboolean(l, -1) != 0;
+    }
+    ffi::lua_settop(l, top);
+    on
+}
+
+/// Lists the new client at stack index `ud` (a `create_client` result) as
+/// one the fast path may take; `mt` is the class metatable.
+pub(crate) unsafe fn register(l: *mut lua_State, mt: c_int, ud: c_int) {
+    let ud = ffi::lua_absindex(l, ud);
+    ffi::lua_getfield(l, mt, c"__jit".as_ptr());
+    if ffi::lua_type(l, -1) == ffi::LUA_TTABLE {
+        ffi::lua_pushvalue(l, ud);
+        ffi::lua_pushboolean(l, 1);
+        ffi::lua_rawset(l, -3);
+    }
+    ffi::lua_pop(l, 1);
+}
