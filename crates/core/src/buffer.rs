@@ -14,14 +14,18 @@ pub(crate) struct Buffer {
     data: Vec<u8>,
     start: usize,
     end: usize,
-    /// Bytes after `start` already known to hold no terminator, so a long
-    /// line arriving in many segments is scanned once.
+    /// Index in `data` up to which the bytes from `start` on are known to
+    /// hold no terminator (meaningful when it is past `start`), so a long
+    /// line arriving in many segments is scanned once. Kept as an index
+    /// rather than a length so taking bytes need not reset it.
     scanned: usize,
     /// The last line ended in a `\r` that was the last buffered byte: a
     /// `\n` arriving next belongs to that terminator.
     skip_lf: bool,
     /// Stream offset of `start`; datagram boundaries are kept as stream
-    /// offsets so compaction does not have to touch them.
+    /// offsets so compaction does not have to touch them. Only counted
+    /// while datagrams are buffered: a UDP buffer holds nothing but
+    /// datagrams, so nothing is ever taken outside of one.
     consumed: u64,
     /// UDP: stream offsets where each buffered datagram ends.
     datagrams: VecDeque<u64>,
@@ -30,30 +34,148 @@ pub(crate) struct Buffer {
     initial: usize,
 }
 
-/// Finds the first `\n` or `\r`. On x86-64 the AVX2 searcher is picked
-/// once per buffer instead of on every call: for short lines the per-call
-/// dispatch inside `memchr2` costs as much as the search itself.
+/// Finds the first `\n` or `\r`. On x86-64 with AVX2 a search of our own
+/// (see [`avx2::find`]), picked once per buffer; elsewhere `memchr2`.
 #[derive(Debug, Clone, Copy)]
 struct Finder {
     #[cfg(target_arch = "x86_64")]
-    avx2: Option<memchr::arch::x86_64::avx2::memchr::Two>,
+    avx2: bool,
 }
 
 impl Finder {
     fn new() -> Finder {
         Finder {
             #[cfg(target_arch = "x86_64")]
-            avx2: memchr::arch::x86_64::avx2::memchr::Two::new(b'\n', b'\r'),
+            avx2: std::arch::is_x86_feature_detected!("avx2"),
         }
     }
 
     #[inline(always)]
     fn find(&self, hay: &[u8]) -> Option<usize> {
         #[cfg(target_arch = "x86_64")]
-        if let Some(f) = &self.avx2 {
-            return f.find(hay);
+        if self.avx2 {
+            // SAFETY: the CPU has AVX2 (checked in `new`).
+            return unsafe { avx2::find(hay) };
         }
         memchr::memchr2(b'\n', b'\r', hay)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    //! The line-terminator search, for long lines as fast as a one-byte
+    //! `memchr`.
+    //!
+    //! `memchr2` compares every 32-byte block twice (with `\n` and with
+    //! `\r`) and unrolls less than the one-byte search. Here the long
+    //! stretches are scanned four blocks at a time with a single compare
+    //! per block: `b | 0x07 == 0x0f` holds exactly for the bytes 0x08 to
+    //! 0x0f, which include both terminators. Only a group where that
+    //! matches (a terminator, or a tab or other control byte of that range)
+    //! is then searched exactly.
+    use std::arch::x86_64::*;
+
+    /// Bit `k` set when byte `k` of the 32 at `p` is `\n` or `\r`.
+    #[inline(always)]
+    unsafe fn exact(p: *const u8) -> u32 {
+        let v = _mm256_loadu_si256(p.cast());
+        let nl = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'\n' as i8));
+        let cr = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'\r' as i8));
+        _mm256_movemask_epi8(_mm256_or_si256(nl, cr)) as u32
+    }
+
+    /// All ones in the bytes of the 32 at `p` that lie in 0x08..=0x0f.
+    #[inline(always)]
+    unsafe fn rough(p: *const u8) -> __m256i {
+        let v = _mm256_loadu_si256(p.cast());
+        _mm256_cmpeq_epi8(
+            _mm256_or_si256(v, _mm256_set1_epi8(0x07)),
+            _mm256_set1_epi8(0x0f),
+        )
+    }
+
+    /// The index of the first `\n` or `\r` in `hay`.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn find(hay: &[u8]) -> Option<usize> {
+        let n = hay.len();
+        if n < 32 {
+            return memchr::memchr2(b'\n', b'\r', hay);
+        }
+        let p = hay.as_ptr();
+        // All loads below read 32 bytes at offsets <= n - 32.
+        let m = exact(p);
+        if m != 0 {
+            return Some(m.trailing_zeros() as usize);
+        }
+        let mut i = 32;
+        while i + 128 <= n {
+            let any = _mm256_or_si256(
+                _mm256_or_si256(rough(p.add(i)), rough(p.add(i + 32))),
+                _mm256_or_si256(rough(p.add(i + 64)), rough(p.add(i + 96))),
+            );
+            if _mm256_movemask_epi8(any) != 0 {
+                for k in (i..i + 128).step_by(32) {
+                    let m = exact(p.add(k));
+                    if m != 0 {
+                        return Some(k + m.trailing_zeros() as usize);
+                    }
+                }
+            }
+            i += 128;
+        }
+        while i + 32 <= n {
+            let m = exact(p.add(i));
+            if m != 0 {
+                return Some(i + m.trailing_zeros() as usize);
+            }
+            i += 32;
+        }
+        if i < n {
+            // The last 32 bytes, overlapping bytes already searched (which
+            // hold no terminator, so the first match is at or after `i`).
+            let j = n - 32;
+            let m = exact(p.add(j));
+            if m != 0 {
+                return Some(j + m.trailing_zeros() as usize);
+            }
+        }
+        None
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn agrees_with_memchr2() {
+            if !std::arch::is_x86_feature_detected!("avx2") {
+                return;
+            }
+            let mut x: u32 = 12345;
+            let mut next = || {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x
+            };
+            for len in 0..600 {
+                for _ in 0..20 {
+                    let mut hay: Vec<u8> = (0..len).map(|_| b'a' + (next() % 26) as u8).collect();
+                    // Sprinkle tabs and other near misses, and sometimes a terminator.
+                    for _ in 0..(next() % 4) {
+                        if len > 0 {
+                            let i = next() as usize % len;
+                            hay[i] = [b'\t', 0x08, 0x0b, 0x0c, 0x0e, 0x0f, 0x0a, 0x0d]
+                                [next() as usize % 8];
+                        }
+                    }
+                    let want = memchr::memchr2(b'\n', b'\r', &hay);
+                    // SAFETY: AVX2 checked above.
+                    assert_eq!(unsafe { super::find(&hay) }, want, "len {len}");
+                }
+            }
+        }
     }
 }
 
@@ -84,9 +206,15 @@ impl Buffer {
         self.start == self.end
     }
 
+    /// The bytes of a range handed out by this buffer.
     #[inline]
     pub(crate) fn bytes(&self, r: Range<usize>) -> &[u8] {
-        &self.data[r]
+        debug_assert!(r.start <= r.end && r.end <= self.data.len());
+        // SAFETY: every range this buffer hands out (`take*`, `pending`
+        // sub-ranges) lies within `start..end`, and `end <= data.len()`
+        // always holds; the data is never shrunk while a range is in use
+        // (the caller borrows the client until it is done with the bytes).
+        unsafe { self.data.get_unchecked(r) }
     }
 
     /// Drops the `\n` of a `\r\n` that was split across two reads.
@@ -111,9 +239,8 @@ impl Buffer {
     fn consume(&mut self, n: usize) -> Range<usize> {
         let a = self.start;
         self.start += n;
-        self.consumed += n as u64;
-        self.scanned = 0;
         if !self.datagrams.is_empty() {
+            self.consumed += n as u64;
             self.drop_finished_datagrams();
         }
         a..a + n
@@ -132,9 +259,9 @@ impl Buffer {
     #[inline]
     pub(crate) fn take_line(&mut self, max: usize) -> Option<Result<Range<usize>, ()>> {
         self.settle();
-        let from = self.start + self.scanned;
+        let from = self.start.max(self.scanned);
         let Some(i) = self.finder.find(&self.data[from..self.end]) else {
-            self.scanned = self.end - self.start;
+            self.scanned = self.end;
             return None;
         };
         let pos = from + i;
@@ -185,6 +312,13 @@ impl Buffer {
         self.consume(n)
     }
 
+    /// Takes exactly `n` bytes; `n` must not exceed [`Buffer::len`].
+    #[inline]
+    pub(crate) fn take_exact(&mut self, n: usize) -> Range<usize> {
+        debug_assert!(n <= self.len());
+        self.consume(n)
+    }
+
     /// Takes up to `n` bytes.
     #[inline]
     pub(crate) fn take(&mut self, n: usize) -> Range<usize> {
@@ -208,6 +342,7 @@ impl Buffer {
         if self.start == self.end {
             self.start = 0;
             self.end = 0;
+            self.scanned = 0;
         }
         if self.data.len() - self.end >= want {
             return;
@@ -215,6 +350,7 @@ impl Buffer {
         if self.start > 0 {
             self.data.copy_within(self.start..self.end, 0);
             self.end -= self.start;
+            self.scanned = self.scanned.saturating_sub(self.start);
             self.start = 0;
             if self.data.len() - self.end >= want {
                 return;
