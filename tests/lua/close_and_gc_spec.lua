@@ -77,7 +77,7 @@ describe("garbage collection", function()
   end)
 
   it("collects many clients without leaking descriptors", function()
-    local peer = H.peer({ "accept_all" })
+    local peer = H.peer({ "accept_all" }, { lifetime = 60 })
     local before = H.sockets()
     for _ = 1, 200 do
       local c = H.connect(peer)

@@ -138,7 +138,7 @@ class Tcp:
         if args.rcvbuf:
             self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, args.rcvbuf)
         self.listener.bind((host, 0))
-        self.listener.listen(8)
+        self.listener.listen(256)
         self.port = self.listener.getsockname()[1]
         self.conn = None
 
