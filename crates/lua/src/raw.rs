@@ -281,7 +281,8 @@ impl Num {
         match self {
             Num::Int(i) => Some(i),
             // 2^63 itself does not fit; everything below does.
-            Num::Float(f) if f.fract() == 0.0 && f.abs() < 9.223_372_036_854_775e18 => {
+            // (`as` truncates; unlike `fract` it needs no call into libm.)
+            Num::Float(f) if f.abs() < 9.223_372_036_854_775e18 && (f as i64) as f64 == f => {
                 Some(f as i64)
             }
             Num::Float(_) => None,
@@ -348,7 +349,7 @@ pub(crate) fn millis(n: Num) -> Option<std::time::Duration> {
     match n {
         Num::Int(i) => u64::try_from(i).ok().map(Duration::from_millis),
         // Whole milliseconds (the usual case) without float division.
-        Num::Float(f) if (0.0..9.0e15).contains(&f) && f.fract() == 0.0 => {
+        Num::Float(f) if (0.0..9.0e15).contains(&f) && (f as u64) as f64 == f => {
             Some(Duration::from_millis(f as u64))
         }
         Num::Float(f) if f >= 0.0 => {
