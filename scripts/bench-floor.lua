@@ -1,0 +1,87 @@
+-- The string-creation floor of each benchmark workload (see BENCHMARKS.md):
+-- what one `string.sub` of a fresh string of the workload's item size costs
+-- in this interpreter, CPU ns per item. A Lua binding that hands out an item
+-- as a new Lua string cannot be cheaper than this, whatever its socket code.
+--
+--   lua5.1 scripts/bench-floor.lua      luajit scripts/bench-floor.lua
+--
+-- The data has the shape of the benchmark server's: a 1 MiB chunk of
+-- pseudo-random letters (xorshift64, as sockbench-server), every item
+-- different. Items are taken in order, one `string.sub` each, so
+-- consecutive strings differ and old ones become garbage, as in a receive
+-- loop; each pass over the chunk is shifted by a byte, so no string is
+-- found still interned from the pass before. Under Lua 5.1 `string.sub` is a classic C function call,
+-- so the figure includes one call from Lua into C; under LuaJIT the call is
+-- compiled and only the string creation (and its garbage) remains.
+local CHUNK = 1048576
+
+local function letters(n)
+  -- xorshift64 on doubles would lose bits; use a 32-bit xorshift instead:
+  -- only "every item differs" matters here, not the exact bytes.
+  local bit = rawget(_G, "bit") or (pcall(require, "bit") and require("bit"))
+  local t, x = {}, 2463534242
+  for i = 1, n do
+    if bit then
+      x = bit.bxor(x, bit.lshift(x, 13))
+      x = bit.bxor(x, bit.rshift(x, 17))
+      x = bit.bxor(x, bit.lshift(x, 5))
+      t[i] = 97 + (x % 26)
+    else
+      x = (x * 1103515245 + 12345) % 2147483648
+      t[i] = 97 + math.floor(x / 65536) % 26
+    end
+  end
+  local parts = {}
+  for i = 1, n, 4096 do
+    parts[#parts + 1] = string.char(unpack(t, i, math.min(i + 4095, n)))
+  end
+  return table.concat(parts)
+end
+
+local big = letters(CHUNK)
+local sub, clock = string.sub, os.clock
+
+-- ns per fresh string of `size` bytes, items `stride` bytes apart.
+local function floor(size, stride, total_bytes)
+  local per_chunk = math.floor((CHUNK - 128 - size) / stride) + 1
+  local n = math.max(math.floor(total_bytes / stride), per_chunk)
+  local keep = {}
+  local t0 = clock()
+  local done, k, pass = 0, 0, 0
+  while done < n do
+    -- Each pass starts one byte further on, so its strings differ from
+    -- the last pass's: a string that is still interned would cost only a
+    -- lookup, which a small heap (a receive loop's) does not get.
+    pass = pass + 1
+    local pos = 1 + pass % 128
+    for _ = 1, math.min(per_chunk, n - done) do
+      k = k + 1
+      keep[k % 16] = sub(big, pos, pos + size - 1) -- keep it, so it is made
+      pos = pos + stride
+    end
+    done = done + per_chunk
+  end
+  return (clock() - t0) / n * 1e9, n
+end
+
+local interp = rawget(_G, "jit") and jit.version or _VERSION
+print(("string-creation floor, %s (CPU ns per fresh string):"):format(interp))
+local cases = {
+  { "lines-16", 16, 17, 60e6 },
+  { "lines-100", 100, 101, 200e6 },
+  { "lines-1000", 1000, 1001, 600e6 },
+  { "records-64", 64, 64, 200e6 },
+  { "bulk (64 KiB)", 65536, 65536, 4e9 },
+}
+-- FLOOR_ONLY=<name> runs one case; FLOOR_SCALE=<f> scales the counts.
+local only, scale = os.getenv("FLOOR_ONLY"), tonumber(os.getenv("FLOOR_SCALE") or "1")
+for _, c in ipairs(cases) do
+  if not only or only == c[1] then
+    local ns, n = floor(c[2], c[3], c[4] * scale)
+    if c[2] == 65536 then
+      print(("  %-14s %9.0f ns/chunk = %6.0f ms/GB"):format(c[1], ns, ns / 65536 * 1e3))
+    else
+      print(("  %-14s %9.1f ns/item   (%d items)"):format(c[1], ns, n))
+    end
+  end
+end
