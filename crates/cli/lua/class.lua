@@ -3,6 +3,11 @@
 local host = ...
 local rawtype, setmetatable, getmetatable, rawget, rawset, error =
   type, setmetatable, getmetatable, rawget, rawset, error
+-- Lua 5.1 and LuaJIT have getfenv; Lua 5.2+ have _ENV instead. Read with
+-- rawget: once strict globals are on, reading an absent global raises.
+local getfenv = rawget(_G, "getfenv")
+local getinfo, getupvalue = debug.getinfo, debug.getupvalue
+host.rawtype = rawtype
 
 local class_info = setmetatable({}, { __mode = "k" })    -- class -> info
 local instance_info = setmetatable({}, { __mode = "k" }) -- metatable -> info
@@ -96,12 +101,34 @@ local function new_class(name)
   return cls, info
 end
 
+-- The global environment of the function `level` levels above the caller
+-- (1: the caller's caller): its getfenv, or in Lua 5.2+ its _ENV upvalue.
+local function env_of(level)
+  if getfenv then
+    local env = getfenv(level + 2) -- not a tail call: LuaJIT drops the frame
+    return env
+  end
+  local info = getinfo(level + 2, "f")
+  local f = info and info.func
+  if f then
+    local i = 1
+    while true do
+      local n, v = getupvalue(f, i)
+      if n == nil then break end
+      if n == "_ENV" then return v end
+      i = i + 1
+    end
+  end
+  return _G
+end
+host.env_of = env_of
+
 -- class "X" or class "X" (Base): defines the global X.
 function class(name)
   if rawtype(name) ~= "string" then
     error("class: the name must be a string", 2)
   end
-  local env = getfenv and getfenv(2) or _G
+  local env = env_of(1)
   local cls, info = new_class(name)
   rawset(env, name, cls)
   return function(base)

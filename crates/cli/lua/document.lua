@@ -57,7 +57,7 @@ end
 
 -- DocumentNode: a class whose properties are observables (or nodes).
 class "DocumentNode"
-local env = getfenv and getfenv(1) or _G
+local env = host.env_of(0)
 local DocumentNode = rawget(env, "DocumentNode")
 rawset(env, "DocumentNode", nil)
 Document.DocumentNode = DocumentNode

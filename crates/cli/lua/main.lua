@@ -2,13 +2,36 @@
 -- Returns the function the host calls with its options; it returns the
 -- exit code.
 local host = ...
+local rawtype = host.rawtype -- the standard type(), before class.lua replaced it
 
--- The traceback without the runner's own frames.
+-- An error value as text a person can act on: a message, even when the
+-- value is an empty string, nil, a table or other non-string.
+local function describe(err)
+  if rawequal(err, nil) then
+    return "(error raised with no message: error() or error(nil))"
+  end
+  local t = rawtype(err)
+  if t == "string" then
+    if err == "" then return "(error raised with an empty message)" end
+    -- error("") with a position: "file.lua:3: "
+    if err:find("^[^\n]*:%d+: ?$") then return err .. "(error raised with an empty message)" end
+    return err
+  end
+  if t == "number" then return tostring(err) end
+  local mt = getmetatable(err)
+  if rawtype(mt) == "table" and rawget(mt, "__tostring") then
+    local ok, text = pcall(tostring, err)
+    if ok and rawtype(text) == "string" and text ~= "" then return text end
+  end
+  return "(error object is a " .. type(err) .. " value: " .. tostring(err) .. ")"
+end
+
+-- The error's message, then the traceback without the runner's own frames.
 local function traceback(err)
-  local lines = {}
-  for line in debug.traceback(tostring(err), 2):gmatch("[^\n]+") do
+  local lines = { describe(err) }
+  for line in debug.traceback("", 2):gmatch("[^\n]+") do
     if not (line:find("[renoise-socket", 1, true) or line:find("in function 'xpcall'", 1, true)
-        or line:find("(tail call): ?", 1, true)) then
+        or line:find("(tail call): ?", 1, true) or line:find("(...tail calls...)", 1, true)) then
       lines[#lines + 1] = line
     end
   end
@@ -16,7 +39,7 @@ local function traceback(err)
 end
 
 local function report(err)
-  io.stderr:write("renoise-socket: error: ", tostring(err), "\n")
+  io.stderr:write("renoise-socket: error: ", describe(err), "\n")
 end
 
 -- Strict globals, as Renoise has them.

@@ -25,4 +25,13 @@ c:send("hi")
 server:wait(1000)
 assert(h.got == "hi", "callback called as a method: " .. tostring(h.got))
 server:stop() server:close() c:close()
+-- class "X" defines X in the caller's environment (getfenv in Lua 5.1, _ENV
+-- in Lua 5.2+), not always in _G
+local env = setmetatable({}, { __index = _G })
+local code = 'class "Inner"; function Inner:__init() self.x = 1 end; return Inner'
+local f
+if rawget(_G, "setfenv") then f = loadstring(code); setfenv(f, env) else f = load(code, "inner", "t", env) end
+local Inner = f()
+assert(rawget(env, "Inner") == Inner and rawget(_G, "Inner") == nil, "class in the caller's environment")
+assert(Inner().x == 1 and type(Inner()) == "Inner")
 print("ok")

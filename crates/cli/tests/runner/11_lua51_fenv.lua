@@ -1,0 +1,14 @@
+-- Lua 5.1's environments and module(): Lua 5.1 and LuaJIT builds (Lua 5.4
+-- has none of them; tests/cli.rs skips this script there)
+assert(_VERSION == "Lua 5.1", _VERSION)
+assert(type(module) == "function" and type(setfenv) == "function" and type(getfenv) == "function")
+local env = { x = 5 }
+local fn = loadstring("return x")
+setfenv(fn, env)
+assert(fn() == 5)
+assert(getfenv(fn) == env)
+-- module(): a Renoise-era library file
+local lib = loadstring('module("old_style_lib", package.seeall)\nfunction hello() return "hi" end')
+lib()
+assert(old_style_lib.hello() == "hi" and package.loaded.old_style_lib == old_style_lib)
+print("ok")
