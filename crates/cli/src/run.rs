@@ -99,7 +99,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
 }
 
 fn setup_and_run(lua: &Lua, args: &RunArgs, folder: &Path, main: &Path) -> mlua::Result<u8> {
-    let module = rs_lua::module_table(lua)?;
+    let module = renoise_socket_lua::module_table(lua)?;
     let preload: Table = lua.globals().get::<Table>("package")?.get("preload")?;
     let m = module.clone();
     preload.set(

@@ -30,19 +30,20 @@ extern "C" {
     fn lua_close(l: *mut c_void);
 }
 
-/// The folder holding `librenoise_socket.so` built for Lua 5.1, or the
-/// folder of `$RS_LUA_MODULE` (a path to the `.so`) when set.
+/// The module built for Lua 5.1 (`librenoise_socket_lua.so`, entry point
+/// `luaopen_renoise_socket`), or `$RS_LUA_MODULE` (a path to a `.so`) when
+/// set.
 ///
 /// `cargo test` does not build a package's cdylib for its integration
 /// tests, so the first call builds it with a nested `cargo build` (same
 /// target directory and profile; Cargo does not hold its lock while tests
 /// run). It lands next to the `deps` folder holding this test.
-fn module_dir() -> PathBuf {
+fn module_path() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
         .get_or_init(|| {
             if let Ok(p) = std::env::var("RS_LUA_MODULE") {
-                return PathBuf::from(p).parent().unwrap().to_path_buf();
+                return PathBuf::from(p);
             }
             let exe = std::env::current_exe().unwrap();
             let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
@@ -53,12 +54,9 @@ fn module_dir() -> PathBuf {
             }
             let status = cargo.status().expect("run cargo build");
             assert!(status.success(), "cargo build of the Lua 5.1 module failed");
-            assert!(
-                dir.join("librenoise_socket.so").exists(),
-                "no librenoise_socket.so in {}",
-                dir.display()
-            );
-            dir
+            let path = dir.join("librenoise_socket_lua.so");
+            assert!(path.exists(), "no {}", path.display());
+            path
         })
         .clone()
 }
@@ -67,11 +65,11 @@ fn module_dir() -> PathBuf {
 /// `require("renoise_socket")`; returns what the chunk returned (a string)
 /// or the error.
 fn run_lua(code: &str) -> Result<String, String> {
-    let dir = module_dir();
+    let path = module_path();
     let prelude = format!(
-        "package.cpath = {:?} .. '/lib?.so;' .. package.cpath\n\
+        "package.preload.renoise_socket = assert(package.loadlib({:?}, 'luaopen_renoise_socket'))\n\
          local rs = require('renoise_socket')\n",
-        dir.display().to_string()
+        path.display().to_string()
     );
     let src = CString::new(prelude + code).unwrap();
     // SAFETY: one state per call, used only on this thread, closed at the end.
