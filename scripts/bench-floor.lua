@@ -5,15 +5,15 @@
 --
 --   lua5.1 scripts/bench-floor.lua      luajit scripts/bench-floor.lua
 --
--- The data has the shape of the benchmark server's: a 1 MiB chunk of
--- pseudo-random letters (xorshift64, as sockbench-server), every item
--- different. Items are taken in order, one `string.sub` each, so
+-- The data: 128 KiB of pseudo-random letters (a small source, as a receive
+-- buffer is, so the interpreter's heap stays as small as a receive loop's
+-- and its collector runs as often), every item different. Items are taken in order, one `string.sub` each, so
 -- consecutive strings differ and old ones become garbage, as in a receive
 -- loop; each pass over the chunk is shifted by a byte, so no string is
 -- found still interned from the pass before. Under Lua 5.1 `string.sub` is a classic C function call,
 -- so the figure includes one call from Lua into C; under LuaJIT the call is
 -- compiled and only the string creation (and its garbage) remains.
-local CHUNK = 1048576
+local CHUNK = 131072
 
 local function letters(n)
   -- xorshift64 on doubles would lose bits; use a 32-bit xorshift instead:
