@@ -1,18 +1,22 @@
 -- The string-creation floor of each benchmark workload (see BENCHMARKS.md):
--- what one `string.sub` of a fresh string of the workload's item size costs
--- in this interpreter, CPU ns per item. A Lua binding that hands out an item
--- as a new Lua string cannot be cheaper than this, whatever its socket code.
+-- what one `string.sub` of a fresh string of the workload's item size
+-- costs in this interpreter, CPU ns per item. A binding that hands out each
+-- item as a new Lua string pays about this much on top of its socket work.
 --
 --   lua5.1 scripts/bench-floor.lua      luajit scripts/bench-floor.lua
+--   FLOOR_ONLY=lines-100 FLOOR_SCALE=0.1 lua5.1 scripts/bench-floor.lua
 --
--- The data: 128 KiB of pseudo-random letters (a small source, as a receive
--- buffer is, so the interpreter's heap stays as small as a receive loop's
--- and its collector runs as often), every item different. Items are taken in order, one `string.sub` each, so
--- consecutive strings differ and old ones become garbage, as in a receive
--- loop; each pass over the chunk is shifted by a byte, so no string is
--- found still interned from the pass before. Under Lua 5.1 `string.sub` is a classic C function call,
--- so the figure includes one call from Lua into C; under LuaJIT the call is
--- compiled and only the string creation (and its garbage) remains.
+-- The source is 128 KiB of pseudo-random letters: small, as a receive
+-- buffer is, so the heap stays as small as a receive loop's and the
+-- collector runs as often. Items are taken in order, one `string.sub`
+-- each, so consecutive strings differ and old ones become garbage; each
+-- pass over the source is shifted by a byte, so no string is found still
+-- interned from the pass before. (The benchmark server repeats its data
+-- every MiB, so a client there sometimes does find a line still interned
+-- and can come in under this figure.) Under Lua 5.1 `string.sub` is a
+-- classic C function, so the figure includes one call from Lua into C;
+-- under LuaJIT the call is compiled and only the string creation and its
+-- garbage remain.
 local CHUNK = 131072
 
 local function letters(n)
