@@ -164,7 +164,10 @@ pub(crate) unsafe fn install(l: *mut lua_State, mt: c_int, methods: c_int) {
 /// True when the `jit` library is loaded and its compiler is on.
 unsafe fn jit_on(l: *mut lua_State) -> bool {
     let top = ffi::lua_gettop(l);
-    ffi::lua_getglobal(l, c"jit".as_ptr());
+    // Raw access: a strict-globals `_G` must not object to a missing `jit`.
+    ffi::lua_pushglobaltable(l);
+    ffi::lua_pushstring(l, c"jit".as_ptr());
+    ffi::lua_rawget(l, -2);
     let mut on = false;
     if ffi::lua_type(l, -1) == ffi::LUA_TTABLE {
         ffi::lua_getfield(l, -1, c"status".as_ptr());
