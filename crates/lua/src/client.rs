@@ -15,7 +15,7 @@
 //! library, which can break any C library's objects).
 
 use crate::raw::{
-    guard, guard_fast, lua_fn, number_at, push_bytes, push_failure, string_at, timeout_at, type_error, Fail,
+    read_only_field, guard, guard_fast, lua_fn, number_at, push_bytes, push_failure, string_at, timeout_at, type_error, Fail,
     Msg, Shown,
 };
 use mlua::ffi::{self, lua_CFunction, lua_State};
@@ -448,24 +448,7 @@ unsafe fn index_body(l: *mut lua_State) -> Result<c_int, Fail> {
 
 /// `__newindex`: every field is read-only, and objects take no new fields.
 unsafe fn newindex_body(l: *mut lua_State) -> Result<c_int, Fail> {
-    let key = match string_at(l, 2) {
-        Some(k) => Msg::of(Shown(k)),
-        None => match number_at(l, 2) {
-            Some(n) => Msg::of(n),
-            None => Msg::of("?"),
-        },
-    };
-    let key = String::from_utf8_lossy(key.as_bytes()).into_owned();
-    let fail = if PROPERTIES.contains(&key.as_str()) {
-        Fail::error(format_args!("property '{key}' of {CLASS} is read-only"))
-    } else if matches!(key.as_str(), "receive" | "send" | "close") {
-        Fail::error(format_args!("cannot replace method '{key}' of {CLASS}"))
-    } else {
-        Fail::error(format_args!(
-            "{CLASS} has no field '{key}' (objects take no new fields)"
-        ))
-    };
-    Err(fail)
+    Err(read_only_field(l, CLASS, &PROPERTIES, &["receive", "send", "close"]))
 }
 
 /// `tostring(client)`: `SocketClient(TCP 127.0.0.1:50000 -> 127.0.0.1:8080, open)`.

@@ -23,7 +23,7 @@
 //! library.
 
 use crate::raw::{
-    guard, lua_fn, number_at, push_bytes, push_failure, string_at, type_error, type_name, Fail,
+    read_only_field, guard, lua_fn, number_at, push_bytes, push_failure, string_at, type_error, type_name, Fail,
     Msg, Num, Shown,
 };
 use mlua::ffi::{self, lua_CFunction, lua_State};
@@ -685,29 +685,12 @@ unsafe fn newindex_body(l: *mut lua_State) -> Result<c_int, Fail> {
         Some(k) => k.name(),
         None => "Message",
     };
-    let key = match string_at(l, 2) {
-        Some(k) => Msg::of(Shown(k)),
-        None => match number_at(l, 2) {
-            Some(n) => Msg::of(n),
-            None => Msg::of("?"),
-        },
-    };
-    let key = String::from_utf8_lossy(key.as_bytes()).into_owned();
     let properties: &[&str] = if name == "Message" {
         &["pattern", "arguments", "binary_data"]
     } else {
         &["timetag", "elements", "binary_data"]
     };
-    let fail = if properties.contains(&key.as_str()) {
-        Fail::error(format_args!("property '{key}' of {name} is read-only"))
-    } else if key == "to_binary_data" {
-        Fail::error(format_args!("cannot replace method '{key}' of {name}"))
-    } else {
-        Fail::error(format_args!(
-            "{name} has no field '{key}' (objects take no new fields)"
-        ))
-    };
-    Err(fail)
+    Err(read_only_field(l, name, properties, &["to_binary_data"]))
 }
 
 /// `tostring(m)`: `/pattern ,ifs 1 2.5 "x"`; `#bundle 1.5 [/a ,i 1; /b ,]`.

@@ -398,3 +398,31 @@ pub(crate) unsafe fn push_bytes(l: *mut lua_State, b: &[u8]) {
     #[cfg(any(feature = "lua54", feature = "embed54"))]
     ffi::lua_pushlstring(l, b.as_ptr().cast(), b.len());
 }
+
+/// The error of a `__newindex`: every field of our objects is read-only and
+/// objects take no new fields. The key at stack index 2 is named in the
+/// message.
+pub(crate) unsafe fn read_only_field(
+    l: *mut lua_State,
+    class: &str,
+    properties: &[&str],
+    methods: &[&str],
+) -> Fail {
+    let key = match string_at(l, 2) {
+        Some(k) => Msg::of(Shown(k)),
+        None => match number_at(l, 2) {
+            Some(n) => Msg::of(n),
+            None => Msg::of("?"),
+        },
+    };
+    let key = String::from_utf8_lossy(key.as_bytes());
+    if properties.contains(&&*key) {
+        Fail::error(format_args!("property '{key}' of {class} is read-only"))
+    } else if methods.contains(&&*key) {
+        Fail::error(format_args!("cannot replace method '{key}' of {class}"))
+    } else {
+        Fail::error(format_args!(
+            "{class} has no field '{key}' (objects take no new fields)"
+        ))
+    }
+}

@@ -36,8 +36,8 @@
 use crate::client::Ud;
 use crate::options;
 use crate::raw::{
-    guard, number_at, push_bytes, push_failure, raise, string_at, timeout_at, type_error,
-    type_name, Callee, Fail, Msg, Shown,
+    read_only_field, guard, number_at, push_bytes, push_failure, raise, string_at, timeout_at, type_error,
+    type_name, Callee, Fail, Msg,
 };
 use mlua::ffi::{self, lua_CFunction, lua_State};
 use renoise_socket::{ClientBuilder, Error, Event, Peer, Protocol, Server, ServerBuilder};
@@ -746,24 +746,7 @@ unsafe fn index_body(l: *mut lua_State) -> Result<c_int, Fail> {
 
 /// `__newindex`: every field is read-only, and objects take no new fields.
 unsafe fn newindex_body(l: *mut lua_State) -> Result<c_int, Fail> {
-    let key = match string_at(l, 2) {
-        Some(k) => Msg::of(Shown(k)),
-        None => match number_at(l, 2) {
-            Some(n) => Msg::of(n),
-            None => Msg::of("?"),
-        },
-    };
-    let key = String::from_utf8_lossy(key.as_bytes()).into_owned();
-    let fail = if PROPERTIES.contains(&key.as_str()) {
-        Fail::error(format_args!("property '{key}' of {CLASS} is read-only"))
-    } else if METHODS.contains(&key.as_str()) {
-        Fail::error(format_args!("cannot replace method '{key}' of {CLASS}"))
-    } else {
-        Fail::error(format_args!(
-            "{CLASS} has no field '{key}' (objects take no new fields)"
-        ))
-    };
-    Err(fail)
+    Err(read_only_field(l, CLASS, &PROPERTIES, &METHODS))
 }
 
 /// `tostring(server)`: `SocketServer(TCP 127.0.0.1:9000, running)`; the
