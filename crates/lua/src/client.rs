@@ -15,8 +15,8 @@
 //! library, which can break any C library's objects).
 
 use crate::raw::{
-    read_only_field, guard, guard_fast, lua_fn, number_at, push_bytes, push_failure, string_at, timeout_at, type_error, Fail,
-    Msg, Shown,
+    guard, guard_fast, lua_fn, number_at, push_bytes, push_failure, read_only_field, string_at,
+    timeout_at, type_error, Fail, Msg, Shown,
 };
 use mlua::ffi::{self, lua_CFunction, lua_State};
 use renoise_socket::{Client, Connection, Mode, UdpPeer};
@@ -448,7 +448,12 @@ unsafe fn index_body(l: *mut lua_State) -> Result<c_int, Fail> {
 
 /// `__newindex`: every field is read-only, and objects take no new fields.
 unsafe fn newindex_body(l: *mut lua_State) -> Result<c_int, Fail> {
-    Err(read_only_field(l, CLASS, &PROPERTIES, &["receive", "send", "close"]))
+    Err(read_only_field(
+        l,
+        CLASS,
+        &PROPERTIES,
+        &["receive", "send", "close"],
+    ))
 }
 
 /// `tostring(client)`: `SocketClient(TCP 127.0.0.1:50000 -> 127.0.0.1:8080, open)`.

@@ -23,8 +23,8 @@
 //! library.
 
 use crate::raw::{
-    read_only_field, guard, lua_fn, number_at, push_bytes, push_failure, string_at, type_error, type_name, Fail,
-    Msg, Num, Shown,
+    guard, lua_fn, number_at, push_bytes, push_failure, read_only_field, string_at, type_error,
+    type_name, Fail, Msg, Num, Shown,
 };
 use mlua::ffi::{self, lua_CFunction, lua_State};
 use renoise_socket::osc::{

@@ -96,7 +96,11 @@ pub(crate) struct Shown<'a>(pub(crate) &'a [u8]);
 impl fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for &b in self.0.iter().take(40) {
-            f.write_char(if (0x20..0x7f).contains(&b) { b as char } else { '?' })?;
+            f.write_char(if (0x20..0x7f).contains(&b) {
+                b as char
+            } else {
+                '?'
+            })?;
         }
         if self.0.len() > 40 {
             f.write_str("...")?;
@@ -392,7 +396,11 @@ pub(crate) unsafe fn push_bytes(l: *mut lua_State, b: &[u8]) {
     #[cfg(not(any(feature = "lua54", feature = "embed54")))]
     {
         // An empty slice may point anywhere; give Lua a real address.
-        let p = if b.is_empty() { c"".as_ptr() } else { b.as_ptr().cast() };
+        let p = if b.is_empty() {
+            c"".as_ptr()
+        } else {
+            b.as_ptr().cast()
+        };
         ffi::lua_pushlstring_(l, p, b.len());
     }
     #[cfg(any(feature = "lua54", feature = "embed54"))]

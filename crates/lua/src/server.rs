@@ -36,8 +36,8 @@
 use crate::client::Ud;
 use crate::options;
 use crate::raw::{
-    read_only_field, guard, number_at, push_bytes, push_failure, raise, string_at, timeout_at, type_error,
-    type_name, Callee, Fail, Msg,
+    guard, number_at, push_bytes, push_failure, raise, read_only_field, string_at, timeout_at,
+    type_error, type_name, Callee, Fail, Msg,
 };
 use mlua::ffi::{self, lua_CFunction, lua_State};
 use renoise_socket::{ClientBuilder, Error, Event, Peer, Protocol, Server, ServerBuilder};

@@ -3,7 +3,9 @@
 
 use crate::client::Ud;
 use crate::options;
-use crate::raw::{guard, lua_fn, number_at, push_failure, string_at, timeout_at, type_error, Fail, Msg};
+use crate::raw::{
+    guard, lua_fn, number_at, push_failure, string_at, timeout_at, type_error, Fail, Msg,
+};
 use mlua::ffi::{self, lua_State};
 use renoise_socket::{ClientBuilder, Error, Protocol};
 use std::ffi::c_int;
