@@ -105,3 +105,75 @@ pub(crate) fn udp(addrs: &[SocketAddr]) -> Result<Socket> {
     }
     Err(last.unwrap_or_else(|| Error::InvalidArgument("no address to connect to".into())))
 }
+
+#[cfg(test)]
+mod tests {
+    //! The address list of a name, without depending on what the resolver
+    //! of this machine returns for any name.
+    use super::*;
+    use std::net::{TcpListener, TcpStream};
+
+    /// A loopback address whose listener drops SYNs (full accept queue).
+    fn silent() -> (Socket, Vec<TcpStream>, SocketAddr) {
+        let l = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        l.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())
+            .unwrap();
+        l.listen(0).unwrap();
+        let addr = l.local_addr().unwrap().as_socket().unwrap();
+        let mut fillers = Vec::new();
+        for _ in 0..64 {
+            match TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+                Ok(s) => fillers.push(s),
+                Err(_) => return (l, fillers, addr),
+            }
+        }
+        panic!("the kernel never dropped a SYN on a full accept queue");
+    }
+
+    fn refused() -> SocketAddr {
+        TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+    }
+
+    #[test]
+    fn addresses_are_tried_in_order_until_one_connects() {
+        let good = TcpListener::bind("127.0.0.1:0").unwrap();
+        let good_addr = good.local_addr().unwrap();
+        let sock = tcp(&[refused(), good_addr], Duration::from_secs(2)).unwrap();
+        assert_eq!(sock.peer_addr().unwrap().as_socket(), Some(good_addr));
+    }
+
+    #[test]
+    fn the_last_error_is_reported_when_every_address_fails() {
+        let last = refused();
+        let err = tcp(&[refused(), last], Duration::from_secs(2)).unwrap_err();
+        assert!(
+            matches!(err, Error::Refused { addr } if addr == last),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn one_timeout_covers_all_addresses() {
+        let (_l1, _f1, first) = silent();
+        let (_l2, _f2, second) = silent();
+        let start = Instant::now();
+        let err = tcp(&[first, second], Duration::from_millis(400)).unwrap_err();
+        let took = start.elapsed();
+        assert!(
+            matches!(
+                err,
+                Error::ConnectTimeout {
+                    timeout_ms: 400,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        // Two silent addresses, one timeout: well under twice 400 ms.
+        assert!(took >= Duration::from_millis(380), "{took:?}");
+        assert!(took < Duration::from_millis(750), "{took:?}");
+    }
+}
