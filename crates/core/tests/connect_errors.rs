@@ -3,10 +3,9 @@
 //! spellings of a host (IPv4 / IPv6 literals with and without brackets,
 //! "localhost").
 
-#[path = "common_net/mod.rs"]
-mod common_net;
+mod common;
 
-use common_net::*;
+use common::*;
 use renoise_socket::{Client, ClientBuilder, Error, Protocol};
 use socket2::{Domain, Socket, Type};
 use std::net::{SocketAddr, TcpStream};

@@ -6,10 +6,9 @@
 //! Needs `python3` on PATH (CI installs it); without it the test fails
 //! with a message saying so.
 
-#[path = "common_net/mod.rs"]
-mod common_net;
+mod common;
 
-use common_net::*;
+use common::*;
 use renoise_socket::{Client, Error};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;

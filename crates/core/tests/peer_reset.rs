@@ -2,10 +2,9 @@
 //! the client already holds is still delivered, then `Error::Disconnected`
 //! (never a raw "connection reset" error), and the client is closed.
 
-#[path = "common_net/mod.rs"]
-mod common_net;
+mod common;
 
-use common_net::*;
+use common::*;
 use renoise_socket::{Client, Error};
 use socket2::SockRef;
 use std::io::Write;

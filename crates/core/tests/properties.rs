@@ -4,10 +4,9 @@
 //! "socket is closed"), and closing on `close()` and on drop (the peer sees
 //! end of stream).
 
-#[path = "common_net/mod.rs"]
-mod common_net;
+mod common;
 
-use common_net::*;
+use common::*;
 use renoise_socket::{Client, ClientBuilder, Error, Mode, Protocol};
 use std::io::{Read, Write};
 use std::sync::mpsc;

@@ -8,10 +8,9 @@
 //! suite runs the "send to a closed peer" case under a real `lua` binary,
 //! where SIGPIPE would kill the interpreter.
 
-#[path = "common_net/mod.rs"]
-mod common_net;
+mod common;
 
-use common_net::*;
+use common::*;
 use renoise_socket::{Client, ClientBuilder, Error};
 use socket2::SockRef;
 use std::io::Read;

@@ -5,10 +5,9 @@
 //! `Error::Refused` and the socket stays open, and UDP never reports
 //! `Disconnected`.
 
-#[path = "common_net/mod.rs"]
-mod common_net;
+mod common;
 
-use common_net::*;
+use common::*;
 use renoise_socket::{Client, ClientBuilder, Error, Mode, Protocol};
 use std::net::UdpSocket;
 use std::thread;

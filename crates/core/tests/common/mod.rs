@@ -1,10 +1,10 @@
-//! Shared helpers: a scripted TCP peer on loopback whose every wait is
-//! bounded.
+//! Shared helpers: loopback listeners, scripted TCP and UDP peers, whose
+//! every wait is bounded so a broken test fails instead of hanging.
 #![allow(dead_code)]
 
 use renoise_socket::Client;
-use std::io::Write;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{self, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -91,4 +91,66 @@ pub fn addr_of(l: &TcpListener) -> SocketAddr {
 
 pub fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
+}
+
+/// The two loopback hosts, as a client names them.
+pub const LOOPBACKS: [&str; 2] = ["127.0.0.1", "::1"];
+
+/// `host:0` as a socket address, for binding.
+pub fn any_port(host: &str) -> SocketAddr {
+    SocketAddr::new(host.parse().unwrap(), 0)
+}
+
+/// A TCP listener on `host` with a free port, and that port.
+pub fn listen(host: &str) -> (TcpListener, u16) {
+    let l = TcpListener::bind(any_port(host)).unwrap();
+    let port = l.local_addr().unwrap().port();
+    (l, port)
+}
+
+/// A TCP port on `host` that nothing listens on (it was free a moment ago).
+pub fn closed_tcp_port(host: &str) -> u16 {
+    listen(host).1
+}
+
+/// A UDP port on `host` that nothing is bound to (it was free a moment ago).
+pub fn closed_udp_port(host: &str) -> u16 {
+    UdpSocket::bind(any_port(host))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A thread running `f` on the next connection to `listener`.
+pub fn serve_one<F, T>(listener: TcpListener, f: F) -> JoinHandle<T>
+where
+    F: FnOnce(TcpStream) -> T + Send + 'static,
+    T: Send + 'static,
+{
+    thread::spawn(move || f(accept(&listener)))
+}
+
+/// Joins a peer thread (whose work is bounded), passing its panic on.
+pub fn join<T>(h: JoinHandle<T>) -> T {
+    match h.join() {
+        Ok(v) => v,
+        Err(p) => std::panic::resume_unwind(p),
+    }
+}
+
+/// Reads until end of stream (or [`BOUND`]), returning everything read.
+pub fn read_to_end_bounded(s: &mut TcpStream) -> io::Result<Vec<u8>> {
+    s.set_read_timeout(Some(BOUND))?;
+    let mut out = Vec::new();
+    io::Read::read_to_end(s, &mut out)?;
+    Ok(out)
+}
+
+/// A UDP peer on `host` with read and write timeouts of [`BOUND`].
+pub fn udp_peer(host: &str) -> UdpSocket {
+    let s = UdpSocket::bind(any_port(host)).unwrap();
+    s.set_read_timeout(Some(BOUND)).unwrap();
+    s.set_write_timeout(Some(BOUND)).unwrap();
+    s
 }
