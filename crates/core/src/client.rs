@@ -582,6 +582,9 @@ impl Client {
         };
         if nothing {
             self.idle = self.idle.saturating_add(1);
+        } else {
+            // Something is there: the read that follows need not ask again.
+            self.idle = 0;
         }
         nothing
     }
