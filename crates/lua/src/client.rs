@@ -315,15 +315,21 @@ unsafe fn send_body(l: *mut lua_State) -> Result<c_int, Fail> {
     let Some(client) = ud.owned_open() else {
         return send_other(l, ud, data);
     };
-    match guard(|| client.send(data).map_err(Msg::of))? {
+    let sent = guard(|| client.send(data).map_err(Msg::of))?;
+    Ok(push_sent(l, sent))
+}
+
+/// `send`'s results: `true`, or `false, message`.
+unsafe fn push_sent(l: *mut lua_State, sent: Result<(), Msg>) -> c_int {
+    match sent {
         Ok(()) => {
             ffi::lua_pushboolean(l, 1);
-            Ok(1)
+            1
         }
         Err(msg) => {
             ffi::lua_pushboolean(l, 0);
             msg.push(l);
-            Ok(2)
+            2
         }
     }
 }
@@ -388,17 +394,7 @@ unsafe fn send_other(l: *mut lua_State, ud: &mut Ud, data: &[u8]) -> Result<c_in
         Sock::Sender(peer) => guard(|| peer.send(data).map_err(Msg::of))?,
         _ => return Err(Fail::closed()),
     };
-    match sent {
-        Ok(()) => {
-            ffi::lua_pushboolean(l, 1);
-            Ok(1)
-        }
-        Err(msg) => {
-            ffi::lua_pushboolean(l, 0);
-            msg.push(l);
-            Ok(2)
-        }
-    }
+    Ok(push_sent(l, sent))
 }
 
 /// `client:close()`: any number of times.
