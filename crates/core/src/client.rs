@@ -728,12 +728,8 @@ impl Client {
                     self.end = Some(End::Peer);
                     return Ok(());
                 }
-                // An empty datagram carries nothing to deliver.
-                Ok(0) => {
-                    if matches!(step, Step::Poll) {
-                        continue;
-                    }
-                }
+                // An empty datagram carries nothing to deliver: read on.
+                Ok(0) => {}
                 Ok(n) => {
                     self.idle = 0;
                     self.buf.commit(n, udp);
