@@ -13,6 +13,9 @@ pub const DEFAULT_MAX_LINE_LENGTH: usize = 16 << 20;
 pub const DEFAULT_MAX_RECEIVE_SIZE: usize = 16 << 20;
 /// Default largest amount one `receive_all` returns: 64 KiB.
 pub const DEFAULT_ALL_CHUNK_SIZE: usize = 64 << 10;
+/// Default size the receive buffer may grow to for a reader that falls
+/// behind its sender: 64 KiB, the initial size, so no growth.
+pub const DEFAULT_READ_AHEAD: usize = 64 << 10;
 /// Default time a TCP send may make no progress before it fails: 10 s.
 pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -37,6 +40,7 @@ pub struct ClientBuilder {
     pub(crate) max_line_length: usize,
     pub(crate) max_receive_size: usize,
     pub(crate) all_chunk_size: usize,
+    pub(crate) read_ahead: usize,
     pub(crate) nodelay: bool,
     pub(crate) framing: Framing,
 }
@@ -50,6 +54,7 @@ impl Default for ClientBuilder {
             max_line_length: DEFAULT_MAX_LINE_LENGTH,
             max_receive_size: DEFAULT_MAX_RECEIVE_SIZE,
             all_chunk_size: DEFAULT_ALL_CHUNK_SIZE,
+            read_ahead: DEFAULT_READ_AHEAD,
             nodelay: true,
             framing: Framing::None,
         }
@@ -131,6 +136,25 @@ impl ClientBuilder {
     /// ```
     pub fn all_chunk_size(mut self, bytes: usize) -> Self {
         self.all_chunk_size = bytes.max(1);
+        self
+    }
+
+    /// How large the TCP receive buffer may grow (at most 16 MiB) for a
+    /// reader that falls behind its sender, i.e. whose reads keep coming
+    /// back full. Each read of a full receive queue reopens the TCP window
+    /// once, and on loopback the sender's queued data then goes out on the
+    /// reader's CPU; fewer, larger reads save a slow reader (an
+    /// interpreter making a string per line) up to half its kernel time.
+    /// A fast reader is better off with a small buffer that stays in the
+    /// cache, hence the default of 64 KiB: no growth. The Lua module uses
+    /// 256 KiB. The per-call results do not change: lines, records and
+    /// `receive_all` chunks keep their limits.
+    ///
+    /// ```
+    /// let b = renoise_socket::ClientBuilder::new().read_ahead(256 * 1024);
+    /// ```
+    pub fn read_ahead(mut self, bytes: usize) -> Self {
+        self.read_ahead = bytes.min(16 << 20);
         self
     }
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 /// Reads smaller than this are not worth a system call: the buffer is
 /// compacted or grown first.
-const MIN_READ: usize = 16 << 10;
+pub(crate) const MIN_READ: usize = 16 << 10;
 /// Room for the largest UDP payload, so a datagram is never truncated.
 const MAX_DATAGRAM: usize = 65536;
 
@@ -216,7 +216,7 @@ impl Client {
         };
         Ok(Client {
             sock: Some(sock),
-            buf: Buffer::with_capacity(cap),
+            buf: Buffer::with_capacity(cap, opts.read_ahead),
             end: None,
             rcvtimeo: None,
             opts,
@@ -357,7 +357,7 @@ impl Client {
     pub fn close(&mut self) {
         self.watch = Watch::None;
         self.sock = None;
-        self.buf = Buffer::with_capacity(0);
+        self.buf = Buffer::with_capacity(0, 0);
         self.end = None;
     }
 
@@ -708,6 +708,7 @@ impl Client {
         let Some(sock) = self.sock.as_ref() else {
             return Err(Error::Closed);
         };
+        let room = self.buf.spare().len();
         loop {
             let step = wait.step();
             let res = match step {
@@ -733,6 +734,9 @@ impl Client {
                 Ok(n) => {
                     self.idle = 0;
                     self.buf.commit(n, udp);
+                    if !udp {
+                        self.buf.after_read(n, room);
+                    }
                     return Ok(());
                 }
                 Err(e) => match e.kind() {

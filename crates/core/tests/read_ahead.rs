@@ -1,0 +1,94 @@
+//! Read-ahead: a reader that falls behind its sender reads in larger
+//! gulps, up to `ClientBuilder::read_ahead`, without changing what any
+//! call returns.
+mod common;
+use common::*;
+use renoise_socket::{Client, ClientBuilder};
+use std::io::Write;
+use std::net::TcpListener;
+use std::thread;
+use std::time::Duration;
+
+const LINES: usize = 40_000;
+
+/// Line `i`: its number and filler, 100 bytes in all with the `\n`.
+fn line(i: usize) -> Vec<u8> {
+    let mut l = format!("{i:08}").into_bytes();
+    l.resize(99, b'a' + (i % 26) as u8);
+    l.push(b'\n');
+    l
+}
+
+/// Reads every line from a writer that sends 4 MB as fast as it can,
+/// pausing now and then so the kernel's queue fills up behind it, as it
+/// does behind an interpreter. Returns the largest buffer seen.
+fn slow_reader(builder: ClientBuilder) -> usize {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = addr_of(&listener).port();
+    let peer = thread::spawn(move || {
+        let mut s = accept(&listener);
+        let all: Vec<u8> = (0..LINES).flat_map(line).collect();
+        s.write_all(&all).unwrap();
+    });
+    let mut c: Client = builder.connect("127.0.0.1", port).unwrap();
+    let mut biggest = 0;
+    for i in 0..LINES {
+        if i % 2000 == 0 {
+            thread::sleep(Duration::from_millis(2));
+        }
+        let got = c.receive_line(LONG).unwrap();
+        assert_eq!(got, &line(i)[..99], "line {i}");
+        biggest = biggest.max(c.buffer_capacity());
+    }
+    assert!(c.receive_line(LONG).unwrap_err().is_disconnected());
+    peer.join().unwrap();
+    biggest
+}
+
+#[test]
+fn a_reader_that_falls_behind_grows_its_buffer_up_to_the_read_ahead() {
+    let cap = slow_reader(ClientBuilder::new().read_ahead(256 << 10));
+    assert!(cap > 64 << 10, "the buffer stayed at {cap} bytes");
+    assert!(cap <= 256 << 10, "the buffer grew to {cap} bytes");
+}
+
+#[test]
+fn by_default_the_buffer_stays_at_its_initial_size() {
+    let cap = slow_reader(ClientBuilder::new());
+    assert_eq!(cap, 64 << 10);
+}
+
+#[test]
+fn read_ahead_does_not_change_the_size_of_all_chunks() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = addr_of(&listener).port();
+    const TOTAL: usize = 8 << 20;
+    let peer = thread::spawn(move || {
+        let mut s = accept(&listener);
+        let data: Vec<u8> = (0..TOTAL).map(|i| (i % 251) as u8).collect();
+        s.write_all(&data).unwrap();
+    });
+    let mut c = ClientBuilder::new()
+        .read_ahead(1 << 20)
+        .connect("127.0.0.1", port)
+        .unwrap();
+    thread::sleep(Duration::from_millis(20));
+    let (mut total, mut biggest) = (0usize, 0usize);
+    loop {
+        match c.receive_all(LONG) {
+            Ok(d) => {
+                for (k, b) in d.iter().enumerate() {
+                    assert_eq!(*b, ((total + k) % 251) as u8, "byte {}", total + k);
+                }
+                total += d.len();
+                biggest = biggest.max(d.len());
+            }
+            Err(e) if e.is_disconnected() => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(total, TOTAL);
+    assert!(biggest <= 64 << 10, "one call returned {biggest} bytes");
+    assert!(c.buffer_capacity() <= 1 << 20);
+    peer.join().unwrap();
+}

@@ -1,0 +1,58 @@
+-- The options table of create_client (our extension): accepted keys, bad
+-- keys and values as argument errors, and read_ahead leaving results alone.
+package.path = (debug.getinfo(1, "S").source:match("^@(.*)/") or ".") .. "/?.lua;" .. package.path
+local H = require("helpers")
+
+describe("create_client options", function()
+  after_each(H.cleanup)
+
+  local function create(options)
+    local peer = H.peer({ "hold" })
+    local S = H.rs().Socket
+    return S.create_client("127.0.0.1", peer.port, S.PROTOCOL_TCP, 2000, options)
+  end
+
+  it("accepts every documented key", function()
+    local c = assert(create({
+      send_timeout_ms = 500, max_line_length = 100, max_receive_size = 100,
+      all_chunk_size = 100, read_ahead = 1048576, framing = "none",
+    }))
+    c:close()
+  end)
+
+  it("rejects an unknown key", function()
+    local msg = H.assert_arg_error(5, "create_client", create, { read_ahaed = 1 })
+    assert.truthy(msg:find("unknown option 'read_ahaed'", 1, true), msg)
+  end)
+
+  for _, key in ipairs({ "max_line_length", "max_receive_size", "all_chunk_size", "read_ahead" }) do
+    it("rejects a size option " .. key .. " that is not a whole number from 1 to 1 GiB", function()
+      for _, bad in ipairs({ 0, -1, 1.5, 2 ^ 31, "big" }) do
+        local msg = H.assert_arg_error(5, "create_client", create, { [key] = bad })
+        assert.truthy(msg:find("option '" .. key .. "'", 1, true), msg)
+      end
+    end)
+  end
+
+  it("read_ahead changes no result: a 2 MB stream arrives whole, in order, in bounded chunks", function()
+    local n = 2000000
+    local want = H.range_bytes(n)
+    for _, ra in ipairs({ 65536, 1048576 }) do
+      local c = H.connect(H.peer({ "sendrange:" .. n, "sleep:100" }),
+        { options = { read_ahead = ra, all_chunk_size = 4096 } })
+      H.sleep(50) -- let the kernel's queue fill up behind us
+      local parts, e, biggest = {}, nil, 0
+      for _ = 1, 10000 do
+        local s, err = c:receive("*all", 2000)
+        if not s then e = err; break end
+        parts[#parts + 1] = s
+        if #s > biggest then biggest = #s end
+      end
+      assert.are.equal("disconnected", e)
+      local got = table.concat(parts)
+      assert.are.equal(#want, #got)
+      assert.is_true(want == got, "data differs with read_ahead " .. ra)
+      assert.is_true(biggest <= 4096, "one call returned " .. biggest .. " bytes")
+    end
+  end)
+end)
