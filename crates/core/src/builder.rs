@@ -140,18 +140,19 @@ impl ClientBuilder {
     }
 
     /// How large the TCP receive buffer may grow (at most 16 MiB) for a
-    /// reader that falls behind its sender, i.e. whose reads keep coming
-    /// back full. Each read of a full receive queue reopens the TCP window
-    /// once, and on loopback the sender's queued data then goes out on the
-    /// reader's CPU; fewer, larger reads save a slow reader (an
-    /// interpreter making a string per line) up to half its kernel time.
-    /// A fast reader is better off with a small buffer that stays in the
-    /// cache, hence the default of 64 KiB: no growth. The Lua module uses
-    /// 256 KiB. The per-call results do not change: lines, records and
-    /// `receive_all` chunks keep their limits.
+    /// program that falls behind its sender: its reads keep coming back
+    /// full, and it takes the data in small pieces (lines, records).
+    /// Each read of a full receive queue reopens the TCP window once, and
+    /// on loopback the sender's queued data then goes out on the reader's
+    /// CPU; fewer, larger reads save such a reader (an interpreter making a
+    /// string per line) up to half its kernel time. A fast reader, or one
+    /// taking big chunks, is better off with a small buffer that stays in
+    /// the cache, hence the default of 64 KiB: no growth. The Lua module
+    /// uses 1 MiB. What each call returns does not change: lines, records
+    /// and `receive_all` chunks keep their limits.
     ///
     /// ```
-    /// let b = renoise_socket::ClientBuilder::new().read_ahead(256 * 1024);
+    /// let b = renoise_socket::ClientBuilder::new().read_ahead(1 << 20);
     /// ```
     pub fn read_ahead(mut self, bytes: usize) -> Self {
         self.read_ahead = bytes.min(16 << 20);
