@@ -63,7 +63,9 @@
 //!   taken as 1 ms). `TCP_NODELAY` is on by default.
 //! - **Memory.** The receive buffer is allocated on the first read and
 //!   grows only as far as the longest line, the largest `n` or one chunk
-//!   require.
+//!   require, or, with [`ClientBuilder::read_ahead`] (off by default; the
+//!   Lua module's default is 1 MiB), up to the read-ahead size for a
+//!   program that falls behind its sender and takes lines or records.
 
 #![warn(missing_docs)]
 
