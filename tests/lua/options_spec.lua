@@ -26,8 +26,9 @@ describe("create_client options", function()
   end)
 
   for _, key in ipairs({ "max_line_length", "max_receive_size", "all_chunk_size", "read_ahead" }) do
-    it("rejects a size option " .. key .. " that is not a whole number from 1 to 1 GiB", function()
-      for _, bad in ipairs({ 0, -1, 1.5, 2 ^ 31, "big" }) do
+    local least = key == "read_ahead" and 0 or 1
+    it("rejects a size option " .. key .. " that is not a whole number from " .. least .. " to 1 GiB", function()
+      for _, bad in ipairs({ least - 1, 1.5, 2 ^ 31, "big" }) do
         local msg = H.assert_arg_error(5, "create_client", create, { [key] = bad })
         assert.truthy(msg:find("option '" .. key .. "'", 1, true), msg)
       end
@@ -37,7 +38,7 @@ describe("create_client options", function()
   it("read_ahead changes no result: a 2 MB stream arrives whole, in order, in bounded chunks", function()
     local n = 2000000
     local want = H.range_bytes(n)
-    for _, ra in ipairs({ 65536, 1048576 }) do
+    for _, ra in ipairs({ 0, 1048576 }) do
       local c = H.connect(H.peer({ "sendrange:" .. n, "sleep:100" }),
         { options = { read_ahead = ra, all_chunk_size = 4096 } })
       H.sleep(50) -- let the kernel's queue fill up behind us

@@ -14,8 +14,8 @@ pub const DEFAULT_MAX_RECEIVE_SIZE: usize = 16 << 20;
 /// Default largest amount one `receive_all` returns: 64 KiB.
 pub const DEFAULT_ALL_CHUNK_SIZE: usize = 64 << 10;
 /// Default size the receive buffer may grow to for a reader that falls
-/// behind its sender: 64 KiB, the initial size, so no growth.
-pub const DEFAULT_READ_AHEAD: usize = 64 << 10;
+/// behind its sender: 0, no growth beyond the initial size.
+pub const DEFAULT_READ_AHEAD: usize = 0;
 /// Default time a TCP send may make no progress before it fails: 10 s.
 pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -147,8 +147,9 @@ impl ClientBuilder {
     /// CPU; fewer, larger reads save such a reader (an interpreter making a
     /// string per line) up to half its kernel time. A fast reader, or one
     /// taking big chunks, is better off with a small buffer that stays in
-    /// the cache, hence the default of 64 KiB: no growth. The Lua module
-    /// uses 1 MiB. What each call returns does not change: lines, records
+    /// the cache, hence the default of 0: no growth beyond the initial
+    /// size (the all-chunk size, 64 KiB by default). The Lua module uses
+    /// 1 MiB. What each call returns does not change: lines, records
     /// and `receive_all` chunks keep their limits.
     ///
     /// ```

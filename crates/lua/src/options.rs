@@ -83,13 +83,15 @@ pub(crate) unsafe fn read(
                     .send_timeout((d != std::time::Duration::MAX).then_some(d));
             }
             b"max_line_length" | b"max_receive_size" | b"all_chunk_size" | b"read_ahead" => {
+                // read_ahead 0 turns growth off; a size limit of 0 makes no sense.
+                let least = i64::from(key != b"read_ahead");
                 let n = match value.and_then(|v| v.whole()) {
-                    Some(n) if (1..=MAX_SIZE).contains(&n) => n as usize,
+                    Some(n) if (least..=MAX_SIZE).contains(&n) => n as usize,
                     _ => {
                         return Err(Fail::arg(
                             index,
                             format_args!(
-                                "option '{}' must be a whole number between 1 and {MAX_SIZE}",
+                                "option '{}' must be a whole number between {least} and {MAX_SIZE}",
                                 Shown(key)
                             ),
                         ))
