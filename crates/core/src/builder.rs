@@ -83,8 +83,9 @@ impl ClientBuilder {
         self
     }
 
-    /// One timeout for connecting, shared by all addresses a name resolves
-    /// to. Zero is taken as one millisecond: a connect always gets a chance.
+    /// One timeout for connecting, shared by resolving the name and by all
+    /// addresses it resolves to. Zero is taken as one millisecond: a
+    /// connect always gets a chance.
     ///
     /// ```
     /// use std::time::Duration;
@@ -195,9 +196,10 @@ impl ClientBuilder {
     /// # Ok::<(), renoise_socket::Error>(())
     /// ```
     pub fn connect(&self, host: &str, port: u16) -> Result<Client> {
-        let addrs = connect::resolve(host, port)?;
+        let start = std::time::Instant::now();
+        let addrs = connect::resolve(host, port, self.connect_timeout)?;
         let sock = match self.protocol {
-            Protocol::Tcp => connect::tcp(&addrs, self.connect_timeout)?,
+            Protocol::Tcp => connect::tcp(&addrs, self.connect_timeout, start)?,
             Protocol::Udp => connect::udp(&addrs)?,
         };
         Client::from_socket(sock, self.clone())

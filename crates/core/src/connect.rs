@@ -4,9 +4,13 @@ use crate::{Error, Result};
 use socket2::{Domain, Socket, Type};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::sync::{mpsc, Arc};
+use std::thread;
 use std::time::{Duration, Instant};
 
-pub(crate) fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>> {
+/// The addresses of `host`: an IP literal at once, a name through the
+/// system resolver, waiting for it at most `timeout`.
+pub(crate) fn resolve(host: &str, port: u16, timeout: Duration) -> Result<Vec<SocketAddr>> {
     if port == 0 {
         return Err(Error::InvalidArgument(
             "port must be between 1 and 65535, got 0".into(),
@@ -26,14 +30,47 @@ pub(crate) fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>> {
     let unknown = || Error::UnknownHost {
         host: host.to_string(),
     };
-    let addrs: Vec<SocketAddr> = (name, port)
-        .to_socket_addrs()
-        .map_err(|_| unknown())?
-        .collect();
-    if addrs.is_empty() {
-        return Err(unknown());
+    let owned = name.to_owned();
+    let looked_up = bounded(timeout, move || {
+        (owned.as_str(), port)
+            .to_socket_addrs()
+            .map(Iterator::collect::<Vec<_>>)
+    });
+    let Some(found) = looked_up else {
+        return Err(Error::ResolveTimeout {
+            host: host.to_string(),
+            timeout_ms: timeout.as_millis(),
+        });
+    };
+    match found {
+        Ok(addrs) if !addrs.is_empty() => Ok(addrs),
+        _ => Err(unknown()),
     }
-    Ok(addrs)
+}
+
+/// Runs `f` in a helper thread and waits for its result at most `timeout`
+/// (`None` after that). `getaddrinfo` cannot be cancelled and may wait for
+/// an unanswering DNS server for many seconds, longer than any connect
+/// timeout; the caller must not. A lookup that outlives the wait finishes
+/// in the background and its result is dropped. If no thread can be
+/// started, `f` runs on the caller's thread.
+fn bounded<T, F>(timeout: Duration, f: F) -> Option<T>
+where
+    T: Send + 'static,
+    F: Fn() -> T + Send + Sync + 'static,
+{
+    let f = Arc::new(f);
+    let theirs = Arc::clone(&f);
+    let (tx, rx) = mpsc::sync_channel(1);
+    let spawned = thread::Builder::new()
+        .name("renoise-socket-resolve".into())
+        .spawn(move || {
+            let _ = tx.send(theirs());
+        });
+    match spawned {
+        Ok(_) => rx.recv_timeout(timeout.max(Duration::from_millis(1))).ok(),
+        Err(_) => Some(f()),
+    }
 }
 
 fn connect_error(e: io::Error, addr: SocketAddr, timeout: Duration) -> Error {
@@ -52,10 +89,11 @@ fn connect_error(e: io::Error, addr: SocketAddr, timeout: Duration) -> Error {
     }
 }
 
-/// Tries each address in order until one connects, all within `timeout`.
-pub(crate) fn tcp(addrs: &[SocketAddr], timeout: Duration) -> Result<Socket> {
+/// Tries each address in order until one connects, all within `timeout`
+/// counted from `start` (so that resolving the name counts too).
+pub(crate) fn tcp(addrs: &[SocketAddr], timeout: Duration, start: Instant) -> Result<Socket> {
     let timeout = timeout.max(Duration::from_millis(1));
-    let deadline = Instant::now().checked_add(timeout);
+    let deadline = start.checked_add(timeout);
     let mut last = None;
     for &addr in addrs {
         let left = match deadline {
@@ -141,14 +179,19 @@ mod tests {
     fn addresses_are_tried_in_order_until_one_connects() {
         let good = TcpListener::bind("127.0.0.1:0").unwrap();
         let good_addr = good.local_addr().unwrap();
-        let sock = tcp(&[refused(), good_addr], Duration::from_secs(2)).unwrap();
+        let sock = tcp(
+            &[refused(), good_addr],
+            Duration::from_secs(2),
+            Instant::now(),
+        )
+        .unwrap();
         assert_eq!(sock.peer_addr().unwrap().as_socket(), Some(good_addr));
     }
 
     #[test]
     fn the_last_error_is_reported_when_every_address_fails() {
         let last = refused();
-        let err = tcp(&[refused(), last], Duration::from_secs(2)).unwrap_err();
+        let err = tcp(&[refused(), last], Duration::from_secs(2), Instant::now()).unwrap_err();
         assert!(
             matches!(err, Error::Refused { addr } if addr == last),
             "{err}"
@@ -160,7 +203,7 @@ mod tests {
         let (_l1, _f1, first) = silent();
         let (_l2, _f2, second) = silent();
         let start = Instant::now();
-        let err = tcp(&[first, second], Duration::from_millis(400)).unwrap_err();
+        let err = tcp(&[first, second], Duration::from_millis(400), start).unwrap_err();
         let took = start.elapsed();
         assert!(
             matches!(
@@ -175,5 +218,33 @@ mod tests {
         // Two silent addresses, one timeout: well under twice 400 ms.
         assert!(took >= Duration::from_millis(380), "{took:?}");
         assert!(took < Duration::from_millis(750), "{took:?}");
+    }
+
+    #[test]
+    fn a_slow_lookup_is_waited_for_only_until_the_timeout() {
+        let start = Instant::now();
+        let got = bounded(Duration::from_millis(100), || {
+            thread::sleep(Duration::from_secs(3));
+            1
+        });
+        assert_eq!(got, None);
+        let took = start.elapsed();
+        assert!(took >= Duration::from_millis(95), "{took:?}");
+        assert!(took < Duration::from_secs(2), "{took:?}");
+    }
+
+    #[test]
+    fn a_quick_lookup_returns_its_result() {
+        assert_eq!(bounded(Duration::from_secs(5), || 7), Some(7));
+    }
+
+    #[test]
+    fn names_resolve_within_the_timeout() {
+        let addrs = resolve("localhost", 80, Duration::from_secs(5)).unwrap();
+        assert!(addrs.iter().all(|a| a.ip().is_loopback()), "{addrs:?}");
+        assert!(matches!(
+            resolve("no-such-host.invalid", 80, Duration::from_secs(5)),
+            Err(Error::UnknownHost { .. })
+        ));
     }
 }

@@ -46,6 +46,14 @@ pub enum Error {
         /// The name as given.
         host: String,
     },
+    /// The system resolver did not answer within the connect timeout.
+    #[error("connect timeout: no address for '{host}' within {timeout_ms} ms")]
+    ResolveTimeout {
+        /// The name as given.
+        host: String,
+        /// The connect timeout that expired.
+        timeout_ms: u128,
+    },
     /// The peer actively refused (TCP RST on connect, or ICMP port
     /// unreachable on UDP).
     #[error("connection refused by {addr}")]

@@ -58,9 +58,10 @@
 //!   stream is broken, the socket closes). UDP sends one datagram; a
 //!   message too large for one is [`Error::MessageTooLarge`] and an ICMP
 //!   port unreachable is [`Error::Refused`], both leaving the socket open.
-//! - **Connect.** Names go through the system resolver; every address is
-//!   tried in order within one connect timeout (default 1000 ms; zero is
-//!   taken as 1 ms). `TCP_NODELAY` is on by default.
+//! - **Connect.** Names go through the system resolver; resolving and
+//!   trying every address in order share one connect timeout (default
+//!   1000 ms; zero is taken as 1 ms; a resolver that does not answer in
+//!   time is [`Error::ResolveTimeout`]). `TCP_NODELAY` is on by default.
 //! - **Memory.** The receive buffer is allocated on the first read and
 //!   grows only as far as the longest line, the largest `n` or one chunk
 //!   require, or, with [`ClientBuilder::read_ahead`] (off by default; the
