@@ -4,6 +4,7 @@ use crate::{Error, Result};
 use socket2::{Domain, Socket, Type};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -48,17 +49,41 @@ pub(crate) fn resolve(host: &str, port: u16, timeout: Duration) -> Result<Vec<So
     }
 }
 
+/// Lookups still running in helper threads (see [`bounded`]).
+static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+/// More unfinished lookups than this means the resolver is not answering:
+/// a program retrying every few milliseconds must not pile up threads.
+const MAX_IN_FLIGHT: usize = 16;
+
 /// Runs `f` in a helper thread and waits for its result at most `timeout`
 /// (`None` after that). `getaddrinfo` cannot be cancelled and may wait for
 /// an unanswering DNS server for many seconds, longer than any connect
 /// timeout; the caller must not. A lookup that outlives the wait finishes
-/// in the background and its result is dropped. If no thread can be
-/// started, `f` runs on the caller's thread.
+/// in the background and its result is dropped. While `MAX_IN_FLIGHT`
+/// earlier lookups are still unfinished, none is started (`None` at once).
+/// If no thread can be started, `f` runs on the caller's thread.
 fn bounded<T, F>(timeout: Duration, f: F) -> Option<T>
 where
     T: Send + 'static,
     F: Fn() -> T + Send + Sync + 'static,
 {
+    bounded_in(&IN_FLIGHT, MAX_IN_FLIGHT, timeout, f)
+}
+
+fn bounded_in<T, F>(
+    in_flight: &'static AtomicUsize,
+    max: usize,
+    timeout: Duration,
+    f: F,
+) -> Option<T>
+where
+    T: Send + 'static,
+    F: Fn() -> T + Send + Sync + 'static,
+{
+    if in_flight.fetch_add(1, Ordering::AcqRel) >= max {
+        in_flight.fetch_sub(1, Ordering::AcqRel);
+        return None;
+    }
     let f = Arc::new(f);
     let theirs = Arc::clone(&f);
     let (tx, rx) = mpsc::sync_channel(1);
@@ -66,10 +91,14 @@ where
         .name("renoise-socket-resolve".into())
         .spawn(move || {
             let _ = tx.send(theirs());
+            in_flight.fetch_sub(1, Ordering::AcqRel);
         });
     match spawned {
         Ok(_) => rx.recv_timeout(timeout.max(Duration::from_millis(1))).ok(),
-        Err(_) => Some(f()),
+        Err(_) => {
+            in_flight.fetch_sub(1, Ordering::AcqRel);
+            Some(f())
+        }
     }
 }
 
@@ -231,6 +260,27 @@ mod tests {
         let took = start.elapsed();
         assert!(took >= Duration::from_millis(95), "{took:?}");
         assert!(took < Duration::from_secs(2), "{took:?}");
+    }
+
+    #[test]
+    fn unfinished_lookups_beyond_the_limit_are_not_started() {
+        static MINE: AtomicUsize = AtomicUsize::new(0);
+        let slow = || {
+            thread::sleep(Duration::from_millis(600));
+            0
+        };
+        for _ in 0..3 {
+            assert_eq!(bounded_in(&MINE, 3, Duration::from_millis(1), slow), None);
+        }
+        let start = Instant::now();
+        assert_eq!(bounded_in(&MINE, 3, Duration::from_secs(5), || 1), None);
+        assert!(start.elapsed() < Duration::from_millis(300));
+        // Once they finish, lookups run again.
+        let bound = Instant::now() + Duration::from_secs(10);
+        while MINE.load(Ordering::Acquire) > 0 && Instant::now() < bound {
+            thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(bounded_in(&MINE, 3, Duration::from_secs(5), || 2), Some(2));
     }
 
     #[test]
