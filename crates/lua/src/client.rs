@@ -16,7 +16,7 @@
 
 use crate::raw::{
     guard, guard_fast, lua_fn, number_at, push_bytes, push_failure, read_only_field, string_at,
-    timeout_at, type_error, Fail, Msg, Shown,
+    timeout_at_cached, type_error, Fail, LastTimeout, Msg, Shown,
 };
 use mlua::ffi::{self, lua_CFunction, lua_State};
 use renoise_socket::{Client, Connection, Mode, UdpPeer};
@@ -35,6 +35,8 @@ pub(crate) struct Ud {
     peer: SocketAddr,
     /// Largest `n` that `receive(n, ...)` accepts.
     max_receive_size: usize,
+    /// The timeout of the last `receive`.
+    pub(crate) last_timeout: LastTimeout,
 }
 
 /// The socket behind a `SocketClient`.
@@ -64,6 +66,7 @@ impl Ud {
             peer: client.peer_addr(),
             client: Sock::Own(Box::new(client)),
             max_receive_size,
+            last_timeout: LastTimeout::default(),
         }
     }
 
@@ -74,6 +77,7 @@ impl Ud {
             peer: conn.peer_addr(),
             client: Sock::Shared(conn, Vec::new()),
             max_receive_size,
+            last_timeout: LastTimeout::default(),
         }
     }
 
@@ -84,6 +88,7 @@ impl Ud {
             peer: peer.peer_addr(),
             client: Sock::Sender(peer),
             max_receive_size: 0,
+            last_timeout: LastTimeout::default(),
         }
     }
 
@@ -245,7 +250,7 @@ unsafe fn mode_at(l: *mut lua_State, index: c_int, max: usize) -> Result<Mode, F
 unsafe fn receive_body(l: *mut lua_State) -> Result<c_int, Fail> {
     let ud = this(l)?;
     let mode = mode_at(l, 2, ud.max_receive_size)?;
-    let timeout = timeout_at(l, 3)?;
+    let timeout = timeout_at_cached(l, 3, &mut ud.last_timeout)?;
     let Some(client) = ud.owned_open() else {
         return receive_other(l, ud, mode, timeout);
     };

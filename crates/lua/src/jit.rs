@@ -17,7 +17,7 @@
 //! and never call into Lua.
 
 use crate::client::{Failure, Ud};
-use crate::raw::{guard_fast, millis, Msg, Num};
+use crate::raw::{guard_fast, Msg, Num};
 use mlua::ffi::{self, lua_State};
 use renoise_socket::Mode;
 use std::cell::RefCell;
@@ -70,7 +70,7 @@ unsafe extern "C" fn receive(
 ) -> c_int {
     let ud = &mut *ud.cast::<Ud>();
     let out = &mut *out;
-    let Some(timeout) = millis(Num::Float(timeout_ms)) else {
+    let Some(timeout) = ud.last_timeout.of(Num::Float(timeout_ms)) else {
         return NOT_HERE;
     };
     let mode = match kind {
