@@ -146,10 +146,12 @@ impl ClientBuilder {
     /// Each read of a full receive queue reopens the TCP window once, and
     /// on loopback the sender's queued data then goes out on the reader's
     /// CPU; fewer, larger reads save such a reader (an interpreter making a
-    /// string per line) up to half its kernel time. A fast reader, or one
+    /// string per line) about two thirds of its kernel time. A fast reader, or one
     /// taking big chunks, is better off with a small buffer that stays in
     /// the cache, hence the default of 0: no growth beyond the initial
-    /// size (the all-chunk size, 64 KiB by default). The Lua module uses
+    /// size (the all-chunk size, kept within 16 KiB..1 MiB: 64 KiB by
+    /// default). Growth needs two full reads in a row of at least 16 KiB
+    /// each, with at least 16 pieces taken out of each. The Lua module uses
     /// 1 MiB. What each call returns does not change: lines, records
     /// and `receive_all` chunks keep their limits.
     ///

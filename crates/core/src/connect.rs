@@ -4,14 +4,16 @@ use crate::{Error, Result};
 use socket2::{Domain, Socket, Type};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
 /// The addresses of `host`: an IP literal at once, a name through the
-/// system resolver, waiting for it at most `timeout`.
+/// system resolver, waiting for it at most `timeout` (at least 1 ms, as
+/// for connecting).
 pub(crate) fn resolve(host: &str, port: u16, timeout: Duration) -> Result<Vec<SocketAddr>> {
+    let timeout = timeout.max(Duration::from_millis(1));
     if port == 0 {
         return Err(Error::InvalidArgument(
             "port must be between 1 and 65535, got 0".into(),
@@ -49,29 +51,50 @@ pub(crate) fn resolve(host: &str, port: u16, timeout: Duration) -> Result<Vec<So
     }
 }
 
-/// Lookups still running in helper threads (see [`bounded`]).
-static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
-/// More unfinished lookups than this means the resolver is not answering:
-/// a program retrying every few milliseconds must not pile up threads.
-const MAX_IN_FLIGHT: usize = 16;
+/// Lookups whose caller stopped waiting and that have not finished yet.
+static ABANDONED: AtomicUsize = AtomicUsize::new(0);
+/// With this many abandoned lookups unfinished the resolver is not
+/// answering: a program retrying every few milliseconds must not pile up
+/// threads stuck in it, so no new lookup starts until one finishes.
+const MAX_ABANDONED: usize = 16;
 
 /// Runs `f` in a helper thread and waits for its result at most `timeout`
 /// (`None` after that). `getaddrinfo` cannot be cancelled and may wait for
 /// an unanswering DNS server for many seconds, longer than any connect
 /// timeout; the caller must not. A lookup that outlives the wait finishes
-/// in the background and its result is dropped. While `MAX_IN_FLIGHT`
-/// earlier lookups are still unfinished, none is started (`None` at once).
-/// If no thread can be started, `f` runs on the caller's thread.
+/// in the background and its result is dropped. While [`MAX_ABANDONED`]
+/// such lookups are unfinished, none is started (`None` at once). If no
+/// thread can be started, `f` runs on the caller's thread.
 fn bounded<T, F>(timeout: Duration, f: F) -> Option<T>
 where
     T: Send + 'static,
     F: Fn() -> T + Send + Sync + 'static,
 {
-    bounded_in(&IN_FLIGHT, MAX_IN_FLIGHT, timeout, f)
+    bounded_in(&ABANDONED, MAX_ABANDONED, timeout, f)
+}
+
+/// A lookup's state, shared by its caller and its thread.
+const WAITING: u8 = 0;
+const ABANDONED_BY_CALLER: u8 = 1;
+const FINISHED: u8 = 2;
+
+/// Marks the lookup finished when the thread ends, even by a panic, and
+/// takes it off the abandoned count if its caller had left.
+struct Finish {
+    state: Arc<AtomicU8>,
+    abandoned: &'static AtomicUsize,
+}
+
+impl Drop for Finish {
+    fn drop(&mut self) {
+        if self.state.swap(FINISHED, Ordering::AcqRel) == ABANDONED_BY_CALLER {
+            self.abandoned.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
 }
 
 fn bounded_in<T, F>(
-    in_flight: &'static AtomicUsize,
+    abandoned: &'static AtomicUsize,
     max: usize,
     timeout: Duration,
     f: F,
@@ -80,24 +103,42 @@ where
     T: Send + 'static,
     F: Fn() -> T + Send + Sync + 'static,
 {
-    if in_flight.fetch_add(1, Ordering::AcqRel) >= max {
-        in_flight.fetch_sub(1, Ordering::AcqRel);
+    if abandoned.load(Ordering::Acquire) >= max {
         return None;
     }
     let f = Arc::new(f);
     let theirs = Arc::clone(&f);
+    let state = Arc::new(AtomicU8::new(WAITING));
+    let finish = Finish {
+        state: Arc::clone(&state),
+        abandoned,
+    };
     let (tx, rx) = mpsc::sync_channel(1);
     let spawned = thread::Builder::new()
         .name("renoise-socket-resolve".into())
         .spawn(move || {
+            let _finish = finish;
             let _ = tx.send(theirs());
-            in_flight.fetch_sub(1, Ordering::AcqRel);
         });
-    match spawned {
-        Ok(_) => rx.recv_timeout(timeout.max(Duration::from_millis(1))).ok(),
+    if spawned.is_err() {
+        return Some(f());
+    }
+    match rx.recv_timeout(timeout) {
+        Ok(v) => Some(v),
         Err(_) => {
-            in_flight.fetch_sub(1, Ordering::AcqRel);
-            Some(f())
+            // Leaving: counted as abandoned unless it finished meanwhile.
+            if state
+                .compare_exchange(
+                    WAITING,
+                    ABANDONED_BY_CALLER,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                )
+                .is_ok()
+            {
+                abandoned.fetch_add(1, Ordering::AcqRel);
+            }
+            None
         }
     }
 }
@@ -263,7 +304,28 @@ mod tests {
     }
 
     #[test]
-    fn unfinished_lookups_beyond_the_limit_are_not_started() {
+    fn lookups_waited_for_do_not_count_against_the_limit() {
+        static MINE: AtomicUsize = AtomicUsize::new(0);
+        // Five callers at once, each waiting long enough: all succeed,
+        // though the limit is 2.
+        let callers: Vec<_> = (0..5)
+            .map(|i| {
+                thread::spawn(move || {
+                    bounded_in(&MINE, 2, Duration::from_secs(5), move || {
+                        thread::sleep(Duration::from_millis(100));
+                        i
+                    })
+                })
+            })
+            .collect();
+        for (i, c) in callers.into_iter().enumerate() {
+            assert_eq!(c.join().unwrap(), Some(i));
+        }
+        assert_eq!(MINE.load(Ordering::Acquire), 0);
+    }
+
+    #[test]
+    fn abandoned_lookups_beyond_the_limit_stop_new_ones_until_they_finish() {
         static MINE: AtomicUsize = AtomicUsize::new(0);
         let slow = || {
             thread::sleep(Duration::from_millis(600));
@@ -284,6 +346,22 @@ mod tests {
     }
 
     #[test]
+    fn a_lookup_that_panics_leaves_the_count_straight() {
+        static MINE: AtomicUsize = AtomicUsize::new(0);
+        let boom = || -> u8 {
+            thread::sleep(Duration::from_millis(50));
+            panic!("resolver bug")
+        };
+        assert_eq!(bounded_in(&MINE, 1, Duration::from_millis(1), boom), None);
+        let bound = Instant::now() + Duration::from_secs(10);
+        while MINE.load(Ordering::Acquire) > 0 && Instant::now() < bound {
+            thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(MINE.load(Ordering::Acquire), 0);
+        assert_eq!(bounded_in(&MINE, 1, Duration::from_secs(5), || 3), Some(3));
+    }
+
+    #[test]
     fn a_quick_lookup_returns_its_result() {
         assert_eq!(bounded(Duration::from_secs(5), || 7), Some(7));
     }
@@ -292,9 +370,10 @@ mod tests {
     fn names_resolve_within_the_timeout() {
         let addrs = resolve("localhost", 80, Duration::from_secs(5)).unwrap();
         assert!(addrs.iter().all(|a| a.ip().is_loopback()), "{addrs:?}");
+        // Without a DNS server that answers, the timeout may come first.
         assert!(matches!(
             resolve("no-such-host.invalid", 80, Duration::from_secs(5)),
-            Err(Error::UnknownHost { .. })
+            Err(Error::UnknownHost { .. } | Error::ResolveTimeout { .. })
         ));
     }
 }

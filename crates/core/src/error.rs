@@ -46,7 +46,8 @@ pub enum Error {
         /// The name as given.
         host: String,
     },
-    /// The system resolver did not answer within the connect timeout.
+    /// The system resolver did not answer within the connect timeout (or,
+    /// at once, while 16 earlier lookups that timed out are unfinished).
     #[error("connect timeout: no address for '{host}' within {timeout_ms} ms")]
     ResolveTimeout {
         /// The name as given.

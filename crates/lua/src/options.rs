@@ -18,7 +18,8 @@ use mlua::ffi::{self, lua_State};
 use renoise_socket::{framing::Framing, ClientBuilder};
 use std::ffi::c_int;
 
-/// Largest value of the size options: 1 GiB. (The buffer may grow to it.)
+/// Largest value of the size options: 1 GiB. (The buffer may grow to it
+/// for a long line or a large `n`; `read_ahead` stops at 16 MiB.)
 const MAX_SIZE: i64 = 1 << 30;
 
 /// Defaults of the size limits (those of the core).
@@ -31,8 +32,10 @@ pub(crate) const DEFAULT_MAX_RECEIVE_SIZE: usize = 16 << 20;
 /// lines: 64 KiB to 1 MiB cut the CPU per line by about a third under
 /// LuaJIT and a fifth under Lua 5.1 (256 KiB saved less); shorter lines and
 /// records gain a little or nothing. The buffer only grows while reads come
-/// back full and are taken in small pieces, so a quiet connection, or one
-/// read with "*all", keeps 64 KiB.
+/// back full and are taken in small pieces (16 or more per read), so a
+/// quiet connection, or one read with "*all" in the default 64 KiB chunks,
+/// keeps 64 KiB; small `all_chunk_size` values, or small framed packets,
+/// count as small pieces.
 pub(crate) const READ_AHEAD: usize = 1 << 20;
 
 /// What `create_client` needs besides the builder.
