@@ -7,7 +7,7 @@ use renoise_socket::{Client, Event, Peer, Protocol, Server};
 use std::collections::HashMap;
 use std::io::Write;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Framing of OSC over TCP.
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -70,6 +70,11 @@ pub enum OscCommand {
         /// Exit after this many ms (exit code 0).
         #[arg(long, value_name = "MS")]
         timeout: Option<u64>,
+        /// Start each line with a timetag, as liblo's oscdump does: the
+        /// bundle's for a message in a bundle, the arrival time otherwise
+        /// (NTP seconds and fraction in hex, `e2a5c5e1.1a2b3c4d`).
+        #[arg(long)]
+        timetags: bool,
     },
 }
 
@@ -90,7 +95,8 @@ pub fn osc(command: OscCommand) -> Result<ExitCode, String> {
             framing,
             count,
             timeout,
-        } => dump(port, tcp, framing, count, timeout),
+            timetags,
+        } => dump(port, tcp, framing, count, timeout, timetags),
     }
 }
 
@@ -219,15 +225,54 @@ pub(crate) fn liblo_line(m: &Message) -> String {
     line
 }
 
-fn print_packet(packet: &Packet, out: &mut impl Write, printed: &mut u64) -> std::io::Result<()> {
+/// Seconds between NTP's epoch (1900) and Unix's (1970).
+const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
+
+/// Now as an NTP timestamp (what oscdump prints for a lone message).
+fn ntp_now() -> u64 {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = (d.as_secs() + NTP_UNIX_OFFSET) & 0xffff_ffff;
+    let frac = (u64::from(d.subsec_nanos()) << 32) / 1_000_000_000;
+    (secs << 32) | frac
+}
+
+/// Prints every message of `packet`, one line each. With `tag`, each line
+/// starts with a timetag: `tag` itself for a lone message, the bundle's for
+/// a message in a bundle (the innermost one's when nested). `raw` is the
+/// packet's encoding: the timetag is printed from its 64 bits, which a
+/// decoded time in seconds cannot always hold exactly.
+fn print_packet(
+    packet: &Packet,
+    raw: &[u8],
+    tag: Option<u64>,
+    out: &mut impl Write,
+    printed: &mut u64,
+) -> std::io::Result<()> {
     match packet {
         Packet::Message(m) => {
+            if let Some(t) = tag {
+                write!(out, "{:08x}.{:08x} ", t >> 32, t & 0xffff_ffff)?;
+            }
             writeln!(out, "{}", liblo_line(m))?;
             *printed += 1;
         }
         Packet::Bundle(b) => {
+            // A decoded bundle is well formed: "#bundle\0", the timetag,
+            // then each element as a 32-bit size and its bytes.
+            let inner = tag.map(|t| {
+                raw.get(8..16)
+                    .map_or(t, |x| u64::from_be_bytes(x.try_into().unwrap()))
+            });
+            let mut rest = raw.get(16..).unwrap_or_default();
             for p in &b.elements {
-                print_packet(p, out, printed)?;
+                let size = rest
+                    .get(..4)
+                    .map_or(0, |x| u32::from_be_bytes(x.try_into().unwrap()) as usize);
+                let elem = rest.get(4..4 + size).unwrap_or_default();
+                print_packet(p, elem, inner, out, printed)?;
+                rest = rest.get(4 + size..).unwrap_or_default();
             }
         }
     }
@@ -240,6 +285,7 @@ fn dump(
     framing: FramingArg,
     count: Option<u64>,
     timeout: Option<u64>,
+    timetags: bool,
 ) -> Result<ExitCode, String> {
     let protocol = if tcp { Protocol::Tcp } else { Protocol::Udp };
     let mut server = Server::bind(None, port, protocol).map_err(|e| e.to_string())?;
@@ -305,7 +351,8 @@ fn dump(
             for p in packets {
                 match Packet::decode(&p) {
                     Ok(packet) => {
-                        if print_packet(&packet, &mut out, &mut printed).is_err() {
+                        let tag = timetags.then(ntp_now);
+                        if print_packet(&packet, &p, tag, &mut out, &mut printed).is_err() {
                             return Ok(ExitCode::SUCCESS);
                         }
                     }

@@ -604,3 +604,97 @@ fn liblo_interop() {
         "{line}"
     );
 }
+
+/// `e` padded with NULs to a multiple of 4, as OSC strings are.
+fn osc_str(e: &str) -> Vec<u8> {
+    let mut b = e.as_bytes().to_vec();
+    b.push(0);
+    while !b.len().is_multiple_of(4) {
+        b.push(0);
+    }
+    b
+}
+
+/// A bundle at timetag 0x12345678.9abcdef0 holding `/a/b ,if 7 1.5` and
+/// `/c ,s "hi"`, built by hand (not by our encoder), and the lone message.
+fn hand_made_bundle() -> (Vec<u8>, Vec<u8>) {
+    let mut msg = [osc_str("/a/b"), osc_str(",if")].concat();
+    msg.extend_from_slice(&7i32.to_be_bytes());
+    msg.extend_from_slice(&1.5f32.to_be_bytes());
+    let msg2 = [osc_str("/c"), osc_str(",s"), osc_str("hi")].concat();
+    let mut bundle = osc_str("#bundle");
+    bundle.extend_from_slice(&0x1234_5678_9abc_def0u64.to_be_bytes());
+    for m in [&msg, &msg2] {
+        bundle.extend_from_slice(&(m.len() as i32).to_be_bytes());
+        bundle.extend_from_slice(m);
+    }
+    (bundle, msg)
+}
+
+/// Starts `program args`, sends the bundle and the lone message to `port`
+/// over UDP, and returns the first three lines it prints (bounded).
+fn dump_three_lines(program: &Path, args: &[&str], port: u16) -> Vec<String> {
+    let mut child = std::process::Command::new(program)
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let (bundle, msg) = hand_made_bundle();
+    let u = UdpSocket::bind("127.0.0.1:0").unwrap();
+    u.send_to(&bundle, ("127.0.0.1", port)).unwrap();
+    u.send_to(&msg, ("127.0.0.1", port)).unwrap();
+    let r = BufReader::new(child.stdout.take().unwrap());
+    let reader =
+        std::thread::spawn(move || r.lines().take(3).map_while(Result::ok).collect::<Vec<_>>());
+    let bound = std::time::Instant::now() + Duration::from_secs(10);
+    while !reader.is_finished() && std::time::Instant::now() < bound {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    reader.join().unwrap()
+}
+
+#[test]
+fn osc_dump_timetags_mark_bundles_as_oscdump_does() {
+    let ours = assert_cmd::cargo::cargo_bin("renoise-socket");
+    let port = free_udp_port();
+    let p = port.to_string();
+    let lines = dump_three_lines(&ours, &["osc", "dump", &p, "--timetags"], port);
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(lines[0], "12345678.9abcdef0 /a/b if 7 1.500000");
+    assert_eq!(lines[1], "12345678.9abcdef0 /c s \"hi\"");
+    // A lone message carries its arrival time: NTP seconds of about now.
+    let (tag, rest) = lines[2].split_once(' ').unwrap();
+    assert_eq!(rest, "/a/b if 7 1.500000");
+    let secs = u64::from_str_radix(tag.split('.').next().unwrap(), 16).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 2_208_988_800;
+    assert!(secs.abs_diff(now & 0xffff_ffff) < 60, "{tag} vs {now:x}");
+
+    // Without the flag: the same lines, no timetags.
+    let port = free_udp_port();
+    let p = port.to_string();
+    let plain = dump_three_lines(&ours, &["osc", "dump", &p], port);
+    assert_eq!(
+        plain,
+        ["/a/b if 7 1.500000", "/c s \"hi\"", "/a/b if 7 1.500000"]
+    );
+
+    // liblo's oscdump prints the bundle's lines exactly so.
+    if !have("oscdump") {
+        eprintln!("liblo-tools not installed: oscdump comparison skipped");
+        return;
+    }
+    let port = free_udp_port();
+    let theirs = dump_three_lines(Path::new("oscdump"), &["-L", &port.to_string()], port);
+    assert_eq!(
+        theirs.get(..2),
+        lines.get(..2),
+        "oscdump printed {theirs:?}"
+    );
+}
