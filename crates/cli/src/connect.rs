@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 /// Options of `connect`.
 #[derive(clap::Args)]
 pub struct ConnectArgs {
-    /// Host name or IP address.
+    /// Host name or IP address (with --listen: the address to listen on).
     host: String,
     /// Port.
     port: u16,
@@ -24,6 +24,45 @@ pub struct ConnectArgs {
     /// ended (ms).
     #[arg(long, default_value_t = 1000, value_name = "MS")]
     timeout: u64,
+    /// Listen on HOST:PORT (TCP) and talk to the first peer that connects,
+    /// as `nc -l` does; waits for it at most --accept-timeout.
+    #[arg(long, conflicts_with = "udp")]
+    listen: bool,
+    /// With --listen: how long to wait for a peer (ms).
+    #[arg(long, default_value_t = 60_000, value_name = "MS", requires = "listen")]
+    accept_timeout: u64,
+}
+
+/// With `--listen`: the first peer that connects to `host:port`, as a
+/// client, or an error after `wait`.
+fn accept_one(
+    host: &str,
+    port: u16,
+    wait: Duration,
+    builder: renoise_socket::ClientBuilder,
+) -> Result<Client, String> {
+    let listener = std::net::TcpListener::bind((host, port))
+        .map_err(|e| format!("cannot listen on {host}:{port}: {e}"))?;
+    // Non-blocking accept polled with a deadline: std has no accept timeout.
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + wait;
+    loop {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                return builder.from_tcp_stream(stream).map_err(|e| e.to_string());
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if Instant::now() >= deadline {
+                    return Err(format!(
+                        "no peer connected to {host}:{port} within {} ms",
+                        wait.as_millis()
+                    ));
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => return Err(format!("accept on {host}:{port}: {e}")),
+        }
+    }
 }
 
 fn parse_mode(s: &str) -> Result<Mode, String> {
@@ -48,11 +87,17 @@ pub fn connect(args: ConnectArgs) -> Result<ExitCode, String> {
     } else {
         Protocol::Tcp
     };
-    let mut client = Client::builder()
+    let builder = Client::builder()
         .protocol(protocol)
-        .connect_timeout(timeout)
-        .connect(&args.host, args.port)
-        .map_err(|e| e.to_string())?;
+        .connect_timeout(timeout);
+    let mut client = if args.listen {
+        let wait = Duration::from_millis(args.accept_timeout);
+        accept_one(&args.host, args.port, wait, builder)?
+    } else {
+        builder
+            .connect(&args.host, args.port)
+            .map_err(|e| e.to_string())?
+    };
 
     // stdin on its own thread; lines come back through a channel.
     let (tx, rx) = mpsc::channel::<Option<Vec<u8>>>();

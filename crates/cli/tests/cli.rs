@@ -698,3 +698,84 @@ fn osc_dump_timetags_mark_bundles_as_oscdump_does() {
         "oscdump printed {theirs:?}"
     );
 }
+
+fn free_tcp_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn connect_listen_talks_to_the_first_peer() {
+    let port = free_tcp_port();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("renoise-socket"))
+        .args([
+            "connect",
+            "--listen",
+            "127.0.0.1",
+            &port.to_string(),
+            "--timeout",
+            "300",
+            "--accept-timeout",
+            "10000",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"hello\n").unwrap();
+    // Connect once it listens (bounded).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let s = loop {
+        match std::net::TcpStream::connect(("127.0.0.1", port)) {
+            Ok(s) => break s,
+            Err(e) => {
+                assert!(std::time::Instant::now() < deadline, "never listened: {e}");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    };
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut r = BufReader::new(s.try_clone().unwrap());
+    let mut got = String::new();
+    r.read_line(&mut got).unwrap();
+    assert_eq!(got, "hello\n");
+    (&s).write_all(b"reply\n").unwrap();
+    drop(r);
+    drop(s);
+    let o = child.wait_with_output().unwrap();
+    let (so, se) = out(&o);
+    assert!(o.status.success(), "{se}");
+    assert_eq!(so, "reply\n");
+}
+
+#[test]
+fn connect_listen_without_a_peer_is_one_line_after_the_accept_timeout() {
+    let port = free_tcp_port().to_string();
+    let o = cmd()
+        .args([
+            "connect",
+            "--listen",
+            "127.0.0.1",
+            &port,
+            "--accept-timeout",
+            "200",
+        ])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    let (_, se) = out(&o);
+    assert_eq!(o.status.code(), Some(1), "{se}");
+    assert!(se.contains("no peer connected"), "{se}");
+    assert_eq!(se.trim_end().lines().count(), 1, "{se}");
+    // UDP has no listen mode: a usage error.
+    let o = cmd()
+        .args(["connect", "--listen", "--udp", "127.0.0.1", &port])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
