@@ -2,7 +2,7 @@
 //! liblo's `oscsend` / `oscdump`.
 
 use renoise_socket::framing::{Deframer, Framing};
-use renoise_socket::osc::{Arg, Message, Packet};
+use renoise_socket::osc::{Arg, Bundle, Message, Packet};
 use renoise_socket::{Client, Event, Peer, Protocol, Server};
 use std::collections::HashMap;
 use std::io::Write;
@@ -53,6 +53,11 @@ pub enum OscCommand {
         /// Framing over TCP (default: slip, as liblo).
         #[arg(long, value_enum, default_value = "slip")]
         framing: FramingArg,
+        /// Send the message inside a bundle with this time, in seconds
+        /// (Renoise's mapping: the number is the 32.32 timetag; 0 or a
+        /// past time means "now" to most receivers).
+        #[arg(long, value_name = "SECONDS")]
+        bundle: Option<f64>,
     },
     /// Print the OSC messages arriving on a port, one line each.
     Dump {
@@ -88,7 +93,8 @@ pub fn osc(command: OscCommand) -> Result<ExitCode, String> {
             args,
             tcp,
             framing,
-        } => send(&host, port, &address, &args, tcp, framing),
+            bundle,
+        } => send(&host, port, &address, &args, tcp, framing, bundle),
         OscCommand::Dump {
             port,
             tcp,
@@ -158,6 +164,7 @@ fn send(
     args: &[String],
     tcp: bool,
     framing: FramingArg,
+    bundle: Option<f64>,
 ) -> Result<ExitCode, String> {
     if !address.starts_with('/') {
         return Err(format!(
@@ -169,7 +176,11 @@ fn send(
         .map(|a| parse_arg(a))
         .collect::<Result<Vec<_>, _>>()?;
     let message = Message::new(address.as_bytes().to_vec(), args);
-    let bytes = message.to_bytes().map_err(|e| e.to_string())?;
+    let bytes = match bundle {
+        Some(t) => Bundle::of_messages(t, vec![message]).to_bytes(),
+        None => message.to_bytes(),
+    }
+    .map_err(|e| e.to_string())?;
     let mut builder = Client::builder().protocol(if tcp { Protocol::Tcp } else { Protocol::Udp });
     if tcp {
         builder = builder.framing(framing.framing());

@@ -779,3 +779,62 @@ fn connect_listen_without_a_peer_is_one_line_after_the_accept_timeout() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn osc_send_bundle_reaches_dump_and_oscdump_with_its_timetag() {
+    let ours = assert_cmd::cargo::cargo_bin("renoise-socket");
+    let mut dumps: Vec<(&str, Vec<String>)> = vec![("renoise-socket", vec![])];
+    if have("oscdump") {
+        dumps.push(("oscdump", vec![]));
+    }
+    for (program, lines) in dumps.iter_mut() {
+        let port = free_udp_port();
+        let p = port.to_string();
+        let args: Vec<&str> = if *program == "oscdump" {
+            vec!["-L", &p]
+        } else {
+            vec!["osc", "dump", &p, "--timetags", "--count", "1"]
+        };
+        let path = if *program == "oscdump" {
+            PathBuf::from("oscdump")
+        } else {
+            ours.clone()
+        };
+        let mut child = std::process::Command::new(path)
+            .args(&args)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        cmd()
+            .args([
+                "osc",
+                "send",
+                "127.0.0.1",
+                &p,
+                "/x",
+                "i:1",
+                "s:hi",
+                "--bundle",
+                "2.5",
+            ])
+            .assert()
+            .success();
+        let mut r = BufReader::new(child.stdout.take().unwrap());
+        let reader = std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = r.read_line(&mut line);
+            line
+        });
+        let bound = std::time::Instant::now() + Duration::from_secs(10);
+        while !reader.is_finished() && std::time::Instant::now() < bound {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        lines.push(reader.join().unwrap().trim_end().to_string());
+    }
+    for (program, lines) in &dumps {
+        assert_eq!(lines, &["00000002.80000000 /x is 1 \"hi\""], "{program}");
+    }
+}
