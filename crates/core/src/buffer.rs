@@ -406,8 +406,9 @@ impl Buffer {
     /// side of the connection. Every read of a full receive queue reopens
     /// the TCP window once, and on loopback the sender's queued data then
     /// goes out on the reader's CPU: with 64 KiB reads that was 20% of a
-    /// LuaJIT reader's time on 1000-byte lines (half its kernel time). Doubling the buffer, up to
-    /// the read-ahead size, makes those reads fewer and larger. It only
+    /// LuaJIT reader's time on 1000-byte lines (half its kernel time).
+    /// Doubling the buffer, up to the read-ahead size, makes those reads
+    /// fewer and larger. It only
     /// pays for a program that takes the data in small pieces (lines,
     /// records), which spends long enough on each buffer: one that takes
     /// it in big chunks is bound by copying, and copies faster through a
