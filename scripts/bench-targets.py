@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Checks one benchmark result (bench-results/sockbench-*.json, the newest
-by default) against the targets of BENCHMARKS.md and prints a Markdown
-table: the ratio of each target, measured in that same run, with a check
-mark or a cross.
+"""Checks benchmark results (bench-results/sockbench-*.json, the newest by
+default) against the targets of BENCHMARKS.md and prints a Markdown table:
+the ratio of each target, measured within each run, with a check mark or
+a cross. Given several result files, one column per run (labelled with its
+start time) and how many runs met each target.
 
-    scripts/bench-targets.py [results.json]
+    scripts/bench-targets.py [results.json ...]
 """
 import glob
 import json
@@ -21,10 +22,8 @@ LUA += [("records-64", "ge", 2.5), ("bulk", "ge", 3), ("poll-idle", "le", 0.6),
         ("pingpong-1core", "pp", 1.0), ("pingpong-2cores", "pp", 1.0)]
 
 
-def main():
-    path = sys.argv[1] if len(sys.argv) > 1 else max(
-        glob.glob(os.path.join(ROOT, "bench-results", "sockbench-*.json")), key=os.path.getmtime)
-    d = json.load(open(path))
+def targets(d):
+    """(target, workload, ratio text, bound, mark, detail) of every target."""
     s = d["summary"]
 
     def cell(w, p):
@@ -36,7 +35,7 @@ def main():
     def row(target, w, ratio, bound, ok, detail):
         mark = "–" if ratio is None else ("✓" if ok else "✗")
         r = "n/a" if ratio is None else f"{ratio:.2f}"
-        rows.append(f"| {target} | {w} | {r} | {bound} | {mark} | {detail} |")
+        rows.append((target, w, r, bound, mark, detail))
 
     # Rust: client CPU per unit vs rust-memchr (lines, records): <= 1.10.
     for w in LINES + ["records-64"]:
@@ -70,11 +69,30 @@ def main():
             cpu = f"; CPU/unit {a['cli_cpu_unit']:.4g} vs {b['cli_cpu_unit']:.4g}" \
                 if a.get("cli_cpu_unit") and b.get("cli_cpu_unit") else ""
             row(f"{interp} vs LuaSocket", w, r, bs, ok, f"{a['head']:.4g} vs {b['head']:.4g}{cpu}")
-    print(f"Targets, from {os.path.relpath(path, ROOT)} "
-          f"(runs {d['args']['runs']}, scale {d['args']['scale']}):\n")
-    print("| target | workload | ratio | bound | | ours vs theirs |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    print("\n".join(rows))
+    return rows
+
+
+def main():
+    paths = sys.argv[1:] or [max(
+        glob.glob(os.path.join(ROOT, "bench-results", "sockbench-*.json")), key=os.path.getmtime)]
+    runs = [json.load(open(p)) for p in paths]
+    if len(runs) == 1:
+        d = runs[0]
+        print(f"Targets, from {os.path.relpath(paths[0], ROOT)} "
+              f"(runs {d['args']['runs']}, scale {d['args']['scale']}):\n")
+        print("| target | workload | ratio | bound | | ours vs theirs |")
+        print("| --- | --- | --- | --- | --- | --- |")
+        for r in targets(d):
+            print("| " + " | ".join(r) + " |")
+        return
+    tables = [targets(d) for d in runs]
+    labels = [d["info"]["date"][11:16] for d in runs]
+    print("| target | workload | bound | " + " | ".join(labels) + " | met |")
+    print("| --- | --- | --- | " + " | ".join("---" for _ in labels) + " | --- |")
+    for i, (target, w, _, bound, _, _) in enumerate(tables[0]):
+        cells = [f"{t[i][2]} {t[i][4]}" for t in tables]
+        met = sum(t[i][4] == "✓" for t in tables)
+        print(f"| {target} | {w} | {bound} | " + " | ".join(cells) + f" | {met}/{len(runs)} |")
 
 
 if __name__ == "__main__":
