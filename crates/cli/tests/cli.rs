@@ -566,37 +566,25 @@ fn liblo_interop() {
 
     // our send -> liblo's oscdump: the same line after oscdump's timestamp
     let port = free_udp_port();
-    let mut child = std::process::Command::new("oscdump")
-        .args(["-L", &port.to_string()])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    cmd()
-        .args([
-            "osc",
-            "send",
-            "127.0.0.1",
-            &port.to_string(),
-            "/ours",
-            "i:3",
-            "f:1.5",
-            "s:text",
-            "T",
-            "h:9",
-        ])
-        .assert()
-        .success();
-    let mut line = String::new();
-    let mut r = BufReader::new(child.stdout.take().unwrap());
-    let reader = std::thread::spawn(move || {
-        r.read_line(&mut line).unwrap();
-        line
+    let p = port.to_string();
+    let lines = dump_lines(Path::new("oscdump"), &["-L", &p], 1, || {
+        cmd()
+            .args([
+                "osc",
+                "send",
+                "127.0.0.1",
+                &p,
+                "/ours",
+                "i:3",
+                "f:1.5",
+                "s:text",
+                "T",
+                "h:9",
+            ])
+            .assert()
+            .success();
     });
-    std::thread::sleep(Duration::from_millis(500));
-    let _ = child.kill();
-    let _ = child.wait();
-    let line = reader.join().unwrap();
+    let line = lines.first().cloned().unwrap_or_default();
     let ours = line.split_once(' ').map(|x| x.1).unwrap_or("");
     assert_eq!(
         ours.trim_end(),
@@ -631,22 +619,18 @@ fn hand_made_bundle() -> (Vec<u8>, Vec<u8>) {
     (bundle, msg)
 }
 
-/// Starts `program args`, sends the bundle and the lone message to `port`
-/// over UDP, and returns the first three lines it prints (bounded).
-fn dump_three_lines(program: &Path, args: &[&str], port: u16) -> Vec<String> {
+/// Starts `program args` (a dump listening on UDP), lets it start, runs
+/// `send`, and returns the first `n` lines it prints (bounded).
+fn dump_lines(program: &Path, args: &[&str], n: usize, send: impl FnOnce()) -> Vec<String> {
     let mut child = std::process::Command::new(program)
         .args(args)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    let (bundle, msg) = hand_made_bundle();
-    let u = UdpSocket::bind("127.0.0.1:0").unwrap();
-    u.send_to(&bundle, ("127.0.0.1", port)).unwrap();
-    u.send_to(&msg, ("127.0.0.1", port)).unwrap();
+    send();
     let r = BufReader::new(child.stdout.take().unwrap());
-    let reader =
-        std::thread::spawn(move || r.lines().take(3).map_while(Result::ok).collect::<Vec<_>>());
+    let reader = std::thread::spawn(move || r.lines().take(n).map_while(Result::ok).collect());
     let bound = std::time::Instant::now() + Duration::from_secs(10);
     while !reader.is_finished() && std::time::Instant::now() < bound {
         std::thread::sleep(Duration::from_millis(20));
@@ -654,6 +638,17 @@ fn dump_three_lines(program: &Path, args: &[&str], port: u16) -> Vec<String> {
     let _ = child.kill();
     let _ = child.wait();
     reader.join().unwrap()
+}
+
+/// [`dump_lines`] for the hand-made bundle and the lone message, sent to
+/// `port`: the first three lines.
+fn dump_three_lines(program: &Path, args: &[&str], port: u16) -> Vec<String> {
+    dump_lines(program, args, 3, || {
+        let (bundle, msg) = hand_made_bundle();
+        let u = UdpSocket::bind("127.0.0.1:0").unwrap();
+        u.send_to(&bundle, ("127.0.0.1", port)).unwrap();
+        u.send_to(&msg, ("127.0.0.1", port)).unwrap();
+    })
 }
 
 #[test]
@@ -782,59 +777,38 @@ fn connect_listen_without_a_peer_is_one_line_after_the_accept_timeout() {
 
 #[test]
 fn osc_send_bundle_reaches_dump_and_oscdump_with_its_timetag() {
+    let dump = |program: &Path, args: &[&str], port: u16| {
+        dump_lines(program, args, 1, || {
+            let p = port.to_string();
+            cmd()
+                .args([
+                    "osc",
+                    "send",
+                    "127.0.0.1",
+                    &p,
+                    "/x",
+                    "i:1",
+                    "s:hi",
+                    "--bundle",
+                    "2.5",
+                ])
+                .assert()
+                .success();
+        })
+    };
+    let want = ["00000002.80000000 /x is 1 \"hi\""];
+    let port = free_udp_port();
+    let p = port.to_string();
     let ours = assert_cmd::cargo::cargo_bin("renoise-socket");
-    let mut dumps: Vec<(&str, Vec<String>)> = vec![("renoise-socket", vec![])];
+    let lines = dump(
+        &ours,
+        &["osc", "dump", &p, "--timetags", "--count", "1"],
+        port,
+    );
+    assert_eq!(lines, want, "renoise-socket");
     if have("oscdump") {
-        dumps.push(("oscdump", vec![]));
-    }
-    for (program, lines) in dumps.iter_mut() {
         let port = free_udp_port();
-        let p = port.to_string();
-        let args: Vec<&str> = if *program == "oscdump" {
-            vec!["-L", &p]
-        } else {
-            vec!["osc", "dump", &p, "--timetags", "--count", "1"]
-        };
-        let path = if *program == "oscdump" {
-            PathBuf::from("oscdump")
-        } else {
-            ours.clone()
-        };
-        let mut child = std::process::Command::new(path)
-            .args(&args)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(300));
-        cmd()
-            .args([
-                "osc",
-                "send",
-                "127.0.0.1",
-                &p,
-                "/x",
-                "i:1",
-                "s:hi",
-                "--bundle",
-                "2.5",
-            ])
-            .assert()
-            .success();
-        let mut r = BufReader::new(child.stdout.take().unwrap());
-        let reader = std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = r.read_line(&mut line);
-            line
-        });
-        let bound = std::time::Instant::now() + Duration::from_secs(10);
-        while !reader.is_finished() && std::time::Instant::now() < bound {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        lines.push(reader.join().unwrap().trim_end().to_string());
-    }
-    for (program, lines) in &dumps {
-        assert_eq!(lines, &["00000002.80000000 /x is 1 \"hi\""], "{program}");
+        let lines = dump(Path::new("oscdump"), &["-L", &port.to_string()], port);
+        assert_eq!(lines, want, "oscdump");
     }
 }
