@@ -447,11 +447,7 @@ fn free_udp_port() -> u16 {
 fn osc_send_to_our_dump_udp_and_tcp() {
     for (tcp, framing) in [(false, "slip"), (true, "slip"), (true, "size")] {
         let port = if tcp {
-            TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port()
+            free_tcp_port()
         } else {
             free_udp_port()
         };

@@ -247,18 +247,23 @@ impl Buffer {
         if !self.is_empty() {
             self.skip_lf = false;
             if self.data[self.start] == b'\n' {
-                self.consume(1);
-                // Half a terminator is not a piece the program took.
-                self.pieces = self.pieces.wrapping_sub(1);
+                // Half a terminator: not a piece the program took.
+                self.advance(1);
             }
         }
     }
 
+    /// Hands the next `n` bytes to the program: one piece.
     #[inline]
     fn consume(&mut self, n: usize) -> Range<usize> {
+        self.pieces = self.pieces.wrapping_add(1);
+        self.advance(n)
+    }
+
+    #[inline]
+    fn advance(&mut self, n: usize) -> Range<usize> {
         let a = self.start;
         self.start += n;
-        self.pieces = self.pieces.wrapping_add(1);
         if !self.datagrams.is_empty() {
             self.consumed += n as u64;
             self.drop_finished_datagrams();
