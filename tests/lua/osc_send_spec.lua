@@ -122,29 +122,24 @@ describe("OSC over client:send", function()
       c:close()
     end)
 
-    it("framing = \"slip\" frames each packet with END ... END (escaped)", function()
-      local peer = H.peer({ "recv:" .. #slip(msg.binary_data), "recv_slip", "recv_slip", "hold" })
-      local c = tcp_client(peer, "slip")
-      assert.are.equal(true, c:send(msg))
-      assert.are.equal(slip(msg.binary_data), peer:data())
-      assert.are.equal(true, c:send(bundle))
-      assert.are.equal(bundle.binary_data, H.hex_decode(peer:expect("frame")))
-      assert.are.equal(true, c:send("plain string"))
-      assert.are.equal("plain string", H.hex_decode(peer:expect("frame")))
-      c:close()
-    end)
-
-    it("framing = \"size\" prefixes each packet with its 32-bit big-endian length", function()
-      local peer = H.peer({ "recv:" .. (4 + #msg.binary_data), "recv_size", "recv_size", "hold" })
-      local c = tcp_client(peer, "size")
-      assert.are.equal(true, c:send(msg))
-      assert.are.equal(size_frame(msg.binary_data), peer:data())
-      assert.are.equal(true, c:send(bundle))
-      assert.are.equal(bundle.binary_data, H.hex_decode(peer:expect("frame")))
-      assert.are.equal(true, c:send("plain string"))
-      assert.are.equal("plain string", H.hex_decode(peer:expect("frame")))
-      c:close()
-    end)
+    for _, case in ipairs({
+      { "slip", slip, "frames each packet with END ... END (escaped)" },
+      { "size", size_frame, "prefixes each packet with its 32-bit big-endian length" },
+    }) do
+      local framing, frame, what = case[1], case[2], case[3]
+      it("framing = \"" .. framing .. "\" " .. what, function()
+        local first = #frame(msg.binary_data)
+        local peer = H.peer({ "recv:" .. first, "recv_" .. framing, "recv_" .. framing, "hold" })
+        local c = tcp_client(peer, framing)
+        assert.are.equal(true, c:send(msg))
+        assert.are.equal(frame(msg.binary_data), peer:data())
+        assert.are.equal(true, c:send(bundle))
+        assert.are.equal(bundle.binary_data, H.hex_decode(peer:expect("frame")))
+        assert.are.equal(true, c:send("plain string"))
+        assert.are.equal("plain string", H.hex_decode(peer:expect("frame")))
+        c:close()
+      end)
+    end
 
     for _, case in ipairs({ { "slip", slip }, { "size", size_frame } }) do
       local framing, frame = case[1], case[2]
