@@ -25,9 +25,10 @@
 -- client's instead: an 8 KiB source (LuaSocket's buffer size) and the
 -- modules the client loads (LuaSocket, which it uses as its clock under
 -- Lua 5.1, the FFI under LuaJIT, and renoise_socket when LUA_CPATH finds
--- it). That heap is about 60 KiB against about 160 KiB by default, and
--- its figures for long items are higher (the 1000-byte one by about a
--- quarter under Lua 5.1, in instructions).
+-- it). The live heap, printed in the header, is then 80-100 KiB against
+-- 200-240 KiB by default (the benchmark client's own: 58-67 KiB), and the
+-- figures for long items are higher (the 1000-byte one by about a quarter
+-- under Lua 5.1, in instructions).
 local client_heap = os.getenv("FLOOR_HEAP") == "client"
 local CHUNK = client_heap and 8192 or 131072
 if client_heap then
@@ -36,6 +37,8 @@ if client_heap then
     if ok then _G["floor_keeps_" .. m] = lib end
   end
 end
+
+local unpack = unpack or table.unpack -- Lua 5.4
 
 local function letters(n)
   math.randomseed(1)
