@@ -435,6 +435,31 @@ impl Buffer {
         }
     }
 
+    /// Gives the memory back if the buffer is empty and grew past its
+    /// initial size (read-ahead, a long line, a large read), so that a
+    /// burst does not pin it for the life of the client; the next read
+    /// allocates the initial size again. Called only once the connection
+    /// has gone quiet: a buffer that keeps being refilled would otherwise
+    /// be freed and grown again at every turn.
+    #[inline]
+    pub(crate) fn release_if_grown(&mut self) {
+        if self.is_empty() && self.data.len() > self.initial {
+            self.release();
+        }
+    }
+
+    #[cold]
+    fn release(&mut self) {
+        // `skip_lf`, `consumed` and the datagram ends are about the stream,
+        // not the memory: they stay.
+        self.data = Vec::new();
+        self.start = 0;
+        self.end = 0;
+        self.scanned = 0;
+        self.deep = 0;
+        self.pieces = 0;
+    }
+
     /// Total space, for the bounded-memory tests.
     pub(crate) fn capacity(&self) -> usize {
         self.data.len()

@@ -153,7 +153,9 @@ impl ClientBuilder {
     /// default). Growth needs two full reads in a row of at least 16 KiB
     /// each, with at least 16 pieces taken out of each. The Lua module uses
     /// 1 MiB. What each call returns does not change: lines, records
-    /// and `receive_all` chunks keep their limits.
+    /// and `receive_all` chunks keep their limits. The grown buffer is
+    /// freed when the connection goes quiet (see
+    /// [`Client::buffer_capacity`](crate::Client::buffer_capacity)).
     ///
     /// ```
     /// let b = renoise_socket::ClientBuilder::new().read_ahead(1 << 20);

@@ -333,7 +333,11 @@ impl Client {
 
     /// Memory held for received data, in bytes: none before the first
     /// read, then the all-chunk size (at least 16 KiB), growing only as far
-    /// as the limits (longest line, largest read) require.
+    /// as the limits (longest line, largest read) and the read-ahead
+    /// require. A buffer that grew is given back, once it is empty, when
+    /// the connection goes quiet: a receive that waited its whole timeout
+    /// for nothing, or the eighth zero-timeout receive in a row that found
+    /// nothing. The next read allocates the all-chunk size again.
     ///
     /// ```no_run
     /// let c = renoise_socket::Client::connect("127.0.0.1", 8080)?;
@@ -342,6 +346,13 @@ impl Client {
     /// ```
     pub fn buffer_capacity(&self) -> usize {
         self.buf.capacity()
+    }
+
+    /// Frees the receive buffer if it is empty and grew past the all-chunk
+    /// size; for the server, whose connections are read only when the
+    /// kernel says so and so never poll idle.
+    pub(crate) fn release_grown_buffer(&mut self) {
+        self.buf.release_if_grown();
     }
 
     /// Closes the socket at once. Calling it again does nothing. The
@@ -582,6 +593,10 @@ impl Client {
         };
         if nothing {
             self.idle = self.idle.saturating_add(1);
+            if self.idle == WATCH_AFTER {
+                // Polled idle that many times in a row: quiet.
+                self.buf.release_if_grown();
+            }
         } else {
             // Something is there: the read that follows need not ask again.
             self.idle = 0;
@@ -744,6 +759,12 @@ impl Client {
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
                         self.idle = self.idle.max(1);
                         if wait.gave_up(step) {
+                            if wait.blocked() {
+                                // Nothing came for a whole timeout: the
+                                // connection is quiet, the memory a burst
+                                // needed can go.
+                                self.buf.release_if_grown();
+                            }
                             return Err(Error::Timeout);
                         }
                     }

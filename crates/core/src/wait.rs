@@ -55,6 +55,12 @@ impl Wait {
         }
     }
 
+    /// Whether the call has blocked at all (one with a zero timeout never
+    /// does).
+    pub(crate) fn blocked(&self) -> bool {
+        self.deadline.is_some()
+    }
+
     /// Called when a read found nothing: true when the call must give up.
     pub(crate) fn gave_up(&mut self, step: Step) -> bool {
         match step {

@@ -6,7 +6,8 @@ use common::*;
 use renoise_socket::{Client, ClientBuilder};
 use std::io::Write;
 use std::net::TcpListener;
-use std::thread;
+use std::sync::mpsc;
+use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 const LINES: usize = 40_000;
@@ -24,15 +25,21 @@ fn line(i: usize) -> Vec<u8> {
 /// pausing now and then so the kernel's queue fills up behind it, as it
 /// does behind an interpreter. The buffer starts at 32 KiB,
 /// so two full reads in a row need only a small queue, whatever TCP's
-/// window tuning does on a loaded machine. Returns the largest buffer seen.
-fn slow_reader(builder: ClientBuilder) -> usize {
+/// window tuning does on a loaded machine. Returns the client, still
+/// connected (the peer then writes whatever comes through the sender, and
+/// closes when the sender is dropped), and the largest buffer seen.
+fn read_behind(builder: ClientBuilder) -> (Client, usize, mpsc::Sender<Vec<u8>>, JoinHandle<()>) {
     let builder = builder.all_chunk_size(INITIAL);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = addr_of(&listener).port();
+    let (more, then) = mpsc::channel::<Vec<u8>>();
     let peer = thread::spawn(move || {
         let mut s = accept(&listener);
         let all: Vec<u8> = (0..LINES).flat_map(line).collect();
         s.write_all(&all).unwrap();
+        for data in then {
+            s.write_all(&data).unwrap();
+        }
     });
     let mut c: Client = builder.connect("127.0.0.1", port).unwrap();
     let mut biggest = 0;
@@ -44,9 +51,25 @@ fn slow_reader(builder: ClientBuilder) -> usize {
         assert_eq!(got, &line(i)[..99], "line {i}");
         biggest = biggest.max(c.buffer_capacity());
     }
+    (c, biggest, more, peer)
+}
+
+/// [`read_behind`] to the end of the stream; the largest buffer seen.
+fn slow_reader(builder: ClientBuilder) -> usize {
+    let (mut c, biggest, more, peer) = read_behind(builder);
+    drop(more);
     assert!(c.receive_line(LONG).unwrap_err().is_disconnected());
     peer.join().unwrap();
     biggest
+}
+
+/// A client whose buffer grew past its initial size and is now empty.
+fn grown() -> (Client, mpsc::Sender<Vec<u8>>, JoinHandle<()>) {
+    let (c, biggest, more, peer) = read_behind(ClientBuilder::new().read_ahead(256 << 10));
+    assert!(biggest > INITIAL, "the buffer stayed at {biggest} bytes");
+    assert!(c.buffer_capacity() > INITIAL);
+    assert_eq!(c.buffered(), 0);
+    (c, more, peer)
 }
 
 #[test]
@@ -95,5 +118,54 @@ fn a_reader_taking_whole_chunks_keeps_its_small_buffer() {
     assert_eq!(total, TOTAL);
     assert!(biggest <= 64 << 10, "one call returned {biggest} bytes");
     assert_eq!(cap, 64 << 10);
+    peer.join().unwrap();
+}
+
+#[test]
+fn a_grown_buffer_is_given_back_when_a_receive_waits_its_whole_timeout() {
+    let (mut c, more, peer) = grown();
+    assert!(c.receive_line(ms(50)).unwrap_err().is_timeout());
+    assert_eq!(c.buffer_capacity(), 0);
+    // The next read starts again at the initial size, and nothing is lost.
+    more.send(b"after\n".to_vec()).unwrap();
+    assert_eq!(c.receive_line(LONG).unwrap(), b"after");
+    assert_eq!(c.buffer_capacity(), INITIAL);
+    drop(more);
+    assert!(c.receive_line(LONG).unwrap_err().is_disconnected());
+    peer.join().unwrap();
+}
+
+#[test]
+fn a_grown_buffer_is_given_back_after_eight_idle_polls_in_a_row() {
+    let (mut c, more, peer) = grown();
+    let cap = c.buffer_capacity();
+    for _ in 0..7 {
+        assert!(c.receive_line(Duration::ZERO).unwrap_err().is_timeout());
+    }
+    // A program that drains what is pending and polls again keeps its buffer.
+    assert_eq!(c.buffer_capacity(), cap);
+    assert!(c.receive_line(Duration::ZERO).unwrap_err().is_timeout());
+    assert_eq!(c.buffer_capacity(), 0);
+    more.send(b"after\n".to_vec()).unwrap();
+    assert_eq!(c.receive_line(LONG).unwrap(), b"after");
+    drop(more);
+    peer.join().unwrap();
+}
+
+#[test]
+fn a_grown_buffer_holding_part_of_a_line_keeps_it_through_a_timeout() {
+    let (mut c, more, peer) = grown();
+    let cap = c.buffer_capacity();
+    more.send(b"half of a ".to_vec()).unwrap();
+    assert!(c.receive_line(ms(300)).unwrap_err().is_timeout());
+    assert_eq!(c.buffered(), 10, "the partial line must stay buffered");
+    assert_eq!(c.buffer_capacity(), cap);
+    for _ in 0..10 {
+        assert!(c.receive_line(Duration::ZERO).unwrap_err().is_timeout());
+    }
+    assert_eq!(c.buffer_capacity(), cap);
+    more.send(b"line\n".to_vec()).unwrap();
+    assert_eq!(c.receive_line(LONG).unwrap(), b"half of a line");
+    drop(more);
     peer.join().unwrap();
 }

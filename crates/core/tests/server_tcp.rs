@@ -4,7 +4,7 @@
 mod server_util;
 
 use renoise_socket::framing::Framing;
-use renoise_socket::{Client, Event, Mode, Peer, Protocol, Server};
+use renoise_socket::{Client, ClientBuilder, Event, Mode, Peer, Protocol, Server};
 use server_util::*;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -367,4 +367,62 @@ fn a_broken_frame_is_an_error_naming_the_peer_then_closed() {
     let who = peer.local_addr().unwrap().to_string();
     assert!(errs[0].contains(&who), "{}", errs[0]);
     assert_eq!(read_n(&mut peer, 1), b"");
+}
+
+#[test]
+fn a_framed_connection_that_fell_behind_gives_back_its_grown_buffer_once_drained() {
+    let mut server = Server::builder()
+        .connection_options(
+            ClientBuilder::new()
+                .all_chunk_size(16 << 10)
+                .read_ahead(1 << 20),
+        )
+        .framing(Framing::SizePrefix)
+        .bind(Some("127.0.0.1"), 0)
+        .unwrap();
+    let mut peer = stream(&server);
+    const PACKETS: usize = 40_000;
+    let packet = |i: usize| format!("/p\0\0,i\0\0{i:08}").into_bytes();
+    let mut data = Vec::new();
+    for i in 0..PACKETS {
+        let p = packet(i);
+        data.extend((p.len() as u32).to_be_bytes());
+        data.extend(p);
+    }
+    let writer = {
+        let mut peer = peer.try_clone().unwrap();
+        thread::spawn(move || peer.write_all(&data).unwrap())
+    };
+    // Let the kernel's queue fill up before the server reads.
+    thread::sleep(Duration::from_millis(50));
+    let (mut got, mut conn, mut biggest) = (0, None, 0);
+    let start = std::time::Instant::now();
+    while got < PACKETS {
+        assert!(start.elapsed() < Duration::from_secs(10), "{got} packets");
+        for e in server.poll(Duration::from_millis(100)).unwrap() {
+            match e {
+                Event::Accepted(c) => conn = Some(c),
+                Event::Message { data, .. } => {
+                    assert_eq!(data, packet(got), "packet {got}");
+                    got += 1;
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        if let Some(c) = &conn {
+            biggest = biggest.max(c.lock().buffer_capacity());
+        }
+    }
+    writer.join().unwrap();
+    assert!(biggest > 16 << 10, "the buffer stayed at {biggest} bytes");
+    let conn = conn.unwrap();
+    assert!(messages(&server.poll(Duration::ZERO).unwrap()).is_empty());
+    assert_eq!(conn.lock().buffer_capacity(), 0);
+    // The connection reads on as before.
+    let last = packet(PACKETS);
+    let mut f = (last.len() as u32).to_be_bytes().to_vec();
+    f.extend(&last);
+    peer.write_all(&f).unwrap();
+    let more = poll_until(&mut server, |ev| messages(ev).len() == 1);
+    assert_eq!(messages(&more)[0].1, last);
 }

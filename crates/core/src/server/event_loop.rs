@@ -419,7 +419,13 @@ impl EventLoop {
                         });
                         Outcome::Data
                     }
-                    Err(Error::Timeout) => Outcome::Drained,
+                    Err(Error::Timeout) => {
+                        // Caught up with the peer: a buffer that grew while
+                        // the server was behind goes back (a connection
+                        // that keeps up never grows one).
+                        client.release_grown_buffer();
+                        Outcome::Drained
+                    }
                     Err(e) => {
                         if !matches!(e, Error::Disconnected | Error::Closed) {
                             out.push(Event::Error(naming_peer(e, conn.peer_addr())));
