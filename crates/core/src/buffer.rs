@@ -64,103 +64,119 @@ impl Finder {
         }
     }
 
+    /// The first terminator in `data[from..end]`, as an offset from `from`.
+    /// The bytes of `data` past `end` (stale, but initialised) may be read
+    /// and are ignored: a short line then costs one load, not a byte loop.
     #[inline(always)]
-    fn find(&self, hay: &[u8]) -> Option<usize> {
+    fn find(&self, data: &[u8], from: usize, end: usize) -> Option<usize> {
+        debug_assert!(from <= end && end <= data.len());
         #[cfg(target_arch = "x86_64")]
         if self.avx2 {
-            // SAFETY: the CPU has AVX2 (checked in `new`).
-            return unsafe { avx2::find(hay) };
+            // SAFETY: the CPU has AVX2 (checked in `new`); the bounds are
+            // checked above (debug) and by every caller.
+            return unsafe { avx2::find(data, from, end) };
         }
-        memchr::memchr2(b'\n', b'\r', hay)
+        memchr::memchr2(b'\n', b'\r', &data[from..end])
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    //! The line-terminator search, for long lines as fast as a one-byte
-    //! `memchr`.
+    //! The line-terminator search, for long lines about as fast as a
+    //! one-byte `memchr`, for short ones one load.
     //!
     //! `memchr2` compares every 32-byte block twice (with `\n` and with
-    //! `\r`) and unrolls less than the one-byte search. Here the long
-    //! stretches are scanned four blocks at a time with a single compare
-    //! per block: `b | 0x07 == 0x0f` holds exactly for the bytes 0x08 to
-    //! 0x0f, which include both terminators. Only a group where that
-    //! matches (a terminator, or a tab or other control byte of that range)
-    //! is then searched exactly.
+    //! `\r`), and for fewer than 32 bytes falls back to narrower code. Here
+    //! one shuffle and one compare find both terminators exactly (a
+    //! nibble-indexed table holds `\n` at 0xa, `\r` at 0xd and 0xff
+    //! elsewhere, which no ASCII byte equals; bytes >= 0x80 shuffle to 0),
+    //! the loads after the first are aligned (an unaligned 32-byte load
+    //! crosses a cache line every other time), and a hay shorter than 32
+    //! bytes is one load of the buffer's own slack, masked.
     use std::arch::x86_64::*;
 
-    /// Bit `k` set when byte `k` of the 32 at `p` is `\n` or `\r`.
+    /// All ones in the bytes of `v` that are `\n` or `\r`.
     #[inline(always)]
-    unsafe fn exact(p: *const u8) -> u32 {
-        let v = _mm256_loadu_si256(p.cast());
-        let nl = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'\n' as i8));
-        let cr = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'\r' as i8));
-        _mm256_movemask_epi8(_mm256_or_si256(nl, cr)) as u32
+    unsafe fn eq(v: __m256i) -> __m256i {
+        const N: i8 = -1;
+        let table = _mm256_setr_epi8(
+            N, N, N, N, N, N, N, N, N, N, 0x0a, N, N, 0x0d, N, N, //
+            N, N, N, N, N, N, N, N, N, N, 0x0a, N, N, 0x0d, N, N,
+        );
+        _mm256_cmpeq_epi8(v, _mm256_shuffle_epi8(table, v))
     }
 
-    /// All ones in the bytes of the 32 at `p` that lie in 0x08..=0x0f.
+    /// Bit `k` set when byte `k` of the 32 at `p` is a terminator.
     #[inline(always)]
-    unsafe fn rough(p: *const u8) -> __m256i {
-        let v = _mm256_loadu_si256(p.cast());
-        _mm256_cmpeq_epi8(
-            _mm256_or_si256(v, _mm256_set1_epi8(0x07)),
-            _mm256_set1_epi8(0x0f),
-        )
+    unsafe fn mask_at(p: *const u8) -> u32 {
+        _mm256_movemask_epi8(eq(_mm256_loadu_si256(p.cast()))) as u32
     }
 
-    /// The index of the first `\n` or `\r` in `hay`.
+    /// The first `\n` or `\r` in `data[from..end]`, as an offset from
+    /// `from`; bytes of `data` after `end` may be read and are ignored.
     ///
     /// # Safety
-    /// The CPU must support AVX2.
+    /// The CPU must support AVX2, and `from <= end <= data.len()`.
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn find(hay: &[u8]) -> Option<usize> {
-        let n = hay.len();
-        if n < 32 {
-            return memchr::memchr2(b'\n', b'\r', hay);
+    pub(super) unsafe fn find(data: &[u8], from: usize, end: usize) -> Option<usize> {
+        let n = end - from;
+        // Every load below reads 32 bytes at an offset <= data.len() - 32.
+        let room = data.len() - from;
+        if room < 32 {
+            return memchr::memchr2(b'\n', b'\r', data.get_unchecked(from..end));
         }
-        let p = hay.as_ptr();
-        // All loads below read 32 bytes at offsets <= n - 32.
-        let m = exact(p);
+        let p = data.as_ptr().add(from);
+        let m = mask_at(p);
+        if n < 32 {
+            // Only the first n bits are ours; the rest is stale slack.
+            let m = m & ((1u32 << n) - 1);
+            return (m != 0).then(|| m.trailing_zeros() as usize);
+        }
         if m != 0 {
             return Some(m.trailing_zeros() as usize);
         }
-        let mut i = 32;
+        // On to the next 32-byte boundary (1 to 32 bytes on), which
+        // overlaps bytes already searched: they hold no terminator.
+        let mut i = 32 - (p as usize & 31);
         while i + 128 <= n {
-            let any = _mm256_or_si256(
-                _mm256_or_si256(rough(p.add(i)), rough(p.add(i + 32))),
-                _mm256_or_si256(rough(p.add(i + 64)), rough(p.add(i + 96))),
-            );
+            let a = eq(_mm256_load_si256(p.add(i).cast()));
+            let b = eq(_mm256_load_si256(p.add(i + 32).cast()));
+            let c = eq(_mm256_load_si256(p.add(i + 64).cast()));
+            let d = eq(_mm256_load_si256(p.add(i + 96).cast()));
+            let any = _mm256_or_si256(_mm256_or_si256(a, b), _mm256_or_si256(c, d));
             if _mm256_movemask_epi8(any) != 0 {
-                for k in (i..i + 128).step_by(32) {
-                    let m = exact(p.add(k));
-                    if m != 0 {
-                        return Some(k + m.trailing_zeros() as usize);
-                    }
+                let lo = _mm256_movemask_epi8(a) as u32 as u64
+                    | (_mm256_movemask_epi8(b) as u32 as u64) << 32;
+                if lo != 0 {
+                    return Some(i + lo.trailing_zeros() as usize);
                 }
+                let hi = _mm256_movemask_epi8(c) as u32 as u64
+                    | (_mm256_movemask_epi8(d) as u32 as u64) << 32;
+                return Some(i + 64 + hi.trailing_zeros() as usize);
             }
             i += 128;
         }
-        while i + 32 <= n {
-            let m = exact(p.add(i));
+        while i < n {
+            if i + 32 > room {
+                // The end of the allocation: no slack to read into.
+                let rest = data.get_unchecked(from + i..end);
+                return memchr::memchr2(b'\n', b'\r', rest).map(|k| i + k);
+            }
+            let m = _mm256_movemask_epi8(eq(_mm256_load_si256(p.add(i).cast()))) as u32;
             if m != 0 {
-                return Some(i + m.trailing_zeros() as usize);
+                let k = i + m.trailing_zeros() as usize;
+                return (k < n).then_some(k);
             }
             i += 32;
-        }
-        if i < n {
-            // The last 32 bytes, overlapping bytes already searched (which
-            // hold no terminator, so the first match is at or after `i`).
-            let j = n - 32;
-            let m = exact(p.add(j));
-            if m != 0 {
-                return Some(j + m.trailing_zeros() as usize);
-            }
         }
         None
     }
 
     #[cfg(test)]
     mod tests {
+        /// Random letters with tabs, other control bytes, bytes >= 0x80
+        /// and sometimes terminators; slack after the hay full of
+        /// terminators, which must never be reported.
         #[test]
         fn agrees_with_memchr2() {
             if !std::arch::is_x86_feature_detected!("avx2") {
@@ -173,20 +189,28 @@ mod avx2 {
                 x ^= x << 5;
                 x
             };
+            const NEAR: [u8; 12] = [
+                b'\t', 0x08, 0x0b, 0x0c, 0x0e, 0x0f, 0x1a, 0x8a, 0x8d, 0xff, b'\n', b'\r',
+            ];
             for len in 0..600 {
-                for _ in 0..20 {
-                    let mut hay: Vec<u8> = (0..len).map(|_| b'a' + (next() % 26) as u8).collect();
-                    // Sprinkle tabs and other near misses, and sometimes a terminator.
+                for round in 0..20 {
+                    let from = next() as usize % 40;
+                    let slack = [0, 1, 5, 31, 32, 40, 200][round % 7];
+                    let mut data = vec![b'\n'; from + len + slack];
+                    for b in &mut data[from..from + len] {
+                        *b = b'a' + (next() % 26) as u8;
+                    }
                     for _ in 0..(next() % 4) {
                         if len > 0 {
-                            let i = next() as usize % len;
-                            hay[i] = [b'\t', 0x08, 0x0b, 0x0c, 0x0e, 0x0f, 0x0a, 0x0d]
-                                [next() as usize % 8];
+                            let i = from + next() as usize % len;
+                            data[i] = NEAR[next() as usize % NEAR.len()];
                         }
                     }
-                    let want = memchr::memchr2(b'\n', b'\r', &hay);
-                    // SAFETY: AVX2 checked above.
-                    assert_eq!(unsafe { super::find(&hay) }, want, "len {len}");
+                    let end = from + len;
+                    let want = memchr::memchr2(b'\n', b'\r', &data[from..end]);
+                    // SAFETY: AVX2 checked above; from <= end <= len.
+                    let got = unsafe { super::find(&data, from, end) };
+                    assert_eq!(got, want, "len {len} from {from} slack {slack}");
                 }
             }
         }
@@ -285,7 +309,7 @@ impl Buffer {
     pub(crate) fn take_line(&mut self, max: usize) -> Option<Result<Range<usize>, ()>> {
         self.settle();
         let from = self.start.max(self.scanned);
-        let Some(i) = self.finder.find(&self.data[from..self.end]) else {
+        let Some(i) = self.finder.find(&self.data, from, self.end) else {
             self.scanned = self.end;
             return None;
         };
