@@ -904,7 +904,11 @@ impl Client {
 }
 
 /// Waits until the socket can take more data: `Ok(false)` when `timeout`
-/// passed first (`None` waits forever).
+/// passed first (`None` waits forever). Out of line: otherwise the
+/// compiler hoists its millisecond conversion (a 128-bit division) into
+/// every send, full socket or not.
+#[cold]
+#[inline(never)]
 fn wait_writable(sock: &Socket, timeout: Option<Duration>) -> io::Result<bool> {
     use std::os::fd::AsRawFd;
     let ms = match timeout {
