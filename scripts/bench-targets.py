@@ -58,7 +58,7 @@ def targets(d):
         for w, kind, bound in LUA:
             a, b = cell(w, ours), cell(w, ref)
             if not (a and b):
-                row(f"{interp} vs LuaSocket", w, None, bound, False, "")
+                row(f"{interp} vs LuaSocket", w, None, f"{bound}", False, "")
                 continue
             if kind == "ge":
                 r, ok, bs = a["head"] / b["head"], a["head"] / b["head"] >= bound, f"≥ {bound}"

@@ -561,8 +561,11 @@ impl Client {
         // A closed client has an empty buffer: no need to check the socket
         // before looking for a buffered line.
         let max = self.opts.max_line_length;
-        if let Some(r) = self.buf.take_line(max) {
-            return r.map_err(|()| Error::LineTooLong);
+        // Nothing buffered (a request/reply exchange): straight to the read.
+        if !self.buf.is_empty() {
+            if let Some(r) = self.buf.take_line(max) {
+                return r.map_err(|()| Error::LineTooLong);
+            }
         }
         self.line_slow(timeout)
     }
@@ -846,7 +849,16 @@ impl Client {
             self.scratch = frame;
             return r;
         }
-        self.send_raw(data)
+        if data.is_empty() {
+            return Ok(());
+        }
+        // The usual case, a message the socket takes whole, in one call;
+        // anything else goes on from that call's result.
+        let first = sock.send_with_flags(data, SEND_FLAGS);
+        if matches!(first, Ok(n) if n == data.len()) {
+            return Ok(());
+        }
+        self.send_rest(data, first)
     }
 
     /// Writes all of `data` to the TCP stream.
@@ -854,13 +866,24 @@ impl Client {
         let Some(sock) = self.sock.as_ref() else {
             return Err(Error::Closed);
         };
+        if data.is_empty() {
+            return Ok(());
+        }
+        let first = sock.send_with_flags(data, SEND_FLAGS);
+        self.send_rest(data, first)
+    }
+
+    /// Goes on with a TCP send after its first `send` call returned
+    /// `first`: the rest of the data, waits for room, failures.
+    #[inline(never)]
+    fn send_rest(&mut self, data: &[u8], first: io::Result<usize>) -> Result<()> {
+        let Some(sock) = self.sock.as_ref() else {
+            return Err(Error::Closed);
+        };
         let mut written = 0;
-        while written < data.len() {
-            // Non-blocking, so "no progress for the send timeout" can be
-            // measured from the last byte that went out: SO_SNDTIMEO would
-            // bound the total wait of one call instead.
-            let flags = libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT;
-            match sock.send_with_flags(&data[written..], flags) {
+        let mut res = first;
+        loop {
+            match res {
                 Ok(0) => {
                     self.close();
                     return Err(Error::Disconnected);
@@ -898,8 +921,14 @@ impl Client {
                     }
                 },
             }
+            if written >= data.len() {
+                return Ok(());
+            }
+            // Non-blocking, so "no progress for the send timeout" can be
+            // measured from the last byte that went out: SO_SNDTIMEO would
+            // bound the total wait of one call instead.
+            res = sock.send_with_flags(&data[written..], SEND_FLAGS);
         }
-        Ok(())
     }
 }
 
@@ -934,6 +963,10 @@ fn wait_writable(sock: &Socket, timeout: Option<Duration>) -> io::Result<bool> {
         }
     }
 }
+
+/// A TCP send never raises `SIGPIPE` and never blocks: waiting for room
+/// is [`wait_writable`]'s, bounded by the send timeout.
+const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT;
 
 /// Largest UDP payload for the peer's address family.
 fn max_datagram(peer: SocketAddr) -> usize {
