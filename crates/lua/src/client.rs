@@ -16,7 +16,7 @@
 
 use crate::raw::{
     guard, guard_fast, lua_fn, number_at, push_bytes, push_failure, read_only_field, string_at,
-    timeout_at_cached, type_error, Fail, LastTimeout, Msg, Shown,
+    timeout_at_cached, type_error, Fail, LastSize, LastTimeout, Msg, Shown,
 };
 use mlua::ffi::{self, lua_CFunction, lua_State};
 use renoise_socket::{Client, Connection, Mode, UdpPeer};
@@ -37,6 +37,8 @@ pub(crate) struct Ud {
     max_receive_size: usize,
     /// The timeout of the last `receive`.
     pub(crate) last_timeout: LastTimeout,
+    /// The size of the last `receive(n, ...)`.
+    pub(crate) last_size: LastSize,
 }
 
 /// The socket behind a `SocketClient`.
@@ -67,6 +69,7 @@ impl Ud {
             client: Sock::Own(Box::new(client)),
             max_receive_size,
             last_timeout: LastTimeout::default(),
+            last_size: LastSize::default(),
         }
     }
 
@@ -78,6 +81,7 @@ impl Ud {
             client: Sock::Shared(conn, Vec::new()),
             max_receive_size,
             last_timeout: LastTimeout::default(),
+            last_size: LastSize::default(),
         }
     }
 
@@ -89,6 +93,7 @@ impl Ud {
             client: Sock::Sender(peer),
             max_receive_size: 0,
             last_timeout: LastTimeout::default(),
+            last_size: LastSize::default(),
         }
     }
 
@@ -213,7 +218,12 @@ lua_fn!(tostring, method "__tostring", tostring_body);
 
 /// The mode argument of `receive`.
 #[inline]
-unsafe fn mode_at(l: *mut lua_State, index: c_int, max: usize) -> Result<Mode, Fail> {
+unsafe fn mode_at(
+    l: *mut lua_State,
+    index: c_int,
+    max: usize,
+    last: &mut LastSize,
+) -> Result<Mode, Fail> {
     if let Some(s) = string_at(l, index) {
         return match s {
             b"*line" | b"*l" => Ok(Mode::Line),
@@ -230,6 +240,9 @@ unsafe fn mode_at(l: *mut lua_State, index: c_int, max: usize) -> Result<Mode, F
     let Some(n) = number_at(l, index) else {
         return Err(type_error(l, index, "string or number"));
     };
+    if let Some(u) = last.of(n, max) {
+        return Ok(Mode::Bytes(u));
+    }
     match n.whole() {
         Some(i) if i >= 1 => match usize::try_from(i) {
             Ok(u) if u <= max => Ok(Mode::Bytes(u)),
@@ -249,7 +262,7 @@ unsafe fn mode_at(l: *mut lua_State, index: c_int, max: usize) -> Result<Mode, F
 #[inline(always)]
 unsafe fn receive_body(l: *mut lua_State) -> Result<c_int, Fail> {
     let ud = this(l)?;
-    let mode = mode_at(l, 2, ud.max_receive_size)?;
+    let mode = mode_at(l, 2, ud.max_receive_size, &mut ud.last_size)?;
     let timeout = timeout_at_cached(l, 3, &mut ud.last_timeout)?;
     let Some(client) = ud.owned_open() else {
         return receive_other(l, ud, mode, timeout);

@@ -76,12 +76,13 @@ unsafe extern "C" fn receive(
     let mode = match kind {
         0 => Mode::Line,
         1 => Mode::All,
-        _ => match Num::Float(n).whole() {
-            Some(i) if i >= 1 && (i as u64) <= ud.max_receive_size() as u64 => {
-                Mode::Bytes(i as usize)
+        _ => {
+            let max = ud.max_receive_size();
+            match ud.last_size.of(Num::Float(n), max) {
+                Some(u) => Mode::Bytes(u),
+                None => return NOT_HERE,
             }
-            _ => return NOT_HERE,
-        },
+        }
     };
     let Some(client) = ud.owned_open() else {
         return NOT_HERE;

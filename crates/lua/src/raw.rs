@@ -383,6 +383,37 @@ impl LastTimeout {
     }
 }
 
+/// The last size `n` a client's `receive(n, ...)` accepted, as a number
+/// and as a count: records of one size are read in a loop, and checking
+/// that a float is whole is a chain of dependent conversions.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct LastSize {
+    /// The number, tagged as in [`LastTimeout`].
+    key: (bool, u64),
+    value: usize,
+}
+
+impl LastSize {
+    /// `n` as a size between 1 and `max`, from the last result when `n` is
+    /// the same number; `None` for anything else (the caller reports it).
+    #[inline(always)]
+    pub(crate) fn of(&mut self, n: Num, max: usize) -> Option<usize> {
+        let key = match n {
+            Num::Int(i) => (true, i as u64),
+            Num::Float(f) => (false, f.to_bits()),
+        };
+        // `value` 0 is the empty cache (0 is never a valid size).
+        if key == self.key && self.value != 0 && self.value <= max {
+            return Some(self.value);
+        }
+        let value = usize::try_from(n.whole()?)
+            .ok()
+            .filter(|&u| u >= 1 && u <= max)?;
+        *self = LastSize { key, value };
+        Some(value)
+    }
+}
+
 /// The argument error of a bad timeout.
 #[cold]
 #[inline(never)]
@@ -491,6 +522,25 @@ pub(crate) unsafe fn read_only_field(
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn the_last_size_is_remembered_and_only_valid_sizes_are() {
+        let mut last = LastSize::default();
+        // The empty cache's key is 0.0: still no size.
+        assert_eq!(last.of(Num::Float(0.0), 100), None);
+        assert_eq!(last.of(Num::Float(64.0), 100), Some(64));
+        assert_eq!(last.of(Num::Float(64.0), 100), Some(64));
+        assert_eq!(last.of(Num::Int(64), 100), Some(64));
+        // The cached size must still respect a smaller maximum.
+        assert_eq!(last.of(Num::Int(64), 10), None);
+        for bad in [0.0, -0.0, -1.0, 0.5, 64.5, f64::NAN, f64::INFINITY, 1e300] {
+            assert_eq!(last.of(Num::Float(bad), 100), None, "{bad}");
+        }
+        assert_eq!(last.of(Num::Int(0), 100), None);
+        assert_eq!(last.of(Num::Int(-5), 100), None);
+        assert_eq!(last.of(Num::Int(101), 100), None);
+        assert_eq!(last.of(Num::Float(100.0), 100), Some(100));
+    }
 
     #[test]
     fn the_last_timeout_is_remembered_per_number_not_per_call() {
