@@ -23,12 +23,14 @@ pub(crate) struct Buffer {
     /// The last line ended in a `\r` that was the last buffered byte: a
     /// `\n` arriving next belongs to that terminator.
     skip_lf: bool,
-    /// Stream offset of `start`; datagram boundaries are kept as stream
-    /// offsets so compaction does not have to touch them. Only counted
-    /// while datagrams are buffered: a UDP buffer holds nothing but
-    /// datagrams, so nothing is ever taken outside of one.
-    consumed: u64,
-    /// UDP: stream offsets where each buffered datagram ends.
+    /// Stream offset of `data[0]`, so `base + start` is the offset of the
+    /// next byte to hand out. Datagram boundaries are kept as stream
+    /// offsets: taking bytes touches neither (a take is the hot path of
+    /// every receive), only moving the data to the front does.
+    base: u64,
+    /// UDP: stream offsets where each buffered datagram ends; the ones
+    /// already handed out are dropped lazily (see
+    /// [`Buffer::drop_finished_datagrams`]).
     datagrams: VecDeque<u64>,
     finder: Finder,
     /// Size of the first allocation.
@@ -38,15 +40,13 @@ pub(crate) struct Buffer {
     deep: u8,
     /// Size [`Buffer::after_read`] may grow the buffer to.
     read_ahead: usize,
-    /// Pieces (lines, records, chunks) taken since the last read.
-    pieces: u32,
 }
 
 /// Full reads in a row after which the buffer doubles.
 const DEEP_READS: u8 = 2;
-/// Fewest pieces a program must take out of one read for the buffer to
-/// grow (see [`Buffer::after_read`]).
-const SMALL_PIECES: u32 = 16;
+/// Fewest pieces (lines, records) of the size the program takes that a
+/// read must hold for the buffer to grow (see [`Buffer::after_read`]).
+const SMALL_PIECES: usize = 16;
 
 /// Finds the first `\n` or `\r`. On x86-64 with AVX2 a search of our own
 /// (see [`avx2::find`]), picked once per buffer; elsewhere `memchr2`.
@@ -228,12 +228,11 @@ impl Buffer {
             end: 0,
             scanned: 0,
             skip_lf: false,
-            consumed: 0,
+            base: 0,
             datagrams: VecDeque::new(),
             finder: Finder::new(),
             deep: 0,
             read_ahead,
-            pieces: 0,
         }
     }
 
@@ -271,35 +270,34 @@ impl Buffer {
         if !self.is_empty() {
             self.skip_lf = false;
             if self.data[self.start] == b'\n' {
-                // Half a terminator: not a piece the program took.
                 self.advance(1);
             }
         }
     }
 
-    /// Hands the next `n` bytes to the program: one piece.
-    #[inline]
-    fn consume(&mut self, n: usize) -> Range<usize> {
-        self.pieces = self.pieces.wrapping_add(1);
-        self.advance(n)
-    }
-
+    /// Moves past the next `n` bytes (handed to the program, or half a
+    /// terminator) and returns their range.
     #[inline]
     fn advance(&mut self, n: usize) -> Range<usize> {
         let a = self.start;
         self.start += n;
-        if !self.datagrams.is_empty() {
-            self.consumed += n as u64;
-            self.drop_finished_datagrams();
-        }
         a..a + n
     }
 
-    #[cold]
+    /// Forgets the datagrams whose bytes have all been handed out.
     fn drop_finished_datagrams(&mut self) {
-        while self.datagrams.front().is_some_and(|&e| e <= self.consumed) {
+        let next = self.base + self.start as u64;
+        while self.datagrams.front().is_some_and(|&e| e <= next) {
             self.datagrams.pop_front();
         }
+    }
+
+    /// The data now starts at `start`: moves the origin there. Called
+    /// whenever the bytes move to the front of `data` or `data` is
+    /// dropped.
+    #[inline]
+    fn rebase(&mut self) {
+        self.base += self.start as u64;
     }
 
     /// Takes one line if a terminator is buffered: `\n`, `\r\n` or a lone
@@ -326,7 +324,7 @@ impl Buffer {
         } else {
             self.cr_terminator(pos)
         };
-        self.consume(pos - a + term);
+        self.advance(pos - a + term);
         Some(Ok(a..pos))
     }
 
@@ -361,27 +359,28 @@ impl Buffer {
     /// Takes everything buffered as one unterminated line (end of stream).
     pub(crate) fn take_rest(&mut self) -> Range<usize> {
         let n = self.len();
-        self.consume(n)
+        self.advance(n)
     }
 
     /// Takes exactly `n` bytes; `n` must not exceed [`Buffer::len`].
     #[inline]
     pub(crate) fn take_exact(&mut self, n: usize) -> Range<usize> {
         debug_assert!(n <= self.len());
-        self.consume(n)
+        self.advance(n)
     }
 
     /// Takes up to `n` bytes.
     #[inline]
     pub(crate) fn take(&mut self, n: usize) -> Range<usize> {
         let n = n.min(self.len());
-        self.consume(n)
+        self.advance(n)
     }
 
     /// UDP: bytes left in the current datagram.
-    pub(crate) fn current_datagram_len(&self) -> usize {
+    pub(crate) fn current_datagram_len(&mut self) -> usize {
+        self.drop_finished_datagrams();
         match self.datagrams.front() {
-            Some(&e) => (e - self.consumed) as usize,
+            Some(&e) => (e - (self.base + self.start as u64)) as usize,
             None => self.len(),
         }
     }
@@ -392,6 +391,7 @@ impl Buffer {
     /// needs more; the callers bound `want`, which bounds memory.
     pub(crate) fn reserve(&mut self, want: usize, limit: usize) {
         if self.start == self.end {
+            self.rebase();
             self.start = 0;
             self.end = 0;
             self.scanned = 0;
@@ -400,6 +400,7 @@ impl Buffer {
             return;
         }
         if self.start > 0 {
+            self.rebase();
             self.data.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.scanned = self.scanned.saturating_sub(self.start);
@@ -428,8 +429,9 @@ impl Buffer {
     pub(crate) fn commit(&mut self, n: usize, datagram: bool) {
         self.end += n;
         if datagram {
-            let end = self.consumed + self.len() as u64;
-            self.datagrams.push_back(end);
+            // Bounded by the datagrams buffered, whatever mode reads them.
+            self.drop_finished_datagrams();
+            self.datagrams.push_back(self.base + self.end as u64);
         }
     }
 
@@ -445,10 +447,15 @@ impl Buffer {
     /// records), which spends long enough on each buffer: one that takes
     /// it in big chunks is bound by copying, and copies faster through a
     /// small buffer that stays in the cache.
+    ///
+    /// `piece` is the size of the pieces the reading call takes: the record
+    /// size, the part of a line already buffered (a lower bound of its
+    /// length), or `usize::MAX` for whole chunks, which never grow the
+    /// buffer. (Judged from the call rather than counted per take, which
+    /// would add a read-modify-write to every receive.)
     #[inline]
-    pub(crate) fn after_read(&mut self, n: usize, room: usize) {
-        let pieces = std::mem::take(&mut self.pieces);
-        if n < room || room < MIN_READ || pieces < SMALL_PIECES {
+    pub(crate) fn after_read(&mut self, n: usize, room: usize, piece: usize) {
+        if n < room || room < MIN_READ || piece.saturating_mul(SMALL_PIECES) > room {
             self.deep = 0;
             return;
         }
@@ -477,18 +484,78 @@ impl Buffer {
 
     #[cold]
     fn release(&mut self) {
-        // `skip_lf`, `consumed` and the datagram ends are about the stream,
-        // not the memory: they stay.
+        // `skip_lf`, the stream offset and the datagram ends are about the
+        // stream, not the memory: they stay.
+        self.rebase();
         self.data = Vec::new();
         self.start = 0;
         self.end = 0;
         self.scanned = 0;
         self.deep = 0;
-        self.pieces = 0;
     }
 
     /// Total space, for the bounded-memory tests.
     pub(crate) fn capacity(&self) -> usize {
         self.data.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Buffer;
+
+    /// Appends one datagram as a UDP read would.
+    fn datagram(b: &mut Buffer, bytes: &[u8]) {
+        b.reserve(bytes.len().max(1), usize::MAX);
+        b.spare()[..bytes.len()].copy_from_slice(bytes);
+        b.commit(bytes.len(), true);
+    }
+
+    #[test]
+    fn datagram_bounds_survive_takes_of_every_kind_and_compaction() {
+        let mut b = Buffer::with_capacity(64, 0);
+        datagram(&mut b, b"hello");
+        datagram(&mut b, b"a\nb");
+        datagram(&mut b, b"wxyz");
+        assert_eq!(b.current_datagram_len(), 5);
+        let r = b.take(2);
+        assert_eq!(b.bytes(r), b"he");
+        assert_eq!(b.current_datagram_len(), 3);
+        let r = b.take(3);
+        assert_eq!(b.bytes(r), b"llo");
+        assert_eq!(b.current_datagram_len(), 3);
+        let r = b.take_line(100).unwrap().unwrap();
+        assert_eq!(b.bytes(r), b"a");
+        assert_eq!(b.current_datagram_len(), 1);
+        let r = b.take_exact(1);
+        assert_eq!(b.bytes(r), b"b");
+        // Fill up so the next datagram moves the data to the front.
+        for _ in 0..20 {
+            datagram(&mut b, b"0123456789");
+        }
+        assert_eq!(b.current_datagram_len(), 4);
+        let r = b.take(4);
+        assert_eq!(b.bytes(r), b"wxyz");
+        for _ in 0..20 {
+            assert_eq!(b.current_datagram_len(), 10);
+            let r = b.take(10);
+            assert_eq!(b.bytes(r), b"0123456789");
+        }
+        assert!(b.is_empty());
+    }
+
+    #[test]
+    fn a_udp_buffer_read_by_lines_keeps_no_finished_datagrams() {
+        let mut b = Buffer::with_capacity(64, 0);
+        for i in 0..10_000u32 {
+            datagram(&mut b, format!("{i}\n").as_bytes());
+            let r = b.take_line(100).unwrap().unwrap();
+            assert_eq!(b.bytes(r), i.to_string().as_bytes());
+            assert!(
+                b.datagrams.len() <= 1,
+                "{} datagram ends kept",
+                b.datagrams.len()
+            );
+        }
     }
 }

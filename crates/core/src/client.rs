@@ -524,7 +524,7 @@ impl Client {
                 )));
             }
             let limit = self.opts.max_receive_size.saturating_add(MIN_READ);
-            self.fill(&mut wait, MIN_READ, limit)?;
+            self.fill(&mut wait, MIN_READ, limit, usize::MAX)?;
         }
     }
 
@@ -628,7 +628,7 @@ impl Client {
                 return Err(self.finish());
             }
             // One byte past the maximum is enough to know a line is too long.
-            self.fill(&mut wait, (max + 1 - len).min(MIN_READ), max + 1)?;
+            self.fill(&mut wait, (max + 1 - len).min(MIN_READ), max + 1, len)?;
             if let Some(r) = self.buf.take_line(max) {
                 return r.map_err(|()| Error::LineTooLong);
             }
@@ -668,7 +668,7 @@ impl Client {
                 return Err(self.finish());
             }
             let missing = n - self.buf.len();
-            self.fill(&mut wait, missing.max(MIN_READ.min(n)), n)?;
+            self.fill(&mut wait, missing.max(MIN_READ.min(n)), n, n)?;
             self.buf.settle();
             if self.buf.len() >= n {
                 return Ok(self.buf.take(n));
@@ -690,7 +690,7 @@ impl Client {
                 if self.end.is_some() {
                     return Err(self.finish());
                 }
-                self.fill(&mut wait, chunk.min(MIN_READ), chunk)?;
+                self.fill(&mut wait, chunk.min(MIN_READ), chunk, usize::MAX)?;
                 self.buf.settle();
                 if !self.buf.is_empty() {
                     break;
@@ -699,7 +699,8 @@ impl Client {
         } else if !udp && self.end.is_none() && self.buf.len() < chunk {
             // "The buffer plus whatever the kernel has pending".
             let mut now = Wait::new(Duration::ZERO);
-            match self.fill(&mut now, (chunk - self.buf.len()).min(MIN_READ), chunk) {
+            let want = (chunk - self.buf.len()).min(MIN_READ);
+            match self.fill(&mut now, want, chunk, usize::MAX) {
                 Ok(()) | Err(Error::Timeout) => {}
                 Err(e) => return Err(e),
             }
@@ -715,7 +716,9 @@ impl Client {
     /// One read into the buffer, waiting as `wait` allows. End of stream
     /// and connection errors are recorded in `self.end` (the buffered
     /// data is delivered first); only a timeout or a UDP error is returned.
-    fn fill(&mut self, wait: &mut Wait, want: usize, limit: usize) -> Result<()> {
+    /// `piece` is the size of the pieces the caller takes, for the
+    /// read-ahead (see `Buffer::after_read`).
+    fn fill(&mut self, wait: &mut Wait, want: usize, limit: usize, piece: usize) -> Result<()> {
         let udp = self.opts.protocol == Protocol::Udp;
         let (want, limit) = if udp {
             (MAX_DATAGRAM, limit.saturating_add(MAX_DATAGRAM))
@@ -753,7 +756,7 @@ impl Client {
                     self.idle = 0;
                     self.buf.commit(n, udp);
                     if !udp {
-                        self.buf.after_read(n, room);
+                        self.buf.after_read(n, room, piece);
                     }
                     return Ok(());
                 }

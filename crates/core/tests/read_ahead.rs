@@ -169,3 +169,51 @@ fn a_grown_buffer_holding_part_of_a_line_keeps_it_through_a_timeout() {
     drop(more);
     peer.join().unwrap();
 }
+
+/// Reads 4 MB in records of `size` bytes, pausing now and then as
+/// [`read_behind`] does; checks every byte, returns the largest buffer.
+fn record_reader(size: usize) -> usize {
+    const TOTAL: usize = 4 << 20;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = addr_of(&listener).port();
+    let peer = thread::spawn(move || {
+        let mut s = accept(&listener);
+        let data: Vec<u8> = (0..TOTAL).map(|i| (i % 251) as u8).collect();
+        s.write_all(&data).unwrap();
+    });
+    let mut c = ClientBuilder::new()
+        .all_chunk_size(INITIAL)
+        .read_ahead(256 << 10)
+        .connect("127.0.0.1", port)
+        .unwrap();
+    let (mut total, mut biggest) = (0, 0);
+    while total < TOTAL {
+        if (total / size) % 500 == 0 {
+            thread::sleep(Duration::from_millis(5));
+        }
+        let got = c.receive_exact(size, LONG).unwrap();
+        assert_eq!(got.len(), size.min(TOTAL - total));
+        for (k, b) in got.iter().enumerate() {
+            assert_eq!(*b, ((total + k) % 251) as u8, "byte {}", total + k);
+        }
+        total += got.len();
+        biggest = biggest.max(c.buffer_capacity());
+    }
+    assert!(c.receive_exact(size, LONG).unwrap_err().is_disconnected());
+    peer.join().unwrap();
+    biggest
+}
+
+#[test]
+fn a_reader_of_small_records_that_falls_behind_grows_its_buffer() {
+    let cap = record_reader(64);
+    assert!(cap > INITIAL, "the buffer stayed at {cap} bytes");
+    assert!(cap <= 256 << 10, "the buffer grew to {cap} bytes");
+}
+
+#[test]
+fn a_reader_of_records_too_large_for_sixteen_to_a_read_keeps_its_buffer() {
+    // 4 KiB records: eight to a 32 KiB read. The buffer may grow to hold
+    // one record, never for read-ahead.
+    assert_eq!(record_reader(4 << 10), INITIAL);
+}
