@@ -151,7 +151,10 @@ impl ClientBuilder {
     /// the cache, hence the default of 0: no growth beyond the initial
     /// size (the all-chunk size, kept within 16 KiB..1 MiB: 64 KiB by
     /// default). Growth needs two full reads in a row of at least 16 KiB
-    /// each, with at least 16 pieces taken out of each. The Lua module uses
+    /// each, made by `receive_line` or by `receive_exact` with an `n` of
+    /// which 16 or more fit in the read (`receive_all` never grows the
+    /// buffer; nor does a line already longer than a sixteenth of the
+    /// read when the read is made). The Lua module uses
     /// 1 MiB. What each call returns does not change: lines, records
     /// and `receive_all` chunks keep their limits. The grown buffer is
     /// freed when the connection goes quiet (see

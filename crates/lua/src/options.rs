@@ -32,10 +32,9 @@ pub(crate) const DEFAULT_MAX_RECEIVE_SIZE: usize = 16 << 20;
 /// lines: 64 KiB to 1 MiB cut the CPU per line by about a third under
 /// LuaJIT and a fifth under Lua 5.1 (256 KiB saved less); shorter lines and
 /// records gain a little or nothing. The buffer only grows while reads come
-/// back full and are taken in small pieces (16 or more per read), so a
-/// quiet connection, or one read with "*all" in the default 64 KiB chunks,
-/// keeps 64 KiB; small `all_chunk_size` values, or small framed packets,
-/// count as small pieces.
+/// back full and are taken in small pieces (lines, or records of which 16
+/// or more fit in a read), so a quiet connection, or one read with "*all"
+/// (whatever its chunk size) or in framed packets, keeps 64 KiB.
 pub(crate) const READ_AHEAD: usize = 1 << 20;
 
 /// What `create_client` needs besides the builder.
