@@ -69,11 +69,13 @@ impl Finder {
     /// and are ignored: a short line then costs one load, not a byte loop.
     #[inline(always)]
     fn find(&self, data: &[u8], from: usize, end: usize) -> Option<usize> {
-        debug_assert!(from <= end && end <= data.len());
+        // The search below reads by pointer: a broken invariant must stop
+        // here, not read out of bounds.
+        assert!(from <= end && end <= data.len());
         #[cfg(target_arch = "x86_64")]
         if self.avx2 {
-            // SAFETY: the CPU has AVX2 (checked in `new`); the bounds are
-            // checked above (debug) and by every caller.
+            // SAFETY: the CPU has AVX2 (checked in `new`); bounds checked
+            // above.
             return unsafe { avx2::find(data, from, end) };
         }
         memchr::memchr2(b'\n', b'\r', &data[from..end])
