@@ -349,20 +349,52 @@ pub(crate) unsafe fn timeout_at_cached(
     Err(timeout_error(l, index))
 }
 
-/// The last timeout a client was given, as a number and as a duration.
+/// The last number a client passed for one argument, and what it turned
+/// into: loops pass the same timeout and the same record size on every
+/// call, and converting a float is a chain of dependent instructions.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct LastTimeout {
+struct Remembered<T> {
     /// The number, tagged: integers (Lua 5.4) and floats differ.
     key: (bool, u64),
-    value: std::time::Duration,
+    value: T,
 }
+
+impl<T: Copy> Remembered<T> {
+    /// Remembers `value` for `n` until another number comes.
+    fn new(n: Num, value: T) -> Self {
+        Remembered {
+            key: Self::key(n),
+            value,
+        }
+    }
+
+    fn key(n: Num) -> (bool, u64) {
+        match n {
+            Num::Int(i) => (true, i as u64),
+            Num::Float(f) => (false, f.to_bits()),
+        }
+    }
+
+    /// `convert(n)`, from the last result when `n` is the same number.
+    #[inline(always)]
+    fn of(&mut self, n: Num, convert: impl FnOnce(Num) -> Option<T>) -> Option<T> {
+        let key = Self::key(n);
+        if key == self.key {
+            return Some(self.value);
+        }
+        let value = convert(n)?;
+        *self = Remembered { key, value };
+        Some(value)
+    }
+}
+
+/// The last timeout a client was given, as a number and as a duration.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LastTimeout(Remembered<std::time::Duration>);
 
 impl Default for LastTimeout {
     fn default() -> Self {
-        LastTimeout {
-            key: (false, 0f64.to_bits()),
-            value: std::time::Duration::ZERO,
-        }
+        LastTimeout(Remembered::new(Num::Float(0.0), std::time::Duration::ZERO))
     }
 }
 
@@ -370,47 +402,31 @@ impl LastTimeout {
     /// `millis(n)`, from the last result when `n` is the same number.
     #[inline(always)]
     pub(crate) fn of(&mut self, n: Num) -> Option<std::time::Duration> {
-        let key = match n {
-            Num::Int(i) => (true, i as u64),
-            Num::Float(f) => (false, f.to_bits()),
-        };
-        if key == self.key {
-            return Some(self.value);
-        }
-        let value = millis(n)?;
-        *self = LastTimeout { key, value };
-        Some(value)
+        self.0.of(n, millis)
     }
 }
 
-/// The last size `n` a client's `receive(n, ...)` accepted, as a number
-/// and as a count: records of one size are read in a loop, and checking
-/// that a float is whole is a chain of dependent conversions.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct LastSize {
-    /// The number, tagged as in [`LastTimeout`].
-    key: (bool, u64),
-    value: usize,
+/// The last size `n` of a client's `receive(n, ...)`, as a number and as
+/// a count.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LastSize(Remembered<usize>);
+
+impl Default for LastSize {
+    fn default() -> Self {
+        // 0 is never a valid size: an empty cache answers nothing.
+        LastSize(Remembered::new(Num::Float(0.0), 0))
+    }
 }
 
 impl LastSize {
-    /// `n` as a size between 1 and `max`, from the last result when `n` is
-    /// the same number; `None` for anything else (the caller reports it).
+    /// `n` as a size between 1 and `max`, from the last conversion when
+    /// `n` is the same number; `None` for anything else (the caller
+    /// reports it).
     #[inline(always)]
     pub(crate) fn of(&mut self, n: Num, max: usize) -> Option<usize> {
-        let key = match n {
-            Num::Int(i) => (true, i as u64),
-            Num::Float(f) => (false, f.to_bits()),
-        };
-        // `value` 0 is the empty cache (0 is never a valid size).
-        if key == self.key && self.value != 0 && self.value <= max {
-            return Some(self.value);
-        }
-        let value = usize::try_from(n.whole()?)
-            .ok()
-            .filter(|&u| u >= 1 && u <= max)?;
-        *self = LastSize { key, value };
-        Some(value)
+        self.0
+            .of(n, |n| usize::try_from(n.whole()?).ok())
+            .filter(|&u| u >= 1 && u <= max)
     }
 }
 
