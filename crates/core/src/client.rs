@@ -852,19 +852,13 @@ impl Client {
             self.scratch = frame;
             return r;
         }
-        if data.is_empty() {
-            return Ok(());
-        }
-        // The usual case, a message the socket takes whole, in one call;
-        // anything else goes on from that call's result.
-        let first = sock.send_with_flags(data, SEND_FLAGS);
-        if matches!(first, Ok(n) if n == data.len()) {
-            return Ok(());
-        }
-        self.send_rest(data, first)
+        self.send_raw(data)
     }
 
-    /// Writes all of `data` to the TCP stream.
+    /// Writes all of `data` to the TCP stream. The usual case, a message
+    /// the socket takes whole, is one call; anything else goes on from
+    /// that call's result.
+    #[inline]
     fn send_raw(&mut self, data: &[u8]) -> Result<()> {
         let Some(sock) = self.sock.as_ref() else {
             return Err(Error::Closed);
@@ -873,6 +867,9 @@ impl Client {
             return Ok(());
         }
         let first = sock.send_with_flags(data, SEND_FLAGS);
+        if matches!(first, Ok(n) if n == data.len()) {
+            return Ok(());
+        }
         self.send_rest(data, first)
     }
 
