@@ -312,6 +312,11 @@ impl Buffer {
     pub(crate) fn take_line(&mut self, max: usize) -> Option<Result<Range<usize>, ()>> {
         self.settle();
         let from = self.start.max(self.scanned);
+        // Nothing new since the last look (an empty buffer, a request and
+        // its reply): no search.
+        if from >= self.end {
+            return None;
+        }
         let Some(i) = self.finder.find(&self.data, from, self.end) else {
             self.scanned = self.end;
             return None;

@@ -561,11 +561,8 @@ impl Client {
         // A closed client has an empty buffer: no need to check the socket
         // before looking for a buffered line.
         let max = self.opts.max_line_length;
-        // Nothing buffered (a request/reply exchange): straight to the read.
-        if !self.buf.is_empty() {
-            if let Some(r) = self.buf.take_line(max) {
-                return r.map_err(|()| Error::LineTooLong);
-            }
+        if let Some(r) = self.buf.take_line(max) {
+            return r.map_err(|()| Error::LineTooLong);
         }
         self.line_slow(timeout)
     }
