@@ -5,14 +5,19 @@
 # (git-ignored).  Options pass through to ../shared/bench/run.sh, e.g.
 #   scripts/bench.sh --runs 5              # the full table for BENCHMARKS.md
 #   scripts/bench.sh --scale 0.05 --runs 1 # smoke test
+# A later --out DIR overrides bench-results/.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BENCH="${BENCH_DIR:-$ROOT/../shared/bench}"
 cd "$ROOT"
-cargo build --release --quiet --example bench_client
+# BENCH_NO_BUILD=1 runs what is already built (scripts/bench-bound.py, which
+# calls this script once a round).
+if [ -z "${BENCH_NO_BUILD:-}" ]; then
+  cargo build --release --quiet --example bench_client
+  [ ! -x scripts/build-lua.sh ] || scripts/build-lua.sh >&2
+fi
 peers=(--add-peer "rust-renoise=$ROOT/target/release/examples/bench_client")
 if [ -x scripts/build-lua.sh ]; then
-  scripts/build-lua.sh >&2
   for lua in lua51:lua5.1 luajit:luajit; do
     feat=${lua%%:*} exe=${lua##*:}
     so="$ROOT/target/lua/$feat"
