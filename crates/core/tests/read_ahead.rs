@@ -21,6 +21,31 @@ fn line(i: usize) -> Vec<u8> {
     l
 }
 
+/// A peer that writes `total` bytes of [`range_byte`] as fast as it can,
+/// then closes; its port and thread.
+fn serve_range(total: usize) -> (u16, JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = addr_of(&listener).port();
+    let peer = thread::spawn(move || {
+        let mut s = accept(&listener);
+        let data: Vec<u8> = (0..total).map(range_byte).collect();
+        s.write_all(&data).unwrap();
+    });
+    (port, peer)
+}
+
+/// Byte `i` of the stream [`serve_range`] sends.
+fn range_byte(i: usize) -> u8 {
+    (i % 251) as u8
+}
+
+/// Checks that `got` is the stream from offset `at` on.
+fn assert_range(got: &[u8], at: usize) {
+    for (k, b) in got.iter().enumerate() {
+        assert_eq!(*b, range_byte(at + k), "byte {}", at + k);
+    }
+}
+
 /// Reads every line from a writer that sends 4 MB as fast as it can,
 /// pausing now and then so the kernel's queue fills up behind it, as it
 /// does behind an interpreter. The buffer starts at 32 KiB,
@@ -87,14 +112,8 @@ fn by_default_the_buffer_stays_at_its_initial_size() {
 
 #[test]
 fn a_reader_taking_whole_chunks_keeps_its_small_buffer() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = addr_of(&listener).port();
     const TOTAL: usize = 8 << 20;
-    let peer = thread::spawn(move || {
-        let mut s = accept(&listener);
-        let data: Vec<u8> = (0..TOTAL).map(|i| (i % 251) as u8).collect();
-        s.write_all(&data).unwrap();
-    });
+    let (port, peer) = serve_range(TOTAL);
     let mut c = ClientBuilder::new()
         .read_ahead(1 << 20)
         .connect("127.0.0.1", port)
@@ -105,9 +124,7 @@ fn a_reader_taking_whole_chunks_keeps_its_small_buffer() {
         cap = cap.max(c.buffer_capacity());
         match c.receive_all(LONG) {
             Ok(d) => {
-                for (k, b) in d.iter().enumerate() {
-                    assert_eq!(*b, ((total + k) % 251) as u8, "byte {}", total + k);
-                }
+                assert_range(d, total);
                 total += d.len();
                 biggest = biggest.max(d.len());
             }
@@ -174,13 +191,7 @@ fn a_grown_buffer_holding_part_of_a_line_keeps_it_through_a_timeout() {
 /// [`read_behind`] does; checks every byte, returns the largest buffer.
 fn record_reader(size: usize) -> usize {
     const TOTAL: usize = 4 << 20;
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = addr_of(&listener).port();
-    let peer = thread::spawn(move || {
-        let mut s = accept(&listener);
-        let data: Vec<u8> = (0..TOTAL).map(|i| (i % 251) as u8).collect();
-        s.write_all(&data).unwrap();
-    });
+    let (port, peer) = serve_range(TOTAL);
     let mut c = ClientBuilder::new()
         .all_chunk_size(INITIAL)
         .read_ahead(256 << 10)
@@ -193,9 +204,7 @@ fn record_reader(size: usize) -> usize {
         }
         let got = c.receive_exact(size, LONG).unwrap();
         assert_eq!(got.len(), size.min(TOTAL - total));
-        for (k, b) in got.iter().enumerate() {
-            assert_eq!(*b, ((total + k) % 251) as u8, "byte {}", total + k);
-        }
+        assert_range(got, total);
         total += got.len();
         biggest = biggest.max(c.buffer_capacity());
     }
