@@ -35,24 +35,37 @@ describe("create_client options", function()
     end)
   end
 
-  it("read_ahead changes no result: a 2 MB stream arrives whole and in order, in 100-byte records", function()
-    local n = 2000000
-    local want = H.range_bytes(n)
-    for _, ra in ipairs({ 0, 1048576 }) do
-      -- Records of which 16 or more fit in a read: read-ahead runs.
-      local c = H.connect(H.peer({ "sendrange:" .. n, "sleep:100" }), { options = { read_ahead = ra } })
-      H.sleep(50) -- let the kernel's queue fill up behind us
-      local parts, e = {}, nil
-      for _ = 1, 25000 do
-        local s, err = c:receive(100, 2000)
-        if not s then e = err; break end
-        assert.are.equal(100, #s)
-        parts[#parts + 1] = s
+  -- Records of which 16 or more fit in a read grow the buffer; "*all" in
+  -- small chunks never does, and each call stays within its chunk.
+  local readers = {
+    { what = "100-byte records", options = {}, mode = 100, most = 100 },
+    { what = "512-byte \"*all\" chunks", options = { all_chunk_size = 512 }, mode = "*all", most = 512 },
+  }
+  for _, r in ipairs(readers) do
+    it("read_ahead changes no result: a 2 MB stream arrives whole and in order, in " .. r.what, function()
+      local n = 2000000
+      local want = H.range_bytes(n)
+      for _, ra in ipairs({ 0, 1048576 }) do
+        local options = { read_ahead = ra }
+        for k, v in pairs(r.options) do options[k] = v end
+        local c = H.connect(H.peer({ "sendrange:" .. n, "sleep:100" }), { options = options })
+        H.sleep(50) -- let the kernel's queue fill up behind us
+        local parts, e, biggest = {}, nil, 0
+        for _ = 1, 25000 do
+          local s, err = c:receive(r.mode, 2000)
+          if not s then e = err; break end
+          parts[#parts + 1] = s
+          if #s > biggest then biggest = #s end
+        end
+        assert.are.equal("disconnected", e)
+        local got = table.concat(parts)
+        assert.are.equal(#want, #got)
+        assert.is_true(want == got, "data differs with read_ahead " .. ra)
+        assert.is_true(biggest <= r.most, "one call returned " .. biggest .. " bytes")
+        if r.mode == 100 then
+          for i = 1, #parts do assert.are.equal(100, #parts[i]) end
+        end
       end
-      assert.are.equal("disconnected", e)
-      local got = table.concat(parts)
-      assert.are.equal(#want, #got)
-      assert.is_true(want == got, "data differs with read_ahead " .. ra)
-    end
-  end)
+    end)
+  end
 end)
