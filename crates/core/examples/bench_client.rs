@@ -135,26 +135,12 @@ fn records(c: &mut Client, n: u64, size: usize, end: Instant) -> Result<Run, Err
 }
 
 fn bulk(c: &mut Client, end: Instant) -> Result<Run, Error> {
-    let (mut ops, mut bytes) = (0u64, 0u64);
-    let mut status = "ok";
-    loop {
-        match c.receive_all(TIMEOUT) {
-            Ok(d) => bytes += d.len() as u64,
-            Err(Error::Disconnected) => break,
-            Err(e) => return Err(e),
-        }
-        ops += 1;
-        if ops % 256 == 0 && Instant::now() > end {
-            status = "timeout";
-            break;
-        }
+    let mut run = counted(u64::MAX, end, || eof_is_none(c.receive_all(TIMEOUT)))?;
+    // A bulk run reads until the server closes: its end is the success.
+    if run.status == "eof" {
+        run.status = "ok";
     }
-    Ok(Run {
-        ops,
-        bytes,
-        status,
-        extra: vec![],
-    })
+    Ok(run)
 }
 
 fn pingpong(c: &mut Client, rounds: u64, end: Instant, t0: Instant) -> Result<Run, Error> {

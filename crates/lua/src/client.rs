@@ -15,12 +15,12 @@
 //! library, which can break any C library's objects).
 
 use crate::raw::{
-    guard, guard_fast, lua_fn, number_at, push_bytes, push_failure, read_only_field, string_at,
-    timeout_at_cached, type_error, Fail, LastSize, LastTimeout, Msg, Shown,
+    self, guard, guard_fast, lua_fn, number_at, push_bytes, push_failure, read_only_field,
+    string_at, timeout_at_cached, type_error, Fail, LastSize, LastTimeout, Msg, Shown,
 };
 use mlua::ffi::{self, lua_CFunction, lua_State};
 use renoise_socket::{Client, Connection, Mode, UdpPeer};
-use std::ffi::{c_int, CStr};
+use std::ffi::c_int;
 use std::net::SocketAddr;
 
 /// The name of the class, in messages and as `__name`.
@@ -145,15 +145,21 @@ pub(crate) unsafe fn push_metatable(l: *mut lua_State) {
     ffi::lua_createtable(l, 0, 8);
     let mt = ffi::lua_gettop(l);
 
-    ffi::lua_createtable(l, 0, 4);
-    let methods = ffi::lua_gettop(l);
-    let list: [(&CStr, lua_CFunction); 3] =
-        [(c"receive", receive), (c"send", send), (c"close", close)];
-    for (name, f) in list {
+    // Every function of the class closes over the metatable, to check
+    // that its `self` is one of ours.
+    let closure = |f: lua_CFunction| {
         ffi::lua_pushvalue(l, mt);
         ffi::lua_pushcclosure(l, f, 1);
-        ffi::lua_setfield(l, methods, name.as_ptr());
-    }
+    };
+
+    ffi::lua_createtable(l, 0, 4);
+    let methods = ffi::lua_gettop(l);
+    raw::set_functions(
+        l,
+        methods,
+        &[(c"receive", receive), (c"send", send), (c"close", close)],
+        closure,
+    );
 
     ffi::lua_pushvalue(l, mt);
     ffi::lua_pushvalue(l, methods);
@@ -163,21 +169,18 @@ pub(crate) unsafe fn push_metatable(l: *mut lua_State) {
     crate::jit::install(l, mt, methods);
     ffi::lua_pop(l, 1); // methods
 
-    let meta: [(&CStr, lua_CFunction); 4] = [
-        (c"__newindex", newindex),
-        (c"__gc", gc),
-        (c"__close", close_meta),
-        (c"__tostring", tostring),
-    ];
-    for (name, f) in meta {
-        ffi::lua_pushvalue(l, mt);
-        ffi::lua_pushcclosure(l, f, 1);
-        ffi::lua_setfield(l, mt, name.as_ptr());
-    }
-    for key in [c"__name", c"__metatable"] {
-        ffi::lua_pushstring(l, c"SocketClient".as_ptr());
-        ffi::lua_setfield(l, mt, key.as_ptr());
-    }
+    raw::set_functions(
+        l,
+        mt,
+        &[
+            (c"__newindex", newindex),
+            (c"__gc", gc),
+            (c"__close", close_meta),
+            (c"__tostring", tostring),
+        ],
+        closure,
+    );
+    raw::set_class_name(l, mt, c"SocketClient");
 }
 
 /// The object at stack index `index` if it is a `SocketClient`.

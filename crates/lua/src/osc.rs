@@ -23,8 +23,8 @@
 //! library.
 
 use crate::raw::{
-    guard, lua_fn, number_at, push_bytes, push_failure, read_only_field, string_at, type_error,
-    type_name, Fail, Msg, Num, Shown,
+    self, guard, lua_fn, number_at, push_bytes, push_failure, read_only_field, string_at,
+    type_error, type_name, Fail, Msg, Num, Shown,
 };
 use mlua::ffi::{self, lua_CFunction, lua_State};
 use renoise_socket::osc::{
@@ -169,10 +169,7 @@ pub(crate) unsafe fn push_table(l: *mut lua_State) {
         ffi::lua_pushlightuserdata(l, marker().cast_mut());
         ffi::lua_pushinteger(l, kind as ffi::lua_Integer);
         ffi::lua_rawset(l, -3);
-        for key in [c"__name", c"__metatable"] {
-            ffi::lua_pushstring(l, kind.cname().as_ptr());
-            ffi::lua_setfield(l, -2, key.as_ptr());
-        }
+        raw::set_class_name(l, -1, kind.cname());
     }
     let (message_mt, bundle_mt) = (base + 1, base + 2);
     // Pushes a closure of `f` with both metatables as upvalues 1 and 2.
@@ -193,27 +190,29 @@ pub(crate) unsafe fn push_table(l: *mut lua_State) {
         ffi::lua_pushvalue(l, methods);
         ffi::lua_pushcclosure(l, index, 3);
         ffi::lua_setfield(l, mt, c"__index".as_ptr());
-        let meta: [(&CStr, lua_CFunction); 3] = [
-            (c"__newindex", newindex),
-            (c"__gc", gc),
-            (c"__tostring", tostring),
-        ];
-        for (name, f) in meta {
-            closure(f);
-            ffi::lua_setfield(l, mt, name.as_ptr());
-        }
+        raw::set_functions(
+            l,
+            mt,
+            &[
+                (c"__newindex", newindex),
+                (c"__gc", gc),
+                (c"__tostring", tostring),
+            ],
+            closure,
+        );
     }
 
     ffi::lua_createtable(l, 0, 3);
-    let list: [(&CStr, lua_CFunction); 3] = [
-        (c"Message", new_message),
-        (c"Bundle", new_bundle),
-        (c"from_binary_data", from_binary_data),
-    ];
-    for (name, f) in list {
-        closure(f);
-        ffi::lua_setfield(l, -2, name.as_ptr());
-    }
+    raw::set_functions(
+        l,
+        -1,
+        &[
+            (c"Message", new_message),
+            (c"Bundle", new_bundle),
+            (c"from_binary_data", from_binary_data),
+        ],
+        closure,
+    );
     // Leave only the Osc table.
     ffi::lua_replace(l, base + 1);
     ffi::lua_settop(l, base + 1);

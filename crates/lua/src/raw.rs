@@ -506,6 +506,31 @@ pub(crate) unsafe fn push_bytes(l: *mut lua_State, b: &[u8]) {
     ffi::lua_pushlstring(l, b.as_ptr().cast(), b.len());
 }
 
+/// Sets each `(name, f)` of `fields` in the table at `table`, as the
+/// closure `push_closure(f)` pushes (the class's upvalues over `f`).
+pub(crate) unsafe fn set_functions(
+    l: *mut lua_State,
+    table: c_int,
+    fields: &[(&CStr, ffi::lua_CFunction)],
+    push_closure: impl Fn(ffi::lua_CFunction),
+) {
+    let table = ffi::lua_absindex(l, table);
+    for &(name, f) in fields {
+        push_closure(f);
+        ffi::lua_setfield(l, table, name.as_ptr());
+    }
+}
+
+/// Names the class of the metatable at `mt`: `__name` for error messages
+/// and `__metatable`, which hides the metatable from `getmetatable`.
+pub(crate) unsafe fn set_class_name(l: *mut lua_State, mt: c_int, name: &CStr) {
+    let mt = ffi::lua_absindex(l, mt);
+    for key in [c"__name", c"__metatable"] {
+        ffi::lua_pushstring(l, name.as_ptr());
+        ffi::lua_setfield(l, mt, key.as_ptr());
+    }
+}
+
 /// The error of a `__newindex`: every field of our objects is read-only and
 /// objects take no new fields. The key at stack index 2 is named in the
 /// message.

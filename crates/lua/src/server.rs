@@ -36,8 +36,8 @@
 use crate::client::Ud;
 use crate::options;
 use crate::raw::{
-    guard, number_at, push_bytes, push_failure, raise, read_only_field, string_at, timeout_at,
-    type_error, type_name, Callee, Fail, Msg,
+    self, guard, number_at, push_bytes, push_failure, raise, read_only_field, string_at,
+    timeout_at, type_error, type_name, Callee, Fail, Msg,
 };
 use mlua::ffi::{self, lua_CFunction, lua_State};
 use renoise_socket::{ClientBuilder, Error, Event, Peer, Protocol, Server, ServerBuilder};
@@ -133,36 +133,35 @@ pub(crate) unsafe fn push_create_server(l: *mut lua_State, client_mt: c_int) {
 
     ffi::lua_createtable(l, 0, 4);
     let methods = ffi::lua_gettop(l);
-    let list: [(&CStr, lua_CFunction); 4] = [
-        (c"run", run),
-        (c"stop", stop),
-        (c"wait", wait),
-        (c"close", close),
-    ];
-    for (name, f) in list {
-        closure(f);
-        ffi::lua_setfield(l, methods, name.as_ptr());
-    }
+    raw::set_functions(
+        l,
+        methods,
+        &[
+            (c"run", run),
+            (c"stop", stop),
+            (c"wait", wait),
+            (c"close", close),
+        ],
+        closure,
+    );
     ffi::lua_pushvalue(l, mt);
     ffi::lua_pushvalue(l, methods);
     ffi::lua_pushcclosure(l, index, 2);
     ffi::lua_setfield(l, mt, c"__index".as_ptr());
     ffi::lua_pop(l, 1); // methods
 
-    let meta: [(&CStr, lua_CFunction); 4] = [
-        (c"__newindex", newindex),
-        (c"__gc", gc),
-        (c"__close", close_meta),
-        (c"__tostring", tostring),
-    ];
-    for (name, f) in meta {
-        closure(f);
-        ffi::lua_setfield(l, mt, name.as_ptr());
-    }
-    for key in [c"__name", c"__metatable"] {
-        ffi::lua_pushstring(l, c"SocketServer".as_ptr());
-        ffi::lua_setfield(l, mt, key.as_ptr());
-    }
+    raw::set_functions(
+        l,
+        mt,
+        &[
+            (c"__newindex", newindex),
+            (c"__gc", gc),
+            (c"__close", close_meta),
+            (c"__tostring", tostring),
+        ],
+        closure,
+    );
+    raw::set_class_name(l, mt, c"SocketServer");
     // Stack: mt, client mt, holder mt.
     ffi::lua_pushcclosure(l, create_server, 3);
 }
