@@ -33,8 +33,10 @@
 //! project's `SEMANTICS.md`. Where both are silent, this crate decides:
 //!
 //! - **Timeouts.** One deadline per call, not per read. `Duration::ZERO`
-//!   only looks at what is already pending and never blocks. A timeout
-//!   leaves everything read so far buffered; the socket stays open.
+//!   only looks at what is already pending and never blocks;
+//!   `Duration::MAX` waits without a deadline (like std's blocking reads,
+//!   the kernel then arms no timer for the wait). A timeout leaves
+//!   everything read so far buffered; the socket stays open.
 //! - **Lines.** `\n`, `\r\n` and a lone `\r` end a line; the terminator is
 //!   not returned; bytes are returned as they are (no UTF-8 check). A line
 //!   ending in `\r` is returned as soon as the `\r` is there; if the next

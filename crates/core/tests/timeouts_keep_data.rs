@@ -110,6 +110,30 @@ fn zero_timeout_polls_deliver_everything_in_order() {
 }
 
 #[test]
+fn duration_max_waits_without_deadline_and_a_later_timeout_still_holds() {
+    // The peer answers late, then holds the connection until we close it.
+    let (mut c, peer) = pair(|mut s| {
+        std::thread::sleep(ms(150));
+        std::io::Write::write_all(&mut s, b"late\n").unwrap();
+        let mut sink = [0u8; 64];
+        let _ = std::io::Read::read(&mut s, &mut sink);
+    });
+    let t = Instant::now();
+    assert_eq!(c.receive_line(std::time::Duration::MAX).unwrap(), b"late");
+    assert!(t.elapsed() >= ms(140), "returned after {:?}", t.elapsed());
+    // The socket's own timeout follows the next call's.
+    let t = Instant::now();
+    assert!(matches!(c.receive_line(ms(200)), Err(Error::Timeout)));
+    let took = t.elapsed();
+    assert!(
+        took >= ms(195) && took < ms(2000),
+        "returned after {took:?}"
+    );
+    c.close();
+    peer.join().unwrap();
+}
+
+#[test]
 fn huge_timeouts_do_not_overflow() {
     let (mut c, peer) = pair(send_and_hold(b"ok\n".to_vec()));
     assert_eq!(c.receive_line(std::time::Duration::MAX).unwrap(), b"ok");
