@@ -24,6 +24,18 @@ describe("create_server", function()
     return c
   end
 
+  -- A running server whose message callback counts, then calls act(srv);
+  -- two clients have each sent one message by the time it returns.
+  local function two_messages(act)
+    local s = server("127.0.0.1", 0)
+    local seen = { count = 0 }
+    s:run({ socket_message = function() seen.count = seen.count + 1; act(s) end })
+    local a, b = client(s.local_port), client(s.local_port)
+    a:send("1"); b:send("2")
+    H.sleep(100)
+    return s, seen, a, b
+  end
+
   -- wait(step) until pred() is true or max_ms passed; returns pred().
   local function pump(srv, pred, max_ms)
     local t0 = H.now()
@@ -534,15 +546,10 @@ describe("create_server", function()
     end)
 
     it("stop from inside a callback ends the wait's dispatching", function()
-      local s = server("127.0.0.1", 0)
-      local count = 0
-      s:run({ socket_message = function() count = count + 1; s:stop() end })
-      local a, b = client(s.local_port), client(s.local_port)
-      a:send("1"); b:send("2")
-      H.sleep(100)
-      pump(s, function() return count > 0 end)
+      local s, seen, a, b = two_messages(function(srv) srv:stop() end)
+      pump(s, function() return seen.count > 0 end)
       s:wait(100) -- stopped: sleeps, dispatches nothing
-      assert.are.equal(1, count)
+      assert.are.equal(1, seen.count)
       a:close(); b:close()
     end)
 
@@ -577,20 +584,14 @@ describe("create_server", function()
       assert.is_truthy(H.raises(s.run, s, {}):find("server is closed", 1, true))
     end)
 
-    it("close from inside a callback", function()
-      local s = server("127.0.0.1", 0)
-      local count = 0
-      s:run({ socket_message = function() count = count + 1; s:close() end })
-      local a, b = client(s.local_port), client(s.local_port)
-      a:send("1"); b:send("2")
-      H.sleep(100)
-      local ok = pcall(function()
-        pump(s, function() return count > 0 end)
-      end)
+    it("close from inside a callback: that wait returns, the next raises", function()
+      local s, seen, a, b = two_messages(function(srv) srv:close() end)
+      local ok, err = pcall(pump, s, function() return seen.count > 0 end)
+      assert.is_true(ok, err)
       assert.is_false(s.is_open)
-      assert.are.equal(1, count)
+      assert.are.equal(1, seen.count)
+      assert.is_truthy(H.raises(s.wait, s, 0):find("server is closed", 1, true))
       a:close(); b:close()
-      assert.is_true(ok ~= nil)
     end)
 
     it("wait from inside a callback does not break the outer wait", function()
