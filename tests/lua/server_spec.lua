@@ -57,6 +57,14 @@ describe("create_server", function()
     return n
   end
 
+  -- A running TCP server on a free port, and the collector of its callbacks.
+  local function serving()
+    local s = server("127.0.0.1", 0)
+    local n = collector()
+    s:run(n)
+    return s, n
+  end
+
   after_each(function()
     for i = #servers, 1, -1 do
       servers[i]:close()
@@ -176,9 +184,7 @@ describe("create_server", function()
     end)
 
     it("calls callbacks only inside wait", function()
-      local s = server("127.0.0.1", 0)
-      local n = collector()
-      s:run(n)
+      local s, n = serving()
       local c = client(s.local_port)
       c:send("hi")
       H.sleep(150)
@@ -198,9 +204,7 @@ describe("create_server", function()
     end)
 
     it("wait(0) dispatches what is pending (a runner's call per cycle)", function()
-      local s = server("127.0.0.1", 0)
-      local n = collector()
-      s:run(n)
+      local s, n = serving()
       local c = client(s.local_port)
       c:send("tick")
       local t0 = H.now()
@@ -253,9 +257,7 @@ describe("create_server", function()
     end)
 
     it("bytes the program reads itself are not delivered again", function()
-      local s = server("127.0.0.1", 0)
-      local n = collector()
-      s:run(n)
+      local s, n = serving()
       local c = client(s.local_port)
       assert.is_true(pump(s, function() return #n.accepted == 1 end))
       c:send("one\ntwo")
@@ -266,9 +268,7 @@ describe("create_server", function()
     end)
 
     it("a connection that ended gets a new object when the peer connects again", function()
-      local s = server("127.0.0.1", 0)
-      local n = collector()
-      s:run(n)
+      local s, n = serving()
       local a = client(s.local_port)
       a:send("a")
       assert.is_true(pump(s, function() return #n.order == 1 end))
@@ -527,9 +527,7 @@ describe("create_server", function()
 
   describe("stop, close, rebind", function()
     it("stop: no callbacks, socket open; run resumes with what arrived meanwhile", function()
-      local s = server("127.0.0.1", 0)
-      local n = collector()
-      s:run(n)
+      local s, n = serving()
       s:stop()
       assert.is_false(s.is_running)
       assert.is_true(s.is_open)
@@ -625,9 +623,7 @@ describe("create_server", function()
     end)
 
     it("stays usable while many connections come and go", function()
-      local s = server("127.0.0.1", 0)
-      local n = collector()
-      s:run(n)
+      local s, n = serving()
       for round = 1, 5 do
         local cs = {}
         for i = 1, 10 do cs[i] = client(s.local_port); cs[i]:send("r" .. round) end
