@@ -246,19 +246,18 @@ unsafe fn mode_at(
     if let Some(u) = last.of(n, max) {
         return Ok(Mode::Bytes(u));
     }
-    match n.whole() {
-        Some(i) if i >= 1 => match usize::try_from(i) {
-            Ok(u) if u <= max => Ok(Mode::Bytes(u)),
-            _ => Err(Fail::arg(
-                index,
-                format_args!("size must be at most {max} bytes, got {n}"),
-            )),
-        },
-        _ => Err(Fail::arg(
+    // `LastSize` takes every size from 1 to `max`: say which rule `n` breaks.
+    Err(if n.whole().is_some_and(|i| i >= 1) {
+        Fail::arg(
+            index,
+            format_args!("size must be at most {max} bytes, got {n}"),
+        )
+    } else {
+        Fail::arg(
             index,
             format_args!("mode must be '*line', '*all' or a whole number > 0, got {n}"),
-        )),
-    }
+        )
+    })
 }
 
 /// `client:receive(mode, timeout_ms)` -> `string` | `nil, error`.
