@@ -152,26 +152,12 @@ pub(crate) unsafe fn push_metatable(l: *mut lua_State) {
         ffi::lua_pushcclosure(l, f, 1);
     };
 
-    ffi::lua_createtable(l, 0, 4);
-    let methods = ffi::lua_gettop(l);
-    raw::set_functions(
-        l,
-        methods,
-        &[(c"receive", receive), (c"send", send), (c"close", close)],
-        closure,
-    );
-
-    ffi::lua_pushvalue(l, mt);
-    ffi::lua_pushvalue(l, methods);
-    ffi::lua_pushcclosure(l, index, 2);
-    ffi::lua_setfield(l, mt, c"__index".as_ptr());
-    #[cfg(any(feature = "luajit", feature = "embedjit"))]
-    crate::jit::install(l, mt, methods);
-    ffi::lua_pop(l, 1); // methods
-
-    raw::set_functions(
+    raw::fill_class(
         l,
         mt,
+        c"SocketClient",
+        &[(c"receive", receive), (c"send", send), (c"close", close)],
+        index,
         &[
             (c"__newindex", newindex),
             (c"__gc", gc),
@@ -180,7 +166,10 @@ pub(crate) unsafe fn push_metatable(l: *mut lua_State) {
         ],
         closure,
     );
-    raw::set_class_name(l, mt, c"SocketClient");
+    // LuaJIT: the FFI fast path wraps the methods on top of the stack.
+    #[cfg(any(feature = "luajit", feature = "embedjit"))]
+    crate::jit::install(l, mt, ffi::lua_gettop(l));
+    ffi::lua_pop(l, 1); // methods
 }
 
 /// The object at stack index `index` if it is a `SocketClient`.

@@ -521,6 +521,32 @@ pub(crate) unsafe fn set_functions(
     }
 }
 
+/// Fills the class metatable at `mt` of an object class: a methods table
+/// that `index` (a closure over the metatable and that table) reads
+/// fields and methods through, the metamethods, and the class name. Every
+/// method and metamethod is the closure `push_closure` pushes. Leaves the
+/// methods table on top of the stack, for the caller to extend and pop.
+pub(crate) unsafe fn fill_class(
+    l: *mut lua_State,
+    mt: c_int,
+    name: &CStr,
+    methods: &[(&CStr, ffi::lua_CFunction)],
+    index: ffi::lua_CFunction,
+    meta: &[(&CStr, ffi::lua_CFunction)],
+    push_closure: impl Fn(ffi::lua_CFunction) + Copy,
+) {
+    let mt = ffi::lua_absindex(l, mt);
+    ffi::lua_createtable(l, 0, methods.len() as c_int);
+    let table = ffi::lua_gettop(l);
+    set_functions(l, table, methods, push_closure);
+    ffi::lua_pushvalue(l, mt);
+    ffi::lua_pushvalue(l, table);
+    ffi::lua_pushcclosure(l, index, 2);
+    ffi::lua_setfield(l, mt, c"__index".as_ptr());
+    set_functions(l, mt, meta, push_closure);
+    set_class_name(l, mt, name);
+}
+
 /// Names the class of the metatable at `mt`: `__name` for error messages
 /// and `__metatable`, which hides the metatable from `getmetatable`.
 pub(crate) unsafe fn set_class_name(l: *mut lua_State, mt: c_int, name: &CStr) {

@@ -131,28 +131,17 @@ pub(crate) unsafe fn push_create_server(l: *mut lua_State, client_mt: c_int) {
         ffi::lua_pushcclosure(l, f, 3);
     };
 
-    ffi::lua_createtable(l, 0, 4);
-    let methods = ffi::lua_gettop(l);
-    raw::set_functions(
+    raw::fill_class(
         l,
-        methods,
+        mt,
+        c"SocketServer",
         &[
             (c"run", run),
             (c"stop", stop),
             (c"wait", wait),
             (c"close", close),
         ],
-        closure,
-    );
-    ffi::lua_pushvalue(l, mt);
-    ffi::lua_pushvalue(l, methods);
-    ffi::lua_pushcclosure(l, index, 2);
-    ffi::lua_setfield(l, mt, c"__index".as_ptr());
-    ffi::lua_pop(l, 1); // methods
-
-    raw::set_functions(
-        l,
-        mt,
+        index,
         &[
             (c"__newindex", newindex),
             (c"__gc", gc),
@@ -161,8 +150,8 @@ pub(crate) unsafe fn push_create_server(l: *mut lua_State, client_mt: c_int) {
         ],
         closure,
     );
-    raw::set_class_name(l, mt, c"SocketServer");
-    // Stack: mt, client mt, holder mt.
+    ffi::lua_pop(l, 1); // methods
+                        // Stack: mt, client mt, holder mt.
     ffi::lua_pushcclosure(l, create_server, 3);
 }
 
