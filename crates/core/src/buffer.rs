@@ -108,10 +108,10 @@ mod avx2 {
         _mm256_cmpeq_epi8(v, _mm256_shuffle_epi8(table, v))
     }
 
-    /// Bit `k` set when byte `k` of the 32 at `p` is a terminator.
+    /// Bit `k` set when byte `k` of `v` is a terminator.
     #[inline(always)]
-    unsafe fn mask_at(p: *const u8) -> u32 {
-        _mm256_movemask_epi8(eq(_mm256_loadu_si256(p.cast()))) as u32
+    unsafe fn bits(v: __m256i) -> u32 {
+        _mm256_movemask_epi8(eq(v)) as u32
     }
 
     /// The first `\n` or `\r` in `data[from..end]`, as an offset from
@@ -128,7 +128,7 @@ mod avx2 {
             return memchr::memchr2(b'\n', b'\r', data.get_unchecked(from..end));
         }
         let p = data.as_ptr().add(from);
-        let m = mask_at(p);
+        let m = bits(_mm256_loadu_si256(p.cast()));
         if n < 32 {
             // Only the first n bits are ours; the rest is stale slack.
             let m = m & ((1u32 << n) - 1);
@@ -164,7 +164,7 @@ mod avx2 {
                 let rest = data.get_unchecked(from + i..end);
                 return memchr::memchr2(b'\n', b'\r', rest).map(|k| i + k);
             }
-            let m = _mm256_movemask_epi8(eq(_mm256_load_si256(p.add(i).cast()))) as u32;
+            let m = bits(_mm256_load_si256(p.add(i).cast()));
             if m != 0 {
                 let k = i + m.trailing_zeros() as usize;
                 return (k < n).then_some(k);
