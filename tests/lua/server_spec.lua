@@ -45,6 +45,15 @@ describe("create_server", function()
     return pred()
   end
 
+  -- wait(step) until one wait raises or 3 s passed; returns the error.
+  local function raised(srv)
+    local t0 = H.now()
+    while H.now() - t0 < 3 do
+      local ok, e = pcall(srv.wait, srv, 20)
+      if not ok then return e end
+    end
+  end
+
   -- Messages per connection object, concatenated (TCP is a stream).
   local function collector()
     local n = { accepted = {}, text = {}, order = {}, errors = {} }
@@ -418,12 +427,7 @@ describe("create_server", function()
       })
       local c = client(s.local_port)
       c:send("bad")
-      local msg
-      local t0 = H.now()
-      while not msg and H.now() - t0 < 3 do
-        local ok, e = pcall(s.wait, s, 20)
-        if not ok then msg = e end
-      end
+      local msg = raised(s)
       assert.is_truthy(msg and msg:find("no handler for this", 1, true), tostring(msg))
       -- still running afterwards
       assert.is_true(s.is_running)
@@ -438,12 +442,7 @@ describe("create_server", function()
       s:run({ socket_message = function() error(obj) end })
       local c = client(s.local_port)
       c:send("x")
-      local err
-      local t0 = H.now()
-      while err == nil and H.now() - t0 < 3 do
-        local ok, e = pcall(s.wait, s, 20)
-        if not ok then err = e end
-      end
+      local err = raised(s)
       assert.are.equal(obj, err)
       c:close()
     end)
@@ -456,12 +455,7 @@ describe("create_server", function()
       })
       local c = client(s.local_port)
       c:send("x")
-      local err
-      local t0 = H.now()
-      while err == nil and H.now() - t0 < 3 do
-        local ok, e = pcall(s.wait, s, 20)
-        if not ok then err = e end
-      end
+      local err = raised(s)
       assert.is_truthy(err:find("first", 1, true), err)
       assert.is_truthy(err:find("second", 1, true), err)
       c:close()
@@ -473,12 +467,7 @@ describe("create_server", function()
       s:run(N)
       local c = client(s.local_port)
       c:send("x")
-      local err
-      local t0 = H.now()
-      while err == nil and H.now() - t0 < 3 do
-        local ok, e = pcall(s.wait, s, 20)
-        if not ok then err = e end
-      end
+      local err = raised(s)
       assert.is_truthy(tostring(err):find("call", 1, true), tostring(err))
       c:close()
     end)
