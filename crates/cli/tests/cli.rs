@@ -3,6 +3,7 @@
 //! `connect`, `osc send`, `osc dump` (with liblo's oscsend / oscdump when
 //! installed). Every run is bounded by a timeout.
 
+use assert_cmd::cargo::cargo_bin;
 use assert_cmd::Command;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, UdpSocket};
@@ -304,7 +305,7 @@ fn example_osc_responder_and_timer_sender() {
         .local_addr()
         .unwrap()
         .port();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("renoise-socket"))
+    let mut child = std::process::Command::new(cargo_bin("renoise-socket"))
         .args([
             "run",
             "--timeout",
@@ -451,48 +452,47 @@ fn osc_send_to_our_dump_udp_and_tcp() {
         } else {
             free_udp_port()
         };
-        let mut dump = std::process::Command::new(assert_cmd::cargo::cargo_bin("renoise-socket"));
-        dump.args([
+        let p = port.to_string();
+        let mut dump = vec![
             "osc",
             "dump",
-            &port.to_string(),
+            &p,
             "--count",
             "1",
             "--timeout",
             "10000",
             "--framing",
             framing,
-        ]);
+        ];
         if tcp {
-            dump.arg("--tcp");
+            dump.push("--tcp");
         }
-        let child = dump.stdout(Stdio::piped()).spawn().unwrap();
-        std::thread::sleep(Duration::from_millis(300));
-        let mut send = cmd();
-        send.args([
-            "osc",
-            "send",
-            "127.0.0.1",
-            &port.to_string(),
-            "/a/b",
-            "i:1",
-            "f:2.5",
-            "s:hi there",
-            "T",
-            "N",
-            "h:7",
-            "d:0.25",
-            "c:x",
-            "b:ab",
-        ]);
-        if tcp {
-            send.args(["--tcp", "--framing", framing]);
-        }
-        send.assert().success();
-        let o = child.wait_with_output().unwrap();
+        let lines = dump_lines(&cargo_bin("renoise-socket"), &dump, 1, || {
+            let mut send = cmd();
+            send.args([
+                "osc",
+                "send",
+                "127.0.0.1",
+                &p,
+                "/a/b",
+                "i:1",
+                "f:2.5",
+                "s:hi there",
+                "T",
+                "N",
+                "h:7",
+                "d:0.25",
+                "c:x",
+                "b:ab",
+            ]);
+            if tcp {
+                send.args(["--tcp", "--framing", framing]);
+            }
+            send.assert().success();
+        });
         assert_eq!(
-            String::from_utf8_lossy(&o.stdout),
-            "/a/b ifsTNhdcb 1 2.500000 \"hi there\" #T Nil 7 0.250000 'x' [2b 0x61 0x62]\n",
+            lines,
+            ["/a/b ifsTNhdcb 1 2.500000 \"hi there\" #T Nil 7 0.250000 'x' [2b 0x61 0x62]"],
             "tcp={tcp} framing={framing}"
         );
     }
@@ -526,39 +526,16 @@ fn liblo_interop() {
     }
     // liblo's oscsend -> our dump
     let port = free_udp_port();
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("renoise-socket"))
-        .args([
-            "osc",
-            "dump",
-            &port.to_string(),
-            "--count",
-            "1",
-            "--timeout",
-            "10000",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    let st = std::process::Command::new("oscsend")
-        .args([
-            "127.0.0.1",
-            &port.to_string(),
-            "/liblo",
-            "ifsTh",
-            "3",
-            "1.5",
-            "text",
-            "9",
-        ])
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let o = child.wait_with_output().unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&o.stdout),
-        "/liblo ifsTh 3 1.500000 \"text\" #T 9\n"
-    );
+    let p = port.to_string();
+    let dump = ["osc", "dump", &p, "--count", "1", "--timeout", "10000"];
+    let lines = dump_lines(&cargo_bin("renoise-socket"), &dump, 1, || {
+        let st = std::process::Command::new("oscsend")
+            .args(["127.0.0.1", &p, "/liblo", "ifsTh", "3", "1.5", "text", "9"])
+            .status()
+            .unwrap();
+        assert!(st.success());
+    });
+    assert_eq!(lines, ["/liblo ifsTh 3 1.500000 \"text\" #T 9"]);
 
     // our send -> liblo's oscdump: the same line after oscdump's timestamp
     let port = free_udp_port();
@@ -615,7 +592,7 @@ fn hand_made_bundle() -> (Vec<u8>, Vec<u8>) {
     (bundle, msg)
 }
 
-/// Starts `program args` (a dump listening on UDP), lets it start, runs
+/// Starts `program args` (a dump listening on a port), lets it start, runs
 /// `send`, and returns the first `n` lines it prints (bounded).
 fn dump_lines(program: &Path, args: &[&str], n: usize, send: impl FnOnce()) -> Vec<String> {
     let mut child = std::process::Command::new(program)
@@ -649,7 +626,7 @@ fn dump_three_lines(program: &Path, args: &[&str], port: u16) -> Vec<String> {
 
 #[test]
 fn osc_dump_timetags_mark_bundles_as_oscdump_does() {
-    let ours = assert_cmd::cargo::cargo_bin("renoise-socket");
+    let ours = cargo_bin("renoise-socket");
     let port = free_udp_port();
     let p = port.to_string();
     let lines = dump_three_lines(&ours, &["osc", "dump", &p, "--timetags"], port);
@@ -701,7 +678,7 @@ fn free_tcp_port() -> u16 {
 #[test]
 fn connect_listen_talks_to_the_first_peer() {
     let port = free_tcp_port();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("renoise-socket"))
+    let mut child = std::process::Command::new(cargo_bin("renoise-socket"))
         .args([
             "connect",
             "--listen",
@@ -795,7 +772,7 @@ fn osc_send_bundle_reaches_dump_and_oscdump_with_its_timetag() {
     let want = ["00000002.80000000 /x is 1 \"hi\""];
     let port = free_udp_port();
     let p = port.to_string();
-    let ours = assert_cmd::cargo::cargo_bin("renoise-socket");
+    let ours = cargo_bin("renoise-socket");
     let lines = dump(
         &ours,
         &["osc", "dump", &p, "--timetags", "--count", "1"],
