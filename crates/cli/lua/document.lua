@@ -47,12 +47,75 @@ function Document.ObservableBang()
   }
 end
 
+local scalar = {
+  boolean = Document.ObservableBoolean,
+  number = Document.ObservableNumber,
+  string = Document.ObservableString,
+}
+
+-- Observable lists (ObservableBooleanList, ...NumberList, ...StringList):
+-- the items are observables at 1..n of the list itself, so `#list` and
+-- `list[i]` work in every Lua (5.1 has no __len for tables).
+local List = {}
+List.__index = List
+local function list(kind, make)
+  return function(values)
+    local l = setmetatable({ _kind = kind, _make = make, _obs = host.Observable() }, List)
+    for _, v in ipairs(values or {}) do l[#l + 1] = make(v) end
+    return l
+  end
+end
+function List:size() return #self end
+function List:property(i) return self[i] end
+function List:insert(pos, value)
+  if value == nil then pos, value = #self + 1, pos end
+  table.insert(self, pos, self._make(value))
+  self._obs:_fire()
+  return self[pos]
+end
+function List:remove(pos)
+  table.remove(self, pos or #self)
+  self._obs:_fire()
+end
+function List:swap(a, b)
+  self[a], self[b] = self[b], self[a]
+  self._obs:_fire()
+end
+function List:find(start, value)
+  if value == nil then start, value = 1, start end
+  for i = start, #self do if self[i].value == value then return i end end
+end
+for _, m in ipairs({ "add_notifier", "has_notifier", "remove_notifier" }) do
+  List[m] = function(self, ...) return self._obs[m](self._obs, ...) end
+end
+function List:_replace(texts)
+  for i = #self, 1, -1 do self[i] = nil end
+  for _, t in ipairs(texts) do self[#self + 1] = self._make(t) end
+  self._obs:_fire()
+end
+Document.ObservableBooleanList = list("boolean", Document.ObservableBoolean)
+Document.ObservableNumberList = list("number", Document.ObservableNumber)
+Document.ObservableStringList = list("string", Document.ObservableString)
+
+-- A non-empty array of one scalar type becomes an observable list.
+local function as_list(t)
+  local kind = type(t[1])
+  if not scalar[kind] then return nil end
+  local n = 0
+  for k, v in pairs(t) do
+    if type(k) ~= "number" or type(v) ~= kind then return nil end
+    n = n + 1
+  end
+  if n ~= #t then return nil end
+  local make = { boolean = Document.ObservableBooleanList,
+    number = Document.ObservableNumberList, string = Document.ObservableStringList }
+  return make[kind](t)
+end
+
 local function wrap(v)
-  local t = type(v)
-  if t == "boolean" then return Document.ObservableBoolean(v) end
-  if t == "number" then return Document.ObservableNumber(v) end
-  if t == "string" then return Document.ObservableString(v) end
-  return v -- already an observable or node
+  local make = scalar[type(v)]
+  if make then return make(v) end
+  return v -- already an observable, a list or a node
 end
 
 -- DocumentNode: a class whose properties are observables (or nodes).
@@ -68,7 +131,9 @@ end
 
 function DocumentNode:add_property(name, value)
   if rawget(self, "_names") == nil then self._names = {} end
-  if type(value) == "table" and getmetatable(value) == nil then
+  if type(value) == "table" and getmetatable(value) == nil and as_list(value) then
+    value = as_list(value)
+  elseif type(value) == "table" and getmetatable(value) == nil then
     local child = DocumentNode()
     for _, k in ipairs(table.keys(value)) do child:add_property(k, value[k]) end
     value = child
@@ -99,6 +164,14 @@ local function to_xml(node, indent, out)
       out[#out + 1] = indent .. "</" .. name .. ">"
     elseif type(p) == "table" and rawget(p, "_value") ~= nil then
       out[#out + 1] = indent .. "<" .. name .. ">" .. escape(tostring(p.value)) .. "</" .. name .. ">"
+    elseif getmetatable(p) == List then
+      -- one <Item> per entry (our choice: Renoise's own element name for
+      -- list items is not documented)
+      out[#out + 1] = indent .. "<" .. name .. ">"
+      for i = 1, #p do
+        out[#out + 1] = indent .. "  <Item>" .. escape(tostring(p[i].value)) .. "</Item>"
+      end
+      out[#out + 1] = indent .. "</" .. name .. ">"
     end
   end
 end
@@ -115,17 +188,28 @@ function DocumentNode:save_as(path)
   return true
 end
 
+-- The text of an element as a value of `kind` (nil: not one).
+local function parse(kind, text)
+  local v = unescape(text)
+  if kind == "number" then return tonumber(v) end
+  if kind == "boolean" then return v == "true" end
+  return v
+end
+
 local function from_xml(node, text)
   for name, inner in text:gmatch("<([%w_]+)>(.-)</%1>") do
     local p = rawget(node, name)
     if host.is_instance(p) and rawget(p, "_names") then
       from_xml(p, inner)
     elseif type(p) == "table" and rawget(p, "_value") ~= nil then
-      local old = p.value
-      local v = unescape(inner)
-      if type(old) == "number" then p.value = tonumber(v) or old
-      elseif type(old) == "boolean" then p.value = (v == "true")
-      else p.value = v end
+      local v = parse(type(p.value), inner)
+      if v ~= nil then p.value = v end
+    elseif getmetatable(p) == List then
+      local values = {}
+      for item in inner:gmatch("<Item>(.-)</Item>") do
+        values[#values + 1] = parse(p._kind, item)
+      end
+      p:_replace(values)
     end
   end
 end

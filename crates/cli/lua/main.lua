@@ -70,6 +70,12 @@ local function fire_timers(now)
   end
 end
 
+local function forget_closed_clients()
+  for client in pairs(host.clients) do
+    if not client.is_open then host.clients[client] = nil end
+  end
+end
+
 local function running_servers()
   local list = {}
   for server in pairs(host.servers) do
@@ -95,6 +101,7 @@ local function loop()
       idle:_fire()
     end
     fire_timers(host.now())
+    forget_closed_clients()
     local servers = running_servers()
     if idle:_count() == 0 and #tool._timers == 0 and #servers == 0 then
       return

@@ -235,13 +235,19 @@ function renoise.song()
   error("renoise.song(): there is no song outside Renoise (renoise-socket run)", 2)
 end
 
--- Servers the script creates, for the loop; they stay alive until closed.
-host.servers = {}
-if renoise.Socket and renoise.Socket.create_server then
-  local create_server = renoise.Socket.create_server
-  renoise.Socket.create_server = function(...)
-    local server, err = create_server(...)
-    if server then host.servers[server] = true end
-    return server, err
+-- Servers and clients the script creates stay alive until closed, as in
+-- Renoise, even when the script keeps no reference to them (a client made
+-- in a local scope, a server kept only by its notifiers); the loop also
+-- dispatches the servers.
+host.servers, host.clients = {}, {}
+local function keep(create, registry)
+  return function(...)
+    local socket, err = create(...)
+    if socket then registry[socket] = true end
+    return socket, err
   end
+end
+if renoise.Socket and renoise.Socket.create_server then
+  renoise.Socket.create_server = keep(renoise.Socket.create_server, host.servers)
+  renoise.Socket.create_client = keep(renoise.Socket.create_client, host.clients)
 end

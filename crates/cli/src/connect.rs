@@ -17,9 +17,10 @@ pub struct ConnectArgs {
     #[arg(long)]
     udp: bool,
     /// What one received unit is: `line` (printed with a newline), `all`
-    /// (whatever arrived, printed as it is) or a number of bytes.
-    #[arg(long, default_value = "line", value_parser = parse_mode)]
-    mode: Mode,
+    /// (whatever arrived, or one datagram, printed as it is) or a number of
+    /// bytes. Default: `line` over TCP, `all` over UDP.
+    #[arg(long, value_parser = parse_mode)]
+    mode: Option<Mode>,
     /// Connect timeout, and how long to wait for more data once stdin has
     /// ended (ms).
     #[arg(long, default_value_t = 1000, value_name = "MS")]
@@ -87,6 +88,11 @@ pub fn connect(args: ConnectArgs) -> Result<ExitCode, String> {
     } else {
         Protocol::Tcp
     };
+    // A datagram is the unit a UDP peer sends: one need not end in a
+    // newline, and a line read would hold it back until one comes.
+    let mode = args
+        .mode
+        .unwrap_or(if args.udp { Mode::All } else { Mode::Line });
     let builder = Client::builder()
         .protocol(protocol)
         .connect_timeout(timeout);
@@ -123,6 +129,14 @@ pub fn connect(args: ConnectArgs) -> Result<ExitCode, String> {
     let mut stdin_done_at: Option<Instant> = None;
     let mut last_data = Instant::now();
     let out = std::io::stdout();
+    let print = |data: &[u8], newline: bool| -> std::io::Result<()> {
+        let mut o = out.lock();
+        o.write_all(data)?;
+        if newline {
+            o.write_all(b"\n")?;
+        }
+        o.flush()
+    };
     loop {
         loop {
             match rx.try_recv() {
@@ -142,16 +156,9 @@ pub fn connect(args: ConnectArgs) -> Result<ExitCode, String> {
                 Err(mpsc::TryRecvError::Empty) => break,
             }
         }
-        match client.receive(args.mode, Duration::from_millis(20)) {
+        match client.receive(mode, Duration::from_millis(20)) {
             Ok(data) => {
-                let mut o = out.lock();
-                let r = o.write_all(data).and_then(|_| {
-                    if args.mode == Mode::Line {
-                        o.write_all(b"\n")?;
-                    }
-                    o.flush()
-                });
-                if r.is_err() {
+                if print(data, mode == Mode::Line).is_err() {
                     // stdout closed (a pipe ended): nothing more to do.
                     return Ok(ExitCode::SUCCESS);
                 }
@@ -167,6 +174,15 @@ pub fn connect(args: ConnectArgs) -> Result<ExitCode, String> {
         if let Some(done) = stdin_done_at {
             let quiet_since = done.max(last_data);
             if quiet_since.elapsed() >= timeout {
+                // What arrived but never made a whole unit (a line without
+                // its newline, the start of a record) is printed as it is.
+                // (Bounded: a peer still sending would keep it going.)
+                for _ in 0..64 {
+                    match client.receive(Mode::All, Duration::ZERO) {
+                        Ok(rest) if print(rest, false).is_ok() => {}
+                        _ => break,
+                    }
+                }
                 return Ok(ExitCode::SUCCESS);
             }
         }

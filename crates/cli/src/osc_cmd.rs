@@ -50,8 +50,8 @@ pub enum OscCommand {
         /// Over TCP instead of UDP.
         #[arg(long)]
         tcp: bool,
-        /// Framing over TCP (default: slip, as liblo).
-        #[arg(long, value_enum, default_value = "slip")]
+        /// Framing over TCP (default: size, as liblo's oscsend).
+        #[arg(long, value_enum, default_value = "size")]
         framing: FramingArg,
         /// Send the message inside a bundle with this time, in seconds
         /// (Renoise's mapping: the number is the 32.32 timetag; 0 or a
@@ -66,10 +66,13 @@ pub enum OscCommand {
         /// Listen on TCP instead of UDP.
         #[arg(long)]
         tcp: bool,
-        /// Framing over TCP (default: slip, as liblo).
-        #[arg(long, value_enum, default_value = "slip")]
-        framing: FramingArg,
-        /// Exit after this many messages.
+        /// Framing over TCP (default: told per connection by its first
+        /// byte, as liblo does: SLIP's END, else a size prefix; a
+        /// connection that starts with an OSC packet itself is unframed).
+        #[arg(long, value_enum)]
+        framing: Option<FramingArg>,
+        /// Exit after this many messages (the rest of a bundle or of a
+        /// read is not printed).
         #[arg(long, value_name = "N")]
         count: Option<u64>,
         /// Exit after this many ms (exit code 0).
@@ -191,22 +194,48 @@ fn send(
     Ok(ExitCode::SUCCESS)
 }
 
-/// One argument as liblo's `lo_arg_pp` prints it.
-fn liblo_arg(arg: &Arg) -> String {
+/// A number as C's `printf("%f")` prints it (`nan`, `-inf`, six decimals).
+fn c_float(v: f64) -> String {
+    if v.is_nan() {
+        if v.is_sign_negative() { "-nan" } else { "nan" }.into()
+    } else if v.is_infinite() {
+        if v < 0.0 { "-inf" } else { "inf" }.into()
+    } else {
+        format!("{v:.6}")
+    }
+}
+
+/// One argument as liblo's `lo_arg_pp` prints it. `time` is the raw
+/// timetag of a `t` argument (a decoded time in seconds cannot always hold
+/// its 64 bits).
+fn liblo_arg(arg: &Arg, time: Option<u64>) -> String {
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     match arg {
         Arg::Int(v) => v.to_string(),
         Arg::Long(v) => format!("{v}"),
-        Arg::Float(v) => format!("{v:.6}"),
-        Arg::Double(v) => format!("{v:.6}"),
-        Arg::String(v) | Arg::Symbol(v) => format!("\"{}\"", text(v)),
+        Arg::Float(v) => c_float(f64::from(*v)),
+        Arg::Double(v) => c_float(*v),
+        Arg::String(v) => format!("\"{}\"", text(v)),
+        Arg::Symbol(v) => format!("'{}", text(v)),
         Arg::Char(c) => format!("'{}'", *c as char),
+        Arg::Blob(v) if v.len() > 12 => format!("[{} byte blob]", v.len()),
         Arg::Blob(v) => {
-            let bytes: String = v.iter().map(|b| format!(" {b:#04x}")).collect();
-            format!("[{}b{bytes}]", v.len())
+            // printf's "%#02x": "00" for a zero byte, else 0x and no padding.
+            let bytes: Vec<String> = v
+                .iter()
+                .map(|&b| {
+                    if b == 0 {
+                        "00".into()
+                    } else {
+                        format!("{b:#x}")
+                    }
+                })
+                .collect();
+            format!("[{}b {}]", v.len(), bytes.join(" "))
         }
         Arg::Time(t) => {
-            let tt = renoise_socket::osc::seconds_to_timetag(*t).unwrap_or(1);
+            let tt =
+                time.unwrap_or_else(|| renoise_socket::osc::seconds_to_timetag(*t).unwrap_or(1));
             format!("{:08x}.{:08x}", tt >> 32, tt & 0xffff_ffff)
         }
         Arg::Midi(m) => format!(
@@ -224,14 +253,49 @@ fn liblo_arg(arg: &Arg) -> String {
     }
 }
 
-/// A message in oscdump's format: `/path types arg arg ...`.
-pub(crate) fn liblo_line(m: &Message) -> String {
+/// The size of an OSC string of `len` bytes: its NUL, padded to 4.
+fn padded(len: usize) -> usize {
+    (len + 4) & !3
+}
+
+/// The raw timetags of `m`'s `t` arguments, in order, read from `raw`, the
+/// message's encoding (which decoded as `m`, so every size holds).
+fn raw_timetags(m: &Message, raw: &[u8]) -> Vec<u64> {
+    let mut at = padded(m.pattern.len()) + padded(m.args.len() + 1);
+    let mut tags = Vec::new();
+    for a in &m.args {
+        at += match a {
+            Arg::Time(_) => {
+                if let Some(b) = raw.get(at..at + 8) {
+                    tags.push(u64::from_be_bytes(b.try_into().unwrap()));
+                }
+                8
+            }
+            Arg::Long(_) | Arg::Double(_) => 8,
+            Arg::String(v) | Arg::Symbol(v) => padded(v.len()),
+            Arg::Blob(v) => 4 + (v.len() + 3) / 4 * 4,
+            Arg::True | Arg::False | Arg::Nil | Arg::Inf => 0,
+            _ => 4,
+        };
+    }
+    tags
+}
+
+/// A message in oscdump's format: `/path types arg arg ...`. `raw` is its
+/// encoding, for the exact timetags of `t` arguments.
+fn liblo_line(m: &Message, raw: &[u8]) -> String {
     let mut line = String::from_utf8_lossy(&m.pattern).into_owned();
     line.push(' ');
     line.extend(m.args.iter().map(Arg::tag));
+    let mut times = raw_timetags(m, raw).into_iter();
     for a in &m.args {
         line.push(' ');
-        line.push_str(&liblo_arg(a));
+        let time = if matches!(a, Arg::Time(_)) {
+            times.next()
+        } else {
+            None
+        };
+        line.push_str(&liblo_arg(a, time));
     }
     line
 }
@@ -253,21 +317,23 @@ fn ntp_now() -> u64 {
 /// starts with a timetag: `tag` itself for a lone message, the bundle's for
 /// a message in a bundle (the innermost one's when nested). `raw` is the
 /// packet's encoding: the timetag is printed from its 64 bits, which a
-/// decoded time in seconds cannot always hold exactly.
+/// decoded time in seconds cannot always hold exactly. Prints at most
+/// `left` messages and counts them down.
 fn print_packet(
     packet: &Packet,
     raw: &[u8],
     tag: Option<u64>,
     out: &mut impl Write,
-    printed: &mut u64,
+    left: &mut u64,
 ) -> std::io::Result<()> {
     match packet {
+        Packet::Message(_) if *left == 0 => {}
         Packet::Message(m) => {
             if let Some(t) = tag {
                 write!(out, "{:08x}.{:08x} ", t >> 32, t & 0xffff_ffff)?;
             }
-            writeln!(out, "{}", liblo_line(m))?;
-            *printed += 1;
+            writeln!(out, "{}", liblo_line(m, raw))?;
+            *left -= 1;
         }
         Packet::Bundle(b) => {
             // A decoded bundle is well formed: "#bundle\0", the timetag,
@@ -282,7 +348,7 @@ fn print_packet(
                     .get(..4)
                     .map_or(0, |x| u32::from_be_bytes(x.try_into().unwrap()) as usize);
                 let elem = rest.get(4..4 + size).unwrap_or_default();
-                print_packet(p, elem, inner, out, printed)?;
+                print_packet(p, elem, inner, out, left)?;
                 rest = rest.get(4 + size..).unwrap_or_default();
             }
         }
@@ -290,10 +356,22 @@ fn print_packet(
     Ok(())
 }
 
+/// The framing a TCP connection uses, told by its first byte as liblo
+/// tells it: SLIP starts with `END`; an OSC packet itself starts with '/'
+/// or '#'; anything else is a size prefix (whose first byte is 0 for any
+/// packet under 16 MiB).
+fn detect_framing(first: u8) -> Framing {
+    match first {
+        0xc0 => Framing::Slip,
+        b'/' | b'#' => Framing::None,
+        _ => Framing::SizePrefix,
+    }
+}
+
 fn dump(
     port: u16,
     tcp: bool,
-    framing: FramingArg,
+    framing: Option<FramingArg>,
     count: Option<u64>,
     timeout: Option<u64>,
     timetags: bool,
@@ -301,12 +379,12 @@ fn dump(
     let protocol = if tcp { Protocol::Tcp } else { Protocol::Udp };
     let mut server = Server::bind(None, port, protocol).map_err(|e| e.to_string())?;
     let deadline = timeout.map(|ms| Instant::now() + Duration::from_millis(ms));
-    let framing = framing.framing();
+    let framing = framing.map(FramingArg::framing);
     let mut streams: HashMap<usize, (Deframer, Vec<u8>)> = HashMap::new();
-    let mut printed = 0u64;
+    let mut left = count.unwrap_or(u64::MAX);
     let stdout = std::io::stdout();
     loop {
-        if count.is_some_and(|n| printed >= n) {
+        if left == 0 {
             return Ok(ExitCode::SUCCESS);
         }
         let slice = match deadline {
@@ -328,9 +406,11 @@ fn dump(
                     from: Peer::Tcp(conn),
                     data,
                 } if tcp => {
-                    let (deframer, buf) = streams
-                        .entry(conn.id())
-                        .or_insert_with(|| (Deframer::new(framing, 1 << 24), Vec::new()));
+                    let (deframer, buf) = streams.entry(conn.id()).or_insert_with(|| {
+                        let first = data.first().copied().unwrap_or(0);
+                        let f = framing.unwrap_or_else(|| detect_framing(first));
+                        (Deframer::new(f, 1 << 24), Vec::new())
+                    });
                     buf.extend_from_slice(&data);
                     loop {
                         match deframer.next_frame(buf) {
@@ -363,7 +443,7 @@ fn dump(
                 match Packet::decode(&p) {
                     Ok(packet) => {
                         let tag = timetags.then(ntp_now);
-                        if print_packet(&packet, &p, tag, &mut out, &mut printed).is_err() {
+                        if print_packet(&packet, &p, tag, &mut out, &mut left).is_err() {
                             return Ok(ExitCode::SUCCESS);
                         }
                     }

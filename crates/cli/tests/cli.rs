@@ -423,10 +423,71 @@ fn connect_errors_are_one_line() {
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(out(&o).1.lines().count(), 1);
     let o = cmd()
-        .args(["connect", "127.0.0.1", "99999"])
+        .args(["connect", "127.0.0.1", "0"])
+        .write_stdin("")
         .output()
         .unwrap();
-    assert!(!o.status.success());
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(out(&o).1.lines().count(), 1);
+    // A port that is not a port number does not parse: a usage error.
+    for bad in ["99999", "-5", "abc"] {
+        let o = cmd().args(["connect", "127.0.0.1", bad]).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+        assert!(out(&o).1.contains("<PORT>"), "{bad}");
+    }
+}
+
+#[test]
+fn connect_udp_prints_each_datagram_as_it_is() {
+    let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+    peer.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let port = peer.local_addr().unwrap().port();
+    let t = std::thread::spawn(move || {
+        // Two datagrams in, two replies out, neither with a newline.
+        let mut buf = [0u8; 64];
+        for _ in 0..2 {
+            let (n, from) = peer.recv_from(&mut buf).unwrap();
+            let reply = format!("[{}]", String::from_utf8_lossy(&buf[..n]));
+            peer.send_to(reply.as_bytes(), from).unwrap();
+        }
+    });
+    let o = cmd()
+        .args(["connect", "--udp", "127.0.0.1", &port.to_string()])
+        .args(["--timeout", "500"])
+        .write_stdin("a\nbb\n")
+        .output()
+        .unwrap();
+    t.join().unwrap();
+    assert!(o.status.success(), "{}", out(&o).1);
+    assert_eq!(out(&o).0, "[a][bb]");
+}
+
+#[test]
+fn connect_prints_an_unfinished_line_before_it_ends() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let t = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.write_all(b"whole\nno newline").unwrap();
+        // keep the connection open until the client has gone
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let _ = std::io::Read::read(&mut s, &mut [0u8; 16]);
+    });
+    let o = cmd()
+        .args([
+            "connect",
+            "127.0.0.1",
+            &port.to_string(),
+            "--timeout",
+            "300",
+        ])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    t.join().unwrap();
+    assert!(o.status.success(), "{}", out(&o).1);
+    assert_eq!(out(&o).0, "whole\nno newline");
 }
 
 fn have(tool: &str) -> bool {
@@ -622,6 +683,120 @@ fn dump_three_lines(program: &Path, args: &[&str], port: u16) -> Vec<String> {
         u.send_to(&bundle, ("127.0.0.1", port)).unwrap();
         u.send_to(&msg, ("127.0.0.1", port)).unwrap();
     })
+}
+
+/// `/x ,Sfdbbt` built by hand: a symbol, a NaN, minus infinity, a blob
+/// too long to list, a short one with a zero byte, and a timetag that a
+/// double cannot hold exactly.
+fn hand_made_odd_args() -> Vec<u8> {
+    let mut m = [osc_str("/x"), osc_str(",Sfdbbt"), osc_str("sym")].concat();
+    m.extend_from_slice(&f32::NAN.to_be_bytes());
+    m.extend_from_slice(&f64::NEG_INFINITY.to_be_bytes());
+    m.extend_from_slice(&20u32.to_be_bytes());
+    m.extend_from_slice(&[7u8; 20]);
+    m.extend_from_slice(&3u32.to_be_bytes());
+    m.extend_from_slice(&[0, 5, 0xab, 0]);
+    m.extend_from_slice(&0xeeba_8f00_1234_5678u64.to_be_bytes());
+    m
+}
+
+#[test]
+fn osc_dump_prints_odd_arguments_as_oscdump_does() {
+    let want = ["/x Sfdbbt 'sym nan -inf [20 byte blob] [3b 00 0x5 0xab] eeba8f00.12345678"];
+    let dump = |program: &Path, args: &[&str], port: u16| {
+        dump_lines(program, args, 1, || {
+            let u = UdpSocket::bind("127.0.0.1:0").unwrap();
+            u.send_to(&hand_made_odd_args(), ("127.0.0.1", port))
+                .unwrap();
+        })
+    };
+    let port = free_udp_port();
+    let lines = dump(
+        &cargo_bin("renoise-socket"),
+        &["osc", "dump", &port.to_string()],
+        port,
+    );
+    assert_eq!(lines, want, "renoise-socket");
+    if have("oscdump") {
+        let port = free_udp_port();
+        let theirs = dump(Path::new("oscdump"), &["-L", &port.to_string()], port);
+        let theirs: Vec<_> = theirs
+            .iter()
+            .map(|l| l.split_once(' ').map_or("", |x| x.1))
+            .collect();
+        assert_eq!(theirs, want, "oscdump");
+    }
+}
+
+#[test]
+fn osc_dump_count_stops_inside_a_bundle() {
+    let port = free_udp_port();
+    let p = port.to_string();
+    let lines = dump_lines(
+        &cargo_bin("renoise-socket"),
+        &["osc", "dump", &p, "--count", "2", "--timeout", "10000"],
+        4,
+        || {
+            let (bundle, msg) = hand_made_bundle();
+            let u = UdpSocket::bind("127.0.0.1:0").unwrap();
+            u.send_to(&msg, ("127.0.0.1", port)).unwrap();
+            u.send_to(&bundle, ("127.0.0.1", port)).unwrap();
+            u.send_to(&msg, ("127.0.0.1", port)).unwrap();
+        },
+    );
+    // The dump exits after two: the lone message and the bundle's first.
+    assert_eq!(lines, ["/a/b if 7 1.500000", "/a/b if 7 1.500000"]);
+}
+
+#[test]
+fn osc_dump_over_tcp_tells_the_framing_by_the_first_byte() {
+    for framing in ["size", "slip", "none"] {
+        let port = free_tcp_port();
+        let p = port.to_string();
+        let dump = [
+            "osc",
+            "dump",
+            &p,
+            "--tcp",
+            "--count",
+            "1",
+            "--timeout",
+            "10000",
+        ];
+        let lines = dump_lines(&cargo_bin("renoise-socket"), &dump, 1, || {
+            let args = ["osc", "send", "127.0.0.1", &p, "/f", "s:", "--tcp"];
+            cmd()
+                .args(args)
+                .args(["--framing", framing])
+                .assert()
+                .success();
+        });
+        assert_eq!(lines, ["/f s \"\""], "{framing}");
+    }
+    if have("oscsend") {
+        // liblo's own TCP framing (a size prefix), to the default dump
+        let port = free_tcp_port();
+        let p = port.to_string();
+        let dump = [
+            "osc",
+            "dump",
+            &p,
+            "--tcp",
+            "--count",
+            "1",
+            "--timeout",
+            "10000",
+        ];
+        let lines = dump_lines(&cargo_bin("renoise-socket"), &dump, 1, || {
+            let url = format!("osc.tcp://127.0.0.1:{p}");
+            let st = std::process::Command::new("oscsend")
+                .args([url.as_str(), "/liblo", "i", "8"])
+                .status()
+                .unwrap();
+            assert!(st.success());
+        });
+        assert_eq!(lines, ["/liblo i 8"]);
+    }
 }
 
 #[test]
