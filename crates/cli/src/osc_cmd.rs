@@ -273,7 +273,7 @@ fn raw_timetags(m: &Message, raw: &[u8]) -> Vec<u64> {
             }
             Arg::Long(_) | Arg::Double(_) => 8,
             Arg::String(v) | Arg::Symbol(v) => padded(v.len()),
-            Arg::Blob(v) => 4 + (v.len() + 3) / 4 * 4,
+            Arg::Blob(v) => 4 + v.len().div_ceil(4) * 4,
             Arg::True | Arg::False | Arg::Nil | Arg::Inf => 0,
             _ => 4,
         };
