@@ -402,6 +402,20 @@ describe("create_server", function()
       c:close()
     end)
 
+    it("reach socket_error as the value raised, a table too", function()
+      local s = server("127.0.0.1", 0)
+      local obj, errors = { code = 42 }, {}
+      s:run({
+        socket_message = function() error(obj) end,
+        socket_error = function(e) errors[#errors + 1] = e end,
+      })
+      local c = client(s.local_port)
+      c:send("x")
+      assert.is_true(pump(s, function() return #errors == 1 end))
+      assert.are.equal(obj, errors[1])
+      c:close()
+    end)
+
     it("go to a class instance's socket_error as a method", function()
       local N = {}
       N.__index = N
@@ -661,6 +675,17 @@ describe("create_server", function()
         sock:close() -- nothing to close; no error
       end
       for _, c in ipairs(cs) do c:close() end
+    end)
+
+    it("one callback per datagram, an empty one too", function()
+      local s = server("127.0.0.1", 0, S.PROTOCOL_UDP)
+      local got = {}
+      s:run({ socket_message = function(_, msg) got[#got + 1] = msg end })
+      local c = client(s.local_port, true)
+      for _, d in ipairs({ "a", "", "b" }) do assert.is_true(c:send(d)) end
+      assert.is_true(pump(s, function() return #got == 3 end))
+      assert.are.same({ "a", "", "b" }, got)
+      c:close()
     end)
 
     it("a sender socket kept after close cannot send", function()

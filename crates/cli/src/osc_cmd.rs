@@ -432,6 +432,8 @@ fn dump(
                         }
                     }
                 }
+                // An empty datagram is no packet (liblo ignores it too).
+                Event::Message { data, .. } if data.is_empty() => {}
                 Event::Message { data, .. } => packets.push(data),
                 Event::Closed(conn) => {
                     streams.remove(&conn.id());

@@ -137,17 +137,18 @@ fn a_sender_outliving_the_server_cannot_send_and_does_not_hold_the_port() {
 }
 
 #[test]
-fn empty_datagrams_are_skipped_and_large_ones_arrive_whole() {
+fn every_datagram_is_one_message_empty_ones_too_and_large_ones_whole() {
     let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Udp).unwrap();
     let s = udp("127.0.0.1:0");
     let big: Vec<u8> = (0..60_000u32).map(|i| (i % 253) as u8).collect();
     s.send_to(b"", server.local_addr()).unwrap();
     s.send_to(&big, server.local_addr()).unwrap();
     s.send_to(b"after", server.local_addr()).unwrap();
-    let events = poll_until(&mut server, |ev| messages(ev).len() == 2);
+    let events = poll_until(&mut server, |ev| messages(ev).len() == 3);
     let msgs = messages(&events);
-    assert!(msgs[0].1 == big);
-    assert_eq!(msgs[1].1, b"after");
+    assert!(msgs[0].1.is_empty());
+    assert!(msgs[1].1 == big);
+    assert_eq!(msgs[2].1, b"after");
     assert!(server.poll(Duration::from_millis(30)).unwrap().is_empty());
 }
 

@@ -566,8 +566,8 @@ unsafe fn dispatch(
     if ffi::lua_pcall(l, 2 + nargs, 0, 0) == ffi::LUA_OK {
         return Ok(true);
     }
-    // The callback raised: pass the message to socket_error, unless this
-    // was socket_error itself.
+    // The callback raised: pass the error value, as it is, to
+    // socket_error, unless this was socket_error itself.
     let err = ffi::lua_gettop(l);
     if name == c"socket_error" {
         return Ok(false);
@@ -575,7 +575,7 @@ unsafe fn dispatch(
     ffi::lua_pushcfunction(l, call_cb);
     ffi::lua_getfield(l, state, c"notifier".as_ptr());
     ffi::lua_pushstring(l, c"socket_error".as_ptr());
-    push_error_text(l, err);
+    ffi::lua_pushvalue(l, err);
     if ffi::lua_pcall(l, 3, 1, 0) != ffi::LUA_OK {
         // socket_error raised too: re-raise the first error, with the
         // second one's text when both are strings.
@@ -596,25 +596,6 @@ unsafe fn dispatch(
         return Ok(false);
     }
     Ok(true)
-}
-
-/// Pushes the text of the error value at `index` for `socket_error`: a
-/// string (or number) as is, anything else described.
-unsafe fn push_error_text(l: *mut lua_State, index: c_int) {
-    match ffi::lua_type(l, index) {
-        ffi::LUA_TSTRING | ffi::LUA_TNUMBER => {
-            ffi::lua_pushvalue(l, index);
-            ffi::lua_tolstring(l, -1, std::ptr::null_mut());
-        }
-        _ => {
-            let t = type_name(l, index);
-            let m = Msg::of(format_args!(
-                "(error object is a {} value)",
-                String::from_utf8_lossy(t.as_bytes())
-            ));
-            m.push(l);
-        }
-    }
 }
 
 /// Pushes the key of a connection in the `conns` table.

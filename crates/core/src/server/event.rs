@@ -47,7 +47,9 @@ pub enum Event {
     Accepted(Connection),
     /// Data arrived. TCP: whatever bytes the connection had (not framed:
     /// one event per read, at most the connection's all-chunk size). UDP:
-    /// one whole datagram per event (empty datagrams are skipped).
+    /// one whole datagram per event, an empty one too (a client's
+    /// [`receive_all`](crate::Client::receive_all) skips those: it has no
+    /// empty chunk to return, but an event can carry an empty message).
     Message {
         /// The connection, or the datagram's sender.
         from: Peer,

@@ -365,10 +365,6 @@ impl EventLoop {
                         let Some(data) = datagram.get(..n) else {
                             continue;
                         };
-                        // An empty datagram carries nothing to deliver.
-                        if n == 0 {
-                            continue;
-                        }
                         out.push(Event::Message {
                             from: Peer::Udp(UdpPeer::new(Arc::downgrade(&d.sock), d.local, from)),
                             data: data.to_vec(),
