@@ -55,6 +55,26 @@ fn unknown_host() {
     assert!(matches!(err, Error::UnknownHost { .. }), "{err:?}");
 }
 
+#[test]
+fn other_os_errors_name_the_address() {
+    // The broadcast address for a UDP socket without SO_BROADCAST: Linux
+    // refuses it at once ("Permission denied"). (A link-local IPv6 address
+    // without a zone, "Invalid argument", needs IPv6 on the machine.)
+    let cases = [(Protocol::Udp, "255.255.255.255", "255.255.255.255:80")];
+    for (protocol, host, addr) in cases {
+        let err = ClientBuilder::new()
+            .protocol(protocol)
+            .connect_timeout(ms(500))
+            .connect(host, 80)
+            .expect_err("the kernel refuses this address");
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with(&format!("cannot connect to {addr}: ")),
+            "{host}: {msg:?}"
+        );
+    }
+}
+
 /// A listener with a backlog of 0 whose accept queue is filled with
 /// connections nobody accepts: Linux then drops further SYNs, so a new
 /// connect gets no answer at all, all on loopback. Returns the listener,
