@@ -242,6 +242,41 @@ impl Client {
         self.sock.is_some()
     }
 
+    /// [`is_open`](Client::is_open), and for TCP, unless data is still
+    /// waiting to be received, the peer has not closed or reset the
+    /// connection: one non-blocking look at the socket, which reads
+    /// nothing. The client stays open either way: the next receive
+    /// returns [`Error::Disconnected`] and closes it. (What the Lua
+    /// module's `is_open` reports: Renoise's is false once the peer is
+    /// gone.)
+    ///
+    /// ```no_run
+    /// let c = renoise_socket::Client::connect("127.0.0.1", 8080)?;
+    /// if !c.is_connected() {
+    ///     println!("the server went away");
+    /// }
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn is_connected(&self) -> bool {
+        let Some(sock) = self.sock.as_ref() else {
+            return false;
+        };
+        if self.opts.protocol != Protocol::Tcp || !self.buf.is_empty() {
+            return true;
+        }
+        if self.end.is_some() {
+            return false; // the end is known, and nothing is left before it
+        }
+        let mut byte = [MaybeUninit::<u8>::uninit()];
+        match sock.recv_with_flags(&mut byte, libc::MSG_PEEK | libc::MSG_DONTWAIT) {
+            Ok(n) => n > 0,
+            Err(e) => matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+            ),
+        }
+    }
+
     /// TCP or UDP.
     ///
     /// ```no_run

@@ -90,3 +90,46 @@ fn trailing_cr_at_end_of_stream_ends_the_line() {
     assert_eq!(c.receive_line(LONG).unwrap(), b"a");
     assert!(matches!(c.receive_line(LONG), Err(Error::Disconnected)));
 }
+
+/// Polls `c.is_connected()` until it is false, within a bound.
+fn until_not_connected(c: &renoise_socket::Client) -> bool {
+    let start = std::time::Instant::now();
+    while c.is_connected() {
+        if start.elapsed() > ms(5000) {
+            return false;
+        }
+        std::thread::sleep(ms(5));
+    }
+    true
+}
+
+#[test]
+fn is_connected_is_false_once_the_peer_closed_and_nothing_is_left() {
+    let (mut c, peer) = pair(chunks(vec![b"abc".to_vec()], ms(0)));
+    peer.join().unwrap(); // sent and closed
+                          // The bytes are still to be received: connected, as far as the
+                          // program is concerned.
+    std::thread::sleep(ms(50));
+    assert!(c.is_connected());
+    assert_eq!(c.receive_exact(2, LONG).unwrap(), b"ab");
+    assert!(c.is_connected(), "one byte is still buffered");
+    assert_eq!(c.receive_exact(1, LONG).unwrap(), b"c");
+    assert!(until_not_connected(&c), "the peer's close was never seen");
+    // The look read nothing and closed nothing: the receive reports it.
+    assert!(c.is_open());
+    assert!(matches!(c.receive_all(LONG), Err(Error::Disconnected)));
+    assert!(!c.is_open() && !c.is_connected());
+}
+
+#[test]
+fn is_connected_is_false_after_a_reset_and_true_while_the_peer_is_there() {
+    let (c, peer) = pair(|s: std::net::TcpStream| {
+        std::thread::sleep(ms(300));
+        socket2::SockRef::from(&s)
+            .set_linger(Some(std::time::Duration::ZERO))
+            .unwrap();
+    });
+    assert!(c.is_connected(), "a quiet peer is still there");
+    peer.join().unwrap(); // reset
+    assert!(until_not_connected(&c));
+}

@@ -103,9 +103,11 @@ impl Ud {
         self.max_receive_size
     }
 
+    /// The `is_open` property: false once the peer is gone, as in Renoise
+    /// (see [`Client::is_connected`]).
     fn is_open(&self) -> bool {
         match &self.client {
-            Sock::Own(c) => c.is_open(),
+            Sock::Own(c) => c.is_connected(),
             Sock::Shared(c, _) => c.is_open(),
             Sock::Sender(_) | Sock::Gone => false,
         }
