@@ -960,3 +960,16 @@ fn osc_send_bundle_reaches_dump_and_oscdump_with_its_timetag() {
         assert_eq!(lines, want, "oscdump");
     }
 }
+
+#[test]
+fn the_projects_readme_holds_this_commands_readme() {
+    let ours = std::fs::read_to_string(here("README.md")).unwrap();
+    let top = std::fs::read_to_string(here("../../README.md")).unwrap();
+    let from = ours
+        .find("## Run your Renoise tool outside Renoise")
+        .expect("the command's README has its run section");
+    assert!(
+        top.contains(ours[from..].trim_end()),
+        "README.md's sections on the command differ from crates/cli/README.md: copy them over"
+    );
+}
