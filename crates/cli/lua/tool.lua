@@ -173,17 +173,32 @@ host.invoke_entry = function(name)
           is_abs_value = function() return true end })
       end },
   }
+  -- A full name wins; a last part must name one entry only.
+  local exact, short = nil, {}
   for _, kind in ipairs(kinds) do
     for _, e in ipairs(kind[1]) do
       local last = e.name:match("([^:]*)$")
-      if e.name == name or last == name or last:gsub("^%s+", ""):gsub("%.%.%.$", "") == name then
-        if type(e.invoke) ~= "function" then
-          error("'" .. e.name .. "' has no invoke function")
-        end
-        kind[2](e)
-        return true
+      if e.name == name then
+        exact = exact or { e, kind[2] }
+      elseif last == name or last:gsub("^%s+", ""):gsub("%.%.%.$", "") == name then
+        short[#short + 1] = { e, kind[2] }
       end
     end
+  end
+  if not exact and #short > 1 then
+    local names = {}
+    for _, m in ipairs(short) do names[#names + 1] = "  " .. m[1].name end
+    return false, "'" .. name .. "' is ambiguous, give the full name of one of:\n"
+      .. table.concat(names, "\n")
+  end
+  local found = exact or short[1]
+  if found then
+    local e = found[1]
+    if type(e.invoke) ~= "function" then
+      error("'" .. e.name .. "' has no invoke function")
+    end
+    found[2](e)
+    return true
   end
   local names = {}
   for _, kind in ipairs(kinds) do

@@ -973,3 +973,16 @@ fn the_projects_readme_holds_this_commands_readme() {
         "README.md's sections on the command differ from crates/cli/README.md: copy them over"
     );
 }
+
+#[test]
+fn a_menu_name_shared_by_two_entries_needs_the_full_name() {
+    let tool = here("tests/runner/same_last_part.xrnx");
+    let tool = tool.to_str().unwrap();
+    let o = cmd().args(["run", tool, "--menu", "Dup"]).output().unwrap();
+    let (so, se) = out(&o);
+    assert_eq!(o.status.code(), Some(1), "{so}{se}");
+    assert!(se.contains("'Dup' is ambiguous"), "{se}");
+    assert!(se.contains("Pattern Editor:Dup") && !so.contains("dup"), "{so}{se}");
+    let so = run_ok(&["run", tool, "--menu", "Pattern Editor:Dup"]);
+    assert_eq!(so, "pattern dup\n");
+}
