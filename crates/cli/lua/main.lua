@@ -44,6 +44,9 @@ end
 
 -- Strict globals, as Renoise has them.
 local function strict()
+  -- Declared and true, so code that saves and restores the switch
+  -- (Renoise's remote-debugger engine reads _G._STRICT first) can.
+  rawset(_G, "_STRICT", true)
   local declared = {}
   for k in pairs(_G) do declared[k] = true end
   local mt = getmetatable(_G) or {}

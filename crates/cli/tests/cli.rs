@@ -982,7 +982,10 @@ fn a_menu_name_shared_by_two_entries_needs_the_full_name() {
     let (so, se) = out(&o);
     assert_eq!(o.status.code(), Some(1), "{so}{se}");
     assert!(se.contains("'Dup' is ambiguous"), "{se}");
-    assert!(se.contains("Pattern Editor:Dup") && !so.contains("dup"), "{so}{se}");
+    assert!(
+        se.contains("Pattern Editor:Dup") && !so.contains("dup"),
+        "{so}{se}"
+    );
     let so = run_ok(&["run", tool, "--menu", "Pattern Editor:Dup"]);
     assert_eq!(so, "pattern dup\n");
 }

@@ -246,9 +246,9 @@ impl Client {
     /// waiting to be received, the peer has not closed or reset the
     /// connection: one non-blocking look at the socket, which reads
     /// nothing. The client stays open either way: the next receive
-    /// returns [`Error::Disconnected`] and closes it. (What the Lua
-    /// module's `is_open` reports: Renoise's is false once the peer is
-    /// gone.)
+    /// returns [`Error::Disconnected`] and closes it. ([`is_open`]
+    /// (Client::is_open), like Renoise's `is_open`, stays true until a
+    /// call has reported the end.)
     ///
     /// ```no_run
     /// let c = renoise_socket::Client::connect("127.0.0.1", 8080)?;

@@ -103,11 +103,12 @@ impl Ud {
         self.max_receive_size
     }
 
-    /// The `is_open` property: false once the peer is gone, as in Renoise
-    /// (see [`Client::is_connected`]).
+    /// The `is_open` property: true until a call reports the end (Renoise's
+    /// own socket test asserts `is_open` after reading a reply whose
+    /// server has already closed, and only the next receive fails).
     fn is_open(&self) -> bool {
         match &self.client {
-            Sock::Own(c) => c.is_connected(),
+            Sock::Own(c) => c.is_open(),
             Sock::Shared(c, _) => c.is_open(),
             Sock::Sender(_) | Sock::Gone => false,
         }
