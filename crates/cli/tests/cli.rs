@@ -406,29 +406,23 @@ fn connect_errors_are_one_line() {
         .local_addr()
         .unwrap()
         .port();
-    let o = cmd()
-        .args(["connect", "127.0.0.1", &port.to_string()])
-        .write_stdin("")
-        .output()
-        .unwrap();
-    let se = out(&o).1;
-    assert_eq!(o.status.code(), Some(1));
-    assert_eq!(se.lines().count(), 1, "{se}");
-    assert!(se.contains("refused"), "{se}");
-    let o = cmd()
-        .args(["connect", "no-such-host.invalid", "80"])
-        .write_stdin("")
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1));
-    assert_eq!(out(&o).1.lines().count(), 1);
-    let o = cmd()
-        .args(["connect", "127.0.0.1", "0"])
-        .write_stdin("")
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1));
-    assert_eq!(out(&o).1.lines().count(), 1);
+    // Refused, an unknown host, port 0: one line, exit code 1.
+    let cases = [
+        ("127.0.0.1", port.to_string(), "refused"),
+        ("no-such-host.invalid", "80".into(), "unknown host"),
+        ("127.0.0.1", "0".into(), "port"),
+    ];
+    for (host, port, says) in cases {
+        let o = cmd()
+            .args(["connect", host, &port])
+            .write_stdin("")
+            .output()
+            .unwrap();
+        let se = out(&o).1;
+        assert_eq!(o.status.code(), Some(1), "{host} {port}");
+        assert_eq!(se.lines().count(), 1, "{se}");
+        assert!(se.contains(says), "{se}");
+    }
     // A port that is not a port number does not parse: a usage error.
     for bad in ["99999", "-5", "abc"] {
         let o = cmd().args(["connect", "127.0.0.1", bad]).output().unwrap();
@@ -748,23 +742,28 @@ fn osc_dump_count_stops_inside_a_bundle() {
     assert_eq!(lines, ["/a/b if 7 1.500000", "/a/b if 7 1.500000"]);
 }
 
+/// The first line a default-framed TCP `osc dump` prints of what `send`
+/// sends to its port.
+fn tcp_dump_line(send: impl FnOnce(&str)) -> Vec<String> {
+    let p = free_tcp_port().to_string();
+    let dump = [
+        "osc",
+        "dump",
+        &p,
+        "--tcp",
+        "--count",
+        "1",
+        "--timeout",
+        "10000",
+    ];
+    dump_lines(&cargo_bin("renoise-socket"), &dump, 1, || send(&p))
+}
+
 #[test]
 fn osc_dump_over_tcp_tells_the_framing_by_the_first_byte() {
     for framing in ["size", "slip", "none"] {
-        let port = free_tcp_port();
-        let p = port.to_string();
-        let dump = [
-            "osc",
-            "dump",
-            &p,
-            "--tcp",
-            "--count",
-            "1",
-            "--timeout",
-            "10000",
-        ];
-        let lines = dump_lines(&cargo_bin("renoise-socket"), &dump, 1, || {
-            let args = ["osc", "send", "127.0.0.1", &p, "/f", "s:", "--tcp"];
+        let lines = tcp_dump_line(|p| {
+            let args = ["osc", "send", "127.0.0.1", p, "/f", "s:", "--tcp"];
             cmd()
                 .args(args)
                 .args(["--framing", framing])
@@ -775,19 +774,7 @@ fn osc_dump_over_tcp_tells_the_framing_by_the_first_byte() {
     }
     if have("oscsend") {
         // liblo's own TCP framing (a size prefix), to the default dump
-        let port = free_tcp_port();
-        let p = port.to_string();
-        let dump = [
-            "osc",
-            "dump",
-            &p,
-            "--tcp",
-            "--count",
-            "1",
-            "--timeout",
-            "10000",
-        ];
-        let lines = dump_lines(&cargo_bin("renoise-socket"), &dump, 1, || {
+        let lines = tcp_dump_line(|p| {
             let url = format!("osc.tcp://127.0.0.1:{p}");
             let st = std::process::Command::new("oscsend")
                 .args([url.as_str(), "/liblo", "i", "8"])
