@@ -2,7 +2,7 @@
 
 use crate::framing::Framing;
 use crate::{connect, Client, Protocol, Result};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 /// Default connect timeout: Renoise's documented 1000 ms.
@@ -209,7 +209,7 @@ impl ClientBuilder {
             Protocol::Tcp => connect::tcp(&addrs, self.connect_timeout, start)?,
             Protocol::Udp => connect::udp(&addrs)?,
         };
-        Client::from_socket(sock, self.clone())
+        Client::from_socket(sock, self.clone(), None)
     }
 
     /// Wraps a connected TCP stream (for example one a listener accepted)
@@ -223,9 +223,19 @@ impl ClientBuilder {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn from_tcp_stream(&self, stream: TcpStream) -> Result<Client> {
+        self.from_accepted(stream, None)
+    }
+
+    /// [`from_tcp_stream`](ClientBuilder::from_tcp_stream) for a stream
+    /// `accept` returned with its peer's address.
+    pub(crate) fn from_accepted(
+        &self,
+        stream: TcpStream,
+        peer: Option<SocketAddr>,
+    ) -> Result<Client> {
         let mut opts = self.clone();
         opts.protocol = Protocol::Tcp;
         stream.set_nonblocking(false)?;
-        Client::from_socket(socket2::Socket::from(stream), opts)
+        Client::from_socket(socket2::Socket::from(stream), opts, peer)
     }
 }

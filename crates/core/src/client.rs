@@ -195,12 +195,22 @@ impl Client {
         ClientBuilder::new()
     }
 
-    pub(crate) fn from_socket(sock: Socket, opts: ClientBuilder) -> Result<Client> {
+    /// `peer`: the peer's address when the caller knows it (an accepted
+    /// connection that the peer has already reset has none any more, but
+    /// may still hold data it sent).
+    pub(crate) fn from_socket(
+        sock: Socket,
+        opts: ClientBuilder,
+        peer: Option<SocketAddr>,
+    ) -> Result<Client> {
         if opts.protocol == Protocol::Tcp {
             sock.set_tcp_nodelay(opts.nodelay)?;
         }
         let local = sock_addr(sock.local_addr()?)?;
-        let peer = sock_addr(sock.peer_addr()?)?;
+        let peer = match peer {
+            Some(p) => p,
+            None => sock_addr(sock.peer_addr()?)?,
+        };
         let cap = opts
             .all_chunk_size
             .clamp(MIN_READ, 1 << 20)
@@ -246,9 +256,9 @@ impl Client {
     /// waiting to be received, the peer has not closed or reset the
     /// connection: one non-blocking look at the socket, which reads
     /// nothing. The client stays open either way: the next receive
-    /// returns [`Error::Disconnected`] and closes it. ([`is_open`]
-    /// (Client::is_open), like Renoise's `is_open`, stays true until a
-    /// call has reported the end.)
+    /// returns [`Error::Disconnected`] and closes it.
+    /// ([`is_open`](Client::is_open), like Renoise's `is_open`, stays true
+    /// until a call has reported the end.)
     ///
     /// ```no_run
     /// let c = renoise_socket::Client::connect("127.0.0.1", 8080)?;

@@ -241,6 +241,30 @@ fn end_of_stream_delivers_remaining_data_then_closed() {
 }
 
 #[test]
+fn a_connection_reset_before_it_was_accepted_still_delivers_what_it_sent() {
+    let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Tcp).unwrap();
+    let mut peer = stream(&server);
+    let addr = peer.local_addr().unwrap();
+    peer.write_all(b"before reset").unwrap();
+    thread::sleep(Duration::from_millis(50));
+    socket2::SockRef::from(&peer)
+        .set_linger(Some(Duration::ZERO))
+        .unwrap();
+    drop(peer); // a reset, while the server has not accepted it yet
+    thread::sleep(Duration::from_millis(50));
+    let events = poll_until(&mut server, |ev| count_closed(ev) == 1);
+    assert!(
+        matches!(&events[0], Event::Accepted(c) if c.peer_addr() == addr),
+        "{events:?}"
+    );
+    assert_eq!(data_by_peer(&events)[&addr], b"before reset");
+    assert!(
+        matches!(events.last(), Some(Event::Closed(_))),
+        "{events:?}"
+    );
+}
+
+#[test]
 fn a_connection_the_program_closes_is_reported_closed_once() {
     let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Tcp).unwrap();
     let mut peer = stream(&server);

@@ -269,9 +269,9 @@ impl EventLoop {
                     break;
                 };
                 match l.sock.accept() {
-                    Ok((stream, _)) => {
+                    Ok((stream, peer)) => {
                         l.failing = false;
-                        self.adopt(stream, out);
+                        self.adopt(stream, peer, out);
                     }
                     Err(e) => match e.kind() {
                         io::ErrorKind::WouldBlock => {
@@ -303,8 +303,10 @@ impl EventLoop {
     }
 
     /// Makes an accepted stream a watched [`Connection`].
-    fn adopt(&mut self, stream: std::net::TcpStream, out: &mut Vec<Event>) {
-        let client = match self.opts.from_tcp_stream(stream) {
+    fn adopt(&mut self, stream: std::net::TcpStream, peer: SocketAddr, out: &mut Vec<Event>) {
+        // The address from accept: a connection the peer has reset since
+        // has no peer address any more, but still holds what it sent.
+        let client = match self.opts.from_accepted(stream, Some(peer)) {
             Ok(c) => c,
             Err(Error::Io(e))
                 if matches!(
