@@ -223,12 +223,12 @@ impl ClientBuilder {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn from_tcp_stream(&self, stream: TcpStream) -> Result<Client> {
-        self.from_accepted(stream, None)
+        self.wrap_accepted(stream, None)
     }
 
     /// [`from_tcp_stream`](ClientBuilder::from_tcp_stream) for a stream
     /// `accept` returned with its peer's address.
-    pub(crate) fn from_accepted(
+    pub(crate) fn wrap_accepted(
         &self,
         stream: TcpStream,
         peer: Option<SocketAddr>,

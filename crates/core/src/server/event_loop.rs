@@ -306,7 +306,7 @@ impl EventLoop {
     fn adopt(&mut self, stream: std::net::TcpStream, peer: SocketAddr, out: &mut Vec<Event>) {
         // The address from accept: a connection the peer has reset since
         // has no peer address any more, but still holds what it sent.
-        let client = match self.opts.from_accepted(stream, Some(peer)) {
+        let client = match self.opts.wrap_accepted(stream, Some(peer)) {
             Ok(c) => c,
             Err(Error::Io(e))
                 if matches!(
