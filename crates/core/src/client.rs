@@ -208,7 +208,9 @@ impl Client {
         }
         let local = sock_addr(sock.local_addr()?)?;
         let peer = match peer {
-            Some(p) => p,
+            // As sock_addr gives it: an IPv4 peer of a dual-stack socket
+            // as IPv4.
+            Some(p) => SocketAddr::new(p.ip().to_canonical(), p.port()),
             None => sock_addr(sock.peer_addr()?)?,
         };
         let cap = opts
