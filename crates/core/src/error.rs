@@ -41,14 +41,14 @@ pub enum Error {
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
     /// The host name could not be resolved.
-    #[error("unknown host '{host}'")]
+    #[error("unknown host '{}'", host.escape_debug())]
     UnknownHost {
         /// The name as given.
         host: String,
     },
     /// The system resolver did not answer within the connect timeout (or,
     /// at once, while 16 earlier lookups that timed out are unfinished).
-    #[error("connect timeout: no address for '{host}' within {timeout_ms} ms")]
+    #[error("connect timeout: no address for '{}' within {timeout_ms} ms", host.escape_debug())]
     ResolveTimeout {
         /// The name as given.
         host: String,

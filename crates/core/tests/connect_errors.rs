@@ -47,6 +47,9 @@ fn unknown_host() {
         assert!(msg.contains("unknown host"), "message {msg:?}");
         assert!(msg.contains(name), "message {msg:?} should name the host");
     }
+    // A name with control characters is shown escaped, never raw.
+    let err = Client::connect("a\0b\n", 80).expect_err("no such name");
+    assert_eq!(err.to_string(), "unknown host 'a\\0b\\n'");
     // The same for UDP, which never sends anything while connecting.
     let err = ClientBuilder::new()
         .protocol(Protocol::Udp)
