@@ -147,7 +147,13 @@ fn sock_addr(a: socket2::SockAddr) -> Result<SocketAddr> {
     let a = a
         .as_socket()
         .ok_or_else(|| Error::Io(io::Error::other("not an IP socket")))?;
-    Ok(SocketAddr::new(a.ip().to_canonical(), a.port()))
+    Ok(canonical(a))
+}
+
+/// `a` with an IPv4-mapped IPv6 address (a dual-stack socket's IPv4 peer)
+/// as the IPv4 address it is.
+pub(crate) fn canonical(a: SocketAddr) -> SocketAddr {
+    SocketAddr::new(a.ip().to_canonical(), a.port())
 }
 
 /// True unless `poll` says for sure that nothing can be read now: data,
@@ -208,9 +214,7 @@ impl Client {
         }
         let local = sock_addr(sock.local_addr()?)?;
         let peer = match peer {
-            // As sock_addr gives it: an IPv4 peer of a dual-stack socket
-            // as IPv4.
-            Some(p) => SocketAddr::new(p.ip().to_canonical(), p.port()),
+            Some(p) => canonical(p),
             None => sock_addr(sock.peer_addr()?)?,
         };
         let cap = opts

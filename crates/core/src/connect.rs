@@ -155,12 +155,7 @@ fn connect_error(e: io::Error, addr: SocketAddr, timeout: Duration) -> Error {
             addr,
             timeout_ms: timeout.as_millis(),
         },
-        // The OS's own text alone ("Invalid argument") does not say what
-        // was being done: name the address, as a bind error does.
-        _ => Error::Io(io::Error::new(
-            e.kind(),
-            format!("cannot connect to {addr}: {e}"),
-        )),
+        _ => Error::os(format_args!("cannot connect to {addr}"), e),
     }
 }
 

@@ -110,6 +110,13 @@ pub enum Error {
 }
 
 impl Error {
+    /// An operating-system error with what was being done in front of its
+    /// own text, which alone ("Invalid argument") does not say:
+    /// `cannot bind 127.0.0.1:80: Permission denied`.
+    pub(crate) fn os(doing: impl std::fmt::Display, e: io::Error) -> Error {
+        Error::Io(io::Error::new(e.kind(), format!("{doing}: {e}")))
+    }
+
     /// True for [`Error::Timeout`]: the socket is still usable.
     ///
     /// ```

@@ -72,7 +72,7 @@ pub(crate) fn bind(
 }
 
 fn bind_error(addr: SocketAddr, e: io::Error) -> Error {
-    Error::Io(io::Error::new(e.kind(), format!("cannot bind {addr}: {e}")))
+    Error::os(format_args!("cannot bind {addr}"), e)
 }
 
 /// Resolves a bind address; see the module documentation.
@@ -126,8 +126,5 @@ fn open(addr: SocketAddr, protocol: Protocol, backlog: i32) -> io::Result<(Socke
         .local_addr()?
         .as_socket()
         .ok_or_else(|| io::Error::other("not an IP socket"))?;
-    Ok((
-        sock,
-        SocketAddr::new(local.ip().to_canonical(), local.port()),
-    ))
+    Ok((sock, crate::client::canonical(local)))
 }

@@ -217,10 +217,7 @@ impl EventLoop {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
-                out.push(Event::Error(Error::Io(io::Error::new(
-                    e.kind(),
-                    format!("server event loop failed: {e}"),
-                ))));
+                out.push(Event::Error(Error::os("server event loop failed", e)));
                 return None;
             }
         }
@@ -288,10 +285,7 @@ impl EventLoop {
                             // the queue; pause instead of spinning on it.
                             if !l.failing {
                                 l.failing = true;
-                                out.push(Event::Error(Error::Io(io::Error::new(
-                                    e.kind(),
-                                    format!("cannot accept a connection: {e}"),
-                                ))));
+                                out.push(Event::Error(Error::os("cannot accept a connection", e)));
                             }
                             l.retry_at = Some(Instant::now() + ACCEPT_BACKOFF);
                             break;
@@ -335,10 +329,7 @@ impl EventLoop {
                 .registry()
                 .register(&mut SourceFd(&fd), Token(token), Interest::READABLE)
         {
-            out.push(Event::Error(Error::Io(io::Error::new(
-                e.kind(),
-                format!("cannot watch a new connection: {e}"),
-            ))));
+            out.push(Event::Error(Error::os("cannot watch a new connection", e)));
             return;
         }
         let conn = Connection::new(client);

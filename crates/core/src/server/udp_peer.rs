@@ -60,7 +60,7 @@ impl UdpPeer {
             sock,
             local,
             to,
-            peer: SocketAddr::new(to.ip().to_canonical(), to.port()),
+            peer: crate::client::canonical(to),
         }
     }
 
