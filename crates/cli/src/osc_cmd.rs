@@ -253,41 +253,13 @@ fn liblo_arg(arg: &Arg, time: Option<u64>) -> String {
     }
 }
 
-/// The size of an OSC string of `len` bytes: its NUL, padded to 4.
-fn padded(len: usize) -> usize {
-    (len + 4) & !3
-}
-
-/// The raw timetags of `m`'s `t` arguments, in order, read from `raw`, the
-/// message's encoding (which decoded as `m`, so every size holds).
-fn raw_timetags(m: &Message, raw: &[u8]) -> Vec<u64> {
-    let mut at = padded(m.pattern.len()) + padded(m.args.len() + 1);
-    let mut tags = Vec::new();
-    for a in &m.args {
-        at += match a {
-            Arg::Time(_) => {
-                if let Some(b) = raw.get(at..at + 8) {
-                    tags.push(u64::from_be_bytes(b.try_into().unwrap()));
-                }
-                8
-            }
-            Arg::Long(_) | Arg::Double(_) => 8,
-            Arg::String(v) | Arg::Symbol(v) => padded(v.len()),
-            Arg::Blob(v) => 4 + v.len().div_ceil(4) * 4,
-            Arg::True | Arg::False | Arg::Nil | Arg::Inf => 0,
-            _ => 4,
-        };
-    }
-    tags
-}
-
-/// A message in oscdump's format: `/path types arg arg ...`. `raw` is its
-/// encoding, for the exact timetags of `t` arguments.
-fn liblo_line(m: &Message, raw: &[u8]) -> String {
+/// A message in oscdump's format: `/path types arg arg ...`. `times` are
+/// the exact timetags of its `t` arguments, in order.
+fn liblo_line(m: &Message, times: &[u64]) -> String {
     let mut line = String::from_utf8_lossy(&m.pattern).into_owned();
     line.push(' ');
     line.extend(m.args.iter().map(Arg::tag));
-    let mut times = raw_timetags(m, raw).into_iter();
+    let mut times = times.iter().copied();
     for a in &m.args {
         line.push(' ');
         let time = if matches!(a, Arg::Time(_)) {
@@ -332,7 +304,9 @@ fn print_packet(
             if let Some(t) = tag {
                 write!(out, "{:08x}.{:08x} ", t >> 32, t & 0xffff_ffff)?;
             }
-            writeln!(out, "{}", liblo_line(m, raw))?;
+            // Decoded again for the timetags' 64 bits (a printing path).
+            let times = Message::decode_with_timetags(raw).map_or(Vec::new(), |(_, t)| t);
+            writeln!(out, "{}", liblo_line(m, &times))?;
             *left -= 1;
         }
         Packet::Bundle(b) => {

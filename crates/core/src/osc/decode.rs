@@ -105,6 +105,12 @@ impl<'a> Reader<'a> {
 }
 
 fn message(data: &[u8]) -> Result<Message> {
+    message_and_timetags(data, &mut Vec::new())
+}
+
+/// [`message`], and the 64-bit timetag of each `t` argument, in order,
+/// into `times`.
+pub(crate) fn message_and_timetags(data: &[u8], times: &mut Vec<u64>) -> Result<Message> {
     let mut r = Reader { data, pos: 0 };
     let pattern = r.string("address pattern")?.to_vec();
     // OSC 1.0 asks receivers to accept a message with no type-tag string
@@ -132,7 +138,7 @@ fn message(data: &[u8]) -> Result<Message> {
                 i + 1
             )),
         })?;
-        args.push(arg(&mut r, tag)?);
+        args.push(arg(&mut r, tag, times)?);
     }
     if !r.at_end() {
         return Err(err(format!(
@@ -143,14 +149,18 @@ fn message(data: &[u8]) -> Result<Message> {
     Ok(Message { pattern, args })
 }
 
-fn arg(r: &mut Reader<'_>, tag: Tag) -> Result<Arg> {
+fn arg(r: &mut Reader<'_>, tag: Tag, times: &mut Vec<u64>) -> Result<Arg> {
     Ok(match tag {
         Tag::Int => Arg::Int(r.array("int32").map(i32::from_be_bytes)?),
         Tag::Float => Arg::Float(r.array("float32").map(f32::from_be_bytes)?),
         Tag::String => Arg::String(r.string("string")?.to_vec()),
         Tag::Blob => Arg::Blob(r.blob()?.to_vec()),
         Tag::Long => Arg::Long(r.array("int64").map(i64::from_be_bytes)?),
-        Tag::Time => Arg::Time(timetag_to_seconds(r.u64("timetag")?)),
+        Tag::Time => {
+            let t = r.u64("timetag")?;
+            times.push(t);
+            Arg::Time(timetag_to_seconds(t))
+        }
         Tag::Double => Arg::Double(r.array("float64").map(f64::from_be_bytes)?),
         Tag::Symbol => Arg::Symbol(r.string("symbol")?.to_vec()),
         Tag::Char => {

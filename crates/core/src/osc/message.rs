@@ -1,6 +1,6 @@
 //! An OSC message: an address pattern and arguments.
 
-use super::{display, encode, Arg};
+use super::{decode, display, encode, Arg};
 use crate::error::Result;
 use std::fmt;
 
@@ -75,6 +75,26 @@ impl Message {
     /// ```
     pub fn encode_into(&self, out: &mut Vec<u8>) -> Result<()> {
         encode::encode_message(self, out)
+    }
+
+    /// Decodes one message (not a bundle), with the 64-bit timetag of each
+    /// of its `t` arguments, in order, exactly as sent: [`Arg::Time`] holds
+    /// seconds in an `f64`, which cannot hold every timetag's 64 bits
+    /// (a dump that prints timetags wants them all).
+    ///
+    /// ```
+    /// use renoise_socket::osc::{Arg, Message};
+    /// let mut bytes = b"/t\0\0,t\0\0".to_vec();
+    /// bytes.extend_from_slice(&0xeeba_8f00_1234_5678u64.to_be_bytes());
+    /// let (msg, times) = Message::decode_with_timetags(&bytes)?;
+    /// assert!(matches!(msg.args[..], [Arg::Time(_)]));
+    /// assert_eq!(times, [0xeeba_8f00_1234_5678]);
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn decode_with_timetags(data: &[u8]) -> Result<(Message, Vec<u64>)> {
+        let mut times = Vec::new();
+        let msg = decode::message_and_timetags(data, &mut times)?;
+        Ok((msg, times))
     }
 }
 
