@@ -58,7 +58,8 @@ local scalar = {
 -- `list[i]` work in every Lua (5.1 has no __len for tables).
 local List = {}
 List.__index = List
-local function list(kind, make)
+local function list(kind)
+  local make = scalar[kind]
   return function(values)
     local l = setmetatable({ _kind = kind, _make = make, _obs = host.Observable() }, List)
     for _, v in ipairs(values or {}) do l[#l + 1] = make(v) end
@@ -93,23 +94,22 @@ function List:_replace(texts)
   for _, t in ipairs(texts) do self[#self + 1] = self._make(t) end
   self._obs:_fire()
 end
-Document.ObservableBooleanList = list("boolean", Document.ObservableBoolean)
-Document.ObservableNumberList = list("number", Document.ObservableNumber)
-Document.ObservableStringList = list("string", Document.ObservableString)
+local lists = { boolean = list("boolean"), number = list("number"), string = list("string") }
+Document.ObservableBooleanList = lists.boolean
+Document.ObservableNumberList = lists.number
+Document.ObservableStringList = lists.string
 
 -- A non-empty array of one scalar type becomes an observable list.
 local function as_list(t)
   local kind = type(t[1])
-  if not scalar[kind] then return nil end
+  if not lists[kind] then return nil end
   local n = 0
   for k, v in pairs(t) do
     if type(k) ~= "number" or type(v) ~= kind then return nil end
     n = n + 1
   end
   if n ~= #t then return nil end
-  local make = { boolean = Document.ObservableBooleanList,
-    number = Document.ObservableNumberList, string = Document.ObservableStringList }
-  return make[kind](t)
+  return lists[kind](t)
 end
 
 local function wrap(v)
@@ -131,11 +131,12 @@ end
 
 function DocumentNode:add_property(name, value)
   if rawget(self, "_names") == nil then self._names = {} end
-  if type(value) == "table" and getmetatable(value) == nil and as_list(value) then
-    value = as_list(value)
-  elseif type(value) == "table" and getmetatable(value) == nil then
-    local child = DocumentNode()
-    for _, k in ipairs(table.keys(value)) do child:add_property(k, value[k]) end
+  if type(value) == "table" and getmetatable(value) == nil then
+    local child = as_list(value)
+    if not child then
+      child = DocumentNode()
+      for _, k in ipairs(table.keys(value)) do child:add_property(k, value[k]) end
+    end
     value = child
   end
   local p = wrap(value)

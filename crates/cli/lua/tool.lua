@@ -173,40 +173,40 @@ host.invoke_entry = function(name)
           is_abs_value = function() return true end })
       end },
   }
-  -- A full name wins; a last part must name one entry only.
-  local exact, short = nil, {}
+  -- Every entry with its call, in order; a full name wins, a last part
+  -- must name one entry only.
+  local all, exact, short = {}, nil, {}
   for _, kind in ipairs(kinds) do
     for _, e in ipairs(kind[1]) do
+      local item = { entry = e, call = kind[2] }
+      all[#all + 1] = item
       local last = e.name:match("([^:]*)$")
       if e.name == name then
-        exact = exact or { e, kind[2] }
+        exact = exact or item
       elseif last == name or last:gsub("^%s+", ""):gsub("%.%.%.$", "") == name then
-        short[#short + 1] = { e, kind[2] }
+        short[#short + 1] = item
       end
     end
   end
-  if not exact and #short > 1 then
+  local function listing(items)
     local names = {}
-    for _, m in ipairs(short) do names[#names + 1] = "  " .. m[1].name end
+    for _, item in ipairs(items) do names[#names + 1] = "  " .. item.entry.name end
+    return table.concat(names, "\n")
+  end
+  if not exact and #short > 1 then
     return false, "'" .. name .. "' is ambiguous, give the full name of one of:\n"
-      .. table.concat(names, "\n")
+      .. listing(short)
   end
   local found = exact or short[1]
   if found then
-    local e = found[1]
-    if type(e.invoke) ~= "function" then
-      error("'" .. e.name .. "' has no invoke function")
+    if type(found.entry.invoke) ~= "function" then
+      error("'" .. found.entry.name .. "' has no invoke function")
     end
-    found[2](e)
+    found.call(found.entry)
     return true
   end
-  local names = {}
-  for _, kind in ipairs(kinds) do
-    for _, e in ipairs(kind[1]) do names[#names + 1] = "  " .. e.name end
-  end
   return false, "no menu entry, keybinding or MIDI mapping named '" .. name .. "'"
-    .. (#names > 0 and (", the tool has:\n" .. table.concat(names, "\n")) or
-      " (the tool added none)")
+    .. (#all > 0 and (", the tool has:\n" .. listing(all)) or " (the tool added none)")
 end
 
 -- renoise.app(): messages on stderr.

@@ -150,8 +150,8 @@ pub(crate) unsafe fn push_create_server(l: *mut lua_State, client_mt: c_int) {
         ],
         closure,
     );
-    ffi::lua_pop(l, 1); // methods
-                        // Stack: mt, client mt, holder mt.
+    // Pop the methods table; the stack is then: mt, client mt, holder mt.
+    ffi::lua_pop(l, 1);
     ffi::lua_pushcclosure(l, create_server, 3);
 }
 
