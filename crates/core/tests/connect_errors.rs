@@ -63,19 +63,16 @@ fn other_os_errors_name_the_address() {
     // The broadcast address for a UDP socket without SO_BROADCAST: Linux
     // refuses it at once ("Permission denied"). (A link-local IPv6 address
     // without a zone, "Invalid argument", needs IPv6 on the machine.)
-    let cases = [(Protocol::Udp, "255.255.255.255", "255.255.255.255:80")];
-    for (protocol, host, addr) in cases {
-        let err = ClientBuilder::new()
-            .protocol(protocol)
-            .connect_timeout(ms(500))
-            .connect(host, 80)
-            .expect_err("the kernel refuses this address");
-        let msg = err.to_string();
-        assert!(
-            msg.starts_with(&format!("cannot connect to {addr}: ")),
-            "{host}: {msg:?}"
-        );
-    }
+    let err = ClientBuilder::new()
+        .protocol(Protocol::Udp)
+        .connect_timeout(ms(500))
+        .connect("255.255.255.255", 80)
+        .expect_err("the kernel refuses this address");
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with("cannot connect to 255.255.255.255:80: "),
+        "{msg:?}"
+    );
 }
 
 /// A listener with a backlog of 0 whose accept queue is filled with

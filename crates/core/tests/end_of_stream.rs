@@ -106,9 +106,9 @@ fn until_not_connected(c: &renoise_socket::Client) -> bool {
 #[test]
 fn is_connected_is_false_once_the_peer_closed_and_nothing_is_left() {
     let (mut c, peer) = pair(chunks(vec![b"abc".to_vec()], ms(0)));
-    peer.join().unwrap(); // sent and closed
-                          // The bytes are still to be received: connected, as far as the
-                          // program is concerned.
+    // Sent and closed; the bytes are still to be received: connected, as
+    // far as the program is concerned.
+    peer.join().unwrap();
     std::thread::sleep(ms(50));
     assert!(c.is_connected());
     assert_eq!(c.receive_exact(2, LONG).unwrap(), b"ab");
