@@ -311,7 +311,9 @@ impl EventLoop {
                         | io::ErrorKind::InvalidInput
                 ) =>
             {
-                // Connected and reset before we got to it: nothing to report.
+                // A setting or the local address that a connection gone
+                // before we got to it no longer gives (on Linux a reset one
+                // still does, and its data is read): nothing to report.
                 return;
             }
             Err(e) => {
