@@ -91,17 +91,16 @@ describe("UDP client", function()
     c:close()
   end)
 
-  it("returns false, message for an oversized datagram (70000 bytes); stays open", function()
+  it("returns false, message for an oversized datagram (70000 bytes), sends nothing and closes", function()
     local peer = H.peer({ "udp_recv", "hold" }, { udp = true })
     local c = H.connect(peer, { udp = true })
     local ok, e = c:send(string.rep("o", 70000))
     assert.are.equal(false, ok)
     assert.is_string(e)
-    assert.is_true(#e > 0)
-    assert.is_true(c.is_open)
-    -- and it still works
-    assert.are.equal(true, c:send("small"))
-    assert.are.equal("small", peer:data())
+    assert.is_truthy(e:find("too large", 1, true), e)
+    -- SEMANTICS: is_open is false after any non-timeout send error
+    assert.is_false(c.is_open)
+    H.assert_closed_error(function() return c:send("small") end)
     c:close()
   end)
 

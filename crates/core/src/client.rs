@@ -857,8 +857,11 @@ impl Client {
     /// (the socket closes). Other failures close the socket.
     ///
     /// UDP: a message larger than a datagram gives
-    /// [`Error::MessageTooLarge`]; an earlier ICMP port unreachable gives
-    /// [`Error::Refused`]; both leave the socket open.
+    /// [`Error::MessageTooLarge`] and, like every failure but one, closes
+    /// the socket (the contract's rule for any error other than a
+    /// timeout); the exception is an earlier ICMP port unreachable, which
+    /// gives [`Error::Refused`] and leaves the socket open, since the peer
+    /// may start listening later.
     ///
     /// ```no_run
     /// let mut c = renoise_socket::Client::connect("127.0.0.1", 8080)?;
@@ -870,7 +873,7 @@ impl Client {
             return Err(Error::Closed);
         };
         if self.opts.protocol == Protocol::Udp {
-            return loop {
+            let res = loop {
                 match sock.send_with_flags(data, libc::MSG_NOSIGNAL) {
                     Ok(n) if n == data.len() => break Ok(()),
                     Ok(n) => {
@@ -892,6 +895,10 @@ impl Client {
                     Err(e) => break Err(Error::Io(e)),
                 }
             };
+            if matches!(res, Err(ref e) if !matches!(e, Error::Refused { .. })) {
+                self.close();
+            }
+            return res;
         }
         if let Some(f) = self.deframer.as_ref().map(Deframer::framing) {
             let mut frame = std::mem::take(&mut self.scratch);

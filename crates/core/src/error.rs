@@ -76,8 +76,10 @@ pub enum Error {
         /// The connect timeout that expired.
         timeout_ms: u128,
     },
-    /// A UDP message larger than one datagram can carry. Nothing was sent;
-    /// the socket stays open.
+    /// A UDP message larger than one datagram can carry. Nothing was sent.
+    /// A [`Client`](crate::Client) is closed by it, as by every error but
+    /// a timeout or an ICMP port unreachable; a reply through a server's
+    /// sender-only socket leaves the server open.
     #[error("message too large for one UDP datagram: {len} bytes (at most {max})")]
     MessageTooLarge {
         /// Length of the message.

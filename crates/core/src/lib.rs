@@ -58,8 +58,9 @@
 //!   (10 s) without progress: [`Error::Timeout`] if nothing was written
 //!   (the socket stays open), [`Error::SendStalled`] if part was (the
 //!   stream is broken, the socket closes). UDP sends one datagram; a
-//!   message too large for one is [`Error::MessageTooLarge`] and an ICMP
-//!   port unreachable is [`Error::Refused`], both leaving the socket open.
+//!   message too large for one is [`Error::MessageTooLarge`] (the socket
+//!   closes, as after any error but a timeout); an ICMP port unreachable
+//!   is [`Error::Refused`] and leaves the socket open.
 //! - **Connect.** Names go through the system resolver; resolving and
 //!   trying every address in order share one connect timeout (default
 //!   1000 ms; zero is taken as 1 ms; a resolver that does not answer in
