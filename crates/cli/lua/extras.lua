@@ -25,51 +25,81 @@ function io.stat(path)
   return host.stat(path)
 end
 
--- table extensions
-local function is_empty(t) return next(t) == nil end
-function table.is_empty(t) return next(t) == nil end
+-- table extensions, with the semantics of Renoise's own Extensions/table.lua
+-- (tools depend on them: find works on any table, copy keeps the metatable,
+-- clear is recursive, is_empty(nil) is true).
+local function check_table(fname, t)
+  if type(t) ~= "table" then
+    error(("bad argument #1 to '%s' (table expected, got %s)"):format(fname, type(t)), 3)
+  end
+end
+function table.new() return table.create({}) end
+function table.create(t)
+  if t ~= nil then check_table("table.create", t) end
+  return setmetatable(t or {}, { __index = table })
+end
+function table.is_empty(t) return t == nil or next(t) == nil end
 function table.count(t)
+  check_table("table.count", t)
   local n = 0
   for _ in pairs(t) do n = n + 1 end
   return n
 end
+-- The key of the first element equal to `value`, counting elements in
+-- pairs() order from `start_index` (so {a=1, b=2} finds "b" for 2, and an
+-- array is searched from that position, since pairs walks it in order).
 function table.find(t, value, start_index)
-  for i = start_index or 1, #t do
-    if t[i] == value then return i end
+  check_table("table.find", t)
+  local from, n = start_index or 1, 0
+  for k, v in pairs(t) do
+    n = n + 1
+    if n >= from and v == value then return k end
   end
   return nil
 end
 function table.keys(t)
+  check_table("table.keys", t)
   local r = {}
   for k in pairs(t) do r[#r + 1] = k end
   return r
 end
 function table.values(t)
+  check_table("table.values", t)
   local r = {}
   for _, v in pairs(t) do r[#r + 1] = v end
   return r
 end
 function table.copy(t)
+  check_table("table.copy", t)
   local r = {}
   for k, v in pairs(t) do r[k] = v end
-  return r
-end
-function table.rcopy(t, seen)
-  seen = seen or {}
-  if type(t) ~= "table" then return t end
-  if seen[t] then return seen[t] end
-  local r = {}
-  seen[t] = r
-  for k, v in pairs(t) do r[table.rcopy(k, seen)] = table.rcopy(v, seen) end
   return setmetatable(r, getmetatable(t))
 end
-function table.clear(t)
-  for k in pairs(t) do t[k] = nil end
+function table.rcopy(t)
+  check_table("table.rcopy", t)
+  local seen = {}
+  local function copy(v)
+    if type(v) ~= "table" then return v end
+    if seen[v] then return seen[v] end
+    local r = {}
+    seen[v] = r
+    for k, x in pairs(v) do r[copy(k)] = copy(x) end
+    return setmetatable(r, getmetatable(v))
+  end
+  return copy(t)
 end
-function table.create(t)
-  return setmetatable(t or {}, { __index = table })
+-- Recursive: nested tables are emptied too (each once, cycles included).
+function table.clear(t, cleared)
+  check_table("table.clear", t)
+  cleared = cleared or {}
+  for k, v in pairs(t) do
+    if type(v) == "table" and not cleared[v] then
+      cleared[v] = true
+      table.clear(v, cleared)
+    end
+    t[k] = nil
+  end
 end
-table.is_empty = table.is_empty or is_empty
 
 -- rprint / oprint
 local function rprint_inner(value, indent, seen)

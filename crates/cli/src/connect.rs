@@ -156,6 +156,7 @@ pub fn connect(args: ConnectArgs) -> Result<ExitCode, String> {
                 Err(mpsc::TryRecvError::Empty) => break,
             }
         }
+        let buffered = client.buffered();
         match client.receive(mode, Duration::from_millis(20)) {
             Ok(data) => {
                 if print(data, mode == Mode::Line).is_err() {
@@ -164,7 +165,13 @@ pub fn connect(args: ConnectArgs) -> Result<ExitCode, String> {
                 }
                 last_data = Instant::now();
             }
-            Err(Error::Timeout) => {}
+            Err(Error::Timeout) => {
+                // Bytes of an unfinished unit count as arriving data: a
+                // peer sending a line slowly is not quiet.
+                if client.buffered() != buffered {
+                    last_data = Instant::now();
+                }
+            }
             Err(Error::Disconnected) => {
                 // Whatever is left of a partial unit was delivered first.
                 return Ok(ExitCode::SUCCESS);

@@ -84,12 +84,15 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
                 "--timeout must be a number of seconds >= 0, got {secs}"
             ));
         }
-        // A watchdog: also ends a script stuck in a blocking call.
-        std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_secs_f64(secs));
-            eprintln!("renoise-socket: --timeout of {secs} s reached, stopping");
-            std::process::exit(124);
-        });
+        // A watchdog: also ends a script stuck in a blocking call. A
+        // timeout beyond what a Duration holds (~5.8e11 years) never comes.
+        if let Ok(wait) = Duration::try_from_secs_f64(secs) {
+            std::thread::spawn(move || {
+                std::thread::sleep(wait);
+                eprintln!("renoise-socket: --timeout of {secs} s reached, stopping");
+                std::process::exit(124);
+            });
+        }
     }
     // SAFETY: the whole standard library, `debug` included, as in Renoise;
     // unsafe only in that C modules may be loaded.
@@ -159,8 +162,8 @@ fn host_table(lua: &Lua) -> mlua::Result<Table> {
     host.set(
         "sleep",
         lua.create_function(|_, ms: f64| {
-            if ms > 0.0 {
-                std::thread::sleep(Duration::from_secs_f64(ms / 1000.0));
+            if let Ok(d) = Duration::try_from_secs_f64(ms / 1000.0) {
+                std::thread::sleep(d);
             }
             Ok(())
         })?,

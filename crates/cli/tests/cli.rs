@@ -484,6 +484,56 @@ fn connect_prints_an_unfinished_line_before_it_ends() {
     assert_eq!(out(&o).0, "whole\nno newline");
 }
 
+#[test]
+fn connect_waits_while_a_line_is_still_arriving() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let t = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        // One line, a byte every 150 ms: 1.2 s in all, four times the
+        // client's quiet timeout, yet never quiet that long.
+        for b in b"abcdefg\n" {
+            s.write_all(&[*b]).unwrap();
+            std::thread::sleep(Duration::from_millis(150));
+        }
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let _ = std::io::Read::read(&mut s, &mut [0u8; 16]);
+    });
+    let o = cmd()
+        .args([
+            "connect",
+            "127.0.0.1",
+            &port.to_string(),
+            "--timeout",
+            "300",
+        ])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    t.join().unwrap();
+    assert!(o.status.success(), "{}", out(&o).1);
+    assert_eq!(out(&o).0, "abcdefg\n");
+}
+
+#[test]
+fn a_timeout_too_large_for_a_duration_means_no_timeout() {
+    let dir = std::env::temp_dir().join(format!("rs-cli-big-to-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("done.lua");
+    std::fs::write(&f, "print('done')").unwrap();
+    for secs in ["1e20", "1e300"] {
+        let o = cmd()
+            .args(["run", "--timeout", secs, f.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let (so, se) = out(&o);
+        assert!(o.status.success(), "{secs}: {se}");
+        assert_eq!(so, "done\n", "{secs}");
+        assert!(!se.contains("panicked"), "{secs}: {se}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn have(tool: &str) -> bool {
     std::process::Command::new("sh")
         .args(["-c", &format!("command -v {tool}")])

@@ -16,4 +16,19 @@ local nested = { x = { y = 1 } }
 local c, r = table.copy(nested), table.rcopy(nested)
 assert(c.x == nested.x and r.x ~= nested.x and r.x.y == 1)
 local cl = { 1, 2 } table.clear(cl) assert(next(cl) == nil)
+-- Renoise's own semantics (its Extensions/table.lua and documented examples)
+assert(table.find({ a = 1, b = 2 }, 2) == "b")
+assert(table.find({ "a", "b", "a" }, "a", 2) == 3)
+assert(table.is_empty(nil))
+local mt = { __index = { m = true } }
+assert(getmetatable(table.copy(setmetatable({ 1 }, mt))) == mt)
+assert(getmetatable(table.rcopy(setmetatable({ 1 }, mt))) == mt)
+local inner = { 1, 2 }
+local outer = { inner, { inner } }
+outer[3] = outer
+table.clear(outer)
+assert(next(outer) == nil and next(inner) == nil, "clear is recursive, cycles too")
+assert(table.new():is_empty() and table.new().insert == table.insert)
+local ok, e = pcall(table.copy, nil)
+assert(not ok and e:find("bad argument #1 to 'table.copy' (table expected, got nil)", 1, true), e)
 print("ok")
