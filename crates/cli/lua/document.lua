@@ -150,8 +150,131 @@ function DocumentNode:property(name) return rawget(self, name) end
 local function escape(s)
   return (s:gsub("&", "&amp;"):gsub("<", "&lt;"):gsub(">", "&gt;"))
 end
+
+-- A code point as UTF-8 (for &#NN; references).
+local function utf8_of(cp)
+  if cp < 0x80 then return string.char(cp) end
+  if cp < 0x800 then
+    return string.char(0xC0 + math.floor(cp / 0x40), 0x80 + cp % 0x40)
+  end
+  if cp < 0x10000 then
+    return string.char(0xE0 + math.floor(cp / 0x1000), 0x80 + math.floor(cp / 0x40) % 0x40,
+      0x80 + cp % 0x40)
+  end
+  return string.char(0xF0 + math.floor(cp / 0x40000), 0x80 + math.floor(cp / 0x1000) % 0x40,
+    0x80 + math.floor(cp / 0x40) % 0x40, 0x80 + cp % 0x40)
+end
+
+local entities = { lt = "<", gt = ">", amp = "&", quot = '"', apos = "'" }
+-- XML's five entities and character references; nil for anything else.
 local function unescape(s)
-  return (s:gsub("&lt;", "<"):gsub("&gt;", ">"):gsub("&amp;", "&"))
+  local bad
+  local r = s:gsub("&([#%w]*)(;?)", function(ref, semi)
+    if semi == "" then bad = bad or "&" .. ref .. " without its ';'" return end
+    local cp
+    if ref:match("^#x%x+$") then cp = tonumber(ref:sub(3), 16)
+    elseif ref:match("^#%d+$") then cp = tonumber(ref:sub(2)) end
+    if cp and cp <= 0x10FFFF then return utf8_of(cp) end
+    if entities[ref] then return entities[ref] end
+    bad = bad or ("&" .. ref)
+  end)
+  if bad then return nil, "unknown entity " .. bad end
+  return r
+end
+
+-- Text of element content: entities decoded, CDATA sections taken as they
+-- are.
+local function text_of(raw)
+  local parts, pos = {}, 1
+  while true do
+    local a, b, cdata = raw:find("<!%[CDATA%[(.-)%]%]>", pos)
+    local plain, err = unescape(raw:sub(pos, (a or 0) - 1))
+    if not plain then return nil, err end
+    parts[#parts + 1] = plain
+    if not a then return table.concat(parts) end
+    parts[#parts + 1] = cdata
+    pos = b + 1
+  end
+end
+
+-- Parses a whole XML document into { name =, children = {...}, text = }
+-- elements (attributes are ignored), or nil, message for text that is not
+-- well-formed.
+local function parse_xml(xml)
+  local root, stack, pos = nil, {}, 1
+  local function fail(msg)
+    local line = select(2, xml:sub(1, pos):gsub("\n", "")) + 1
+    return nil, ("line %d: %s"):format(line, msg)
+  end
+  while pos <= #xml do
+    local lt = xml:find("<", pos, true)
+    local top = stack[#stack]
+    local chars = xml:sub(pos, (lt or #xml + 1) - 1)
+    if top then
+      top.raw[#top.raw + 1] = chars
+    elseif chars:find("%S") then
+      return fail("text outside the root element")
+    end
+    if not lt then break end
+    pos = lt
+    if xml:find("^<%?", pos) then
+      local e = xml:find("?>", pos, true)
+      if not e then return fail("unterminated <?") end
+      pos = e + 2
+    elseif xml:find("^<!%-%-", pos) then
+      local e = xml:find("-->", pos, true)
+      if not e then return fail("unterminated comment") end
+      pos = e + 3
+    elseif xml:find("^<!%[CDATA%[", pos) then
+      local e = xml:find("]]>", pos, true)
+      if not e or not top then return fail("misplaced CDATA") end
+      top.raw[#top.raw + 1] = xml:sub(pos, e + 2)
+      pos = e + 3
+    elseif xml:find("^<!", pos) then
+      local e = xml:find(">", pos, true)
+      if not e then return fail("unterminated <!") end
+      pos = e + 1
+    else
+      local e = xml:find(">", pos, true)
+      if not e then return fail("unterminated tag") end
+      local tag = xml:sub(pos + 1, e - 1)
+      local closing, name = tag:match("^(/?)([%a_:][%w_:%.%-]*)")
+      if not name then return fail("bad tag <" .. tag .. ">") end
+      pos = e + 1
+      if closing == "/" then
+        if not top or top.name ~= name then
+          return fail("</" .. name .. "> does not close " .. (top and "<" .. top.name .. ">" or "anything"))
+        end
+        stack[#stack] = nil
+        local text, err = text_of(table.concat(top.raw))
+        if not text then return fail(err) end
+        top.text, top.raw = text, nil
+      else
+        if root and not top then return fail("a second root element <" .. name .. ">") end
+        local el = { name = name, children = {}, raw = {} }
+        if top then top.children[#top.children + 1] = el else root = el end
+        if tag:sub(-1) == "/" then
+          el.text, el.raw = "", nil
+        else
+          stack[#stack + 1] = el
+        end
+      end
+    end
+  end
+  if #stack > 0 then return fail("<" .. stack[#stack].name .. "> is not closed") end
+  if not root then return fail("no root element") end
+  return root
+end
+
+-- A number as text that reads back as the same number.
+local function number_text(v)
+  local s = string.format("%.14g", v)
+  if tonumber(s) ~= v then s = string.format("%.17g", v) end
+  return s
+end
+local function value_text(v)
+  if type(v) == "number" then return number_text(v) end
+  return escape(tostring(v))
 end
 
 local function to_xml(node, indent, out)
@@ -164,13 +287,13 @@ local function to_xml(node, indent, out)
       to_xml(p, indent .. "  ", out)
       out[#out + 1] = indent .. "</" .. name .. ">"
     elseif type(p) == "table" and rawget(p, "_value") ~= nil then
-      out[#out + 1] = indent .. "<" .. name .. ">" .. escape(tostring(p.value)) .. "</" .. name .. ">"
+      out[#out + 1] = indent .. "<" .. name .. ">" .. value_text(p.value) .. "</" .. name .. ">"
     elseif getmetatable(p) == List then
       -- one <Item> per entry (our choice: Renoise's own element name for
       -- list items is not documented)
       out[#out + 1] = indent .. "<" .. name .. ">"
       for i = 1, #p do
-        out[#out + 1] = indent .. "  <Item>" .. escape(tostring(p[i].value)) .. "</Item>"
+        out[#out + 1] = indent .. "  <Item>" .. value_text(p[i].value) .. "</Item>"
       end
       out[#out + 1] = indent .. "</" .. name .. ">"
     end
@@ -191,37 +314,39 @@ end
 
 -- The text of an element as a value of `kind` (nil: not one).
 local function parse(kind, text)
-  local v = unescape(text)
-  if kind == "number" then return tonumber(v) end
-  if kind == "boolean" then return v == "true" end
-  return v
+  if kind == "number" then return tonumber(text) end
+  if kind == "boolean" then return text == "true" end
+  return text
 end
 
-local function from_xml(node, text)
-  for name, inner in text:gmatch("<([%w_]+)>(.-)</%1>") do
-    local p = rawget(node, name)
+local function from_xml(node, el)
+  for _, child in ipairs(el.children) do
+    local p = rawget(node, child.name)
     if host.is_instance(p) and rawget(p, "_names") then
-      from_xml(p, inner)
+      from_xml(p, child)
     elseif type(p) == "table" and rawget(p, "_value") ~= nil then
-      local v = parse(type(p.value), inner)
+      local v = parse(type(p.value), child.text)
       if v ~= nil then p.value = v end
     elseif getmetatable(p) == List then
       local values = {}
-      for item in inner:gmatch("<Item>(.-)</Item>") do
-        values[#values + 1] = parse(p._kind, item)
+      for _, item in ipairs(child.children) do
+        values[#values + 1] = parse(p._kind, item.text)
       end
       p:_replace(values)
     end
   end
 end
 
+-- false, message (nothing changed) for a file that cannot be read or is
+-- not well-formed XML, as Renoise's load_from returns for a failed load.
 function DocumentNode:load_from(path)
   local f, err = io.open(path, "rb")
   if not f then return false, err end
   local text = f:read("*a")
   f:close()
-  local body = text:match("<[%w_]+ doc_version=\"%d+\">(.*)</[%w_]+>") or text
-  from_xml(self, body)
+  local root, perr = parse_xml(text)
+  if not root then return false, path .. ": not a valid XML document (" .. perr .. ")" end
+  from_xml(self, root)
   return true
 end
 

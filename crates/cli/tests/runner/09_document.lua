@@ -59,5 +59,42 @@ local l = renoise.Document.ObservableStringList()
 l:insert("x")
 assert(#l == 1 and l[1].value == "x")
 
+-- load_from reads any well-formed XML (entities, character references,
+-- CDATA, comments, empty elements), refuses the rest with false, message
+-- and changes nothing; numbers are saved so that they read back the same.
+local function write(name, text) local f = assert(io.open(name, "wb")) f:write(text) f:close() end
+write("doc_ent_test.xml", [==[<?xml version="1.0" encoding="UTF-8"?>
+<!-- a comment -->
+<R doc_version="0"><name>a &apos;q&apos; &quot;dq&quot; &#65;&#x42;&#233;</name><cd><![CDATA[<x>&amp;]]> and &lt;</cd><count>3</count><empty/></R>]==])
+local d = renoise.Document.create("R") { name = "", cd = "", count = 0, empty = "z" }
+local ok, err = d:load_from("doc_ent_test.xml")
+assert(ok, err)
+assert(d.name.value == "a 'q' \"dq\" AB\195\169", d.name.value)
+assert(d.cd.value == "<x>&amp; and <", d.cd.value)
+assert(d.count.value == 3 and d.empty.value == "")
+for _, bad in ipairs({
+  '<?xml version="1.0"?>\n<R><count>1</count>',
+  '<R><count>1</R></count>',
+  '<R><count>1 & 2</count></R>',
+  '<R><count>1</count></R><S/>',
+  'text',
+  '',
+}) do
+  write("doc_bad_test.xml", bad)
+  local d2 = renoise.Document.create("R") { count = 7 }
+  local ok2, e2 = d2:load_from("doc_bad_test.xml")
+  assert(ok2 == false and type(e2) == "string" and e2:find("doc_bad_test.xml", 1, true), bad)
+  assert(d2.count.value == 7, bad)
+end
+local n = renoise.Document.create("N") { third = 1 / 3, big = 2 ^ 53, small = 0.1, list = { 1 / 3, 1e300 } }
+assert(n:save_as("doc_num_test.xml"))
+local m = renoise.Document.create("N") { third = 0, big = 0, small = 0, list = { 0 } }
+assert(m:load_from("doc_num_test.xml"))
+assert(m.third.value == 1 / 3 and m.big.value == 2 ^ 53 and m.small.value == 0.1)
+assert(m.list[1].value == 1 / 3 and m.list[2].value == 1e300)
+local f = io.open("doc_num_test.xml") local x = f:read("*a") f:close()
+assert(x:find("<small>0.1</small>", 1, true), x)
+os.remove("doc_ent_test.xml") os.remove("doc_bad_test.xml") os.remove("doc_num_test.xml")
+
 renoise.tool().preferences = prefs
 print("ok")
