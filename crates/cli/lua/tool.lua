@@ -257,7 +257,11 @@ end
 host.servers, host.clients = {}, {}
 local function keep(create, registry)
   return function(...)
-    local socket, err = create(...)
+    -- Called through pcall, the module names itself in an argument error
+    -- and adds no position; error(e, 2) gives the script's line, not this
+    -- one's.
+    local ok, socket, err = pcall(create, ...)
+    if not ok then error(socket, 2) end
     if socket then registry[socket] = true end
     return socket, err
   end
