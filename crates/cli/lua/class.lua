@@ -143,8 +143,12 @@ end
 
 -- type(): class names, "X class", "Message"/"Bundle" and other objects of
 -- the module by their metatable's name.
-function type(v)
+function type(...)
+  local v = ...
   local t = rawtype(v)
+  if t == "nil" and select("#", ...) == 0 then
+    error("bad argument #1 to 'type' (value expected)", 2)
+  end
   if t == "table" then
     local info = class_info[v]
     if info then return info.name .. " class" end

@@ -11,9 +11,38 @@ table.getn = table.getn or function(t) return #t end
 unpack = unpack or table.unpack
 loadstring = loadstring or load
 
--- bit (LuaBitOp), as a global and as require("bit").
-bit = host.bit
-package.loaded.bit = host.bit
+-- bit (LuaBitOp), as a global and as require("bit"): LuaJIT's own where
+-- the interpreter has it, else the host's functions behind LuaBitOp's
+-- argument checks (numbers, or strings that convert, as luaL_checknumber
+-- takes them; its messages).
+if not (type(bit) == "table" and bit.tobit) then
+  local arity = {
+    tobit = 1, bnot = 1, bswap = 1, band = 1, bor = 1, bxor = 1, tohex = 1,
+    lshift = 2, rshift = 2, arshift = 2, rol = 2, ror = 2,
+  }
+  local lib = {}
+  for name, f in pairs(host.bit) do
+    local need = arity[name]
+    lib[name] = function(...)
+      local n = select("#", ...)
+      local args = { ... }
+      for i = 1, math.max(n, need) do
+        local v = args[i]
+        if type(v) ~= "number" then
+          local x = type(v) == "string" and tonumber(v)
+          if not x and (i <= need or v ~= nil) then
+            local got = (v == nil and i > n) and "no value" or type(v)
+            error(("bad argument #%d to '%s' (number expected, got %s)"):format(i, name, got), 2)
+          end
+          args[i] = x or nil
+        end
+      end
+      return f(unpack(args, 1, n))
+    end
+  end
+  bit = lib
+end
+package.loaded.bit = bit
 
 -- os / io extras
 function os.platform() return host.platform() end

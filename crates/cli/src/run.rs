@@ -226,11 +226,13 @@ fn host_table(lua: &Lua) -> mlua::Result<Table> {
 /// LuaBitOp's API: 32-bit operations on numbers, results signed.
 fn bit_table(lua: &Lua) -> mlua::Result<Table> {
     fn tobit(x: f64) -> i32 {
-        // LuaBitOp: the number modulo 2^32, as a signed 32-bit integer.
+        // LuaBitOp: the number rounded to an integer (ties to even, as
+        // its 2^52 + 2^51 addition rounds on x86), modulo 2^32, as a
+        // signed 32-bit integer.
         if !x.is_finite() {
             return 0;
         }
-        let m = x.trunc().rem_euclid(4_294_967_296.0);
+        let m = x.round_ties_even().rem_euclid(4_294_967_296.0);
         (m as u64 as u32) as i32
     }
     let bit = lua.create_table()?;

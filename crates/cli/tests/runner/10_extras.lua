@@ -12,4 +12,14 @@ assert(bit.band(0xff, 0x0f, 0x3) == 3 and bit.bor(1, 2, 4) == 7 and bit.bxor(3, 
 assert(bit.bnot(0) == -1 and bit.lshift(1, 4) == 16 and bit.rshift(-1, 28) == 15)
 assert(bit.arshift(-16, 2) == -4 and bit.tobit(0xffffffff) == -1 and bit.tobit(2^32 + 1) == 1)
 assert(bit.tohex(255) == "000000ff" and bit.tohex(255, 2) == "ff" and bit.tohex(255, -4) == "00FF")
+-- LuaBitOp rounds non-integers to the nearest (ties to even) and takes
+-- numeric strings; its argument errors are Lua's (called through pcall,
+-- LuaJIT's own bit names the function '?')
+assert(bit.tobit(1.5) == 2 and bit.tobit(2.5) == 2 and bit.tobit(-1.5) == -2 and bit.tobit(3.99) == 4)
+assert(bit.band("7", 3) == 3)
+local ok, e = pcall(bit.band)
+assert(not ok and e:find("^bad argument #1 to '[%?band]+' %(number expected, got no value%)"), e)
+ok, e = pcall(bit.lshift, 1, {})
+assert(not ok and e:find("^bad argument #2 to '[%?lshift]+' %(number expected, got table%)"), e)
+assert(not e:find("traceback", 1, true), e)
 print("ok")
