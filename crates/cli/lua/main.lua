@@ -147,15 +147,22 @@ return function(opts)
     report(e)
     return 1
   end
+  -- A --menu name that matches no entry is a usage error: its message
+  -- alone, no traceback.
+  local unmatched
   ok, e = xpcall(function()
     host.tool.app_new_document_observable:_fire()
     for _, name in ipairs(opts.menu) do
       local found, why = host.invoke_entry(name)
-      if not found then error(why, 0) end
+      if not found then unmatched = why return end
     end
     loop()
     host.tool.app_release_document_observable:_fire()
   end, traceback)
+  if unmatched then
+    report(unmatched)
+    return 1
+  end
   if not ok then
     report(e)
     return 1
