@@ -192,6 +192,45 @@ describe("create_server", function()
       for _, c in ipairs(clients) do c:close() end
     end)
 
+    it("an accepted connection whose peer closed while wait read it still returns disconnected once", function()
+      local s, n = serving()
+      for _, how in ipairs({ "receive", "send" }) do
+        local c = client(s.local_port)
+        c:send("bye")
+        local before = #n.accepted
+        assert.is_true(pump(s, function() return #n.accepted == before + 1 end))
+        local acc = n.accepted[#n.accepted]
+        c:close()
+        -- the server reads the end meanwhile, and says so in is_open
+        assert.is_true(pump(s, function() return not acc.is_open end, 1000), how)
+        if how == "receive" then
+          local d, e = acc:receive("*all", 100)
+          assert.is_nil(d)
+          assert.are.equal("disconnected", e)
+          H.assert_closed_error(function() return acc:receive("*all", 0) end)
+        else
+          local ok, e = acc:send("x")
+          assert.are.equal(false, ok)
+          assert.are.equal("disconnected", e)
+          H.assert_closed_error(function() return acc:send("x") end)
+        end
+        assert.is_false(acc.is_open, how)
+        assert.are.equal("bye", n.text[acc])
+      end
+    end)
+
+    it("an accepted connection closed by the program raises afterwards", function()
+      local s, n = serving()
+      local c = client(s.local_port)
+      assert.is_true(pump(s, function() return #n.accepted == 1 end))
+      local acc = n.accepted[1]
+      acc:close()
+      c:close()
+      pump(s, function() return false end, 200)
+      assert.is_false(acc.is_open)
+      H.assert_closed_error(function() return acc:receive("*all", 0) end)
+    end)
+
     it("calls callbacks only inside wait", function()
       local s, n = serving()
       local c = client(s.local_port)

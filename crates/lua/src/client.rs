@@ -47,9 +47,10 @@ enum Sock {
     /// may exceed the 8 bytes Lua guarantees for userdata memory (the core
     /// keeps SIMD searchers in it).
     Own(Box<Client>),
-    /// A connection a TCP server accepted, shared with the server, and the
-    /// buffer `receive` copies into (see [`receive_other`]).
-    Shared(Connection, Vec<u8>),
+    /// A connection a TCP server accepted, shared with the server, the
+    /// buffer `receive` copies into (see [`receive_other`]), and whether
+    /// the program has been told that it closed.
+    Shared(Connection, Vec<u8>, bool),
     /// The sender of a UDP server's message: `send` replies from the
     /// server's port, `receive` raises, `is_open` is false.
     Sender(UdpPeer),
@@ -78,7 +79,7 @@ impl Ud {
         Ud {
             local: conn.local_addr(),
             peer: conn.peer_addr(),
-            client: Sock::Shared(conn, Vec::new()),
+            client: Sock::Shared(conn, Vec::new(), false),
             max_receive_size,
             last_timeout: LastTimeout::default(),
             last_size: LastSize::default(),
@@ -109,7 +110,10 @@ impl Ud {
     fn is_open(&self) -> bool {
         match &self.client {
             Sock::Own(c) => c.is_open(),
-            Sock::Shared(c, _) => c.is_open(),
+            // False once the server's read found the end (the server
+            // noticed the peer going); the program's next call still gets
+            // `"disconnected"` (see `ended_unreported`).
+            Sock::Shared(c, _, _) => c.is_open(),
             Sock::Sender(_) | Sock::Gone => false,
         }
     }
@@ -127,7 +131,10 @@ impl Ud {
     fn close(&mut self) -> Result<(), Fail> {
         match &mut self.client {
             Sock::Own(c) => guard(|| c.close()),
-            Sock::Shared(c, _) => guard(|| c.close()),
+            Sock::Shared(c, _, told) => {
+                *told = true;
+                guard(|| c.close())
+            }
             Sock::Sender(_) | Sock::Gone => Ok(()),
         }
     }
@@ -363,7 +370,7 @@ unsafe fn receive_other(
     timeout: std::time::Duration,
 ) -> Result<c_int, Fail> {
     match &mut ud.client {
-        Sock::Shared(conn, buf) if conn.is_open() => {
+        Sock::Shared(conn, buf, _) if conn.is_open() => {
             let got = guard(|| {
                 let mut c = conn.lock();
                 match c.receive(mode, timeout) {
@@ -387,6 +394,10 @@ unsafe fn receive_other(
                 Err(msg) => Ok(push_failure(l, &msg)),
             }
         }
+        Sock::Shared(conn, _, told) if ended_unreported(conn, *told) => {
+            *told = true;
+            Ok(push_static_failure(l, "disconnected"))
+        }
         Sock::Sender(_) => Err(Fail::error(
             "cannot receive on the sender-only socket of a UDP server message \
              (messages arrive at the server; reply with send)",
@@ -395,14 +406,26 @@ unsafe fn receive_other(
     }
 }
 
+/// Whether an accepted connection was closed by the server's own read of
+/// the end of the stream and the program has not been told yet (`told`):
+/// then the call returns `"disconnected"`, as it would for a client whose
+/// peer closed, rather than raising "socket is closed".
+fn ended_unreported(conn: &Connection, told: bool) -> bool {
+    !told && conn.ended_by_peer()
+}
+
 /// `send` on anything but an open owned client (the cold path): a shared
 /// connection, a UDP sender (a reply from the server's port), or a closed
 /// socket.
 #[cold]
 #[inline(never)]
 unsafe fn send_other(l: *mut lua_State, ud: &mut Ud, data: &[u8]) -> Result<c_int, Fail> {
-    let sent = match &ud.client {
-        Sock::Shared(conn, _) if conn.is_open() => guard(|| conn.send(data).map_err(Msg::of))?,
+    let sent = match &mut ud.client {
+        Sock::Shared(conn, _, _) if conn.is_open() => guard(|| conn.send(data).map_err(Msg::of))?,
+        Sock::Shared(conn, _, told) if ended_unreported(conn, *told) => {
+            *told = true;
+            Err(Msg::of("disconnected"))
+        }
         Sock::Sender(peer) => guard(|| peer.send(data).map_err(Msg::of))?,
         _ => return Err(Fail::closed()),
     };
@@ -469,7 +492,7 @@ unsafe fn tostring_body(l: *mut lua_State) -> Result<c_int, Fail> {
     let ud = this(l)?;
     let msg = match &ud.client {
         Sock::Own(c) => Msg::of(&**c),
-        Sock::Shared(c, _) => Msg::of(c),
+        Sock::Shared(c, _, _) => Msg::of(c),
         Sock::Sender(p) => Msg::of(p),
         Sock::Gone => Msg::of(format_args!("{CLASS}({} -> {}, closed)", ud.local, ud.peer)),
     };

@@ -5,6 +5,7 @@ use crate::{Client, Mode, Protocol, Result};
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
@@ -63,6 +64,9 @@ struct Shared {
     peer: SocketAddr,
     protocol: Protocol,
     client: Mutex<Client>,
+    /// The server read the end of the stream (see
+    /// [`Connection::ended_by_peer`]).
+    ended_by_peer: AtomicBool,
 }
 
 impl Connection {
@@ -82,6 +86,7 @@ impl Connection {
             peer: client.peer_addr(),
             protocol: client.protocol(),
             client: Mutex::new(client),
+            ended_by_peer: AtomicBool::new(false),
         }))
     }
 
@@ -134,6 +139,42 @@ impl Connection {
     /// ```
     pub fn is_open(&self) -> bool {
         self.lock().is_open()
+    }
+
+    /// Whether the server's own read found the end of the stream (the peer
+    /// closed or reset the connection) and closed the client. The server
+    /// then reports [`Event::Closed`](crate::Event::Closed), and the
+    /// client's calls give [`Error::Closed`](crate::Error::Closed): a
+    /// binding that promised its program a `"disconnected"` from the next
+    /// receive (as the Lua module does) tells the two cases apart with
+    /// this. False for a connection closed by [`close`](Connection::close)
+    /// or by the server's `close`.
+    ///
+    /// ```
+    /// use renoise_socket::{Event, Protocol, Server};
+    /// use std::time::Duration;
+    ///
+    /// let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Tcp)?;
+    /// let peer = std::net::TcpStream::connect(server.local_addr())?;
+    /// drop(peer);
+    /// let mut closed = None;
+    /// for _ in 0..50 {
+    ///     for ev in server.poll(Duration::from_millis(100))? {
+    ///         if let Event::Closed(c) = ev { closed = Some(c); }
+    ///     }
+    ///     if closed.is_some() { break; }
+    /// }
+    /// let conn = closed.expect("the server saw the peer go");
+    /// assert!(conn.ended_by_peer() && !conn.is_open());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn ended_by_peer(&self) -> bool {
+        self.0.ended_by_peer.load(Ordering::Relaxed)
+    }
+
+    /// Records that the server's read found the end of the stream.
+    pub(crate) fn set_ended_by_peer(&self) {
+        self.0.ended_by_peer.store(true, Ordering::Relaxed);
     }
 
     /// [`Client::close`]; the server notices and forgets the connection at

@@ -418,8 +418,10 @@ impl EventLoop {
                         Outcome::Drained
                     }
                     Err(e) => {
-                        if !matches!(e, Error::Disconnected | Error::Closed) {
-                            out.push(Event::Error(naming_peer(e, conn.peer_addr())));
+                        match e {
+                            Error::Disconnected => conn.set_ended_by_peer(),
+                            Error::Closed => {}
+                            e => out.push(Event::Error(naming_peer(e, conn.peer_addr()))),
                         }
                         if client.is_open() {
                             Outcome::Drained
