@@ -15,7 +15,12 @@
 //! * decoding: the number with the **shortest decimal representation** (at
 //!   most 10 decimals) that encodes back to the same timetag, falling back
 //!   to the double nearest `seconds + fraction / 2³²` (kept below 2³²) if
-//!   none does. Every decoded time encodes again.
+//!   none does. Every decoded time encodes again, to the same timetag
+//!   whenever a double holds it exactly, as it does every timetag below
+//!   2²¹ s; above, a double has fewer than 32 bits left for the fraction
+//!   (21 for an NTP time of today), and the timetag comes back within half
+//!   a step of the double's spacing. [`Message::decode_with_timetags`](crate::osc::Message::decode_with_timetags)
+//!   keeps the 64-bit values exactly.
 //!
 //! A plain `seconds + fraction / 2³²` on decode would turn `0.001` into
 //! `0.00099999993108213`: the 2⁻³² grid (about 2.3e-10 s) does not hold
