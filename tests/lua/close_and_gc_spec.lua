@@ -121,6 +121,46 @@ describe("garbage collection", function()
   end)
 end)
 
+describe("finalizers that use the client while it receives", function()
+  after_each(H.cleanup)
+  -- In Lua 5.1 and LuaJIT, making the string of a receive's result can run
+  -- any finalizer, which may use the very client whose bytes are being
+  -- copied. Run in a child interpreter (scenarios/), whose small heap makes
+  -- the collector run often.
+  local script = (debug.getinfo(1, "S").source:match("^@(.*)/") or ".")
+    .. "/scenarios/finalizer_during_receive.lua"
+
+  local function scenario(act, read_ahead)
+    local peer = H.peer({ "sendlines:3000:2008", "sleep:5000" }, { lifetime = 30 })
+    local cmd = ("timeout 60 %s %s %d %s %d 2>&1"):format(
+      H.interpreter(), script, peer.port, act, read_ahead)
+    local p = assert(io.popen(cmd))
+    local out = p:read("*a")
+    p:close()
+    local r = {}
+    for k, v in out:gmatch("(%a+)=(%S+)") do r[k] = v end
+    assert(r.intact, "the scenario failed: " .. out)
+    return r, out
+  end
+
+  it("a receive from a finalizer runs before the line is taken or raises; the stream stays whole", function()
+    for _, read_ahead in ipairs({ 4194304, 0 }) do
+      local r, out = scenario("receive", read_ahead)
+      assert.are.equal("true", r.intact, out)
+      assert.are.equal("end", r.stop, out)
+      assert.are.equal(tostring(3000 * 2009), r.bytes, out)
+      assert.is_true(tonumber(r.nested) > 0, "no finalizer ran inside a receive: " .. out)
+    end
+  end)
+
+  it("close from a finalizer in the middle of a receive leaves the lines returned intact", function()
+    local r, out = scenario("close", 0)
+    assert.are.equal("true", r.intact, out)
+    assert.is_true(tonumber(r.closes) > 0, out)
+    assert.is_truthy(r.stop:find("socket_is_closed", 1, true), out)
+  end)
+end)
+
 describe("to-be-closed clients (__close)", function()
   after_each(H.cleanup)
 

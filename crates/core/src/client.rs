@@ -407,7 +407,9 @@ impl Client {
     }
 
     /// Closes the socket at once. Calling it again does nothing. The
-    /// address properties keep their values.
+    /// address properties keep their values. The receive buffer's memory
+    /// is freed with the client, not here, so the bytes a binding is still
+    /// copying out of the last receive stay valid.
     ///
     /// ```no_run
     /// let mut c = renoise_socket::Client::connect("127.0.0.1", 8080)?;
@@ -419,7 +421,7 @@ impl Client {
     pub fn close(&mut self) {
         self.watch = Watch::None;
         self.sock = None;
-        self.buf = Buffer::with_capacity(0, 0);
+        self.buf.discard();
         self.end = None;
     }
 

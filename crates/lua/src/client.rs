@@ -23,6 +23,20 @@ use renoise_socket::{Client, Connection, Mode, UdpPeer};
 use std::ffi::c_int;
 use std::net::SocketAddr;
 
+#[cfg(any(feature = "luajit", feature = "embedjit"))]
+use crate::jit::{marked as jit_marked, owned_by as jit_owned_by};
+
+/// Without LuaJIT's fast path there is no result of its own in flight.
+#[cfg(not(any(feature = "luajit", feature = "embedjit")))]
+unsafe fn jit_marked(_: *mut lua_State) -> bool {
+    false
+}
+
+#[cfg(not(any(feature = "luajit", feature = "embedjit")))]
+unsafe fn jit_owned_by(_: *mut lua_State, _: &mut Ud) -> bool {
+    false
+}
+
 /// The name of the class, in messages and as `__name`.
 pub(crate) const CLASS: &str = "SocketClient";
 
@@ -39,6 +53,9 @@ pub(crate) struct Ud {
     pub(crate) last_timeout: LastTimeout,
     /// The size of the last `receive(n, ...)`.
     pub(crate) last_size: LastSize,
+    /// A result of this client is being made into a Lua string (see
+    /// [`push_result`]).
+    pub(crate) busy: bool,
 }
 
 /// The socket behind a `SocketClient`.
@@ -71,6 +88,7 @@ impl Ud {
             max_receive_size,
             last_timeout: LastTimeout::default(),
             last_size: LastSize::default(),
+            busy: false,
         }
     }
 
@@ -83,6 +101,7 @@ impl Ud {
             max_receive_size,
             last_timeout: LastTimeout::default(),
             last_size: LastSize::default(),
+            busy: false,
         }
     }
 
@@ -95,6 +114,7 @@ impl Ud {
             max_receive_size: 0,
             last_timeout: LastTimeout::default(),
             last_size: LastSize::default(),
+            busy: false,
         }
     }
 
@@ -263,8 +283,12 @@ unsafe fn mode_at(
 #[inline(always)]
 unsafe fn receive_body(l: *mut lua_State) -> Result<c_int, Fail> {
     let ud = this(l)?;
+    if ud.busy || jit_marked(l) {
+        not_nested(l, ud)?;
+    }
     let mode = mode_at(l, 2, ud.max_receive_size, &mut ud.last_size)?;
     let timeout = timeout_at_cached(l, 3, &mut ud.last_timeout)?;
+    let busy: *mut bool = &mut ud.busy;
     let Some(client) = ud.owned_open() else {
         return receive_other(l, ud, mode, timeout);
     };
@@ -275,12 +299,56 @@ unsafe fn receive_body(l: *mut lua_State) -> Result<c_int, Fail> {
     let got = guard_fast(|| client.receive(mode, timeout).map_err(Failure::of));
     match got.ok_or_else(Fail::internal)? {
         Ok(bytes) => {
-            push_bytes(l, bytes);
+            push_result(l, busy, bytes);
             Ok(1)
         }
         Err(Failure::Timeout) => Ok(push_static_failure(l, "timeout")),
         Err(Failure::Other(e)) => push_receive_error(l, e),
     }
+}
+
+/// Pushes the bytes of a receive, which live in the client's buffer, with
+/// the client marked busy. In Lua 5.1 and LuaJIT, making the string may
+/// run a collection step and so any `__gc` finalizer, which could call
+/// `receive` on this very client and move or overwrite those bytes while
+/// they are being copied: such a call raises instead (see
+/// [`not_nested`]). `close` needs no mark: it keeps the buffer's memory.
+#[inline(always)]
+unsafe fn push_result(l: *mut lua_State, busy: *mut bool, bytes: &[u8]) {
+    *busy = true;
+    push_bytes(l, bytes);
+    *busy = false;
+}
+
+/// Called when `ud` is marked busy, or (LuaJIT) when the fast path is in
+/// the middle of making a result into a string. Raises if this is a
+/// `receive` on a client whose own receive is still making its result
+/// (it can only come from a finalizer); clears a mark that no running
+/// receive owns (one whose string creation raised: out of memory, or an
+/// error from a finalizer, which Lua 5.1 and LuaJIT pass on).
+#[cold]
+#[inline(never)]
+unsafe fn not_nested(l: *mut lua_State, ud: &mut Ud) -> Result<(), Fail> {
+    if ud.busy {
+        if raw::frame_running(l, |l| {
+            ffi::lua_tocfunction(l, -1).map(|f| f as *const ()) == Some(receive as *const ())
+        }) {
+            return Err(nested());
+        }
+        ud.busy = false;
+    }
+    if jit_owned_by(l, ud) {
+        return Err(nested());
+    }
+    Ok(())
+}
+
+/// The error of a nested receive.
+pub(crate) fn nested() -> Fail {
+    Fail::error(
+        "receive called on a client whose own receive has not returned yet \
+         (from a __gc finalizer?); nothing was read",
+    )
 }
 
 /// A failed receive, as it leaves the guard.
@@ -384,7 +452,7 @@ unsafe fn receive_other(
             })?;
             match got {
                 Ok(()) => {
-                    push_bytes(l, buf);
+                    push_result(l, &mut ud.busy, buf);
                     // Pushed: keep a small buffer for the next call only.
                     if buf.capacity() > 64 << 10 {
                         *buf = Vec::new();

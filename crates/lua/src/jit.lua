@@ -9,16 +9,21 @@
 -- or a number, a number timeout, a string message); everything else, every
 -- argument error included, is handed to the classic C function, so
 -- behaviour and messages are exactly the same.
-local methods, clients, c_receive, c_send, p_receive, p_send = ...
+local methods, clients, c_receive, c_send, p_receive, p_send, p_out = ...
 local ffi = require("ffi")
-if not pcall(ffi.typeof, "renoise_socket_jit_out") then
+if not pcall(ffi.typeof, "renoise_socket_jit_io") then
   ffi.cdef [[
-    typedef struct { const char *ptr; size_t len; } renoise_socket_jit_out;
+    typedef struct {
+      const char *ptr; size_t len; int busy; void *owner;
+    } renoise_socket_jit_io;
   ]]
 end
-local receive_fn = ffi.cast("int (*)(void *, int, double, double, renoise_socket_jit_out *)", p_receive)
-local send_fn = ffi.cast("int (*)(void *, const char *, size_t, renoise_socket_jit_out *)", p_send)
-local out = ffi.new("renoise_socket_jit_out")
+local receive_fn = ffi.cast("int (*)(void *, int, double, double, renoise_socket_jit_io *)", p_receive)
+local send_fn = ffi.cast("int (*)(void *, const char *, size_t, renoise_socket_jit_io *)", p_send)
+-- Owned by the module (jit.rs `Out`); `busy` is set with each result and
+-- cleared here once the string is made (a finalizer run meanwhile must
+-- not overwrite ptr / len: see jit.rs).
+local out = ffi.cast("renoise_socket_jit_io *", p_out)
 local str, type = ffi.string, type
 
 -- Status codes of the C functions (jit.rs).
@@ -40,9 +45,17 @@ function methods.receive(...)
     end
     if kind then
       local st = receive_fn(self, kind, n, timeout, out)
-      if st == 0 then return str(out.ptr, out.len) end
+      if st == 0 then
+        local s = str(out.ptr, out.len)
+        out.busy = 0
+        return s
+      end
       if st == 1 then return nil, "timeout" end
-      if st == 2 then return nil, str(out.ptr, out.len) end
+      if st == 2 then
+        local m = str(out.ptr, out.len)
+        out.busy = 0
+        return nil, m
+      end
     end
   end
   return c_receive(...)
@@ -53,7 +66,11 @@ function methods.send(...)
   if clients[self] and type(data) == "string" then
     local st = send_fn(self, data, #data, out)
     if st == 0 then return true end
-    if st == 2 then return false, str(out.ptr, out.len) end
+    if st == 2 then
+      local m = str(out.ptr, out.len)
+      out.busy = 0
+      return false, m
+    end
   end
   return c_send(...)
 end

@@ -26,10 +26,22 @@ use std::ffi::{c_int, c_void};
 const SHIM: &str = include_str!("jit.lua");
 
 /// The bytes of a result or of an error message, as the shim reads them.
+/// One per Lua state, owned by a userdata in the class metatable
+/// (`__jitout`).
+///
+/// `busy` is set with every result and cleared by the shim once it has
+/// made the string: making it can run a `__gc` finalizer (in the
+/// interpreter, reading `out.ptr` allocates), and a receive or send there
+/// must neither overwrite `ptr` / `len` nor, on the same client (`owner`),
+/// move the bytes they point to. While it is set, both functions leave the
+/// call to the classic ones, which use neither (and raise for a receive on
+/// `owner`, see `client::not_nested`).
 #[repr(C)]
 pub(crate) struct Out {
     ptr: *const u8,
     len: usize,
+    busy: c_int,
+    owner: *mut c_void,
 }
 
 const DONE: c_int = 0;
@@ -44,7 +56,7 @@ thread_local! {
 
 /// Points `out` at the message of `e`, kept in a thread-local buffer.
 #[cold]
-fn failed(e: renoise_socket::Error, out: &mut Out) -> c_int {
+fn failed(e: renoise_socket::Error, out: &mut Out, owner: *mut c_void) -> c_int {
     MESSAGE.with(|m| {
         let mut m = m.borrow_mut();
         *m = Msg::of(e);
@@ -52,6 +64,8 @@ fn failed(e: renoise_socket::Error, out: &mut Out) -> c_int {
         out.ptr = b.as_ptr();
         out.len = b.len();
     });
+    out.busy = 1;
+    out.owner = owner;
     FAILED
 }
 
@@ -68,8 +82,12 @@ unsafe extern "C" fn receive(
     timeout_ms: f64,
     out: *mut Out,
 ) -> c_int {
+    let this = ud;
     let ud = &mut *ud.cast::<Ud>();
     let out = &mut *out;
+    if out.busy != 0 || ud.busy {
+        return NOT_HERE;
+    }
     let Some(timeout) = ud.last_timeout.of(Num::Float(timeout_ms)) else {
         return NOT_HERE;
     };
@@ -91,10 +109,12 @@ unsafe extern "C" fn receive(
         Some(Ok(bytes)) => {
             out.ptr = bytes.as_ptr();
             out.len = bytes.len();
+            out.busy = 1;
+            out.owner = this;
             DONE
         }
         Some(Err(Failure::Timeout)) => TIMEOUT,
-        Some(Err(Failure::Other(e))) => failed(e, out),
+        Some(Err(Failure::Other(e))) => failed(e, out, this),
         // The classic function reports it (as an error, as always).
         None => NOT_HERE,
     }
@@ -105,8 +125,12 @@ unsafe extern "C" fn receive(
 /// # Safety
 /// As [`receive`]; `data` must be valid for reads of `len` bytes.
 unsafe extern "C" fn send(ud: *mut c_void, data: *const u8, len: usize, out: *mut Out) -> c_int {
+    let this = ud;
     let ud = &mut *ud.cast::<Ud>();
     let out = &mut *out;
+    if out.busy != 0 {
+        return NOT_HERE;
+    }
     let data = if len == 0 {
         &[][..]
     } else {
@@ -117,20 +141,40 @@ unsafe extern "C" fn send(ud: *mut c_void, data: *const u8, len: usize, out: *mu
     };
     match guard_fast(|| client.send(data)) {
         Some(Ok(())) => DONE,
-        Some(Err(e)) => failed(e, out),
+        Some(Err(e)) => failed(e, out, this),
         None => NOT_HERE,
     }
 }
 
 /// Runs the shim for the class metatable `mt` and its methods table
 /// `methods` (absolute stack indices). On success the metatable gets the
-/// `__jit` table of fast-path objects; on any failure (no `ffi`, JIT off)
-/// the classic methods stay and nothing else changes.
+/// `__jit` table of fast-path objects, the shim's `Out` (`__jitout`) and
+/// its two functions (`__jitfns`, to recognise their frames); on any
+/// failure (no `ffi`, JIT off) the classic methods stay and nothing else
+/// changes.
 pub(crate) unsafe fn install(l: *mut lua_State, mt: c_int, methods: c_int) {
     let top = ffi::lua_gettop(l);
     if !jit_on(l) {
         return;
     }
+    // The weak-keyed table of objects the fast path may take.
+    ffi::lua_createtable(l, 0, 0);
+    let clients = ffi::lua_gettop(l);
+    ffi::lua_createtable(l, 0, 1);
+    ffi::lua_pushstring(l, c"k".as_ptr());
+    ffi::lua_setfield(l, -2, c"__mode".as_ptr());
+    ffi::lua_setmetatable(l, clients);
+    let out = ffi::lua_newuserdata(l, std::mem::size_of::<Out>()).cast::<Out>();
+    let out_ud = ffi::lua_gettop(l);
+    std::ptr::write(
+        out,
+        Out {
+            ptr: std::ptr::null(),
+            len: 0,
+            busy: 0,
+            owner: std::ptr::null_mut(),
+        },
+    );
     if ffi::luaL_loadbuffer(
         l,
         SHIM.as_ptr().cast(),
@@ -142,24 +186,73 @@ pub(crate) unsafe fn install(l: *mut lua_State, mt: c_int, methods: c_int) {
         return;
     }
     ffi::lua_pushvalue(l, methods);
-    // The weak-keyed table of objects the fast path may take.
-    ffi::lua_createtable(l, 0, 0);
-    let clients = ffi::lua_gettop(l);
-    ffi::lua_createtable(l, 0, 1);
-    ffi::lua_pushstring(l, c"k".as_ptr());
-    ffi::lua_setfield(l, -2, c"__mode".as_ptr());
-    ffi::lua_setmetatable(l, clients);
+    ffi::lua_pushvalue(l, clients);
     ffi::lua_getfield(l, methods, c"receive".as_ptr());
     ffi::lua_getfield(l, methods, c"send".as_ptr());
     ffi::lua_pushlightuserdata(l, receive as *mut c_void);
     ffi::lua_pushlightuserdata(l, send as *mut c_void);
-    // Keep `clients` for the metatable once the shim has run.
-    ffi::lua_pushvalue(l, clients);
-    ffi::lua_insert(l, top + 1);
-    if ffi::lua_pcall(l, 6, 0, 0) == 0 {
+    ffi::lua_pushlightuserdata(l, out.cast());
+    if ffi::lua_pcall(l, 7, 0, 0) == 0 {
+        ffi::lua_pushvalue(l, clients);
         ffi::lua_setfield(l, mt, c"__jit".as_ptr());
+        ffi::lua_pushvalue(l, out_ud);
+        ffi::lua_setfield(l, mt, c"__jitout".as_ptr());
+        ffi::lua_createtable(l, 2, 0);
+        ffi::lua_getfield(l, methods, c"receive".as_ptr());
+        ffi::lua_rawseti(l, -2, 1);
+        ffi::lua_getfield(l, methods, c"send".as_ptr());
+        ffi::lua_rawseti(l, -2, 2);
+        ffi::lua_setfield(l, mt, c"__jitfns".as_ptr());
     }
     ffi::lua_settop(l, top);
+}
+
+/// The shim's `Out`, from the class metatable, the first upvalue of the
+/// running C function; `None` when the shim is not installed.
+unsafe fn out_of(l: *mut lua_State) -> Option<*mut Out> {
+    ffi::lua_getfield(l, ffi::lua_upvalueindex(1), c"__jitout".as_ptr());
+    let out = ffi::lua_touserdata(l, -1).cast::<Out>();
+    ffi::lua_pop(l, 1);
+    (!out.is_null()).then_some(out)
+}
+
+/// Whether the fast path has a result it is making into a string (or a
+/// mark left by one that raised meanwhile). Read by the classic `receive`
+/// (on LuaJIT a cold path) of the running C function's class.
+pub(crate) unsafe fn marked(l: *mut lua_State) -> bool {
+    out_of(l).is_some_and(|out| (*out).busy != 0)
+}
+
+/// Whether the fast path is making a result of `ud` into a string right
+/// now, in a frame above this one. A mark that no running shim function
+/// owns (its string creation raised) is cleared.
+pub(crate) unsafe fn owned_by(l: *mut lua_State, ud: &mut Ud) -> bool {
+    let Some(out) = out_of(l) else {
+        return false;
+    };
+    if (*out).busy == 0 {
+        return false;
+    }
+    let shim_running = crate::raw::frame_running(l, |l| {
+        // The function is on top; the shim's two functions are in
+        // `__jitfns`.
+        ffi::lua_getfield(l, ffi::lua_upvalueindex(1), c"__jitfns".as_ptr());
+        let mut hit = false;
+        if ffi::lua_type(l, -1) == ffi::LUA_TTABLE {
+            for i in 1..=2 {
+                ffi::lua_rawgeti(l, -1, i);
+                hit |= ffi::lua_rawequal(l, -1, -3) != 0;
+                ffi::lua_pop(l, 1);
+            }
+        }
+        ffi::lua_pop(l, 1);
+        hit
+    });
+    if !shim_running {
+        (*out).busy = 0;
+        return false;
+    }
+    (*out).owner == (ud as *mut Ud).cast()
 }
 
 /// True when the `jit` library is loaded and its compiler is on.

@@ -585,6 +585,28 @@ pub(crate) unsafe fn read_only_field(
     }
 }
 
+/// Whether a function that `is` recognises (given the function on top of
+/// the stack) is running in a frame above the current one, on this Lua
+/// thread. For rare checks only: it walks the whole call stack.
+pub(crate) unsafe fn frame_running(l: *mut lua_State, is: impl Fn(*mut lua_State) -> bool) -> bool {
+    if ffi::lua_checkstack(l, 4) == 0 {
+        return false;
+    }
+    let mut ar = MaybeUninit::<ffi::lua_Debug>::zeroed();
+    let mut level = 1;
+    while ffi::lua_getstack(l, level, ar.as_mut_ptr()) != 0 {
+        if ffi::lua_getinfo(l, c"f".as_ptr(), ar.as_mut_ptr()) != 0 {
+            let hit = is(l);
+            ffi::lua_pop(l, 1);
+            if hit {
+                return true;
+            }
+        }
+        level += 1;
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
