@@ -82,6 +82,23 @@ describe("create_client", function()
     assert.is_string(e)
   end)
 
+  it("out of file descriptors: returns a message that says so, for a name too", function()
+    local script = (debug.getinfo(1, "S").source:match("^@(.*)/") or ".")
+      .. "/scenarios/out_of_descriptors.lua"
+    local p = assert(io.popen(("ulimit -n 32 && timeout 30 %s %s 2>&1"):format(H.interpreter(), script)))
+    local out = p:read("*a")
+    p:close()
+    local n = 0
+    for host, c, e in out:gmatch("([^|\n]+)|([^|\n]+)|([^\n]*)") do
+      n = n + 1
+      assert.are.equal("nil", c, out)
+      assert.is_truthy(e:find("Too many open files", 1, true), out)
+      assert.is_truthy(e:find(host, 1, true), out) -- names what it was connecting to
+      assert.is_falsy(e:find("unknown host", 1, true), out)
+    end
+    assert.are.equal(4, n, out)
+  end)
+
   it("returns nil, message after the connect timeout (given 300 ms)", function()
     local target = H.backlog_target()
     local elapsed, c, e = H.timed(S.create_client, "127.0.0.1", target.port, S.PROTOCOL_TCP, 300)

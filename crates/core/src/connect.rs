@@ -47,8 +47,24 @@ pub(crate) fn resolve(host: &str, port: u16, timeout: Duration) -> Result<Vec<So
     };
     match found {
         Ok(addrs) if !addrs.is_empty() => Ok(addrs),
-        _ => Err(unknown()),
+        // The resolver itself failed (EAI_SYSTEM): not a verdict on the name.
+        Err(e) if e.raw_os_error().is_some() => Err(cannot_resolve(host, e)),
+        // glibc reports a name it could not look up for want of a file
+        // descriptor (to read /etc/hosts, to ask a DNS server) as unknown:
+        // one probe tells that case apart.
+        _ => match socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None) {
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
+                Err(cannot_resolve(host, e))
+            }
+            _ => Err(unknown()),
+        },
     }
+}
+
+/// A lookup that failed for a reason of the system's, not of the name.
+#[cold]
+fn cannot_resolve(host: &str, e: std::io::Error) -> Error {
+    Error::os(format_args!("cannot resolve '{}'", host.escape_debug()), e)
 }
 
 /// Lookups whose caller stopped waiting and that have not finished yet.
@@ -181,7 +197,8 @@ pub(crate) fn tcp(addrs: &[SocketAddr], timeout: Duration, start: Instant) -> Re
             Domain::for_address(addr),
             Type::STREAM,
             Some(socket2::Protocol::TCP),
-        )?;
+        )
+        .map_err(|e| Error::os(format_args!("cannot connect to {addr}"), e))?;
         match sock.connect_timeout(&addr.into(), left) {
             Ok(()) => return Ok(sock),
             Err(e) => last = Some(connect_error(e, addr, timeout)),
@@ -202,7 +219,8 @@ pub(crate) fn udp(addrs: &[SocketAddr]) -> Result<Socket> {
             Domain::for_address(addr),
             Type::DGRAM,
             Some(socket2::Protocol::UDP),
-        )?;
+        )
+        .map_err(|e| Error::os(format_args!("cannot connect to {addr}"), e))?;
         let res = sock
             .bind(&any.into())
             .and_then(|()| sock.connect(&addr.into()));
