@@ -711,8 +711,16 @@ describe("create_server", function()
         assert.is_truthy(tostring(sock):find("^SocketClient%(UDP 127%.0%.0%.1:%d+ <%- 127%.0%.0%.1:%d+, sender%)$"),
           tostring(sock))
         assert.is_truthy(H.raises(sock.receive, sock, "*all", 0):find("cannot receive", 1, true))
-        sock:close() -- nothing to close; no error
+        sock:close() -- the server's socket stays; this object is closed
+        sock:close()
+        H.assert_closed_error(function() return sock:send("after close") end)
+        assert.is_false(sock.is_open)
+        assert.are.equal("127.0.0.1", sock.peer_address)
       end
+      -- the server still receives and replies
+      assert.is_true(cs[1]:send("again"))
+      assert.is_true(pump(s, function() return #got == 9 end))
+      assert.are.equal("re:again", cs[1]:receive("*all", 2000))
       for _, c in ipairs(cs) do c:close() end
     end)
 

@@ -1026,7 +1026,7 @@ fn wait_writable(sock: &Socket, timeout: Option<Duration>) -> io::Result<bool> {
 const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT;
 
 /// Largest UDP payload for the peer's address family.
-fn max_datagram(peer: SocketAddr) -> usize {
+pub(crate) fn max_datagram(peer: SocketAddr) -> usize {
     match peer {
         SocketAddr::V4(_) => 65507,
         SocketAddr::V6(_) => 65527,

@@ -153,6 +153,22 @@ fn every_datagram_is_one_message_empty_ones_too_and_large_ones_whole() {
 }
 
 #[test]
+fn a_reply_too_large_for_an_ipv4_peer_of_a_dual_stack_server_names_ipv4s_limit() {
+    let mut server = Server::bind(None, 0, Protocol::Udp).unwrap();
+    let s = udp("127.0.0.1:0");
+    s.send_to(b"x", ("127.0.0.1", server.local_addr().port()))
+        .unwrap();
+    let events = poll_until(&mut server, |ev| messages(ev).len() == 1);
+    let (from, _) = messages(&events).remove(0);
+    match from.send(&vec![0u8; 65_510]) {
+        Err(Error::MessageTooLarge { len, max }) => {
+            assert_eq!((len, max), (65_510, 65_507));
+        }
+        other => panic!("expected MessageTooLarge, got {other:?}"),
+    }
+}
+
+#[test]
 fn a_reply_too_large_for_a_datagram_is_an_error() {
     let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Udp).unwrap();
     let s = udp("127.0.0.1:0");

@@ -47,6 +47,8 @@ pub(crate) struct Ud {
     client: Sock,
     local: SocketAddr,
     peer: SocketAddr,
+    /// Kept for `tostring` once the socket is gone.
+    protocol: renoise_socket::Protocol,
     /// Largest `n` that `receive(n, ...)` accepts.
     max_receive_size: usize,
     /// The timeout of the last `receive`.
@@ -72,7 +74,8 @@ enum Sock {
     /// server's port, `receive` raises, `is_open` is false.
     Sender(UdpPeer),
     /// Finalised by the garbage collector (Lua 5.4 can resurrect the
-    /// object afterwards; it then acts as a closed socket).
+    /// object afterwards; it then acts as a closed socket), or a UDP
+    /// sender closed by the program.
     Gone,
 }
 
@@ -84,6 +87,7 @@ impl Ud {
         Ud {
             local: client.local_addr(),
             peer: client.peer_addr(),
+            protocol: client.protocol(),
             client: Sock::Own(Box::new(client)),
             max_receive_size,
             last_timeout: LastTimeout::default(),
@@ -97,6 +101,7 @@ impl Ud {
         Ud {
             local: conn.local_addr(),
             peer: conn.peer_addr(),
+            protocol: conn.protocol(),
             client: Sock::Shared(conn, Vec::new(), false),
             max_receive_size,
             last_timeout: LastTimeout::default(),
@@ -110,6 +115,7 @@ impl Ud {
         Ud {
             local: peer.local_addr(),
             peer: peer.peer_addr(),
+            protocol: renoise_socket::Protocol::Udp,
             client: Sock::Sender(peer),
             max_receive_size: 0,
             last_timeout: LastTimeout::default(),
@@ -155,7 +161,12 @@ impl Ud {
                 *told = true;
                 guard(|| c.close())
             }
-            Sock::Sender(_) | Sock::Gone => Ok(()),
+            // Its `send` raises from now on, as on any closed client.
+            Sock::Sender(_) => {
+                self.client = Sock::Gone;
+                Ok(())
+            }
+            Sock::Gone => Ok(()),
         }
     }
 }
@@ -562,7 +573,10 @@ unsafe fn tostring_body(l: *mut lua_State) -> Result<c_int, Fail> {
         Sock::Own(c) => Msg::of(&**c),
         Sock::Shared(c, _, _) => Msg::of(c),
         Sock::Sender(p) => Msg::of(p),
-        Sock::Gone => Msg::of(format_args!("{CLASS}({} -> {}, closed)", ud.local, ud.peer)),
+        Sock::Gone => Msg::of(format_args!(
+            "{CLASS}({} {} -> {}, closed)",
+            ud.protocol, ud.local, ud.peer
+        )),
     };
     msg.push(l);
     Ok(1)

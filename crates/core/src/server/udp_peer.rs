@@ -114,13 +114,11 @@ impl UdpPeer {
                     ))))
                 }
                 Err(e) if e.raw_os_error() == Some(libc::EMSGSIZE) => {
+                    // An IPv4 peer of a dual-stack socket takes IPv4's limit.
                     return Err(Error::MessageTooLarge {
                         len: data.len(),
-                        max: match self.to {
-                            SocketAddr::V4(_) => 65507,
-                            SocketAddr::V6(_) => 65527,
-                        },
-                    })
+                        max: crate::client::max_datagram(crate::client::canonical(self.to)),
+                    });
                 }
                 Err(e) => match e.kind() {
                     io::ErrorKind::Interrupted => {}
