@@ -104,6 +104,28 @@ fn all_tags_in_one_message_round_trip() {
 }
 
 #[test]
+fn extreme_floats_read_as_exponents_not_hundreds_of_digits() {
+    let m = Message::new(
+        "/f",
+        vec![
+            Arg::Float(2.5),
+            Arg::Float(440.0),
+            Arg::Float(3.0e38),
+            Arg::Double(0.1),
+            Arg::Double(1e308),
+            Arg::Double(5e-324),
+            Arg::Double(-1.5e-9),
+            Arg::Double(0.0),
+            Arg::Double(f64::INFINITY),
+        ],
+    );
+    assert_eq!(
+        m.to_string(),
+        "/f ,fffdddddd 2.5 440 3e38 0.1 1e308 5e-324 -1.5e-9 0 inf"
+    );
+}
+
+#[test]
 fn strings_symbols_and_patterns_are_bytes_not_utf8() {
     let m = Message::new(
         b"/caf\xe9".to_vec(),
@@ -293,8 +315,7 @@ fn display_shows_every_kind_of_argument_readably() {
         m.to_string(),
         format!(
             "/d ,ifsbhtdSccrmTFNI -3 0.5 \"q\\\"uote\\n\" <{blob}... 40 bytes> 1099511627776 \
-             1.25 {} \"s\" '\\'' '\\xe9' #ff0000ff midi:00903c7f true false nil inf",
-            1e100
+             1.25 1e100 \"s\" '\\'' '\\xe9' #ff0000ff midi:00903c7f true false nil inf"
         )
     );
 }

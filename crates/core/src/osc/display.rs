@@ -34,10 +34,27 @@ fn quoted(f: &mut fmt::Formatter<'_>, b: &[u8], quote: char) -> fmt::Result {
     f.write_char(quote)
 }
 
+/// A float in plain decimal (`2.5`, `440`) when its magnitude is 0 or in
+/// `[1e-4, large)` (also `inf`, `NaN`), else in exponent form (`1e308`,
+/// `1.5e-9`) rather than hundreds of digits. Both are the shortest text
+/// that reads back as the same number.
+fn float<T: fmt::Display + fmt::LowerExp>(
+    f: &mut fmt::Formatter<'_>,
+    v: T,
+    magnitude: f64,
+    large: f64,
+) -> fmt::Result {
+    if magnitude == 0.0 || !magnitude.is_finite() || (1e-4..large).contains(&magnitude) {
+        write!(f, "{v}")
+    } else {
+        write!(f, "{v:e}")
+    }
+}
+
 pub(crate) fn arg(f: &mut fmt::Formatter<'_>, arg: &Arg) -> fmt::Result {
     match arg {
         Arg::Int(v) => write!(f, "{v}"),
-        Arg::Float(v) => write!(f, "{v}"),
+        Arg::Float(v) => float(f, *v, f64::from(v.abs()), 1e9),
         Arg::String(v) | Arg::Symbol(v) => quoted(f, v, '"'),
         Arg::Blob(v) => {
             f.write_char('<')?;
@@ -50,7 +67,7 @@ pub(crate) fn arg(f: &mut fmt::Formatter<'_>, arg: &Arg) -> fmt::Result {
             f.write_char('>')
         }
         Arg::Long(v) => write!(f, "{v}"),
-        Arg::Time(v) | Arg::Double(v) => write!(f, "{v}"),
+        Arg::Time(v) | Arg::Double(v) => float(f, *v, v.abs(), 1e17),
         Arg::Char(v) => {
             if v.is_ascii() {
                 quoted(f, &[*v], '\'')
