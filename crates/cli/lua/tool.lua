@@ -37,7 +37,7 @@ function Observable:remove_notifier(a, b)
   if fn == nil and obj ~= nil then
     -- remove_notifier(obj): every notifier of that object
     for i = #self._notifiers, 1, -1 do
-      if self._notifiers[i].obj == obj then table.remove(self._notifiers, i) end
+      if self._notifiers[i].obj == obj then table.remove(self._notifiers, i).removed = true end
     end
     return
   end
@@ -45,13 +45,16 @@ function Observable:remove_notifier(a, b)
   if not i then
     error("remove_notifier: the given function was not added as notifier", 2)
   end
-  table.remove(self._notifiers, i)
+  table.remove(self._notifiers, i).removed = true
 end
 
 function Observable:_fire(...)
-  -- a copy: notifiers may add or remove notifiers
+  -- A copy: notifiers may add or remove notifiers. One added meanwhile
+  -- waits for the next time; one removed meanwhile is not called.
   for _, n in ipairs({ unpack(self._notifiers) }) do
-    if n.obj ~= nil then n.fn(n.obj, ...) else n.fn(...) end
+    if not n.removed then
+      if n.obj ~= nil then n.fn(n.obj, ...) else n.fn(...) end
+    end
   end
 end
 
