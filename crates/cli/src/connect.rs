@@ -44,6 +44,12 @@ fn accept_one(
 ) -> Result<Client, String> {
     let listener = std::net::TcpListener::bind((host, port))
         .map_err(|e| format!("cannot listen on {host}:{port}: {e}"))?;
+    if port == 0 {
+        // The system picked the port: the peer needs to know it.
+        if let Ok(a) = listener.local_addr() {
+            eprintln!("listening on {a}");
+        }
+    }
     // Non-blocking accept polled with a deadline: std has no accept timeout.
     listener.set_nonblocking(true).map_err(|e| e.to_string())?;
     let deadline = Instant::now() + wait;

@@ -51,7 +51,7 @@ pub enum OscCommand {
         #[arg(long)]
         tcp: bool,
         /// Framing over TCP (default: size, as liblo's oscsend).
-        #[arg(long, value_enum, default_value = "size")]
+        #[arg(long, value_enum, default_value = "size", requires = "tcp")]
         framing: FramingArg,
         /// Send the message inside a bundle with this time, in seconds
         /// (Renoise's mapping: the number is the 32.32 timetag; 0 or a
@@ -69,7 +69,7 @@ pub enum OscCommand {
         /// Framing over TCP (default: told per connection by its first
         /// byte, as liblo does: SLIP's END, else a size prefix; a
         /// connection that starts with an OSC packet itself is unframed).
-        #[arg(long, value_enum)]
+        #[arg(long, value_enum, requires = "tcp")]
         framing: Option<FramingArg>,
         /// Exit after this many messages (the rest of a bundle or of a
         /// read is not printed).
@@ -352,6 +352,13 @@ fn dump(
 ) -> Result<ExitCode, String> {
     let protocol = if tcp { Protocol::Tcp } else { Protocol::Udp };
     let mut server = Server::bind(None, port, protocol).map_err(|e| e.to_string())?;
+    if port == 0 {
+        // The system picked the port: the sender needs to know it.
+        eprintln!(
+            "listening on {protocol} port {}",
+            server.local_addr().port()
+        );
+    }
     let deadline = timeout.map(|ms| Instant::now() + Duration::from_millis(ms));
     let framing = framing.map(FramingArg::framing);
     let mut streams: HashMap<usize, (Deframer, Vec<u8>)> = HashMap::new();

@@ -558,19 +558,9 @@ fn osc_send_to_our_dump_udp_and_tcp() {
             free_udp_port()
         };
         let p = port.to_string();
-        let mut dump = vec![
-            "osc",
-            "dump",
-            &p,
-            "--count",
-            "1",
-            "--timeout",
-            "10000",
-            "--framing",
-            framing,
-        ];
+        let mut dump = vec!["osc", "dump", &p, "--count", "1", "--timeout", "10000"];
         if tcp {
-            dump.push("--tcp");
+            dump.extend(["--tcp", "--framing", framing]);
         }
         let lines = dump_lines(&cargo_bin("renoise-socket"), &dump, 1, || {
             let mut send = cmd();
@@ -601,6 +591,43 @@ fn osc_send_to_our_dump_udp_and_tcp() {
             "tcp={tcp} framing={framing}"
         );
     }
+}
+
+#[test]
+fn framing_without_tcp_is_a_usage_error() {
+    for args in [
+        &["osc", "send", "127.0.0.1", "9", "/a", "--framing", "slip"][..],
+        &["osc", "dump", "9", "--framing", "size", "--timeout", "10"][..],
+    ] {
+        let o = cmd().args(args).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(out(&o).1.contains("--tcp"), "{args:?}: {}", out(&o).1);
+    }
+}
+
+#[test]
+fn osc_dump_on_port_0_says_which_port_it_got() {
+    let mut dump = std::process::Command::new(cargo_bin("renoise-socket"))
+        .args(["osc", "dump", "0", "--count", "1", "--timeout", "10000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(dump.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    let port: u16 = line
+        .trim()
+        .strip_prefix("listening on UDP port ")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("{line:?}"));
+    assert_ne!(port, 0);
+    cmd()
+        .args(["osc", "send", "127.0.0.1", &port.to_string(), "/x", "i:5"])
+        .assert()
+        .success();
+    let o = dump.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "/x i 5\n");
 }
 
 #[test]
