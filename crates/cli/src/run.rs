@@ -60,6 +60,19 @@ fn locate(path: &Path) -> Result<(PathBuf, PathBuf), String> {
         }
         Ok((path, main))
     } else {
+        // Tools are shipped as zipped .xrnx files; Lua would report the
+        // archive's bytes as a syntax error.
+        let mut head = [0u8; 4];
+        let zipped = std::fs::File::open(&path)
+            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+            .is_ok()
+            && head == *b"PK\x03\x04";
+        if zipped {
+            return Err(format!(
+                "{}: a zip archive (a packed tool): unzip it into a folder and run the folder",
+                crate::shown(&path)
+            ));
+        }
         let folder = path.parent().map(Path::to_path_buf).unwrap_or_default();
         Ok((folder, path))
     }

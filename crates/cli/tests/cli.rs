@@ -212,6 +212,21 @@ fn error_without_a_string_message_still_says_something() {
 }
 
 #[test]
+fn a_zipped_tool_is_named_as_such() {
+    let dir = std::env::temp_dir().join(format!("rs-cli-zip-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("com.example.tool.xrnx");
+    // The start of a zip archive: a local file header.
+    std::fs::write(&f, b"PK\x03\x04\x14\x00\x00\x00\x08\x00main.lua").unwrap();
+    let o = cmd().args(["run", f.to_str().unwrap()]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let se = out(&o).1;
+    assert!(se.contains("zip archive") && se.contains("unzip"), "{se}");
+    assert_eq!(se.lines().count(), 1, "{se}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn missing_file_is_one_line() {
     let o = cmd().args(["run", "no/such/tool.lua"]).output().unwrap();
     let se = out(&o).1;
