@@ -381,6 +381,10 @@ fn dump(
         let events = server.wait(slice).map_err(|e| e.to_string())?;
         let mut out = stdout.lock();
         for event in events {
+            if left == 0 {
+                // Done: what arrived after the last message is not looked at.
+                break;
+            }
             let mut packets: Vec<Vec<u8>> = Vec::new();
             match event {
                 Event::Message {
@@ -423,6 +427,9 @@ fn dump(
                 _ => {}
             }
             for p in packets {
+                if left == 0 {
+                    break;
+                }
                 match Packet::decode(&p) {
                     Ok(packet) => {
                         let tag = timetags.then(ntp_now);
