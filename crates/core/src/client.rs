@@ -53,6 +53,10 @@ pub struct Client {
     sock: Option<Socket>,
     buf: Buffer,
     end: Option<End>,
+    /// A TCP send found the peer gone: the client is closed for sending
+    /// (`is_open` is false) but `sock` stays until a receive has delivered
+    /// what the peer sent before it went (see [`Client::can_receive`]).
+    send_closed: bool,
     /// The `SO_RCVTIMEO` currently set, to skip the system call when a
     /// program uses the same timeout call after call.
     rcvtimeo: Option<Duration>,
@@ -232,6 +236,7 @@ impl Client {
         };
         Ok(Client {
             sock: Some(sock),
+            send_closed: false,
             buf: Buffer::with_capacity(cap, opts.read_ahead),
             end: None,
             rcvtimeo: None,
@@ -255,6 +260,33 @@ impl Client {
     /// # Ok::<(), renoise_socket::Error>(())
     /// ```
     pub fn is_open(&self) -> bool {
+        self.sock.is_some() && !self.send_closed
+    }
+
+    /// Whether a receive can still deliver data: while the client is open,
+    /// and also after a TCP send that found the peer gone
+    /// ([`Error::Disconnected`]; [`is_open`](Client::is_open) is false from
+    /// then on), until a receive has delivered every byte the peer sent
+    /// before it went and reported the end. Nothing the peer sent is lost
+    /// because the program happened to send first: a server that answers
+    /// and closes while the client is still sending is the usual case.
+    ///
+    /// ```no_run
+    /// use renoise_socket::{Client, Error, Mode};
+    /// use std::time::Duration;
+    /// let mut c = Client::connect("127.0.0.1", 8080)?;
+    /// if let Err(Error::Disconnected) = c.send(b"more of a long request") {
+    ///     assert!(!c.is_open());
+    ///     while c.can_receive() {
+    ///         match c.receive(Mode::All, Duration::from_secs(1)) {
+    ///             Ok(reply) => println!("{}", String::from_utf8_lossy(reply)),
+    ///             Err(_) => break, // Disconnected once everything is read
+    ///         }
+    ///     }
+    /// }
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn can_receive(&self) -> bool {
         self.sock.is_some()
     }
 
@@ -871,7 +903,7 @@ impl Client {
     /// # Ok::<(), renoise_socket::Error>(())
     /// ```
     pub fn send(&mut self, data: &[u8]) -> Result<()> {
-        let Some(sock) = self.sock.as_ref() else {
+        let Some(sock) = self.sock.as_ref().filter(|_| !self.send_closed) else {
             return Err(Error::Closed);
         };
         if self.opts.protocol == Protocol::Udp {
@@ -941,10 +973,7 @@ impl Client {
         let mut res = first;
         loop {
             match res {
-                Ok(0) => {
-                    self.close();
-                    return Err(Error::Disconnected);
-                }
+                Ok(0) => return Err(self.peer_gone_while_sending()),
                 Ok(n) => written += n,
                 Err(e) => match e.kind() {
                     io::ErrorKind::Interrupted => {}
@@ -968,10 +997,7 @@ impl Client {
                     io::ErrorKind::BrokenPipe
                     | io::ErrorKind::ConnectionReset
                     | io::ErrorKind::ConnectionAborted
-                    | io::ErrorKind::NotConnected => {
-                        self.close();
-                        return Err(Error::Disconnected);
-                    }
+                    | io::ErrorKind::NotConnected => return Err(self.peer_gone_while_sending()),
                     _ => {
                         self.close();
                         return Err(Error::Io(e));
@@ -986,6 +1012,16 @@ impl Client {
             // bound the total wait of one call instead.
             res = sock.send_with_flags(&data[written..], SEND_FLAGS);
         }
+    }
+}
+
+impl Client {
+    /// A TCP send found the peer gone: closed for sending, still readable
+    /// (see [`Client::can_receive`]).
+    #[cold]
+    fn peer_gone_while_sending(&mut self) -> Error {
+        self.send_closed = true;
+        Error::Disconnected
     }
 }
 

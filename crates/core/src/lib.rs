@@ -57,7 +57,9 @@
 //!   A peer that stops reading fails the call after the send timeout
 //!   (10 s) without progress: [`Error::Timeout`] if nothing was written
 //!   (the socket stays open), [`Error::SendStalled`] if part was (the
-//!   stream is broken, the socket closes). UDP sends one datagram; a
+//!   stream is broken, the socket closes). A peer that has gone gives
+//!   [`Error::Disconnected`] and closes the client for sending; what the
+//!   peer sent before stays receivable ([`Client::can_receive`]). UDP sends one datagram; a
 //!   message too large for one is [`Error::MessageTooLarge`] (the socket
 //!   closes, as after any error but a timeout); an ICMP port unreachable
 //!   is [`Error::Refused`] and leaves the socket open.

@@ -1,5 +1,6 @@
 //! TCP send failures: a peer that closed (`Error::Disconnected`, the client
-//! closes, no SIGPIPE), a peer that never reads (a big send fails after the
+//! closes for sending, no SIGPIPE, what the peer sent before stays
+//! readable), a peer that never reads (a big send fails after the
 //! send timeout with `Error::SendStalled` and closes; a send that cannot
 //! write a single byte fails with `Error::Timeout` and the socket stays
 //! open and consistent).
@@ -47,6 +48,29 @@ fn send_to_a_peer_that_closed() {
         assert!(ok <= 3, "{host}: {ok} sends succeeded first");
         assert!(!c.is_open());
         assert!(matches!(c.send(b"again"), Err(Error::Closed)));
+    }
+}
+
+#[test]
+fn what_a_peer_sent_before_it_closed_is_received_after_a_send_found_it_gone() {
+    for host in LOOPBACKS {
+        let (listener, port) = listen(host);
+        let peer = serve_one(listener, |mut s| {
+            std::io::Write::write_all(&mut s, b"HTTP/1.0 413 Too Large\r\n\r\nno").unwrap();
+        });
+        let mut c = Client::connect(host, port).unwrap();
+        join(peer);
+        let (err, _) = send_until_error(&mut c, 200);
+        assert!(matches!(err, Error::Disconnected), "{host}: {err:?}");
+        assert!(!c.is_open(), "{host}: closed for sending");
+        assert!(matches!(c.send(b"again"), Err(Error::Closed)), "{host}");
+        assert!(c.can_receive(), "{host}");
+        assert_eq!(c.receive_line(LONG).unwrap(), b"HTTP/1.0 413 Too Large");
+        assert_eq!(c.receive_line(LONG).unwrap(), b"");
+        assert_eq!(c.receive_all(LONG).unwrap(), b"no");
+        assert!(c.receive_all(LONG).unwrap_err().is_disconnected(), "{host}");
+        assert!(!c.can_receive(), "{host}");
+        assert!(matches!(c.receive_all(LONG), Err(Error::Closed)), "{host}");
     }
 }
 

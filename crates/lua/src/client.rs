@@ -144,12 +144,23 @@ impl Ud {
         }
     }
 
-    /// The owned client, if it can still be used; `None` for a closed or
-    /// non-owned one (then see [`receive_other`] / [`send_other`]).
+    /// The owned client, if it can still send; `None` for a closed or
+    /// non-owned one (then see [`send_other`]).
     #[inline(always)]
     pub(crate) fn owned_open(&mut self) -> Option<&mut Client> {
         match &mut self.client {
             Sock::Own(c) if c.is_open() => Some(&mut **c),
+            _ => None,
+        }
+    }
+
+    /// The owned client, if it can still receive (also after a send that
+    /// found the peer gone, until the end is delivered: see
+    /// `Client::can_receive`); else see [`receive_other`].
+    #[inline(always)]
+    pub(crate) fn owned_receivable(&mut self) -> Option<&mut Client> {
+        match &mut self.client {
+            Sock::Own(c) if c.can_receive() => Some(&mut **c),
             _ => None,
         }
     }
@@ -300,7 +311,7 @@ unsafe fn receive_body(l: *mut lua_State) -> Result<c_int, Fail> {
     let mode = mode_at(l, 2, ud.max_receive_size, &mut ud.last_size)?;
     let timeout = timeout_at_cached(l, 3, &mut ud.last_timeout)?;
     let busy: *mut bool = &mut ud.busy;
-    let Some(client) = ud.owned_open() else {
+    let Some(client) = ud.owned_receivable() else {
         return receive_other(l, ud, mode, timeout);
     };
     // Only a small result leaves the guard on the hot path (a slice, or
@@ -449,7 +460,7 @@ unsafe fn receive_other(
     timeout: std::time::Duration,
 ) -> Result<c_int, Fail> {
     match &mut ud.client {
-        Sock::Shared(conn, buf, _) if conn.is_open() => {
+        Sock::Shared(conn, buf, _) if conn.lock().can_receive() => {
             let got = guard(|| {
                 let mut c = conn.lock();
                 match c.receive(mode, timeout) {

@@ -102,7 +102,7 @@ unsafe extern "C" fn receive(
             }
         }
     };
-    let Some(client) = ud.owned_open() else {
+    let Some(client) = ud.owned_receivable() else {
         return NOT_HERE;
     };
     match guard_fast(|| client.receive(mode, timeout).map_err(Failure::of)) {

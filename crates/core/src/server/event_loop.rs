@@ -166,7 +166,9 @@ impl EventLoop {
             if e.queued {
                 continue;
             }
-            let state = e.conn.try_lock().map(|c| (c.is_open(), c.has_unread()));
+            // A connection closed for sending (its peer went while the
+            // program sent) is still read to its end.
+            let state = e.conn.try_lock().map(|c| (c.can_receive(), c.has_unread()));
             match state {
                 None => {
                     e.queued = true;
@@ -423,7 +425,7 @@ impl EventLoop {
                             Error::Closed => {}
                             e => out.push(Event::Error(naming_peer(e, conn.peer_addr()))),
                         }
-                        if client.is_open() {
+                        if client.can_receive() {
                             Outcome::Drained
                         } else {
                             Outcome::Gone
