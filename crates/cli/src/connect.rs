@@ -143,8 +143,11 @@ pub fn connect(args: ConnectArgs) -> Result<ExitCode, String> {
         }
         o.flush()
     };
+    // Set when a send found the peer gone: what it sent before is still
+    // printed, then the command ends as on any end of stream.
+    let mut peer_gone = false;
     loop {
-        loop {
+        while !peer_gone {
             match rx.try_recv() {
                 Ok(Some(mut line)) => {
                     if args.udp && line.ends_with(b"\n") {
@@ -153,7 +156,14 @@ pub fn connect(args: ConnectArgs) -> Result<ExitCode, String> {
                             line.pop();
                         }
                     }
-                    client.send(&line).map_err(|e| e.to_string())?;
+                    match client.send(&line) {
+                        Ok(()) => {}
+                        Err(Error::Disconnected) => {
+                            peer_gone = true;
+                            stdin_done_at.get_or_insert_with(Instant::now);
+                        }
+                        Err(e) => return Err(e.to_string()),
+                    }
                 }
                 Ok(None) | Err(mpsc::TryRecvError::Disconnected) => {
                     stdin_done_at.get_or_insert_with(Instant::now);

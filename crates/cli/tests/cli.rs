@@ -500,6 +500,26 @@ fn connect_prints_an_unfinished_line_before_it_ends() {
 }
 
 #[test]
+fn connect_prints_the_reply_of_a_peer_that_closed_while_it_was_sending() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let t = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.write_all(b"413 too much\n").unwrap();
+        // Closed with the client's lines unread: its sends soon fail.
+    });
+    let input: String = (0..2000).map(|i| format!("line {i}\n")).collect();
+    let o = cmd()
+        .args(["connect", "127.0.0.1", &port.to_string()])
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    t.join().unwrap();
+    assert!(o.status.success(), "{}", out(&o).1);
+    assert_eq!(out(&o).0, "413 too much\n");
+}
+
+#[test]
 fn connect_waits_while_a_line_is_still_arriving() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
