@@ -472,81 +472,71 @@ fn connect_udp_prints_each_datagram_as_it_is() {
     assert_eq!(out(&o).0, "[a][bb]");
 }
 
-#[test]
-fn connect_prints_an_unfinished_line_before_it_ends() {
+/// Runs `connect 127.0.0.1 PORT` with `extra` arguments and `stdin`
+/// against a peer thread that runs `serve` on the one connection, then,
+/// if `hold`, keeps it open until the client has gone (at most 10 s).
+fn connect_against(
+    serve: impl FnOnce(&mut std::net::TcpStream) + Send + 'static,
+    hold: bool,
+    extra: &[&str],
+    stdin: impl Into<Vec<u8>>,
+) -> std::process::Output {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
+    let port = listener.local_addr().unwrap().port().to_string();
     let t = std::thread::spawn(move || {
         let (mut s, _) = listener.accept().unwrap();
-        s.write_all(b"whole\nno newline").unwrap();
-        // keep the connection open until the client has gone
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let _ = std::io::Read::read(&mut s, &mut [0u8; 16]);
+        serve(&mut s);
+        if hold {
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let _ = std::io::Read::read(&mut s, &mut [0u8; 16]);
+        }
     });
     let o = cmd()
-        .args([
-            "connect",
-            "127.0.0.1",
-            &port.to_string(),
-            "--timeout",
-            "300",
-        ])
-        .write_stdin("")
+        .args(["connect", "127.0.0.1", &port])
+        .args(extra)
+        .write_stdin(stdin)
         .output()
         .unwrap();
     t.join().unwrap();
     assert!(o.status.success(), "{}", out(&o).1);
+    o
+}
+
+#[test]
+fn connect_prints_an_unfinished_line_before_it_ends() {
+    let o = connect_against(
+        |s| s.write_all(b"whole\nno newline").unwrap(),
+        true,
+        &["--timeout", "300"],
+        "",
+    );
     assert_eq!(out(&o).0, "whole\nno newline");
 }
 
 #[test]
 fn connect_prints_the_reply_of_a_peer_that_closed_while_it_was_sending() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let t = std::thread::spawn(move || {
-        let (mut s, _) = listener.accept().unwrap();
-        s.write_all(b"413 too much\n").unwrap();
-        // Closed with the client's lines unread: its sends soon fail.
-    });
+    // Closed with the client's lines unread: its sends soon fail.
     let input: String = (0..2000).map(|i| format!("line {i}\n")).collect();
-    let o = cmd()
-        .args(["connect", "127.0.0.1", &port.to_string()])
-        .write_stdin(input)
-        .output()
-        .unwrap();
-    t.join().unwrap();
-    assert!(o.status.success(), "{}", out(&o).1);
+    let o = connect_against(
+        |s| s.write_all(b"413 too much\n").unwrap(),
+        false,
+        &[],
+        input,
+    );
     assert_eq!(out(&o).0, "413 too much\n");
 }
 
 #[test]
 fn connect_waits_while_a_line_is_still_arriving() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let t = std::thread::spawn(move || {
-        let (mut s, _) = listener.accept().unwrap();
-        // One line, a byte every 150 ms: 1.2 s in all, four times the
-        // client's quiet timeout, yet never quiet that long.
+    // One line, a byte every 150 ms: 1.2 s in all, four times the client's
+    // quiet timeout, yet never quiet that long.
+    let drip = |s: &mut std::net::TcpStream| {
         for b in b"abcdefg\n" {
             s.write_all(&[*b]).unwrap();
             std::thread::sleep(Duration::from_millis(150));
         }
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let _ = std::io::Read::read(&mut s, &mut [0u8; 16]);
-    });
-    let o = cmd()
-        .args([
-            "connect",
-            "127.0.0.1",
-            &port.to_string(),
-            "--timeout",
-            "300",
-        ])
-        .write_stdin("")
-        .output()
-        .unwrap();
-    t.join().unwrap();
-    assert!(o.status.success(), "{}", out(&o).1);
+    };
+    let o = connect_against(drip, true, &["--timeout", "300"], "");
     assert_eq!(out(&o).0, "abcdefg\n");
 }
 
