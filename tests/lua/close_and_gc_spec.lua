@@ -131,7 +131,8 @@ describe("finalizers that use the client while it receives", function()
     .. "/scenarios/finalizer_during_receive.lua"
 
   local function scenario(act, read_ahead)
-    local peer = H.peer({ "sendlines:3000:2008", "sleep:5000" }, { lifetime = 30 })
+    local data = act == "slip-send" and "sendslip:400:600" or "sendlines:3000:2008"
+    local peer = H.peer({ data, "sleep:5000" }, { lifetime = 30 })
     local cmd = ("timeout 60 %s %s %d %s %d 2>&1"):format(
       H.interpreter(), script, peer.port, act, read_ahead)
     local p = assert(io.popen(cmd))
@@ -144,13 +145,19 @@ describe("finalizers that use the client while it receives", function()
   end
 
   it("a receive from a finalizer runs before the line is taken or raises; the stream stays whole", function()
-    for _, read_ahead in ipairs({ 4194304, 0 }) do
-      local r, out = scenario("receive", read_ahead)
+    for _, case in ipairs({ { "receive", 4194304 }, { "receive", 0 }, { "coroutine", 0 } }) do
+      local r, out = scenario(case[1], case[2])
       assert.are.equal("true", r.intact, out)
       assert.are.equal("end", r.stop, out)
       assert.are.equal(tostring(3000 * 2009), r.bytes, out)
       assert.is_true(tonumber(r.nested) > 0, "no finalizer ran inside a receive: " .. out)
     end
+  end)
+
+  it("a send from a finalizer leaves the SLIP packet being returned intact", function()
+    local r, out = scenario("slip-send", 0)
+    assert.are.equal("true", r.intact, out)
+    assert.is_true(tonumber(r.sends) > 0, out)
   end)
 
   it("close from a finalizer in the middle of a receive leaves the lines returned intact", function()

@@ -41,6 +41,8 @@ TCP steps (the first step needing a connection accepts one; the peer prints
   sendhex:HEX       send raw bytes given in hex.
   sendrange:N       send N bytes whose value is i % 256 (i = 0..N-1).
   sendfill:N:C      send N copies of the one character C (big payloads).
+  sendslip:N:LEN    send N SLIP frames, each LEN "A", an escaped END byte,
+                    LEN "B" (so the receiver must unescape every packet).
   sendlines:N:LEN   send N numbered lines: "%07d:" then "y" up to LEN bytes,
                     then "\\n" (line k is the 7-digit k, a colon, LEN-8 y).
   drip:TEXT:MS      send TEXT one byte at a time, MS ms between bytes.
@@ -180,6 +182,10 @@ class Tcp:
         elif name == "sendfill":
             n, ch = arg.split(":", 1)
             self.send(unescape(ch) * int(n))
+        elif name == "sendslip":
+            n, size = (int(x) for x in arg.split(":", 1))
+            frame = b"\xc0" + b"A" * size + b"\xdb\xdc" + b"B" * size + b"\xc0"
+            self.send(frame * n)
         elif name == "sendlines":
             n, size = (int(x) for x in arg.split(":", 1))
             self.send(b"".join(b"%07d:" % k + b"y" * (size - 8) + b"\n" for k in range(n)))

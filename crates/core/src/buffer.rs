@@ -489,20 +489,6 @@ impl Buffer {
         }
     }
 
-    /// Forgets every byte (the client closed) but keeps the memory, bytes
-    /// included, until the client is dropped: a binding may still be
-    /// copying the last range handed out when the client is closed (in
-    /// Lua 5.1 and LuaJIT, making the string can run a finalizer that
-    /// closes this very client).
-    pub(crate) fn discard(&mut self) {
-        self.start = 0;
-        self.end = 0;
-        self.scanned = 0;
-        self.skip_lf = false;
-        self.datagrams.clear();
-        self.deep = 0;
-    }
-
     #[cold]
     fn release(&mut self) {
         // `skip_lf`, the stream offset and the datagram ends are about the

@@ -65,9 +65,14 @@ pub struct Client {
     peer: SocketAddr,
     /// Set when TCP framing is on.
     deframer: Option<Deframer>,
-    /// A SLIP packet that held escapes, unescaped; or a frame being built
-    /// for sending.
+    /// A SLIP packet that held escapes, unescaped (what the last receive
+    /// returned, then).
     scratch: Vec<u8>,
+    /// A frame being built for sending: a buffer of its own, so a send
+    /// never touches the bytes of the last receive (a binding may still be
+    /// copying them when a send comes in: a Lua finalizer run while the
+    /// receive's string is made).
+    send_frame: Vec<u8>,
     /// Zero-timeout reads in a row that found nothing (saturating). From
     /// the first, the next one asks `poll` before reading (cheaper than a
     /// `recv` that fails); from [`WATCH_AFTER`], an epoll instance.
@@ -245,6 +250,7 @@ impl Client {
             peer,
             deframer,
             scratch: Vec::new(),
+            send_frame: Vec::new(),
             idle: 0,
             watch: Watch::None,
         })
@@ -439,9 +445,7 @@ impl Client {
     }
 
     /// Closes the socket at once. Calling it again does nothing. The
-    /// address properties keep their values. The receive buffer's memory
-    /// is freed with the client, not here, so the bytes a binding is still
-    /// copying out of the last receive stay valid.
+    /// address properties keep their values.
     ///
     /// ```no_run
     /// let mut c = renoise_socket::Client::connect("127.0.0.1", 8080)?;
@@ -453,7 +457,7 @@ impl Client {
     pub fn close(&mut self) {
         self.watch = Watch::None;
         self.sock = None;
-        self.buf.discard();
+        self.buf = Buffer::with_capacity(0, 0);
         self.end = None;
     }
 
@@ -926,19 +930,28 @@ impl Client {
                     Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
                         break Err(Error::Refused { addr: self.peer })
                     }
+                    // A full send buffer past the send timeout: nothing went.
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                        ) =>
+                    {
+                        break Err(Error::Timeout)
+                    }
                     Err(e) => break Err(Error::Io(e)),
                 }
             };
-            if matches!(res, Err(ref e) if !matches!(e, Error::Refused { .. })) {
+            if matches!(res, Err(ref e) if !matches!(e, Error::Refused { .. } | Error::Timeout)) {
                 self.close();
             }
             return res;
         }
         if let Some(f) = self.deframer.as_ref().map(Deframer::framing) {
-            let mut frame = std::mem::take(&mut self.scratch);
+            let mut frame = std::mem::take(&mut self.send_frame);
             frame.clear();
             let r = encode_frame(f, data, &mut frame).and_then(|()| self.send_raw(&frame));
-            self.scratch = frame;
+            self.send_frame = frame;
             return r;
         }
         self.send_raw(data)

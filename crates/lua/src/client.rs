@@ -24,7 +24,7 @@ use std::ffi::c_int;
 use std::net::SocketAddr;
 
 #[cfg(any(feature = "luajit", feature = "embedjit"))]
-use crate::jit::{marked as jit_marked, owned_by as jit_owned_by};
+use crate::jit::{marked as jit_marked, marked_for as jit_marked_for, owned_by as jit_owned_by};
 
 /// Without LuaJIT's fast path there is no result of its own in flight.
 #[cfg(not(any(feature = "luajit", feature = "embedjit")))]
@@ -34,6 +34,11 @@ unsafe fn jit_marked(_: *mut lua_State) -> bool {
 
 #[cfg(not(any(feature = "luajit", feature = "embedjit")))]
 unsafe fn jit_owned_by(_: *mut lua_State, _: &mut Ud) -> bool {
+    false
+}
+
+#[cfg(not(any(feature = "luajit", feature = "embedjit")))]
+unsafe fn jit_marked_for(_: *mut lua_State, _: &Ud) -> bool {
     false
 }
 
@@ -55,9 +60,14 @@ pub(crate) struct Ud {
     pub(crate) last_timeout: LastTimeout,
     /// The size of the last `receive(n, ...)`.
     pub(crate) last_size: LastSize,
-    /// A result of this client is being made into a Lua string (see
-    /// [`push_result`]).
+    /// A result of this client is being made into a Lua string, on the
+    /// thread `busy_thread` (see [`push_result`]).
     pub(crate) busy: bool,
+    busy_thread: *mut lua_State,
+    /// `close()` came while a result was being made into a string (from a
+    /// finalizer): the client counts as closed, and is closed once that is
+    /// done (see [`Ud::settle_close`]).
+    pub(crate) close_pending: bool,
 }
 
 /// The socket behind a `SocketClient`.
@@ -93,6 +103,8 @@ impl Ud {
             last_timeout: LastTimeout::default(),
             last_size: LastSize::default(),
             busy: false,
+            busy_thread: std::ptr::null_mut(),
+            close_pending: false,
         }
     }
 
@@ -107,6 +119,8 @@ impl Ud {
             last_timeout: LastTimeout::default(),
             last_size: LastSize::default(),
             busy: false,
+            busy_thread: std::ptr::null_mut(),
+            close_pending: false,
         }
     }
 
@@ -121,6 +135,8 @@ impl Ud {
             last_timeout: LastTimeout::default(),
             last_size: LastSize::default(),
             busy: false,
+            busy_thread: std::ptr::null_mut(),
+            close_pending: false,
         }
     }
 
@@ -134,6 +150,9 @@ impl Ud {
     /// own socket test asserts `is_open` after reading a reply whose
     /// server has already closed, and only the next receive fails).
     fn is_open(&self) -> bool {
+        if self.close_pending {
+            return false;
+        }
         match &self.client {
             Sock::Own(c) => c.is_open(),
             // False once the server's read found the end (the server
@@ -163,6 +182,17 @@ impl Ud {
             Sock::Own(c) if c.can_receive() => Some(&mut **c),
             _ => None,
         }
+    }
+
+    /// Closes now a client whose `close()` had to wait; false (nothing
+    /// done) while a result of it is still being made into a string.
+    unsafe fn settle_close(&mut self, l: *mut lua_State) -> bool {
+        if self.busy || jit_marked_for(l, self) {
+            return false;
+        }
+        self.close_pending = false;
+        let _ = self.close();
+        true
     }
 
     fn close(&mut self) -> Result<(), Fail> {
@@ -304,15 +334,14 @@ unsafe fn mode_at(
 /// `client:receive(mode, timeout_ms)` -> `string` | `nil, error`.
 #[inline(always)]
 unsafe fn receive_body(l: *mut lua_State) -> Result<c_int, Fail> {
-    let ud = this(l)?;
-    if ud.busy || jit_marked(l) {
-        not_nested(l, ud)?;
+    let ud: *mut Ud = this(l)?;
+    if (*ud).busy || (*ud).close_pending || jit_marked(l) {
+        not_nested(l, &mut *ud)?;
     }
-    let mode = mode_at(l, 2, ud.max_receive_size, &mut ud.last_size)?;
-    let timeout = timeout_at_cached(l, 3, &mut ud.last_timeout)?;
-    let busy: *mut bool = &mut ud.busy;
-    let Some(client) = ud.owned_receivable() else {
-        return receive_other(l, ud, mode, timeout);
+    let mode = mode_at(l, 2, (*ud).max_receive_size, &mut (*ud).last_size)?;
+    let timeout = timeout_at_cached(l, 3, &mut (*ud).last_timeout)?;
+    let Some(client) = (*ud).owned_receivable() else {
+        return receive_other(l, &mut *ud, mode, timeout);
     };
     // Only a small result leaves the guard on the hot path (a slice, or
     // the kind of failure): carrying a `Msg` through it would copy half a
@@ -321,7 +350,7 @@ unsafe fn receive_body(l: *mut lua_State) -> Result<c_int, Fail> {
     let got = guard_fast(|| client.receive(mode, timeout).map_err(Failure::of));
     match got.ok_or_else(Fail::internal)? {
         Ok(bytes) => {
-            push_result(l, busy, bytes);
+            push_result(l, ud, bytes);
             Ok(1)
         }
         Err(Failure::Timeout) => Ok(push_static_failure(l, "timeout")),
@@ -329,32 +358,46 @@ unsafe fn receive_body(l: *mut lua_State) -> Result<c_int, Fail> {
     }
 }
 
-/// Pushes the bytes of a receive, which live in the client's buffer, with
-/// the client marked busy. In Lua 5.1 and LuaJIT, making the string may
-/// run a collection step and so any `__gc` finalizer, which could call
-/// `receive` on this very client and move or overwrite those bytes while
-/// they are being copied: such a call raises instead (see
-/// [`not_nested`]). `close` needs no mark: it keeps the buffer's memory.
+/// Pushes the bytes of a receive, which live in the client's buffer (or,
+/// for an accepted connection, in `ud`'s), with the client marked busy.
+/// In Lua 5.1 and LuaJIT, making the string may run a collection step and
+/// so any `__gc` finalizer, which could call `receive` on this very client
+/// and move or overwrite those bytes while they are being copied: such a
+/// call raises instead (see [`not_nested`]), and a `close` waits until the
+/// copy is made. (A `send` is harmless: it never touches those bytes.)
+///
+/// Fields are reached through the raw pointer: `bytes` still borrows the
+/// client inside `ud`.
 #[inline(always)]
-unsafe fn push_result(l: *mut lua_State, busy: *mut bool, bytes: &[u8]) {
-    *busy = true;
+unsafe fn push_result(l: *mut lua_State, ud: *mut Ud, bytes: &[u8]) {
+    (*ud).busy = true;
+    (*ud).busy_thread = l;
     push_bytes(l, bytes);
-    *busy = false;
+    (*ud).busy = false;
+    if (*ud).close_pending {
+        close_after_push(l, ud);
+    }
 }
 
-/// Called when `ud` is marked busy, or (LuaJIT) when the fast path is in
-/// the middle of making a result into a string. Raises if this is a
-/// `receive` on a client whose own receive is still making its result
-/// (it can only come from a finalizer); clears a mark that no running
-/// receive owns (one whose string creation raised: out of memory, or an
-/// error from a finalizer, which Lua 5.1 and LuaJIT pass on).
+#[cold]
+#[inline(never)]
+unsafe fn close_after_push(l: *mut lua_State, ud: *mut Ud) {
+    (*ud).settle_close(l);
+}
+
+/// Called when `ud` is marked busy or has a close pending, or (LuaJIT)
+/// when the fast path is in the middle of making a result into a string.
+/// Raises if this is a `receive` on a client whose own receive is still
+/// making its result (it can only come from a finalizer), or that was
+/// closed meanwhile. Clears a mark that no running receive owns (one
+/// whose string creation raised: out of memory, or an error from a
+/// finalizer, which Lua 5.1 and LuaJIT pass on), and then carries out a
+/// pending close.
 #[cold]
 #[inline(never)]
 unsafe fn not_nested(l: *mut lua_State, ud: &mut Ud) -> Result<(), Fail> {
     if ud.busy {
-        if raw::frame_running(l, |l| {
-            ffi::lua_tocfunction(l, -1).map(|f| f as *const ()) == Some(receive as *const ())
-        }) {
+        if receive_in_flight(l, ud.busy_thread) {
             return Err(nested());
         }
         ud.busy = false;
@@ -362,7 +405,38 @@ unsafe fn not_nested(l: *mut lua_State, ud: &mut Ud) -> Result<(), Fail> {
     if jit_owned_by(l, ud) {
         return Err(nested());
     }
+    if ud.close_pending && !ud.settle_close(l) {
+        return Err(Fail::closed());
+    }
     Ok(())
+}
+
+/// The start of a `send` on a client with a close pending, or (LuaJIT)
+/// while the fast path's mark is set: a send during a copy is harmless,
+/// but a stale mark is cleared here too (for a program that only sends),
+/// and a pending close is carried out if it can be.
+#[cold]
+#[inline(never)]
+unsafe fn send_entry(l: *mut lua_State, ud: &mut Ud) -> Result<(), Fail> {
+    jit_owned_by(l, ud);
+    if ud.close_pending && !ud.settle_close(l) {
+        return Err(Fail::closed());
+    }
+    Ok(())
+}
+
+/// Whether a receive marked busy on `thread` may still be making its
+/// string. Only the thread that runs it can tell by looking at its frames;
+/// the main thread runs only while no coroutine is inside a call, so from
+/// there the mark is stale. From another coroutine (a finalizer may resume
+/// one) nothing can be told: assume it is.
+unsafe fn receive_in_flight(l: *mut lua_State, thread: *mut lua_State) -> bool {
+    if l == thread {
+        return raw::frame_running(l, |l| {
+            ffi::lua_tocfunction(l, -1).map(|f| f as *const ()) == Some(receive as *const ())
+        });
+    }
+    !raw::is_main_thread(l)
 }
 
 /// The error of a nested receive.
@@ -413,6 +487,9 @@ unsafe fn push_receive_error(l: *mut lua_State, e: renoise_socket::Error) -> Res
 #[inline(always)]
 unsafe fn send_body(l: *mut lua_State) -> Result<c_int, Fail> {
     let ud = this(l)?;
+    if ud.close_pending || jit_marked(l) {
+        send_entry(l, ud)?;
+    }
     // Strings (no number coercion, as in Renoise), then OSC objects.
     let data = match string_at(l, 2) {
         Some(data) => data,
@@ -459,7 +536,8 @@ unsafe fn receive_other(
     mode: Mode,
     timeout: std::time::Duration,
 ) -> Result<c_int, Fail> {
-    match &mut ud.client {
+    let this: *mut Ud = ud;
+    match &mut (*this).client {
         Sock::Shared(conn, buf, _) if conn.lock().can_receive() => {
             let got = guard(|| {
                 let mut c = conn.lock();
@@ -474,7 +552,7 @@ unsafe fn receive_other(
             })?;
             match got {
                 Ok(()) => {
-                    push_result(l, &mut ud.busy, buf);
+                    push_result(l, this, buf);
                     // Pushed: keep a small buffer for the next call only.
                     if buf.capacity() > 64 << 10 {
                         *buf = Vec::new();
@@ -525,6 +603,13 @@ unsafe fn send_other(l: *mut lua_State, ud: &mut Ud, data: &[u8]) -> Result<c_in
 /// `client:close()`: any number of times.
 unsafe fn close_body(l: *mut lua_State) -> Result<c_int, Fail> {
     let ud = this(l)?;
+    if ud.busy || jit_marked_for(l, ud) {
+        // From a finalizer, while a result of this client is being copied
+        // (or a mark left by one that raised): closing would free those
+        // bytes. Closed from now on; the socket goes once that is done.
+        ud.close_pending = true;
+        return Ok(0);
+    }
     ud.close()?;
     Ok(0)
 }
@@ -581,6 +666,10 @@ unsafe fn newindex_body(l: *mut lua_State) -> Result<c_int, Fail> {
 unsafe fn tostring_body(l: *mut lua_State) -> Result<c_int, Fail> {
     let ud = this(l)?;
     let msg = match &ud.client {
+        _ if ud.close_pending => Msg::of(format_args!(
+            "{CLASS}({} {} -> {}, closed)",
+            ud.protocol, ud.local, ud.peer
+        )),
         Sock::Own(c) => Msg::of(&**c),
         Sock::Shared(c, _, _) => Msg::of(c),
         Sock::Sender(p) => Msg::of(p),

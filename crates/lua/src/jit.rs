@@ -85,7 +85,7 @@ unsafe extern "C" fn receive(
     let this = ud;
     let ud = &mut *ud.cast::<Ud>();
     let out = &mut *out;
-    if out.busy != 0 || ud.busy {
+    if out.busy != 0 || ud.busy || ud.close_pending {
         return NOT_HERE;
     }
     let Some(timeout) = ud.last_timeout.of(Num::Float(timeout_ms)) else {
@@ -128,7 +128,7 @@ unsafe extern "C" fn send(ud: *mut c_void, data: *const u8, len: usize, out: *mu
     let this = ud;
     let ud = &mut *ud.cast::<Ud>();
     let out = &mut *out;
-    if out.busy != 0 {
+    if out.busy != 0 || ud.close_pending {
         return NOT_HERE;
     }
     let data = if len == 0 {
@@ -223,9 +223,19 @@ pub(crate) unsafe fn marked(l: *mut lua_State) -> bool {
     out_of(l).is_some_and(|out| (*out).busy != 0)
 }
 
-/// Whether the fast path is making a result of `ud` into a string right
-/// now, in a frame above this one. A mark that no running shim function
-/// owns (its string creation raised) is cleared.
+/// Whether the mark is set and names `ud` (stale or not: no look at the
+/// frames).
+pub(crate) unsafe fn marked_for(l: *mut lua_State, ud: &Ud) -> bool {
+    out_of(l)
+        .is_some_and(|out| (*out).busy != 0 && (*out).owner == (ud as *const Ud).cast_mut().cast())
+}
+
+/// Whether the fast path may be making a result of `ud` into a string
+/// right now. Only the thread running the shim can tell, by its frames; a
+/// mark seen from the main thread with no shim frame on it is stale (its
+/// string creation raised: the main thread runs only while no coroutine
+/// is inside a call) and is cleared; from another coroutine (a finalizer
+/// may resume one) nothing can be told, and a mark naming `ud` counts.
 pub(crate) unsafe fn owned_by(l: *mut lua_State, ud: &mut Ud) -> bool {
     let Some(out) = out_of(l) else {
         return false;
@@ -248,11 +258,15 @@ pub(crate) unsafe fn owned_by(l: *mut lua_State, ud: &mut Ud) -> bool {
         ffi::lua_pop(l, 1);
         hit
     });
-    if !shim_running {
+    let mine = (*out).owner == (ud as *mut Ud).cast();
+    if shim_running {
+        return mine;
+    }
+    if crate::raw::is_main_thread(l) {
         (*out).busy = 0;
         return false;
     }
-    (*out).owner == (ud as *mut Ud).cast()
+    mine
 }
 
 /// True when the `jit` library is loaded and its compiler is on.

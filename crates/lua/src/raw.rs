@@ -585,12 +585,19 @@ pub(crate) unsafe fn read_only_field(
     }
 }
 
+/// Whether `l` is the main thread of its Lua state.
+pub(crate) unsafe fn is_main_thread(l: *mut lua_State) -> bool {
+    let main = ffi::lua_pushthread(l) == 1;
+    ffi::lua_pop(l, 1);
+    main
+}
+
 /// Whether a function that `is` recognises (given the function on top of
 /// the stack) is running in a frame above the current one, on this Lua
 /// thread. For rare checks only: it walks the whole call stack.
 pub(crate) unsafe fn frame_running(l: *mut lua_State, is: impl Fn(*mut lua_State) -> bool) -> bool {
     if ffi::lua_checkstack(l, 4) == 0 {
-        return false;
+        return true; // cannot look: assume it is
     }
     let mut ar = MaybeUninit::<ffi::lua_Debug>::zeroed();
     let mut level = 1;

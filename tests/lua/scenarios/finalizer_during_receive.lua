@@ -1,17 +1,19 @@
 -- Run by close_and_gc_spec.lua in a child interpreter (a small heap, so the
 -- collector runs often): reads N numbered lines from 127.0.0.1:PORT while
 -- finalizers use the same client, and prints what it saw.
---   finalizer_during_receive.lua PORT receive|close READ_AHEAD
+--   finalizer_during_receive.lua PORT receive|coroutine|close|slip-send READ_AHEAD
 -- "receive": finalizers call receive("*all", 0) on the client; the bytes
--- they get are kept in the order they were read. "close": finalizers close
--- the client. Prints one line:
+-- they get are kept in the order they were read. "coroutine": the same
+-- from a coroutine the finalizer resumes. "close": finalizers close the
+-- client. "slip-send": the client reads SLIP packets (peer step sendslip)
+-- and finalizers send on it. Prints one line:
 --   nested=<receives refused> closes=<n> stop=<why the loop ended>
 --   intact=<true|false> bytes=<n>
 local port, act, read_ahead = tonumber(arg[1]), arg[2], tonumber(arg[3])
 local N, LEN = 3000, 2008
 local rs = require("renoise_socket")
 local c = assert(rs.Socket.create_client("127.0.0.1", port, rs.Socket.PROTOCOL_TCP, 2000,
-  { read_ahead = read_ahead }))
+  { read_ahead = read_ahead, framing = act == "slip-send" and "slip" or nil }))
 
 -- An object whose __gc calls f: newproxy in Lua 5.1 and LuaJIT, a table
 -- with __gc in 5.4.
@@ -32,8 +34,25 @@ local function keep(data)
     bytes = bytes + #data
   end
 end
+local sends = 0
 local function use(cl)
   if not active then return end
+  if act == "coroutine" then
+    local co = coroutine.create(function()
+      act = "receive"
+      use(cl)
+      act = "coroutine"
+    end)
+    assert(coroutine.resume(co))
+    return
+  end
+  if act == "slip-send" then
+    -- A send builds its frame in a buffer of its own: the packet being
+    -- copied (unescaped, so not in the receive buffer) stays as it is.
+    sends = sends + 1
+    cl:send(string.rep("z", 2000 + sends * 50))
+    return
+  end
   if act == "close" then
     cl:close()
     closes = closes + 1
@@ -48,6 +67,21 @@ end
 
 collectgarbage("setpause", 100)
 collectgarbage("setstepmul", 1000)
+if act == "slip-send" then
+  local packet, bad, n = string.rep("A", 600) .. "\192" .. string.rep("B", 600), 0, 0
+  local receive = c.receive
+  for i = 1, 400 do
+    if i % 3 == 0 then finalizer(function() use(c) end) end
+    local p = receive(c, "*all", 2000)
+    if not p then break end
+    n = n + 1
+    if p ~= packet then bad = bad + 1 end
+  end
+  active = false
+  print(("nested=0 closes=0 stop=end intact=%s bytes=%d sends=%d"):format(
+    tostring(bad == 0 and n == 400), n, sends))
+  return
+end
 local i = 0
 -- Looked up once: in Lua 5.1 a method lookup through __index may collect.
 local receive = c.receive
