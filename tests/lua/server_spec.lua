@@ -219,6 +219,26 @@ describe("create_server", function()
       end
     end)
 
+    it("an accepted connection tells disconnected once, whether send or the server saw it first", function()
+      local s, n = serving()
+      local c = client(s.local_port)
+      assert.is_true(pump(s, function() return #n.accepted == 1 end))
+      local acc = n.accepted[1]
+      c:close()
+      H.sleep(50)
+      local ok, e
+      for _ = 1, 50 do
+        ok, e = acc:send("x")
+        if not ok then break end
+        H.sleep(20)
+      end
+      assert.are.equal(false, ok)
+      assert.are.equal("disconnected", e)
+      pump(s, function() return false end, 300) -- the server reads the end
+      H.assert_closed_error(function() return acc:send("x") end)
+      H.assert_closed_error(function() return acc:receive("*all", 0) end)
+    end)
+
     it("an accepted connection closed by the program raises afterwards", function()
       local s, n = serving()
       local c = client(s.local_port)

@@ -589,7 +589,13 @@ fn ended_unreported(conn: &Connection, told: bool) -> bool {
 #[inline(never)]
 unsafe fn send_other(l: *mut lua_State, ud: &mut Ud, data: &[u8]) -> Result<c_int, Fail> {
     let sent = match &mut ud.client {
-        Sock::Shared(conn, _, _) if conn.is_open() => guard(|| conn.send(data).map_err(Msg::of))?,
+        Sock::Shared(conn, _, told) if conn.is_open() => {
+            let sent = guard(|| conn.send(data).map_err(|e| (e.is_disconnected(), Msg::of(e))))?;
+            // The program has been told: the server's later read of the
+            // end must not tell it again.
+            *told |= matches!(sent, Err((true, _)));
+            sent.map_err(|(_, m)| m)
+        }
         Sock::Shared(conn, _, told) if ended_unreported(conn, *told) => {
             *told = true;
             Err(Msg::of("disconnected"))

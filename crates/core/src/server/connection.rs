@@ -142,7 +142,8 @@ impl Connection {
     }
 
     /// Whether the server's own read found the end of the stream (the peer
-    /// closed or reset the connection) and closed the client. The server
+    /// closed or reset the connection, or a read error ended it) and closed
+    /// the client. The server
     /// then reports [`Event::Closed`](crate::Event::Closed), and the
     /// client's calls give [`Error::Closed`](crate::Error::Closed): a
     /// binding that promised its program a `"disconnected"` from the next

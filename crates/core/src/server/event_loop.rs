@@ -423,7 +423,13 @@ impl EventLoop {
                         match e {
                             Error::Disconnected => conn.set_ended_by_peer(),
                             Error::Closed => {}
-                            e => out.push(Event::Error(naming_peer(e, conn.peer_addr()))),
+                            e => {
+                                // The read error ended the connection too.
+                                if !client.can_receive() {
+                                    conn.set_ended_by_peer();
+                                }
+                                out.push(Event::Error(naming_peer(e, conn.peer_addr())))
+                            }
                         }
                         if client.can_receive() {
                             Outcome::Drained
