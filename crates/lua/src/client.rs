@@ -372,7 +372,12 @@ unsafe fn receive_body(l: *mut lua_State) -> Result<c_int, Fail> {
 unsafe fn push_result(l: *mut lua_State, ud: *mut Ud, bytes: &[u8]) {
     (*ud).busy = true;
     (*ud).busy_thread = l;
+    // LuaJIT: the fast path must keep off too (it checks only this mark).
+    #[cfg(any(feature = "luajit", feature = "embedjit"))]
+    let saved = crate::jit::mark(l, ud);
     push_bytes(l, bytes);
+    #[cfg(any(feature = "luajit", feature = "embedjit"))]
+    crate::jit::unmark(saved);
     (*ud).busy = false;
     if (*ud).close_pending {
         close_after_push(l, ud);
@@ -432,11 +437,14 @@ unsafe fn send_entry(l: *mut lua_State, ud: &mut Ud) -> Result<(), Fail> {
 /// one) nothing can be told: assume it is.
 unsafe fn receive_in_flight(l: *mut lua_State, thread: *mut lua_State) -> bool {
     if l == thread {
-        return raw::frame_running(l, |l| {
-            ffi::lua_tocfunction(l, -1).map(|f| f as *const ()) == Some(receive as *const ())
-        });
+        return raw::frame_running(l, |l| is_receive_fn(l, -1));
     }
     !raw::is_main_thread(l)
+}
+
+/// Whether the value at `index` is the classic `receive`.
+pub(crate) unsafe fn is_receive_fn(l: *mut lua_State, index: c_int) -> bool {
+    ffi::lua_tocfunction(l, index).map(|f| f as *const ()) == Some(receive as *const ())
 }
 
 /// The error of a nested receive.
@@ -614,6 +622,8 @@ unsafe fn close_body(l: *mut lua_State) -> Result<c_int, Fail> {
         // (or a mark left by one that raised): closing would free those
         // bytes. Closed from now on; the socket goes once that is done.
         ud.close_pending = true;
+        #[cfg(any(feature = "luajit", feature = "embedjit"))]
+        crate::jit::unregister(l, ffi::lua_upvalueindex(1), 1);
         return Ok(0);
     }
     ud.close()?;

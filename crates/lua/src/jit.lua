@@ -9,7 +9,7 @@
 -- or a number, a number timeout, a string message); everything else, every
 -- argument error included, is handed to the classic C function, so
 -- behaviour and messages are exactly the same.
-local methods, clients, c_receive, c_send, p_receive, p_send, p_out = ...
+local methods, clients, c_receive, c_send, p_receive, p_send = ...
 local ffi = require("ffi")
 if not pcall(ffi.typeof, "renoise_socket_jit_io") then
   ffi.cdef [[
@@ -20,10 +20,12 @@ if not pcall(ffi.typeof, "renoise_socket_jit_io") then
 end
 local receive_fn = ffi.cast("int (*)(void *, int, double, double, renoise_socket_jit_io *)", p_receive)
 local send_fn = ffi.cast("int (*)(void *, const char *, size_t, renoise_socket_jit_io *)", p_send)
--- Owned by the module (jit.rs `Out`); `busy` is set with each result and
--- cleared here once the string is made (a finalizer run meanwhile must
--- not overwrite ptr / len: see jit.rs).
-local out = ffi.cast("renoise_socket_jit_io *", p_out)
+-- jit.rs `Out`, returned to the module (its classic functions read
+-- `busy`); `busy` is set with each result and cleared here once the string
+-- is made (a finalizer run meanwhile must not overwrite ptr / len: see
+-- jit.rs). A struct of the shim's own, not a pointer: its fields are then
+-- at fixed offsets in compiled code.
+local out = ffi.new("renoise_socket_jit_io")
 local str, type = ffi.string, type
 
 -- Status codes of the C functions (jit.rs).
@@ -34,7 +36,7 @@ local str, type = ffi.string, type
 -- (its messages tell a missing argument from a nil one).
 function methods.receive(...)
   local self, mode, timeout = ...
-  if clients[self] and type(timeout) == "number" then
+  if clients[self] and type(timeout) == "number" and out.busy == 0 then
     local kind, n
     if mode == "*line" or mode == "*l" then
       kind, n = 0, 0
@@ -63,7 +65,7 @@ end
 
 function methods.send(...)
   local self, data = ...
-  if clients[self] and type(data) == "string" then
+  if clients[self] and type(data) == "string" and out.busy == 0 then
     local st = send_fn(self, data, #data, out)
     if st == 0 then return true end
     if st == 2 then
@@ -74,3 +76,5 @@ function methods.send(...)
   end
   return c_send(...)
 end
+
+return out

@@ -26,7 +26,7 @@ use std::ffi::{c_int, c_void};
 const SHIM: &str = include_str!("jit.lua");
 
 /// The bytes of a result or of an error message, as the shim reads them.
-/// One per Lua state, owned by a userdata in the class metatable
+/// One per Lua state: a cdata the shim made, kept in the class metatable
 /// (`__jitout`).
 ///
 /// `busy` is set with every result and cleared by the shim once it has
@@ -82,12 +82,15 @@ unsafe extern "C" fn receive(
     timeout_ms: f64,
     out: *mut Out,
 ) -> c_int {
+    // The shim calls this only while `out.busy` is clear, which the classic
+    // functions also set while they copy a result, and only for a client
+    // whose close is not pending (one such is taken off the fast path):
+    // no check here, which keeps this function small enough for the
+    // compiler to inline the guarded call (a check cost 50 instructions a
+    // call that way).
     let this = ud;
     let ud = &mut *ud.cast::<Ud>();
     let out = &mut *out;
-    if out.busy != 0 || ud.busy || ud.close_pending {
-        return NOT_HERE;
-    }
     let Some(timeout) = ud.last_timeout.of(Num::Float(timeout_ms)) else {
         return NOT_HERE;
     };
@@ -128,9 +131,6 @@ unsafe extern "C" fn send(ud: *mut c_void, data: *const u8, len: usize, out: *mu
     let this = ud;
     let ud = &mut *ud.cast::<Ud>();
     let out = &mut *out;
-    if out.busy != 0 || ud.close_pending {
-        return NOT_HERE;
-    }
     let data = if len == 0 {
         &[][..]
     } else {
@@ -164,17 +164,6 @@ pub(crate) unsafe fn install(l: *mut lua_State, mt: c_int, methods: c_int) {
     ffi::lua_pushstring(l, c"k".as_ptr());
     ffi::lua_setfield(l, -2, c"__mode".as_ptr());
     ffi::lua_setmetatable(l, clients);
-    let out = ffi::lua_newuserdata(l, std::mem::size_of::<Out>()).cast::<Out>();
-    let out_ud = ffi::lua_gettop(l);
-    std::ptr::write(
-        out,
-        Out {
-            ptr: std::ptr::null(),
-            len: 0,
-            busy: 0,
-            owner: std::ptr::null_mut(),
-        },
-    );
     if ffi::luaL_loadbuffer(
         l,
         SHIM.as_ptr().cast(),
@@ -191,12 +180,12 @@ pub(crate) unsafe fn install(l: *mut lua_State, mt: c_int, methods: c_int) {
     ffi::lua_getfield(l, methods, c"send".as_ptr());
     ffi::lua_pushlightuserdata(l, receive as *mut c_void);
     ffi::lua_pushlightuserdata(l, send as *mut c_void);
-    ffi::lua_pushlightuserdata(l, out.cast());
-    if ffi::lua_pcall(l, 7, 0, 0) == 0 {
+    // The shim returns its `Out` (a cdata, whose address lua_topointer
+    // gives): kept in the metatable, read by the classic functions.
+    if ffi::lua_pcall(l, 6, 1, 0) == 0 && !ffi::lua_topointer(l, -1).is_null() {
+        ffi::lua_setfield(l, mt, c"__jitout".as_ptr());
         ffi::lua_pushvalue(l, clients);
         ffi::lua_setfield(l, mt, c"__jit".as_ptr());
-        ffi::lua_pushvalue(l, out_ud);
-        ffi::lua_setfield(l, mt, c"__jitout".as_ptr());
         ffi::lua_createtable(l, 2, 0);
         ffi::lua_getfield(l, methods, c"receive".as_ptr());
         ffi::lua_rawseti(l, -2, 1);
@@ -211,7 +200,7 @@ pub(crate) unsafe fn install(l: *mut lua_State, mt: c_int, methods: c_int) {
 /// running C function; `None` when the shim is not installed.
 unsafe fn out_of(l: *mut lua_State) -> Option<*mut Out> {
     ffi::lua_getfield(l, ffi::lua_upvalueindex(1), c"__jitout".as_ptr());
-    let out = ffi::lua_touserdata(l, -1).cast::<Out>();
+    let out = ffi::lua_topointer(l, -1).cast::<Out>().cast_mut();
     ffi::lua_pop(l, 1);
     (!out.is_null()).then_some(out)
 }
@@ -221,6 +210,43 @@ unsafe fn out_of(l: *mut lua_State) -> Option<*mut Out> {
 /// (on LuaJIT a cold path) of the running C function's class.
 pub(crate) unsafe fn marked(l: *mut lua_State) -> bool {
     out_of(l).is_some_and(|out| (*out).busy != 0)
+}
+
+/// Sets the mark for a copy the classic `receive` makes of `ud`'s result,
+/// so the shim leaves every call to the classic functions meanwhile;
+/// returns what to give [`unmark`] after. `None` without the shim.
+pub(crate) unsafe fn mark(
+    l: *mut lua_State,
+    ud: *mut Ud,
+) -> Option<(*mut Out, c_int, *mut c_void)> {
+    let out = out_of(l)?;
+    let before = ((*out).busy, (*out).owner);
+    (*out).busy = 1;
+    (*out).owner = ud.cast();
+    Some((out, before.0, before.1))
+}
+
+/// Puts the mark back as it was before [`mark`] (a copy may be made
+/// inside another one's, from a finalizer).
+pub(crate) unsafe fn unmark(saved: Option<(*mut Out, c_int, *mut c_void)>) {
+    if let Some((out, busy, owner)) = saved {
+        (*out).busy = busy;
+        (*out).owner = owner;
+    }
+}
+
+/// Takes the client at stack index `ud` off the fast path (its close is
+/// pending: the classic functions carry it out). `mt` is the class
+/// metatable.
+pub(crate) unsafe fn unregister(l: *mut lua_State, mt: c_int, ud: c_int) {
+    let ud = ffi::lua_absindex(l, ud);
+    ffi::lua_getfield(l, mt, c"__jit".as_ptr());
+    if ffi::lua_type(l, -1) == ffi::LUA_TTABLE {
+        ffi::lua_pushvalue(l, ud);
+        ffi::lua_pushnil(l);
+        ffi::lua_rawset(l, -3);
+    }
+    ffi::lua_pop(l, 1);
 }
 
 /// Whether the mark is set and names `ud` (stale or not: no look at the
@@ -243,7 +269,11 @@ pub(crate) unsafe fn owned_by(l: *mut lua_State, ud: &mut Ud) -> bool {
     if (*out).busy == 0 {
         return false;
     }
+    // The classic `receive` sets the mark too, while it copies.
     let shim_running = crate::raw::frame_running(l, |l| {
+        if crate::client::is_receive_fn(l, -1) {
+            return true;
+        }
         // The function is on top; the shim's two functions are in
         // `__jitfns`.
         ffi::lua_getfield(l, ffi::lua_upvalueindex(1), c"__jitfns".as_ptr());
