@@ -598,7 +598,10 @@ fn ended_unreported(conn: &Connection, told: bool) -> bool {
 unsafe fn send_other(l: *mut lua_State, ud: &mut Ud, data: &[u8]) -> Result<c_int, Fail> {
     let sent = match &mut ud.client {
         Sock::Shared(conn, _, told) if conn.is_open() => {
-            let sent = guard(|| conn.send(data).map_err(|e| (e.is_disconnected(), Msg::of(e))))?;
+            let sent = guard(|| {
+                conn.send(data)
+                    .map_err(|e| (e.is_disconnected(), Msg::of(e)))
+            })?;
             // The program has been told: the server's later read of the
             // end must not tell it again.
             *told |= matches!(sent, Err((true, _)));
