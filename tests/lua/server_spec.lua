@@ -66,6 +66,15 @@ describe("create_server", function()
     return n
   end
 
+  -- A client of the running server `s` (collector `n`), and the server's
+  -- object of that connection once accepted.
+  local function accepted_one(s, n)
+    local before = #n.accepted
+    local c = client(s.local_port)
+    assert.is_true(pump(s, function() return #n.accepted == before + 1 end))
+    return c, n.accepted[#n.accepted]
+  end
+
   -- A running TCP server on a free port, and the collector of its callbacks.
   local function serving()
     local s = server("127.0.0.1", 0)
@@ -221,9 +230,7 @@ describe("create_server", function()
 
     it("an accepted connection tells disconnected once, whether send or the server saw it first", function()
       local s, n = serving()
-      local c = client(s.local_port)
-      assert.is_true(pump(s, function() return #n.accepted == 1 end))
-      local acc = n.accepted[1]
+      local c, acc = accepted_one(s, n)
       c:close()
       H.sleep(50)
       local ok, e
@@ -241,9 +248,7 @@ describe("create_server", function()
 
     it("an accepted connection closed by the program raises afterwards", function()
       local s, n = serving()
-      local c = client(s.local_port)
-      assert.is_true(pump(s, function() return #n.accepted == 1 end))
-      local acc = n.accepted[1]
+      local c, acc = accepted_one(s, n)
       acc:close()
       c:close()
       pump(s, function() return false end, 200)
