@@ -205,11 +205,11 @@ impl ClientBuilder {
     pub fn connect(&self, host: &str, port: u16) -> Result<Client> {
         let start = std::time::Instant::now();
         let addrs = connect::resolve(host, port, self.connect_timeout)?;
-        let sock = match self.protocol {
+        let (sock, peer) = match self.protocol {
             Protocol::Tcp => connect::tcp(&addrs, self.connect_timeout, start)?,
             Protocol::Udp => connect::udp(&addrs)?,
         };
-        Client::from_socket(sock, self.clone(), None)
+        Client::from_socket(sock, self.clone(), Some(peer))
     }
 
     /// Wraps a connected TCP stream (for example one a listener accepted)

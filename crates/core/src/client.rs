@@ -272,8 +272,8 @@ impl Client {
     /// Whether a receive can still deliver data: while the client is open,
     /// and also after a TCP send that found the peer gone
     /// ([`Error::Disconnected`]; [`is_open`](Client::is_open) is false from
-    /// then on), until a receive has delivered every byte the peer sent
-    /// before it went and reported the end. Nothing the peer sent is lost
+    /// then on) with bytes of the peer still unread, until a receive has
+    /// delivered them and reported the end. Nothing the peer sent is lost
     /// because the program happened to send first: a server that answers
     /// and closes while the client is still sending is the usual case.
     ///
@@ -1029,11 +1029,24 @@ impl Client {
 }
 
 impl Client {
-    /// A TCP send found the peer gone: closed for sending, still readable
-    /// (see [`Client::can_receive`]).
+    /// A TCP send found the peer gone: closed for sending, and still
+    /// readable (see [`Client::can_receive`]) if the peer's last bytes are
+    /// unread; with nothing left to deliver the socket goes at once.
     #[cold]
     fn peer_gone_while_sending(&mut self) -> Error {
-        self.send_closed = true;
+        let unread = !self.buf.is_empty()
+            || self.sock.as_ref().is_some_and(|s| {
+                let mut byte = [MaybeUninit::<u8>::uninit()];
+                matches!(
+                    s.recv_with_flags(&mut byte, libc::MSG_PEEK | libc::MSG_DONTWAIT),
+                    Ok(n) if n > 0
+                )
+            });
+        if unread {
+            self.send_closed = true;
+        } else {
+            self.close();
+        }
         Error::Disconnected
     }
 }

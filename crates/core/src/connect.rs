@@ -177,7 +177,13 @@ fn connect_error(e: io::Error, addr: SocketAddr, timeout: Duration) -> Error {
 
 /// Tries each address in order until one connects, all within `timeout`
 /// counted from `start` (so that resolving the name counts too).
-pub(crate) fn tcp(addrs: &[SocketAddr], timeout: Duration, start: Instant) -> Result<Socket> {
+/// Returns the socket and the address it connected to (asking the socket
+/// for it would fail once a peer that accepted has already reset).
+pub(crate) fn tcp(
+    addrs: &[SocketAddr],
+    timeout: Duration,
+    start: Instant,
+) -> Result<(Socket, SocketAddr)> {
     let timeout = timeout.max(Duration::from_millis(1));
     let deadline = start.checked_add(timeout);
     let mut last = None;
@@ -200,7 +206,7 @@ pub(crate) fn tcp(addrs: &[SocketAddr], timeout: Duration, start: Instant) -> Re
         )
         .map_err(|e| Error::os(format_args!("cannot connect to {addr}"), e))?;
         match sock.connect_timeout(&addr.into(), left) {
-            Ok(()) => return Ok(sock),
+            Ok(()) => return Ok((sock, addr)),
             Err(e) => last = Some(connect_error(e, addr, timeout)),
         }
     }
@@ -208,7 +214,7 @@ pub(crate) fn tcp(addrs: &[SocketAddr], timeout: Duration, start: Instant) -> Re
 }
 
 /// A connected UDP socket: it sends to and receives from that peer only.
-pub(crate) fn udp(addrs: &[SocketAddr]) -> Result<Socket> {
+pub(crate) fn udp(addrs: &[SocketAddr]) -> Result<(Socket, SocketAddr)> {
     let mut last = None;
     for &addr in addrs {
         let any: SocketAddr = match addr {
@@ -225,7 +231,7 @@ pub(crate) fn udp(addrs: &[SocketAddr]) -> Result<Socket> {
             .bind(&any.into())
             .and_then(|()| sock.connect(&addr.into()));
         match res {
-            Ok(()) => return Ok(sock),
+            Ok(()) => return Ok((sock, addr)),
             Err(e) => last = Some(connect_error(e, addr, Duration::ZERO)),
         }
     }
@@ -267,12 +273,13 @@ mod tests {
     fn addresses_are_tried_in_order_until_one_connects() {
         let good = TcpListener::bind("127.0.0.1:0").unwrap();
         let good_addr = good.local_addr().unwrap();
-        let sock = tcp(
+        let (sock, addr) = tcp(
             &[refused(), good_addr],
             Duration::from_secs(2),
             Instant::now(),
         )
         .unwrap();
+        assert_eq!(addr, good_addr);
         assert_eq!(sock.peer_addr().unwrap().as_socket(), Some(good_addr));
     }
 

@@ -47,6 +47,7 @@ fn send_to_a_peer_that_closed() {
         // answers it with RST); it must fail within a few sends.
         assert!(ok <= 3, "{host}: {ok} sends succeeded first");
         assert!(!c.is_open());
+        assert!(!c.can_receive(), "{host}: nothing unread, the socket went");
         assert!(matches!(c.send(b"again"), Err(Error::Closed)));
     }
 }
@@ -78,10 +79,15 @@ fn what_a_peer_sent_before_it_closed_is_received_after_a_send_found_it_gone() {
 fn send_to_a_peer_that_reset() {
     for host in LOOPBACKS {
         let (listener, port) = listen(host);
-        let peer = serve_one(listener, |s| {
+        // The reset waits for the connect to have returned: one landing
+        // while connect checks the socket's error makes connect fail.
+        let (go, wait) = mpsc::channel::<()>();
+        let peer = serve_one(listener, move |s| {
+            let _ = wait.recv_timeout(LONG);
             SockRef::from(&s).set_linger(Some(Duration::ZERO)).unwrap();
         });
         let mut c = Client::connect(host, port).unwrap();
+        go.send(()).unwrap();
         join(peer);
         thread::sleep(ms(50));
         let (err, ok) = send_until_error(&mut c, 200);
