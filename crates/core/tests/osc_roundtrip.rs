@@ -156,6 +156,16 @@ fn char_is_sent_as_a_32_bit_integer_like_liblo() {
 }
 
 #[test]
+fn a_char_sign_extended_from_a_signed_c_char_decodes_as_its_byte() {
+    let p = Packet::decode(b"/c\0\0,cc\0\xff\xff\xff\xe9\0\0\0\x41").unwrap();
+    let want = Packet::from(Message::new("/c", vec![Arg::Char(0xe9), Arg::Char(b'A')]));
+    assert_eq!(p, want);
+    // Code points beyond a byte are still refused.
+    assert!(Packet::decode(b"/c\0\0,c\0\0\0\0\x01\x00").is_err());
+    assert!(Packet::decode(b"/c\0\0,c\0\0\xff\xff\xff\x7f").is_err());
+}
+
+#[test]
 fn color_and_midi_put_the_first_component_in_the_most_significant_byte() {
     let bytes = Message::new("/r", vec![Arg::Color(0x1122_3344), Arg::Midi(0x0190_3c7f)])
         .to_bytes()

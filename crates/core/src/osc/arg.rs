@@ -196,8 +196,9 @@ pub enum Arg {
     /// `S`: symbol, bytes like [`Arg::String`] but tagged `S`.
     Symbol(Vec<u8>),
     /// `c`: one character. On the wire a 32-bit integer, as liblo sends
-    /// it; a one-character Lua string is one byte, so values above 255 do
-    /// not decode.
+    /// it (decoding also takes a byte sign-extended from a signed C
+    /// `char`, as oscpack sends 0x80-0xff); a one-character Lua string is
+    /// one byte, so other values above 255 do not decode.
     Char(u8),
     /// `r`: color, `0xRRGGBBAA` (red in the most significant byte).
     Color(u32),

@@ -166,11 +166,16 @@ fn arg(r: &mut Reader<'_>, tag: Tag, times: &mut Vec<u64>) -> Result<Arg> {
         Tag::Char => {
             let at = r.pos;
             let c = r.u32("char")?;
-            Arg::Char(
-                u8::try_from(c).map_err(|_| {
-                    err(format!("char at byte {at} is {c:#x}, not a byte (0..=255)"))
-                })?,
-            )
+            // 0..=255 as liblo sends it, or a byte from 0x80 up sign-extended
+            // from a signed C `char` (oscpack sends `(int32)(char)c`).
+            match c {
+                0..=0xff | 0xffff_ff80..=0xffff_ffff => Arg::Char(c as u8),
+                _ => {
+                    return Err(err(format!(
+                        "char at byte {at} is {c:#x}, not a byte (0..=255)"
+                    )))
+                }
+            }
         }
         Tag::Color => Arg::Color(r.u32("color")?),
         Tag::Midi => Arg::Midi(r.u32("midi")?),
