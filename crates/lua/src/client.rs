@@ -77,9 +77,11 @@ enum Sock {
     /// keeps SIMD searchers in it).
     Own(Box<Client>),
     /// A connection a TCP server accepted, shared with the server, the
-    /// buffer `receive` copies into (see [`receive_other`]), and whether
-    /// the program has been told that it closed.
-    Shared(Connection, Vec<u8>, bool),
+    /// buffer `receive` copies into (see [`receive_other`]), whether the
+    /// program has been told that it closed, and whether the server has
+    /// dispatched its end (every `socket_message` of it delivered; see
+    /// [`Ud::mark_ended`]).
+    Shared(Connection, Vec<u8>, bool, bool),
     /// The sender of a UDP server's message: `send` replies from the
     /// server's port, `receive` raises, `is_open` is false.
     Sender(UdpPeer),
@@ -114,7 +116,7 @@ impl Ud {
             local: conn.local_addr(),
             peer: conn.peer_addr(),
             protocol: conn.protocol(),
-            client: Sock::Shared(conn, Vec::new(), false),
+            client: Sock::Shared(conn, Vec::new(), false, false),
             max_receive_size,
             last_timeout: LastTimeout::default(),
             last_size: LastSize::default(),
@@ -158,7 +160,7 @@ impl Ud {
             // False once the server's read found the end (the server
             // noticed the peer going); the program's next call still gets
             // `"disconnected"` (see `ended_unreported`).
-            Sock::Shared(c, _, _) => c.is_open(),
+            Sock::Shared(c, _, _, _) => c.is_open(),
             Sock::Sender(_) | Sock::Gone => false,
         }
     }
@@ -184,6 +186,14 @@ impl Ud {
         }
     }
 
+    /// The server dispatched the end of this accepted connection (every
+    /// message of it before): the program's next call may report it.
+    pub(crate) fn mark_ended(&mut self) {
+        if let Sock::Shared(_, _, _, ended) = &mut self.client {
+            *ended = true;
+        }
+    }
+
     /// Closes now a client whose `close()` had to wait; false (nothing
     /// done) while a result of it is still being made into a string.
     unsafe fn settle_close(&mut self, l: *mut lua_State) -> bool {
@@ -198,7 +208,7 @@ impl Ud {
     fn close(&mut self) -> Result<(), Fail> {
         match &mut self.client {
             Sock::Own(c) => guard(|| c.close()),
-            Sock::Shared(c, _, told) => {
+            Sock::Shared(c, _, told, _) => {
                 *told = true;
                 guard(|| c.close())
             }
@@ -546,7 +556,7 @@ unsafe fn receive_other(
 ) -> Result<c_int, Fail> {
     let this: *mut Ud = ud;
     match &mut (*this).client {
-        Sock::Shared(conn, buf, _) if conn.lock().can_receive() => {
+        Sock::Shared(conn, buf, _, _) if conn.lock().can_receive() => {
             let got = guard(|| {
                 let mut c = conn.lock();
                 match c.receive(mode, timeout) {
@@ -570,7 +580,13 @@ unsafe fn receive_other(
                 Err(msg) => Ok(push_failure(l, &msg)),
             }
         }
-        Sock::Shared(conn, _, told) if ended_unreported(conn, *told) => {
+        // The server read the end, but messages it read before are still
+        // to be dispatched as `socket_message`: reporting the end now would
+        // come before those bytes. Nothing can be received here meanwhile.
+        Sock::Shared(conn, _, false, false) if conn.ended_by_peer() => {
+            Ok(push_static_failure(l, "timeout"))
+        }
+        Sock::Shared(_, _, told @ false, true) => {
             *told = true;
             Ok(push_static_failure(l, "disconnected"))
         }
@@ -582,14 +598,6 @@ unsafe fn receive_other(
     }
 }
 
-/// Whether an accepted connection was closed by the server's own read of
-/// the end of the stream and the program has not been told yet (`told`):
-/// then the call returns `"disconnected"`, as it would for a client whose
-/// peer closed, rather than raising "socket is closed".
-fn ended_unreported(conn: &Connection, told: bool) -> bool {
-    !told && conn.ended_by_peer()
-}
-
 /// `send` on anything but an open owned client (the cold path): a shared
 /// connection, a UDP sender (a reply from the server's port), or a closed
 /// socket.
@@ -597,7 +605,7 @@ fn ended_unreported(conn: &Connection, told: bool) -> bool {
 #[inline(never)]
 unsafe fn send_other(l: *mut lua_State, ud: &mut Ud, data: &[u8]) -> Result<c_int, Fail> {
     let sent = match &mut ud.client {
-        Sock::Shared(conn, _, told) if conn.is_open() => {
+        Sock::Shared(conn, _, told, _) if conn.is_open() => {
             let sent = guard(|| {
                 conn.send(data)
                     .map_err(|e| (e.is_disconnected(), Msg::of(e)))
@@ -607,7 +615,7 @@ unsafe fn send_other(l: *mut lua_State, ud: &mut Ud, data: &[u8]) -> Result<c_in
             *told |= matches!(sent, Err((true, _)));
             sent.map_err(|(_, m)| m)
         }
-        Sock::Shared(conn, _, told) if ended_unreported(conn, *told) => {
+        Sock::Shared(conn, _, told @ false, ended) if *ended || conn.ended_by_peer() => {
             *told = true;
             Err(Msg::of("disconnected"))
         }
@@ -690,7 +698,7 @@ unsafe fn tostring_body(l: *mut lua_State) -> Result<c_int, Fail> {
             ud.protocol, ud.local, ud.peer
         )),
         Sock::Own(c) => Msg::of(&**c),
-        Sock::Shared(c, _, _) => Msg::of(c),
+        Sock::Shared(c, _, _, _) => Msg::of(c),
         Sock::Sender(p) => Msg::of(p),
         Sock::Gone => Msg::of(format_args!(
             "{CLASS}({} {} -> {}, closed)",

@@ -642,6 +642,14 @@ unsafe fn push_connection(
 unsafe fn forget_connection(l: *mut lua_State, state: c_int, id: usize) {
     ffi::lua_getfield(l, state, c"conns".as_ptr());
     if ffi::lua_type(l, -1) == ffi::LUA_TTABLE {
+        // Its object, which the program may keep, learns that everything
+        // before the end has been dispatched.
+        push_key(l, id);
+        ffi::lua_rawget(l, -2);
+        if ffi::lua_type(l, -1) == ffi::LUA_TUSERDATA {
+            (*ffi::lua_touserdata(l, -1).cast::<crate::client::Ud>()).mark_ended();
+        }
+        ffi::lua_pop(l, 1);
         push_key(l, id);
         ffi::lua_pushnil(l);
         ffi::lua_rawset(l, -3);
