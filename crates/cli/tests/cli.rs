@@ -124,9 +124,10 @@ fn tool_folder_menu_and_args() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
-    assert!(out(&o)
-        .1
-        .contains("no menu entry, keybinding or MIDI mapping named 'Nope'"));
+    let se = out(&o).1;
+    assert!(se.contains("no menu entry, keybinding or MIDI mapping named 'Nope'"));
+    // A usage error: the message alone.
+    assert!(!se.contains("stack traceback"), "{se}");
 }
 
 #[test]
@@ -1071,6 +1072,7 @@ fn a_menu_name_shared_by_two_entries_needs_the_full_name() {
     let (so, se) = out(&o);
     assert_eq!(o.status.code(), Some(1), "{so}{se}");
     assert!(se.contains("'Dup' is ambiguous"), "{se}");
+    assert!(!se.contains("stack traceback"), "{se}");
     assert!(
         se.contains("Pattern Editor:Dup") && !so.contains("dup"),
         "{so}{se}"
