@@ -30,6 +30,16 @@ fn out(o: &std::process::Output) -> (String, String) {
     )
 }
 
+/// A folder of this test run named after `tag`, holding `name` with
+/// `text`; returns the folder (to remove) and the file.
+fn temp_file(tag: &str, name: &str, text: impl AsRef<[u8]>) -> (PathBuf, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("rs-cli-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join(name);
+    std::fs::write(&f, text).unwrap();
+    (dir, f)
+}
+
 fn run_ok(args: &[&str]) -> String {
     let o = cmd().args(args).output().unwrap();
     let (so, se) = out(&o);
@@ -161,10 +171,11 @@ fn app_stubs_print_to_stderr_and_prompt_answer() {
 
 #[test]
 fn script_error_prints_traceback_with_file_and_line() {
-    let dir = std::env::temp_dir().join(format!("rs-cli-err-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let f = dir.join("broken.lua");
-    std::fs::write(&f, "local function f()\n  error('boom')\nend\nf()\n").unwrap();
+    let (dir, f) = temp_file(
+        "err",
+        "broken.lua",
+        "local function f()\n  error('boom')\nend\nf()\n",
+    );
     let o = cmd().args(["run", f.to_str().unwrap()]).output().unwrap();
     let se = out(&o).1;
     assert_eq!(o.status.code(), Some(1));
@@ -183,9 +194,7 @@ fn script_error_prints_traceback_with_file_and_line() {
 
 #[test]
 fn error_without_a_string_message_still_says_something() {
-    let dir = std::env::temp_dir().join(format!("rs-cli-empty-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let f = dir.join("empty.lua");
+    let (dir, f) = temp_file("empty", "empty.lua", "");
     for (code, expected) in [
         ("error()", "(error raised with no message"),
         (
@@ -214,11 +223,9 @@ fn error_without_a_string_message_still_says_something() {
 
 #[test]
 fn a_zipped_tool_is_named_as_such() {
-    let dir = std::env::temp_dir().join(format!("rs-cli-zip-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let f = dir.join("com.example.tool.xrnx");
     // The start of a zip archive: a local file header.
-    std::fs::write(&f, b"PK\x03\x04\x14\x00\x00\x00\x08\x00main.lua").unwrap();
+    let header = b"PK\x03\x04\x14\x00\x00\x00\x08\x00main.lua";
+    let (dir, f) = temp_file("zip", "com.example.tool.xrnx", header);
     let o = cmd().args(["run", f.to_str().unwrap()]).output().unwrap();
     assert_eq!(o.status.code(), Some(1));
     let se = out(&o).1;
@@ -241,14 +248,11 @@ fn missing_file_is_one_line() {
 
 #[test]
 fn timeout_stops_a_tool_that_runs_forever() {
-    let dir = std::env::temp_dir().join(format!("rs-cli-to-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let f = dir.join("forever.lua");
-    std::fs::write(
-        &f,
+    let (dir, f) = temp_file(
+        "to",
+        "forever.lua",
         "renoise.tool().app_idle_observable:add_notifier(function() end)",
-    )
-    .unwrap();
+    );
     let o = cmd()
         .args(["run", "--timeout", "0.5", f.to_str().unwrap()])
         .output()
@@ -543,10 +547,7 @@ fn connect_waits_while_a_line_is_still_arriving() {
 
 #[test]
 fn a_timeout_too_large_for_a_duration_means_no_timeout() {
-    let dir = std::env::temp_dir().join(format!("rs-cli-big-to-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let f = dir.join("done.lua");
-    std::fs::write(&f, "print('done')").unwrap();
+    let (dir, f) = temp_file("big-to", "done.lua", "print('done')");
     for secs in ["1e20", "1e300"] {
         let o = cmd()
             .args(["run", "--timeout", secs, f.to_str().unwrap()])

@@ -321,8 +321,7 @@ impl Client {
         if self.end.is_some() {
             return false; // the end is known, and nothing is left before it
         }
-        let mut byte = [MaybeUninit::<u8>::uninit()];
-        match sock.recv_with_flags(&mut byte, libc::MSG_PEEK | libc::MSG_DONTWAIT) {
+        match peek(sock) {
             Ok(n) => n > 0,
             Err(e) => matches!(
                 e.kind(),
@@ -1035,13 +1034,10 @@ impl Client {
     #[cold]
     fn peer_gone_while_sending(&mut self) -> Error {
         let unread = !self.buf.is_empty()
-            || self.sock.as_ref().is_some_and(|s| {
-                let mut byte = [MaybeUninit::<u8>::uninit()];
-                matches!(
-                    s.recv_with_flags(&mut byte, libc::MSG_PEEK | libc::MSG_DONTWAIT),
-                    Ok(n) if n > 0
-                )
-            });
+            || self
+                .sock
+                .as_ref()
+                .is_some_and(|s| matches!(peek(s), Ok(n) if n > 0));
         if unread {
             self.send_closed = true;
         } else {
@@ -1049,6 +1045,13 @@ impl Client {
         }
         Error::Disconnected
     }
+}
+
+/// One look at whether the kernel holds data: reads nothing, never waits
+/// (`Ok(0)`: the end of the stream).
+fn peek(sock: &Socket) -> io::Result<usize> {
+    let mut byte = [MaybeUninit::<u8>::uninit()];
+    sock.recv_with_flags(&mut byte, libc::MSG_PEEK | libc::MSG_DONTWAIT)
 }
 
 /// Waits until the socket can take more data: `Ok(false)` when `timeout`
