@@ -19,7 +19,7 @@ use crate::raw::{
     string_at, timeout_at_cached, type_error, Fail, LastSize, LastTimeout, Msg, Shown,
 };
 use mlua::ffi::{self, lua_CFunction, lua_State};
-use renoise_socket::{Client, Connection, Mode, UdpPeer};
+use renoise_socket::{Client, Connection, Mode, Protocol, UdpPeer};
 use std::ffi::c_int;
 use std::net::SocketAddr;
 
@@ -53,17 +53,16 @@ pub(crate) struct Ud {
     local: SocketAddr,
     peer: SocketAddr,
     /// Kept for `tostring` once the socket is gone.
-    protocol: renoise_socket::Protocol,
+    protocol: Protocol,
     /// Largest `n` that `receive(n, ...)` accepts.
     max_receive_size: usize,
     /// The timeout of the last `receive`.
     pub(crate) last_timeout: LastTimeout,
     /// The size of the last `receive(n, ...)`.
     pub(crate) last_size: LastSize,
-    /// A result of this client is being made into a Lua string, on the
-    /// thread `busy_thread` (see [`push_result`]).
+    /// A result of this client is being made into a Lua string (see
+    /// [`push_result`]).
     pub(crate) busy: bool,
-    busy_thread: *mut lua_State,
     /// `close()` came while a result was being made into a string (from a
     /// finalizer): the client counts as closed, and is closed once that is
     /// done (see [`Ud::settle_close`]).
@@ -95,51 +94,43 @@ enum Sock {
 const _: () = assert!(std::mem::align_of::<Ud>() <= 8);
 
 impl Ud {
-    pub(crate) fn new(client: Client, max_receive_size: usize) -> Ud {
+    /// The fields every `Ud` starts with.
+    fn of(client: Sock, local: SocketAddr, peer: SocketAddr, protocol: Protocol, max: usize) -> Ud {
         Ud {
-            local: client.local_addr(),
-            peer: client.peer_addr(),
-            protocol: client.protocol(),
-            client: Sock::Own(Box::new(client)),
-            max_receive_size,
+            client,
+            local,
+            peer,
+            protocol,
+            max_receive_size: max,
             last_timeout: LastTimeout::default(),
             last_size: LastSize::default(),
             busy: false,
-            busy_thread: std::ptr::null_mut(),
             close_pending: false,
         }
+    }
+
+    pub(crate) fn new(client: Client, max_receive_size: usize) -> Ud {
+        let (local, peer, protocol) = (client.local_addr(), client.peer_addr(), client.protocol());
+        Ud::of(
+            Sock::Own(Box::new(client)),
+            local,
+            peer,
+            protocol,
+            max_receive_size,
+        )
     }
 
     /// A connection accepted by a server.
     pub(crate) fn shared(conn: Connection, max_receive_size: usize) -> Ud {
-        Ud {
-            local: conn.local_addr(),
-            peer: conn.peer_addr(),
-            protocol: conn.protocol(),
-            client: Sock::Shared(conn, Vec::new(), false, false),
-            max_receive_size,
-            last_timeout: LastTimeout::default(),
-            last_size: LastSize::default(),
-            busy: false,
-            busy_thread: std::ptr::null_mut(),
-            close_pending: false,
-        }
+        let (local, peer, protocol) = (conn.local_addr(), conn.peer_addr(), conn.protocol());
+        let sock = Sock::Shared(conn, Vec::new(), false, false);
+        Ud::of(sock, local, peer, protocol, max_receive_size)
     }
 
     /// The sender-only socket of a UDP server's message.
     pub(crate) fn sender(peer: UdpPeer) -> Ud {
-        Ud {
-            local: peer.local_addr(),
-            peer: peer.peer_addr(),
-            protocol: renoise_socket::Protocol::Udp,
-            client: Sock::Sender(peer),
-            max_receive_size: 0,
-            last_timeout: LastTimeout::default(),
-            last_size: LastSize::default(),
-            busy: false,
-            busy_thread: std::ptr::null_mut(),
-            close_pending: false,
-        }
+        let (local, to) = (peer.local_addr(), peer.peer_addr());
+        Ud::of(Sock::Sender(peer), local, to, Protocol::Udp, 0)
     }
 
     /// Largest `n` that `receive(n, ...)` accepts.
@@ -159,7 +150,7 @@ impl Ud {
             Sock::Own(c) => c.is_open(),
             // False once the server's read found the end (the server
             // noticed the peer going); the program's next call still gets
-            // `"disconnected"` (see `ended_unreported`).
+            // `"disconnected"` (see `receive_other`).
             Sock::Shared(c, _, _, _) => c.is_open(),
             Sock::Sender(_) | Sock::Gone => false,
         }
@@ -381,7 +372,6 @@ unsafe fn receive_body(l: *mut lua_State) -> Result<c_int, Fail> {
 #[inline(always)]
 unsafe fn push_result(l: *mut lua_State, ud: *mut Ud, bytes: &[u8]) {
     (*ud).busy = true;
-    (*ud).busy_thread = l;
     // LuaJIT: the fast path must keep off too (it checks only this mark).
     #[cfg(any(feature = "luajit", feature = "embedjit"))]
     let saved = crate::jit::mark(l, ud);
@@ -412,7 +402,7 @@ unsafe fn close_after_push(l: *mut lua_State, ud: *mut Ud) {
 #[inline(never)]
 unsafe fn not_nested(l: *mut lua_State, ud: &mut Ud) -> Result<(), Fail> {
     if ud.busy {
-        if receive_in_flight(l, ud.busy_thread) {
+        if raw::copy_in_flight(l, |l| is_receive_fn(l, -1)) {
             return Err(nested());
         }
         ud.busy = false;
@@ -438,18 +428,6 @@ unsafe fn send_entry(l: *mut lua_State, ud: &mut Ud) -> Result<(), Fail> {
         return Err(Fail::closed());
     }
     Ok(())
-}
-
-/// Whether a receive marked busy on `thread` may still be making its
-/// string. Only the thread that runs it can tell by looking at its frames;
-/// the main thread runs only while no coroutine is inside a call, so from
-/// there the mark is stale. From another coroutine (a finalizer may resume
-/// one) nothing can be told: assume it is.
-unsafe fn receive_in_flight(l: *mut lua_State, thread: *mut lua_State) -> bool {
-    if l == thread {
-        return raw::frame_running(l, |l| is_receive_fn(l, -1));
-    }
-    !raw::is_main_thread(l)
 }
 
 /// Whether the value at `index` is the classic `receive`.
@@ -634,7 +612,7 @@ unsafe fn close_body(l: *mut lua_State) -> Result<c_int, Fail> {
         // bytes. Closed from now on; the socket goes once that is done.
         ud.close_pending = true;
         #[cfg(any(feature = "luajit", feature = "embedjit"))]
-        crate::jit::unregister(l, ffi::lua_upvalueindex(1), 1);
+        crate::jit::set_fast(l, ffi::lua_upvalueindex(1), 1, false);
         return Ok(0);
     }
     ud.close()?;
@@ -692,18 +670,18 @@ unsafe fn newindex_body(l: *mut lua_State) -> Result<c_int, Fail> {
 /// `tostring(client)`: `SocketClient(TCP 127.0.0.1:50000 -> 127.0.0.1:8080, open)`.
 unsafe fn tostring_body(l: *mut lua_State) -> Result<c_int, Fail> {
     let ud = this(l)?;
-    let msg = match &ud.client {
-        _ if ud.close_pending => Msg::of(format_args!(
+    let gone = || {
+        Msg::of(format_args!(
             "{CLASS}({} {} -> {}, closed)",
             ud.protocol, ud.local, ud.peer
-        )),
+        ))
+    };
+    let msg = match &ud.client {
+        Sock::Gone => gone(),
+        _ if ud.close_pending => gone(),
         Sock::Own(c) => Msg::of(&**c),
         Sock::Shared(c, _, _, _) => Msg::of(c),
         Sock::Sender(p) => Msg::of(p),
-        Sock::Gone => Msg::of(format_args!(
-            "{CLASS}({} {} -> {}, closed)",
-            ud.protocol, ud.local, ud.peer
-        )),
     };
     msg.push(l);
     Ok(1)

@@ -235,20 +235,6 @@ pub(crate) unsafe fn unmark(saved: Option<(*mut Out, c_int, *mut c_void)>) {
     }
 }
 
-/// Takes the client at stack index `ud` off the fast path (its close is
-/// pending: the classic functions carry it out). `mt` is the class
-/// metatable.
-pub(crate) unsafe fn unregister(l: *mut lua_State, mt: c_int, ud: c_int) {
-    let ud = ffi::lua_absindex(l, ud);
-    ffi::lua_getfield(l, mt, c"__jit".as_ptr());
-    if ffi::lua_type(l, -1) == ffi::LUA_TTABLE {
-        ffi::lua_pushvalue(l, ud);
-        ffi::lua_pushnil(l);
-        ffi::lua_rawset(l, -3);
-    }
-    ffi::lua_pop(l, 1);
-}
-
 /// Whether the mark is set and names `ud` (stale or not: no look at the
 /// frames).
 pub(crate) unsafe fn marked_for(l: *mut lua_State, ud: &Ud) -> bool {
@@ -256,12 +242,10 @@ pub(crate) unsafe fn marked_for(l: *mut lua_State, ud: &Ud) -> bool {
         .is_some_and(|out| (*out).busy != 0 && (*out).owner == (ud as *const Ud).cast_mut().cast())
 }
 
-/// Whether the fast path may be making a result of `ud` into a string
-/// right now. Only the thread running the shim can tell, by its frames; a
-/// mark seen from the main thread with no shim frame on it is stale (its
-/// string creation raised: the main thread runs only while no coroutine
-/// is inside a call) and is cleared; from another coroutine (a finalizer
-/// may resume one) nothing can be told, and a mark naming `ud` counts.
+/// Whether the fast path (or a classic `receive`, which sets the same
+/// mark) may be making a result of `ud` into a string right now. A mark
+/// that [`copy_in_flight`](crate::raw::copy_in_flight) finds stale (its
+/// string creation raised) is cleared.
 pub(crate) unsafe fn owned_by(l: *mut lua_State, ud: &mut Ud) -> bool {
     let Some(out) = out_of(l) else {
         return false;
@@ -270,7 +254,7 @@ pub(crate) unsafe fn owned_by(l: *mut lua_State, ud: &mut Ud) -> bool {
         return false;
     }
     // The classic `receive` sets the mark too, while it copies.
-    let shim_running = crate::raw::frame_running(l, |l| {
+    let live = crate::raw::copy_in_flight(l, |l| {
         if crate::client::is_receive_fn(l, -1) {
             return true;
         }
@@ -288,15 +272,11 @@ pub(crate) unsafe fn owned_by(l: *mut lua_State, ud: &mut Ud) -> bool {
         ffi::lua_pop(l, 1);
         hit
     });
-    let mine = (*out).owner == (ud as *mut Ud).cast();
-    if shim_running {
-        return mine;
-    }
-    if crate::raw::is_main_thread(l) {
+    if !live {
         (*out).busy = 0;
         return false;
     }
-    mine
+    (*out).owner == (ud as *mut Ud).cast()
 }
 
 /// True when the `jit` library is loaded and its compiler is on.
@@ -317,14 +297,20 @@ unsafe fn jit_on(l: *mut lua_State) -> bool {
     on
 }
 
-/// Lists the new client at stack index `ud` (a `create_client` result) as
-/// one the fast path may take; `mt` is the class metatable.
-pub(crate) unsafe fn register(l: *mut lua_State, mt: c_int, ud: c_int) {
+/// Lists the client at stack index `ud` as one the fast path may take
+/// (`on`: a new `create_client` result), or takes it off (its close is
+/// pending: the classic functions carry it out). `mt` is the class
+/// metatable.
+pub(crate) unsafe fn set_fast(l: *mut lua_State, mt: c_int, ud: c_int, on: bool) {
     let ud = ffi::lua_absindex(l, ud);
     ffi::lua_getfield(l, mt, c"__jit".as_ptr());
     if ffi::lua_type(l, -1) == ffi::LUA_TTABLE {
         ffi::lua_pushvalue(l, ud);
-        ffi::lua_pushboolean(l, 1);
+        if on {
+            ffi::lua_pushboolean(l, 1);
+        } else {
+            ffi::lua_pushnil(l);
+        }
         ffi::lua_rawset(l, -3);
     }
     ffi::lua_pop(l, 1);

@@ -585,6 +585,19 @@ pub(crate) unsafe fn read_only_field(
     }
 }
 
+/// Whether a copy marked in flight (by a function that `is` recognises)
+/// may still be running. Only its own thread can tell, by its frames: the
+/// current thread is looked at; the main thread runs only while no
+/// coroutine is inside a call, so a mark it does not find there is stale;
+/// from a coroutine (a finalizer may resume one) nothing more can be told,
+/// and the mark is taken as live.
+pub(crate) unsafe fn copy_in_flight(
+    l: *mut lua_State,
+    is: impl Fn(*mut lua_State) -> bool,
+) -> bool {
+    frame_running(l, is) || !is_main_thread(l)
+}
+
 /// Whether `l` is the main thread of its Lua state.
 pub(crate) unsafe fn is_main_thread(l: *mut lua_State) -> bool {
     let main = ffi::lua_pushthread(l) == 1;

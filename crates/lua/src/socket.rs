@@ -100,7 +100,7 @@ unsafe fn create_client_body(l: *mut lua_State) -> Result<c_int, Fail> {
             ffi::lua_pushvalue(l, ffi::lua_upvalueindex(1));
             ffi::lua_setmetatable(l, -2);
             #[cfg(any(feature = "luajit", feature = "embedjit"))]
-            crate::jit::register(l, ffi::lua_upvalueindex(1), -1);
+            crate::jit::set_fast(l, ffi::lua_upvalueindex(1), -1, true);
             Ok(1)
         }
         Err(Fail::Error(msg)) => Ok(push_failure(l, &msg)),
