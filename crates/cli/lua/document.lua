@@ -197,6 +197,19 @@ local function text_of(raw)
   end
 end
 
+-- The `>` that ends the tag opened at `pos`: quoted attribute values may
+-- hold a `>` of their own.
+local function tag_end(xml, pos)
+  local i = pos
+  while true do
+    local q
+    i, _, q = xml:find("([>\"'])", i + 1)
+    if not i or q == ">" then return i end
+    i = xml:find(q, i + 1, true)
+    if not i then return nil end
+  end
+end
+
 -- Parses a whole XML document into { name =, children = {...}, text = }
 -- elements (attributes are ignored), or nil, message for text that is not
 -- well-formed.
@@ -235,7 +248,7 @@ local function parse_xml(xml)
       if not e then return fail("unterminated <!") end
       pos = e + 1
     else
-      local e = xml:find(">", pos, true)
+      local e = tag_end(xml, pos)
       if not e then return fail("unterminated tag") end
       local tag = xml:sub(pos + 1, e - 1)
       local closing, name = tag:match("^(/?)([%a_:][%w_:%.%-]*)")

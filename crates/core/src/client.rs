@@ -479,6 +479,50 @@ impl Client {
         }
     }
 
+    /// What [`receive`](Client::receive) would return now without a system
+    /// call: a whole line or `n` bytes already in the client's buffer.
+    /// `None`, consuming nothing, whenever `receive` would have to do more:
+    /// nothing whole buffered, a line longer than the limit, a size out of
+    /// range, a closed client, and always for [`Mode::All`]. Never waits,
+    /// never fails: the `receive` that follows a `None` reports what there
+    /// is to report.
+    ///
+    /// For callers that make their own fast path (the Lua module's LuaJIT
+    /// entry takes every buffered line this way, with no deadline to
+    /// compute and nothing to return through memory).
+    ///
+    /// ```no_run
+    /// use renoise_socket::{Client, Mode};
+    /// use std::time::Duration;
+    /// let mut c = Client::connect("127.0.0.1", 8080)?;
+    /// let first = c.receive_vec(Mode::Line, Duration::from_secs(1))?;
+    /// // Lines that came in the same read as the first one:
+    /// while let Some(line) = c.receive_buffered(Mode::Line) {
+    ///     println!("{}", String::from_utf8_lossy(line));
+    /// }
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    #[inline]
+    pub fn receive_buffered(&mut self, mode: Mode) -> Option<&[u8]> {
+        // The same tests as the first lines of `line` and `exact`, so a
+        // result here is exactly what `receive` would have returned.
+        let r = match mode {
+            Mode::Line => self.buf.take_line(self.opts.max_line_length)?.ok()?,
+            Mode::Bytes(n) => {
+                if n == 0 || n > self.opts.max_receive_size {
+                    return None;
+                }
+                self.buf.settle();
+                if self.buf.len() < n {
+                    return None;
+                }
+                self.buf.take_exact(n)
+            }
+            Mode::All => return None,
+        };
+        Some(self.buf.bytes(r))
+    }
+
     /// Like [`receive`](Client::receive), into an owned vector.
     ///
     /// ```no_run

@@ -344,6 +344,12 @@ unsafe fn receive_body(l: *mut lua_State) -> Result<c_int, Fail> {
     let Some(client) = (*ud).owned_receivable() else {
         return receive_other(l, &mut *ud, mode, timeout);
     };
+    // A line or record already buffered (the common case of a loop) needs
+    // neither a deadline nor a result passed through memory.
+    if let Some(Some(bytes)) = guard_fast(|| client.receive_buffered(mode)) {
+        push_result(l, ud, bytes);
+        return Ok(1);
+    }
     // Only a small result leaves the guard on the hot path (a slice, or
     // the kind of failure): carrying a `Msg` through it would copy half a
     // kilobyte per call. The message of a rare failure is made in

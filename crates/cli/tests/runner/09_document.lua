@@ -65,7 +65,7 @@ assert(#l == 1 and l[1].value == "x")
 local function write(name, text) local f = assert(io.open(name, "wb")) f:write(text) f:close() end
 write("doc_ent_test.xml", [==[<?xml version="1.0" encoding="UTF-8"?>
 <!-- a comment -->
-<R doc_version="0"><name>a &apos;q&apos; &quot;dq&quot; &#65;&#x42;&#233;</name><cd><![CDATA[<x>&amp;]]> and &lt;</cd><count>3</count><empty/></R>]==])
+<R doc_version="0" note='a > b' other="/>"><name>a &apos;q&apos; &quot;dq&quot; &#65;&#x42;&#233;</name><cd><![CDATA[<x>&amp;]]> and &lt;</cd><count>3</count><empty/></R>]==])
 local d = renoise.Document.create("R") { name = "", cd = "", count = 0, empty = "z" }
 local ok, err = d:load_from("doc_ent_test.xml")
 assert(ok, err)
@@ -77,6 +77,7 @@ for _, bad in ipairs({
   '<R><count>1</R></count>',
   '<R><count>1 & 2</count></R>',
   '<R><count>1</count></R><S/>',
+  '<R a="1 > 0><count>1</count></R>',
   'text',
   '',
 }) do
