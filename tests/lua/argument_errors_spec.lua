@@ -40,6 +40,11 @@ describe("raised argument errors", function()
       H.assert_arg_error(1, "receive", function() return c:receive(16 * 1024 * 1024 + 1, 0) end)
       H.assert_arg_error(1, "receive", function() return c:receive(2 ^ 40, 0) end)
       H.assert_arg_error(1, "receive", function() return c:receive(2 ^ 63, 0) end)
+      -- whole numbers too large for an integer are "too large" as well
+      for _, n in ipairs({ 16 * 1024 * 1024 + 1, 2 ^ 53, 2 ^ 63, 1e300 }) do
+        local e = H.raises(function() return c:receive(n, 0) end)
+        assert.is_truthy(e:find("size must be at most 16777216 bytes", 1, true), e)
+      end
     end)
 
     it("raises at once, without waiting for the timeout", function()

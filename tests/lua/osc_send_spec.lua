@@ -172,6 +172,17 @@ describe("OSC over client:send", function()
         c:close()
       end)
 
+      it("framing = \"" .. framing .. "\": empty frames carry no packet and are skipped", function()
+        local p1 = Osc.Message("/one").binary_data
+        local empty = framing == "slip" and "\192\192" or be32(0)
+        local peer = H.peer({ "sendhex:" .. H.hex_encode(empty .. frame(p1) .. empty .. empty), "hold" })
+        local c = tcp_client(peer, framing)
+        assert.are.equal(p1, c:receive("*all", 2000))
+        assert.are.same({ nil, "timeout" }, { c:receive("*all", 100) })
+        assert.is_true(c.is_open)
+        c:close()
+      end)
+
       it("framing = \"" .. framing .. "\": a framed round trip through an echoing peer", function()
         local peer = H.peer({ "echo" })
         local c = tcp_client(peer, framing)

@@ -108,7 +108,11 @@ describe("send over TCP", function()
   end
 
   it("returns false, \"disconnected\" to a peer that closed; then is_open is false", function()
-    sent_to_a_closed_peer({})
+    local c = sent_to_a_closed_peer({})
+    -- nothing of the peer's was unread: the next receive reports the end,
+    -- as it does after unread bytes, then the client is closed
+    assert.are.same({ nil, "disconnected" }, { c:receive("*line", 0) })
+    H.assert_closed_error(c.receive, c, "*line", 0)
   end)
 
   it("keeps what the peer sent before it closed readable after send found it gone", function()
@@ -132,6 +136,8 @@ describe("send over TCP", function()
     assert.are.equal(false, ok)
     assert.are.equal("disconnected", e)
     assert.are.equal(false, c.is_open)
+    assert.are.same({ nil, "disconnected" }, { c:receive(4, 1000) })
+    H.assert_closed_error(c.receive, c, 4, 0)
   end)
 
   it("does not kill this interpreter with SIGPIPE (in process)", function()

@@ -760,6 +760,27 @@ describe("create_server", function()
       c:close()
     end)
 
+    it("a reply too large for a datagram fails and leaves the sender socket usable", function()
+      local s = server("127.0.0.1", 0, S.PROTOCOL_UDP)
+      local results = {}
+      s:run({
+        socket_message = function(sock, msg)
+          if msg == "big" then
+            results[#results + 1] = { sock:send(string.rep("x", 70000)) }
+            results[#results + 1] = { sock:send("small") }
+          end
+        end,
+      })
+      local c = client(s.local_port, true)
+      assert.is_true(c:send("big"))
+      assert.is_true(pump(s, function() return #results == 2 end))
+      assert.are.equal(false, results[1][1])
+      assert.is_truthy(tostring(results[1][2]):find("too large", 1, true), results[1][2])
+      assert.are.same({ true }, results[2])
+      assert.are.equal("small", c:receive("*all", 2000))
+      c:close()
+    end)
+
     it("a sender socket kept after close cannot send", function()
       local s = server("127.0.0.1", 0, S.PROTOCOL_UDP)
       local kept

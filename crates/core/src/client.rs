@@ -57,6 +57,10 @@ pub struct Client {
     /// (`is_open` is false) but `sock` stays until a receive has delivered
     /// what the peer sent before it went (see [`Client::can_receive`]).
     send_closed: bool,
+    /// That send found nothing of the peer's left unread: the socket went
+    /// at once, and the next receive reports the end (once) instead of
+    /// raising, as it would have had bytes been left.
+    end_unreported: bool,
     /// The `SO_RCVTIMEO` currently set, to skip the system call when a
     /// program uses the same timeout call after call.
     rcvtimeo: Option<Duration>,
@@ -242,6 +246,7 @@ impl Client {
         Ok(Client {
             sock: Some(sock),
             send_closed: false,
+            end_unreported: false,
             buf: Buffer::with_capacity(cap, opts.read_ahead),
             end: None,
             rcvtimeo: None,
@@ -272,8 +277,10 @@ impl Client {
     /// Whether a receive can still deliver data: while the client is open,
     /// and also after a TCP send that found the peer gone
     /// ([`Error::Disconnected`]; [`is_open`](Client::is_open) is false from
-    /// then on) with bytes of the peer still unread, until a receive has
-    /// delivered them and reported the end. Nothing the peer sent is lost
+    /// then on), until a receive has delivered what the peer sent before
+    /// it went and reported the end. (With nothing of the peer's unread,
+    /// the socket itself is released at once, and the next receive
+    /// reports the end.) Nothing the peer sent is lost
     /// because the program happened to send first: a server that answers
     /// and closes while the client is still sending is the usual case.
     ///
@@ -293,7 +300,7 @@ impl Client {
     /// # Ok::<(), renoise_socket::Error>(())
     /// ```
     pub fn can_receive(&self) -> bool {
-        self.sock.is_some()
+        self.sock.is_some() || self.end_unreported
     }
 
     /// [`is_open`](Client::is_open), and for TCP, unless data is still
@@ -458,6 +465,7 @@ impl Client {
         self.sock = None;
         self.buf = Buffer::with_capacity(0, 0);
         self.end = None;
+        self.end_unreported = false;
     }
 
     /// Receives one unit in the given mode: the Renoise-shaped entry point.
@@ -607,7 +615,7 @@ impl Client {
     /// frame, or a stream that ends inside a frame, closes the socket: the
     /// rest of the stream cannot be trusted.
     fn packet(&mut self, timeout: Duration) -> Result<&[u8]> {
-        self.check_open()?;
+        self.check_receivable()?;
         self.buf.settle();
         let mut wait = Wait::new(timeout);
         if let Some(d) = self.deframer.as_mut() {
@@ -671,8 +679,19 @@ impl Client {
         !self.buf.is_empty() || self.end.is_some()
     }
 
-    fn check_open(&self) -> Result<()> {
+    /// A send's `Disconnected` was the end's report: receives raise from
+    /// now on (accepted connections, see `Connection::send`).
+    pub(crate) fn forget_unreported_end(&mut self) {
+        self.end_unreported = false;
+    }
+
+    /// `Error::Closed` on a closed client, but the end (once) after a send
+    /// found the peer gone with nothing of it unread.
+    fn check_receivable(&mut self) -> Result<()> {
         if self.sock.is_none() {
+            if std::mem::take(&mut self.end_unreported) {
+                return Err(Error::Disconnected);
+            }
             return Err(Error::Closed);
         }
         Ok(())
@@ -739,7 +758,7 @@ impl Client {
     /// The line is not buffered yet: read until it is.
     #[inline(never)]
     fn line_slow(&mut self, timeout: Duration) -> Result<Range<usize>> {
-        self.check_open()?;
+        self.check_receivable()?;
         if self.nothing_now(timeout) {
             return Err(Error::Timeout);
         }
@@ -778,7 +797,7 @@ impl Client {
 
     #[inline(never)]
     fn exact_slow(&mut self, n: usize, timeout: Duration) -> Result<Range<usize>> {
-        self.check_open()?;
+        self.check_receivable()?;
         if n == 0 || n > self.opts.max_receive_size {
             return Err(Error::InvalidArgument(format!(
                 "size must be between 1 and {}, got {n}",
@@ -806,7 +825,7 @@ impl Client {
     }
 
     fn all(&mut self, timeout: Duration) -> Result<Range<usize>> {
-        self.check_open()?;
+        self.check_receivable()?;
         let chunk = self.opts.all_chunk_size;
         let udp = self.opts.protocol == Protocol::Udp;
         self.buf.settle();
@@ -1074,7 +1093,8 @@ impl Client {
 impl Client {
     /// A TCP send found the peer gone: closed for sending, and still
     /// readable (see [`Client::can_receive`]) if the peer's last bytes are
-    /// unread; with nothing left to deliver the socket goes at once.
+    /// unread; with nothing left to deliver the socket goes at once and the
+    /// next receive says so.
     #[cold]
     fn peer_gone_while_sending(&mut self) -> Error {
         let unread = !self.buf.is_empty()
@@ -1086,6 +1106,7 @@ impl Client {
             self.send_closed = true;
         } else {
             self.close();
+            self.end_unreported = true;
         }
         Error::Disconnected
     }

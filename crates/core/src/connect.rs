@@ -207,6 +207,11 @@ pub(crate) fn tcp(
         .map_err(|e| Error::os(format_args!("cannot connect to {addr}"), e))?;
         match sock.connect_timeout(&addr.into(), left) {
             Ok(()) => return Ok((sock, addr)),
+            // The handshake completed and the peer reset before connect
+            // looked (a refused handshake is ECONNREFUSED): a connection
+            // that ended at once, as if the reset came a moment later.
+            // Its first receive reports the end.
+            Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => return Ok((sock, addr)),
             Err(e) => last = Some(connect_error(e, addr, timeout)),
         }
     }

@@ -152,3 +152,34 @@ fn data_in_the_kernel_queue_when_the_reset_arrives() {
         assert!(!c.is_open());
     }
 }
+
+/// A peer that accepts and resets at once: the reset often lands before
+/// `connect` has looked at the socket's error. Either way the program gets
+/// a client whose first receive reports the end, never a connect error
+/// (the handshake succeeded: nothing refused the connection).
+#[test]
+fn a_reset_right_after_accept_is_a_connection_that_ended() {
+    for host in LOOPBACKS {
+        let (listener, port) = listen(host);
+        let rounds = 200;
+        // A blocking accept (bounded: SO_RCVTIMEO applies to it), so the
+        // reset follows the handshake as closely as it can.
+        SockRef::from(&listener)
+            .set_read_timeout(Some(BOUND))
+            .unwrap();
+        let peer = thread::spawn(move || {
+            for _ in 0..rounds {
+                reset(listener.accept().expect("accept within BOUND").0);
+            }
+        });
+        for i in 0..rounds {
+            let mut c = Client::connect(host, port)
+                .unwrap_or_else(|e| panic!("{host}: connect {i} failed: {e}"));
+            assert_eq!(c.peer_port(), port);
+            let err = c.receive_all(LONG).unwrap_err();
+            assert!(err.is_disconnected(), "{host}: {err:?}");
+            assert!(!c.is_open());
+        }
+        peer.join().unwrap();
+    }
+}

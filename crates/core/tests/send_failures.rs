@@ -1,6 +1,6 @@
 //! TCP send failures: a peer that closed (`Error::Disconnected`, the client
 //! closes for sending, no SIGPIPE, what the peer sent before stays
-//! readable), a peer that never reads (a big send fails after the
+//! readable, then the end is reported once), a peer that never reads (a big send fails after the
 //! send timeout with `Error::SendStalled` and closes; a send that cannot
 //! write a single byte fails with `Error::Timeout` and the socket stays
 //! open and consistent).
@@ -47,8 +47,17 @@ fn send_to_a_peer_that_closed() {
         // answers it with RST); it must fail within a few sends.
         assert!(ok <= 3, "{host}: {ok} sends succeeded first");
         assert!(!c.is_open());
-        assert!(!c.can_receive(), "{host}: nothing unread, the socket went");
         assert!(matches!(c.send(b"again"), Err(Error::Closed)));
+        // Nothing was unread: the socket went at once, and the next
+        // receive reports the end, as it would after unread bytes.
+        assert!(c.can_receive(), "{host}");
+        assert!(c.receive_buffered(renoise_socket::Mode::Line).is_none());
+        assert!(
+            c.receive_line(ms(0)).unwrap_err().is_disconnected(),
+            "{host}"
+        );
+        assert!(!c.can_receive(), "{host}");
+        assert!(matches!(c.receive_all(LONG), Err(Error::Closed)), "{host}");
     }
 }
 

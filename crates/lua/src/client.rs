@@ -16,7 +16,7 @@
 
 use crate::raw::{
     self, guard, guard_fast, lua_fn, number_at, push_bytes, push_failure, read_only_field,
-    string_at, timeout_at_cached, type_error, Fail, LastSize, LastTimeout, Msg, Shown,
+    string_at, timeout_at_cached, type_error, Fail, LastSize, LastTimeout, Msg, Num, Shown,
 };
 use mlua::ffi::{self, lua_CFunction, lua_State};
 use renoise_socket::{Client, Connection, Mode, Protocol, UdpPeer};
@@ -319,7 +319,12 @@ unsafe fn mode_at(
         return Ok(Mode::Bytes(u));
     }
     // `LastSize` takes every size from 1 to `max`: say which rule `n` breaks.
-    Err(if n.whole().is_some_and(|i| i >= 1) {
+    // A whole number too large for an integer (2^63, 1e300) is too large.
+    let whole_positive = match n {
+        Num::Int(i) => i >= 1,
+        Num::Float(f) => f.is_finite() && f.fract() == 0.0 && f >= 1.0,
+    };
+    Err(if whole_positive {
         Fail::arg(
             index,
             format_args!("size must be at most {max} bytes, got {n}"),

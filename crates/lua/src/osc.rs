@@ -363,9 +363,17 @@ unsafe fn read_arg(l: *mut lua_State, i: c_int, keys: c_int) -> Result<Arg, Fail
     let value = ffi::lua_gettop(l);
     let result = read_value(l, value, tag);
     let g = if result.is_err() {
+        // A number is shown for the numeric tags (whose error is its
+        // range), a string for the string tags (whose error is its length
+        // or a NUL byte); anything else by its type.
+        let wants_string = matches!(tag, Tag::String | Tag::Symbol | Tag::Blob | Tag::Char);
         match (ffi::lua_type(l, value), number_at(l, value)) {
             (ffi::LUA_TNIL, _) => Msg::of("no value"),
-            (_, Some(n)) => Msg::of(n),
+            (ffi::LUA_TSTRING, _) if wants_string => Msg::of(format_args!(
+                "\"{}\"",
+                Shown(string_at(l, value).unwrap_or_default())
+            )),
+            (_, Some(n)) if !wants_string => Msg::of(n),
             _ => got_raw(l, value, keys + 2),
         }
     } else {
