@@ -314,6 +314,9 @@ describe("renoise.Osc", function()
         bad_arg(2, "/a", { { tag = "b", value = 1 } }, "needs a string, got number")
         bad_arg(2, "/a", { { tag = "c", value = "ab" } }, "needs a one-character string, got \"ab\"")
         bad_arg(2, "/a", { { tag = "c", value = "" } }, "needs a one-character string, got \"\"")
+        -- a long string is cut once, its closing quote kept
+        bad_arg(2, "/a", { { tag = "c", value = string.rep("a", 39) } },
+          "got \"" .. string.rep("a", 39) .. "\"")
         bad_arg(2, "/a", { { tag = "c", value = 97 } }, "needs a one-character string, got number")
         bad_arg(2, "/a", { { tag = "t", value = "now" } }, "got string")
         local m = Osc.Message("/a")

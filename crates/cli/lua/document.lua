@@ -202,7 +202,7 @@ end
 local function tag_end(xml, pos)
   local i = pos
   while true do
-    local q
+    local _, q
     i, _, q = xml:find("([>\"'])", i + 1)
     if not i or q == ">" then return i end
     i = xml:find(q, i + 1, true)

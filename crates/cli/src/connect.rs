@@ -158,10 +158,8 @@ pub fn connect(args: ConnectArgs) -> Result<ExitCode, String> {
                     }
                     match client.send(&line) {
                         Ok(()) => {}
-                        // Nothing of the peer left to print: done.
-                        Err(Error::Disconnected) if !client.can_receive() => {
-                            return Ok(ExitCode::SUCCESS);
-                        }
+                        // What the peer sent before is printed, then the
+                        // next receive reports the end.
                         Err(Error::Disconnected) => {
                             peer_gone = true;
                             stdin_done_at.get_or_insert_with(Instant::now);

@@ -277,6 +277,40 @@ fn a_connection_the_program_closes_is_reported_closed_once() {
     assert!(server.poll(Duration::from_millis(30)).unwrap().is_empty());
 }
 
+/// A send that finds the peer gone, through `Connection::send` or through
+/// the client itself (`lock()`): the server reports the connection closed
+/// once, either way.
+#[test]
+fn a_connection_whose_send_found_the_peer_gone_is_reported_closed() {
+    for via_lock in [false, true] {
+        let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Tcp).unwrap();
+        let peer = stream(&server);
+        let events = poll_until(&mut server, |ev| count_accepted(ev) == 1);
+        let conn = accepted(&events).remove(0);
+        drop(peer);
+        thread::sleep(Duration::from_millis(50));
+        let mut err = None;
+        for _ in 0..20 {
+            let sent = if via_lock {
+                conn.lock().send(b"x")
+            } else {
+                conn.send(b"x")
+            };
+            if let Err(e) = sent {
+                err = Some(e);
+                break;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        assert!(
+            err.as_ref().is_some_and(|e| e.is_disconnected()),
+            "via_lock {via_lock}: {err:?}"
+        );
+        poll_until(&mut server, |ev| count_closed(ev) == 1);
+        assert_eq!(server.connections().len(), 0, "via_lock {via_lock}");
+    }
+}
+
 #[test]
 fn a_peer_that_half_closes_can_still_be_answered_with_poll() {
     let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Tcp).unwrap();

@@ -383,7 +383,8 @@ unsafe fn read_arg(l: *mut lua_State, i: c_int, keys: c_int) -> Result<Arg, Fail
     result.map_err(|need| {
         bad(format_args!(
             ": tag '{c}' needs {need}, got {}",
-            Shown(g.as_bytes())
+            // Made of `Shown` pieces and numbers already: cut only once.
+            String::from_utf8_lossy(g.as_bytes())
         ))
     })
 }

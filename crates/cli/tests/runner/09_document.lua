@@ -69,6 +69,7 @@ write("doc_ent_test.xml", [==[<?xml version="1.0" encoding="UTF-8"?>
 local d = renoise.Document.create("R") { name = "", cd = "", count = 0, empty = "z" }
 local ok, err = d:load_from("doc_ent_test.xml")
 assert(ok, err)
+assert(rawget(_G, "_") == nil, "load_from set the global _")
 assert(d.name.value == "a 'q' \"dq\" AB\195\169", d.name.value)
 assert(d.cd.value == "<x>&amp; and <", d.cd.value)
 assert(d.count.value == 3 and d.empty.value == "")

@@ -167,8 +167,13 @@ impl EventLoop {
                 continue;
             }
             // A connection closed for sending (its peer went while the
-            // program sent) is still read to its end.
-            let state = e.conn.try_lock().map(|c| (c.can_receive(), c.has_unread()));
+            // program sent) keeps its socket and is still read to its end;
+            // one without a socket is gone (whatever end it has yet to
+            // report to a receive of the program's).
+            let state = e
+                .conn
+                .try_lock()
+                .map(|c| (c.raw_fd().is_some(), c.has_unread()));
             match state {
                 None => {
                     e.queued = true;
