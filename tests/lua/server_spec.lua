@@ -246,6 +246,17 @@ describe("create_server", function()
       H.assert_closed_error(function() return acc:receive("*all", 0) end)
     end)
 
+    it("an accepted connection whose own receive saw the end first does not tell it again", function()
+      local s, n = serving()
+      local c, acc = accepted_one(s, n)
+      c:close()
+      H.sleep(50)
+      assert.are.same({ nil, "disconnected" }, { acc:receive("*line", 1000) })
+      pump(s, function() return false end, 300) -- the server reports it closed
+      H.assert_closed_error(function() return acc:receive("*line", 0) end)
+      H.assert_closed_error(function() return acc:send("x") end)
+    end)
+
     it("an accepted connection closed by the program raises afterwards", function()
       local s, n = serving()
       local c, acc = accepted_one(s, n)

@@ -53,14 +53,13 @@ pub struct Client {
     sock: Option<Socket>,
     buf: Buffer,
     end: Option<End>,
-    /// A TCP send found the peer gone: the client is closed for sending
-    /// (`is_open` is false) but `sock` stays until a receive has delivered
-    /// what the peer sent before it went (see [`Client::can_receive`]).
-    send_closed: bool,
-    /// That send found nothing of the peer's left unread: the socket went
-    /// at once, and the next receive reports the end (once) instead of
-    /// raising, as it would have had bytes been left.
-    end_unreported: bool,
+    /// A TCP send found the peer gone, and no receive has reported the
+    /// end yet: the client is closed for sending (`is_open` is false).
+    /// With `sock` still there, the peer's unread bytes come first (see
+    /// [`Client::can_receive`]); without (nothing was unread, the socket
+    /// went at once), the next receive reports the end. Cleared by
+    /// [`close`](Client::close), which every end goes through.
+    peer_gone: bool,
     /// The `SO_RCVTIMEO` currently set, to skip the system call when a
     /// program uses the same timeout call after call.
     rcvtimeo: Option<Duration>,
@@ -245,8 +244,7 @@ impl Client {
         };
         Ok(Client {
             sock: Some(sock),
-            send_closed: false,
-            end_unreported: false,
+            peer_gone: false,
             buf: Buffer::with_capacity(cap, opts.read_ahead),
             end: None,
             rcvtimeo: None,
@@ -271,7 +269,7 @@ impl Client {
     /// # Ok::<(), renoise_socket::Error>(())
     /// ```
     pub fn is_open(&self) -> bool {
-        self.sock.is_some() && !self.send_closed
+        self.sock.is_some() && !self.peer_gone
     }
 
     /// Whether a receive can still deliver data: while the client is open,
@@ -300,7 +298,7 @@ impl Client {
     /// # Ok::<(), renoise_socket::Error>(())
     /// ```
     pub fn can_receive(&self) -> bool {
-        self.sock.is_some() || self.end_unreported
+        self.sock.is_some() || self.peer_gone
     }
 
     /// [`is_open`](Client::is_open), and for TCP, unless data is still
@@ -465,7 +463,7 @@ impl Client {
         self.sock = None;
         self.buf = Buffer::with_capacity(0, 0);
         self.end = None;
-        self.end_unreported = false;
+        self.peer_gone = false;
     }
 
     /// Receives one unit in the given mode: the Renoise-shaped entry point.
@@ -681,17 +679,11 @@ impl Client {
         !self.buf.is_empty() || self.end.is_some()
     }
 
-    /// A send's `Disconnected` was the end's report: receives raise from
-    /// now on (accepted connections, see `Connection::send`).
-    pub(crate) fn forget_unreported_end(&mut self) {
-        self.end_unreported = false;
-    }
-
     /// `Error::Closed` on a closed client, but the end (once) after a send
     /// found the peer gone with nothing of it unread.
     fn check_receivable(&mut self) -> Result<()> {
         if self.sock.is_none() {
-            if std::mem::take(&mut self.end_unreported) {
+            if std::mem::take(&mut self.peer_gone) {
                 return Err(Error::Disconnected);
             }
             return Err(Error::Closed);
@@ -971,7 +963,7 @@ impl Client {
     /// # Ok::<(), renoise_socket::Error>(())
     /// ```
     pub fn send(&mut self, data: &[u8]) -> Result<()> {
-        let Some(sock) = self.sock.as_ref().filter(|_| !self.send_closed) else {
+        let Some(sock) = self.sock.as_ref().filter(|_| !self.peer_gone) else {
             return Err(Error::Closed);
         };
         if self.opts.protocol == Protocol::Udp {
@@ -1104,12 +1096,10 @@ impl Client {
                 .sock
                 .as_ref()
                 .is_some_and(|s| matches!(peek(s), Ok(n) if n > 0));
-        if unread {
-            self.send_closed = true;
-        } else {
+        if !unread {
             self.close();
-            self.end_unreported = true;
         }
+        self.peer_gone = true;
         Error::Disconnected
     }
 }

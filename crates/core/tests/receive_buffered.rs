@@ -6,9 +6,7 @@ use common::*;
 use proptest::prelude::*;
 use renoise_socket::{Client, ClientBuilder, Error, Mode};
 use std::io::Write;
-use std::net::TcpListener;
 use std::sync::mpsc;
-use std::thread;
 
 #[test]
 fn takes_what_a_read_brought_and_leaves_the_rest() {
@@ -44,13 +42,11 @@ fn takes_what_a_read_brought_and_leaves_the_rest() {
 
 #[test]
 fn leaves_limits_to_receive() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = addr_of(&listener).port();
-    let peer = thread::spawn(move || {
-        let mut s = accept(&listener);
-        s.write_all(b"xtoolong\nok\n0123456789").unwrap();
-        let _ = std::io::Read::read(&mut s, &mut [0u8; 8]);
-    });
+    let (listener, port) = listen("127.0.0.1");
+    let peer = serve_one(
+        listener,
+        send_and_hold(b"xtoolong\nok\n0123456789".to_vec()),
+    );
     let mut c = ClientBuilder::new()
         .max_line_length(4)
         .max_receive_size(8)

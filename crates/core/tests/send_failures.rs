@@ -52,13 +52,16 @@ fn send_to_a_peer_that_closed() {
         // receive reports the end, as it would after unread bytes.
         assert!(c.can_receive(), "{host}");
         assert!(c.receive_buffered(renoise_socket::Mode::Line).is_none());
-        assert!(
-            c.receive_line(ms(0)).unwrap_err().is_disconnected(),
-            "{host}"
-        );
-        assert!(!c.can_receive(), "{host}");
-        assert!(matches!(c.receive_all(LONG), Err(Error::Closed)), "{host}");
+        assert_end_then_closed(&mut c, host);
     }
+}
+
+/// The receive after the peer's last bytes reports the end, once; the
+/// client is closed from then on.
+fn assert_end_then_closed(c: &mut Client, host: &str) {
+    assert!(c.receive_all(LONG).unwrap_err().is_disconnected(), "{host}");
+    assert!(!c.can_receive(), "{host}");
+    assert!(matches!(c.receive_all(LONG), Err(Error::Closed)), "{host}");
 }
 
 #[test]
@@ -78,9 +81,7 @@ fn what_a_peer_sent_before_it_closed_is_received_after_a_send_found_it_gone() {
         assert_eq!(c.receive_line(LONG).unwrap(), b"HTTP/1.0 413 Too Large");
         assert_eq!(c.receive_line(LONG).unwrap(), b"");
         assert_eq!(c.receive_all(LONG).unwrap(), b"no");
-        assert!(c.receive_all(LONG).unwrap_err().is_disconnected(), "{host}");
-        assert!(!c.can_receive(), "{host}");
-        assert!(matches!(c.receive_all(LONG), Err(Error::Closed)), "{host}");
+        assert_end_then_closed(&mut c, host);
     }
 }
 

@@ -545,7 +545,11 @@ unsafe fn receive_other(
 ) -> Result<c_int, Fail> {
     let this: *mut Ud = ud;
     match &mut (*this).client {
-        Sock::Shared(conn, buf, _, _) if conn.lock().can_receive() => {
+        // Told once, by whichever call saw the end: from then on it is a
+        // closed socket (what the peer sent still reaches the server's
+        // `socket_message`).
+        Sock::Shared(_, _, true, _) => Err(Fail::closed()),
+        Sock::Shared(conn, buf, told, _) if conn.lock().can_receive() => {
             let got = guard(|| {
                 let mut c = conn.lock();
                 match c.receive(mode, timeout) {
@@ -554,7 +558,7 @@ unsafe fn receive_other(
                         buf.extend_from_slice(bytes);
                         Ok(())
                     }
-                    Err(e) => Err(Msg::of(e)),
+                    Err(e) => Err((e.is_disconnected(), Msg::of(e))),
                 }
             })?;
             match got {
@@ -566,7 +570,10 @@ unsafe fn receive_other(
                     }
                     Ok(1)
                 }
-                Err(msg) => Ok(push_failure(l, &msg)),
+                Err((end, msg)) => {
+                    *told |= end;
+                    Ok(push_failure(l, &msg))
+                }
             }
         }
         // The server read the end, but messages it read before are still

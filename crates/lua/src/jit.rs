@@ -60,13 +60,20 @@ fn failed(e: renoise_socket::Error, out: &mut Out, owner: *mut c_void) -> c_int 
     MESSAGE.with(|m| {
         let mut m = m.borrow_mut();
         *m = Msg::of(e);
-        let b = m.as_bytes();
-        out.ptr = b.as_ptr();
-        out.len = b.len();
+        out.set(m.as_bytes(), owner);
     });
-    out.busy = 1;
-    out.owner = owner;
     FAILED
+}
+
+impl Out {
+    /// Points at `bytes` for the shim, with the mark set (see [`Out`]).
+    #[inline(always)]
+    fn set(&mut self, bytes: &[u8], owner: *mut c_void) {
+        self.ptr = bytes.as_ptr();
+        self.len = bytes.len();
+        self.busy = 1;
+        self.owner = owner;
+    }
 }
 
 /// `receive` for the shim: `kind` 0 = line, 1 = all, 2 = `n` bytes.
@@ -113,10 +120,7 @@ unsafe extern "C" fn receive(
     // stays a leaf with no result passed through memory (about 60
     // instructions less a record, callgrind).
     if let Some(Some(bytes)) = guard_fast(|| client.receive_buffered(mode)) {
-        out.ptr = bytes.as_ptr();
-        out.len = bytes.len();
-        out.busy = 1;
-        out.owner = this;
+        out.set(bytes, this);
         return DONE;
     }
     receive_slow(client, mode, timeout, out, this)
@@ -132,10 +136,7 @@ fn receive_slow(
 ) -> c_int {
     match guard_fast(|| client.receive(mode, timeout).map_err(Failure::of)) {
         Some(Ok(bytes)) => {
-            out.ptr = bytes.as_ptr();
-            out.len = bytes.len();
-            out.busy = 1;
-            out.owner = this;
+            out.set(bytes, this);
             DONE
         }
         Some(Err(Failure::Timeout)) => TIMEOUT,

@@ -201,15 +201,7 @@ impl Connection {
     /// # Ok::<(), renoise_socket::Error>(())
     /// ```
     pub fn send(&self, data: &[u8]) -> Result<()> {
-        let mut c = self.lock();
-        let sent = c.send(data);
-        if sent.is_err() {
-            // An accepted connection tells its end once, by whichever
-            // call sees it (its data goes to the server's events, not to
-            // a drain by `receive`).
-            c.forget_unreported_end();
-        }
-        sent
+        self.lock().send(data)
     }
 
     /// [`Client::receive_vec`]: one unit in the given mode, owned.
