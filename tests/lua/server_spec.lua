@@ -351,6 +351,24 @@ describe("create_server", function()
       c:close()
     end)
 
+    it("socket_accepted can read the first bytes of a peer that sent and left at once", function()
+      local s = server("127.0.0.1", 0)
+      local got, msgs = {}, {}
+      s:run({
+        socket_accepted = function(c)
+          got[#got + 1] = { c:receive("*line", 2000) }
+        end,
+        socket_message = function(_, m) msgs[#msgs + 1] = m end,
+      })
+      local c = client(s.local_port)
+      c:send("HELLO 1\nrest")
+      c:close()
+      H.sleep(50)
+      assert.is_true(pump(s, function() return #msgs == 1 end))
+      assert.are.same({ { "HELLO 1" } }, got)
+      assert.are.same({ "rest" }, msgs)
+    end)
+
     it("a connection that ended gets a new object when the peer connects again", function()
       local s, n = serving()
       local a = client(s.local_port)

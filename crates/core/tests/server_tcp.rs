@@ -150,6 +150,31 @@ fn data_left_in_the_buffer_after_a_direct_read_comes_at_the_next_poll() {
 }
 
 #[test]
+fn a_new_connection_can_read_its_first_bytes_itself_when_accepted() {
+    // A handshake read in `socket_accepted`: the peer's first bytes are
+    // there before the server hears of the connection, yet the server
+    // must not take them in the batch that tells of it.
+    let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Tcp).unwrap();
+    let mut peer = stream(&server);
+    peer.write_all(b"HELLO 1\nrest").unwrap();
+    thread::sleep(Duration::from_millis(50));
+    let batch = loop {
+        let events = server.poll(BOUND).unwrap();
+        if count_accepted(&events) == 1 {
+            break events;
+        }
+    };
+    assert!(messages(&batch).is_empty(), "{batch:?}");
+    let conn = accepted(&batch).remove(0);
+    assert_eq!(conn.receive_vec(Mode::Line, BOUND).unwrap(), b"HELLO 1");
+    // What the program left is the server's again, once.
+    let events = poll_until(&mut server, |ev| !messages(ev).is_empty());
+    let msgs = messages(&events);
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(msgs[0].1, b"rest");
+}
+
+#[test]
 fn no_byte_lost_or_duplicated_when_program_and_server_both_read() {
     let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Tcp).unwrap();
     let mut peer = stream(&server);

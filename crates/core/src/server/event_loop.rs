@@ -18,6 +18,8 @@
 //! a program that handles a round's messages before the next round can
 //! still answer a peer that sent its request and then shut down its
 //! writing side: the end of that stream is seen only in a later round.
+//! A connection is first read in the round after the one that accepted
+//! it, so its `Accepted` is handed over before any of its bytes are taken.
 //!
 //! Descriptors are never deregistered: a client closes its socket itself
 //! (on `close()` or at the end of the stream), which removes it from the
@@ -101,6 +103,11 @@ pub(crate) struct EventLoop {
     ready: VecDeque<usize>,
     /// Connections that were locked by someone else: retried next round.
     deferred: Vec<usize>,
+    /// Connections accepted this round: read from the next round on, so
+    /// that their `Accepted` is handed over before any of their bytes are
+    /// taken out of the socket (a program may read a new connection
+    /// itself, in `socket_accepted`, and must get its first bytes then).
+    fresh: Vec<usize>,
     next_token: usize,
     opts: ClientBuilder,
     datagram: Vec<u8>,
@@ -122,6 +129,7 @@ impl EventLoop {
             conns: HashMap::new(),
             ready: VecDeque::new(),
             deferred: Vec::new(),
+            fresh: Vec::new(),
             next_token: FIRST_CONNECTION,
             datagram: Vec::new(),
             opts,
@@ -196,6 +204,7 @@ impl EventLoop {
 
     fn has_work(&self) -> bool {
         !self.ready.is_empty()
+            || !self.fresh.is_empty()
             || self.udp.iter().any(|d| d.ready)
             || self
                 .listeners
@@ -244,6 +253,7 @@ impl EventLoop {
             }
         }
         self.ready.extend(self.deferred.drain(..));
+        self.ready.extend(self.fresh.drain(..));
         let mut budget = Budget {
             reads: ROUND_READS,
             bytes: ROUND_BYTES,
@@ -349,8 +359,8 @@ impl EventLoop {
                 queued: true,
             },
         );
-        // Data may have come with the connection.
-        self.ready.push_back(token);
+        // Data may have come with the connection: read it next round.
+        self.fresh.push(token);
         out.push(Event::Accepted(conn));
     }
 
@@ -471,6 +481,7 @@ impl EventLoop {
         self.conns.clear();
         self.ready.clear();
         self.deferred.clear();
+        self.fresh.clear();
     }
 }
 

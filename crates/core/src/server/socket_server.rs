@@ -244,6 +244,14 @@ impl Server {
     /// shut down its writing side. The server is not borrowed while the
     /// batch is dispatched, so callbacks may use it (even close it).
     ///
+    /// A connection accepted in a round is read from the next round on:
+    /// its [`Event::Accepted`] comes in a batch of its own before any of
+    /// its bytes are taken, so a program that reads the new connection
+    /// itself (a handshake in `socket_accepted`) gets its first bytes.
+    /// Bytes already in a batch are the batch's: reading a connection
+    /// whose [`Event::Message`] is still undispatched in the same batch
+    /// gets the bytes that came after it.
+    ///
     /// Errors: [`Error::Closed`] after [`close`](Server::close). Socket
     /// errors are events, not errors of the call.
     ///
