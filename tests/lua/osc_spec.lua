@@ -198,6 +198,26 @@ describe("renoise.Osc", function()
       assert.are.equal(0.1, a[2].value)
     end)
 
+    it("'f' rounds to float32 as a C cast does: beyond its range to +-inf", function()
+      local m = Osc.Message("/f", { { tag = "f", value = 1e300 }, { tag = "f", value = -1e40 },
+        { tag = "f", value = 3e38 } })
+      assert.are.equal("/f\0\0,fff\0\0\0\0\127\128\0\0\255\128\0\0", m.binary_data:sub(1, 20))
+      local a = Osc.from_binary_data(m.binary_data).arguments
+      assert.are.equal(1 / 0, a[1].value)
+      assert.are.equal(-1 / 0, a[2].value)
+      assert.is_true(math.abs(a[3].value - 3e38) < 1e32)
+    end)
+
+    it("'c' sent sign-extended (oscpack) decodes to its byte and is rebuilt as liblo sends it", function()
+      local d = Osc.from_binary_data("/c\0\0,c\0\0\255\255\255\200")
+      assert.are.equal("\200", d.arguments[1].value)
+      assert.are.equal("/c\0\0,c\0\0\0\0\0\200", Osc.Message(d.pattern, d.arguments).binary_data)
+      -- other values beyond a byte are not a char
+      local bad, e = Osc.from_binary_data("/c\0\0,c\0\0\0\0\1\65")
+      assert.is_nil(bad)
+      assert.matches("char at byte 8 is 0x141", e, 1, true)
+    end)
+
     describe("'h' (int64)", function()
       local function h_bytes(hi, lo)
         return "/h\0\0,h\0\0" .. be32(hi) .. be32(lo)
@@ -208,6 +228,15 @@ describe("renoise.Osc", function()
           local d = Osc.from_binary_data(Osc.Message("/h", { { tag = "h", value = v } }).binary_data)
           assert.are.equal(v, d.arguments[1].value)
         end
+      end)
+
+      it("takes a whole float up to +-2^63, +-2^63 itself saturating (every Lua)", function()
+        local function h_of(v)
+          return Osc.Message("/h", { { tag = "h", value = v } }).binary_data
+        end
+        assert.are.equal(h_bytes(0x7fffffff, 0xffffffff), h_of(2.0 ^ 63))
+        assert.are.equal(h_bytes(0x80000000, 0), h_of(-(2.0 ^ 63)))
+        assert.are.equal(h_bytes(0x00100000, 0), h_of(2.0 ^ 52))
       end)
 
       it("refuses non-integers and numbers beyond +-2^63", function()

@@ -129,13 +129,21 @@ function DocumentNode:__init()
   self._names = {}
 end
 
+-- A table literal's keys have no order: its fields are taken (and saved)
+-- in the order of their names; add_property's in the order of the calls.
+local function sorted_keys(t)
+  local keys = table.keys(t)
+  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  return keys
+end
+
 function DocumentNode:add_property(name, value)
   if rawget(self, "_names") == nil then self._names = {} end
   if type(value) == "table" and getmetatable(value) == nil then
     local child = as_list(value)
     if not child then
       child = DocumentNode()
-      for _, k in ipairs(table.keys(value)) do child:add_property(k, value[k]) end
+      for _, k in ipairs(sorted_keys(value)) do child:add_property(k, value[k]) end
     end
     value = child
   end
@@ -291,9 +299,7 @@ local function value_text(v)
 end
 
 local function to_xml(node, indent, out)
-  local names = table.copy(rawget(node, "_names") or {})
-  table.sort(names)
-  for _, name in ipairs(names) do
+  for _, name in ipairs(rawget(node, "_names") or {}) do
     local p = rawget(node, name)
     if type(p) == "DocumentNode" or (type(p) == "table" and rawget(p, "_names")) then
       out[#out + 1] = indent .. "<" .. name .. ">"
@@ -368,7 +374,7 @@ function Document.create(name)
   return function(model)
     local doc = DocumentNode()
     rawset(doc, "_doc_name", name)
-    for _, k in ipairs(table.keys(model)) do doc:add_property(k, model[k]) end
+    for _, k in ipairs(sorted_keys(model)) do doc:add_property(k, model[k]) end
     return doc
   end
 end

@@ -35,6 +35,20 @@ end
 local s = Settings()
 assert(s.volume.value == 0.5)
 assert(s:property("volume").value == 0.5)
+-- Saved in the order the properties were added (Renoise's); a table
+-- literal's fields, which have no order, by name.
+local ordered = renoise.Document.DocumentNode()
+for _, name in ipairs({ "zeta", "alpha", "mid" }) do ordered:add_property(name, name) end
+ordered:add_property("sub", { y = 1, b = 2 })
+assert(ordered:save_as("doc_order_test.xml"))
+local of = assert(io.open("doc_order_test.xml"))
+local ox = of:read("*a")
+of:close()
+os.remove("doc_order_test.xml")
+local z, a, m, sb = ox:find("<zeta>", 1, true), ox:find("<alpha>", 1, true), ox:find("<mid>", 1, true),
+  ox:find("<sub>", 1, true)
+assert(z and a and m and sb and z < a and a < m and m < sb, ox)
+assert(ox:find("<b>2</b>", 1, true) < ox:find("<y>1</y>", 1, true), ox)
 -- Arrays of one type become observable lists, saved item by item.
 local lists = renoise.Document.create("Lists") { ports = { 8000, 8001 }, names = { "a<b", "c" } }
 assert(#lists.ports == 2 and lists.ports:size() == 2 and lists.ports[2].value == 8001)
