@@ -351,6 +351,18 @@ describe("create_server", function()
       c:close()
     end)
 
+    it("wait(0) dispatches a new connection and what came with it", function()
+      local s, n = serving()
+      local c = client(s.local_port)
+      c:send("at once")
+      H.sleep(100)
+      s:wait(0)
+      assert.are.equal(1, #n.accepted)
+      assert.are.equal(1, #n.order)
+      assert.are.equal("at once", n.text[n.order[1]])
+      c:close()
+    end)
+
     it("socket_accepted can read the first bytes of a peer that sent and left at once", function()
       local s = server("127.0.0.1", 0)
       local got, msgs = {}, {}

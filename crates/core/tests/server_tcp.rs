@@ -175,6 +175,18 @@ fn a_new_connection_can_read_its_first_bytes_itself_when_accepted() {
 }
 
 #[test]
+fn wait_zero_delivers_a_new_connection_with_what_came_with_it() {
+    let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Tcp).unwrap();
+    let mut peer = stream(&server);
+    peer.write_all(b"at once").unwrap();
+    thread::sleep(Duration::from_millis(100));
+    let events = server.wait(Duration::ZERO).unwrap();
+    assert_eq!(count_accepted(&events), 1, "{events:?}");
+    assert_eq!(messages(&events).len(), 1, "{events:?}");
+    assert_eq!(messages(&events)[0].1, b"at once");
+}
+
+#[test]
 fn no_byte_lost_or_duplicated_when_program_and_server_both_read() {
     let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Tcp).unwrap();
     let mut peer = stream(&server);

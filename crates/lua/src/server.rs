@@ -452,7 +452,11 @@ unsafe fn wait_body(l: *mut lua_State) -> Result<c_int, Fail> {
     ffi::lua_setmetatable(l, -2);
     let base = ffi::lua_gettop(l);
 
-    let mut polled = false;
+    // Polls left once the deadline has passed: one, and once one more
+    // after such a poll that accepted connections (they are read from the
+    // next poll on: so `wait(0)` delivers what came with them too).
+    let mut last_polls = 1;
+    let mut bonus = true;
     loop {
         // Dispatch what is queued, one event at a time.
         loop {
@@ -471,10 +475,12 @@ unsafe fn wait_body(l: *mut lua_State) -> Result<c_int, Fail> {
             ffi::lua_settop(l, base);
         }
         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        if polled && left == Some(Duration::ZERO) {
-            return Ok(0);
+        if left == Some(Duration::ZERO) {
+            if last_polls == 0 {
+                return Ok(0);
+            }
+            last_polls -= 1;
         }
-        polled = true;
         let srv = &mut *p;
         let Some(server) = srv.server.as_mut() else {
             return Ok(0);
@@ -483,6 +489,13 @@ unsafe fn wait_body(l: *mut lua_State) -> Result<c_int, Fail> {
         // The events go straight into the queue: no Lua call in between.
         let ok = guard(|| match server.poll(left.unwrap_or(Duration::MAX)) {
             Ok(events) => {
+                if left == Some(Duration::ZERO)
+                    && bonus
+                    && events.iter().any(|e| matches!(e, Event::Accepted(_)))
+                {
+                    bonus = false;
+                    last_polls += 1;
+                }
                 queue.extend(events);
                 true
             }

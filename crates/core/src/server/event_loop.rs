@@ -202,6 +202,12 @@ impl EventLoop {
         }
     }
 
+    /// Connections accepted by the last round are waiting for their first
+    /// read.
+    pub(crate) fn has_fresh(&self) -> bool {
+        !self.fresh.is_empty()
+    }
+
     fn has_work(&self) -> bool {
         !self.ready.is_empty()
             || !self.fresh.is_empty()

@@ -288,9 +288,9 @@ impl Server {
     /// connections accepted during the same call. It returns early only
     /// when the server's event loop fails, or when the messages collected
     /// reach [`WAIT_DATA_LIMIT`](Server::WAIT_DATA_LIMIT) bytes (so a flood cannot grow memory
-    /// without bound). [`Duration::ZERO`] takes what is pending, like
-    /// `poll(Duration::ZERO)` but without the per-call limit of one read per
-    /// connection.
+    /// without bound). [`Duration::ZERO`] takes what is pending: one round
+    /// of work, like `poll(Duration::ZERO)`, and one more when that round
+    /// accepted connections, so that what came with them is delivered too.
     ///
     /// Events are only handed over at the end, so a peer that half-closes
     /// right after its request is seen as closed before the program can
@@ -315,6 +315,9 @@ impl Server {
         let deadline = Instant::now().checked_add(timeout);
         let mut out = Vec::new();
         let mut bytes = 0usize;
+        // A connection accepted in the last round is read in the next one:
+        // at the deadline, one more round takes what came with it.
+        let mut last_round = true;
         lp.sweep(&mut out);
         loop {
             let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
@@ -322,8 +325,14 @@ impl Server {
                 return Ok(out);
             };
             bytes = bytes.saturating_add(n);
-            if left == Some(Duration::ZERO) || bytes >= Self::WAIT_DATA_LIMIT {
+            if bytes >= Self::WAIT_DATA_LIMIT {
                 return Ok(out);
+            }
+            if left == Some(Duration::ZERO) {
+                if !(last_round && lp.has_fresh()) {
+                    return Ok(out);
+                }
+                last_round = false;
             }
         }
     }
