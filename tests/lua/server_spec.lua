@@ -631,6 +631,27 @@ describe("create_server", function()
       assert.are.same({ "first packet", "second\192packet" }, got)
       c:close()
     end)
+
+    it("framing: wait(0) dispatches every whole packet that has come", function()
+      for _, framing in ipairs({ "slip", "size" }) do
+        local s = server("127.0.0.1", 0, S.PROTOCOL_TCP, { framing = framing })
+        local got, accepted = {}, 0
+        s:run({
+          socket_accepted = function() accepted = accepted + 1 end,
+          socket_message = function(_, m) got[#got + 1] = m end,
+        })
+        local c = assert(S.create_client("127.0.0.1", s.local_port, S.PROTOCOL_TCP, 2000, { framing = framing }))
+        assert.is_true(pump(s, function() return accepted == 1 end))
+        for _, p in ipairs({ "one", "t\192o", "three" }) do
+          assert.is_true(c:send(p))
+        end
+        H.sleep(100)
+        s:wait(0)
+        assert.are.same({ "one", "t\192o", "three" }, got, framing)
+        c:close()
+        s:close()
+      end
+    end)
   end)
 
   describe("stop, close, rebind", function()

@@ -623,34 +623,8 @@ impl Client {
             d.reset();
         }
         loop {
-            let Some(d) = self.deframer.as_mut() else {
-                return Err(Error::Closed);
-            };
-            let pending = self.buf.pending();
-            match d.next_frame(pending) {
-                Ok(Some((used, payload))) => {
-                    let base = self.buf.start();
-                    let r = match payload {
-                        std::borrow::Cow::Borrowed(p) => {
-                            let off = p.as_ptr() as usize - pending.as_ptr() as usize;
-                            Some(base + off..base + off + p.len())
-                        }
-                        std::borrow::Cow::Owned(v) => {
-                            self.scratch = v;
-                            None
-                        }
-                    };
-                    self.buf.take(used);
-                    return Ok(match r {
-                        Some(r) => self.buf.bytes(r),
-                        None => &self.scratch,
-                    });
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    self.close();
-                    return Err(e);
-                }
+            if let Some(r) = self.buffered_frame()? {
+                return Ok(self.frame_bytes(r));
             }
             if self.end.is_some() {
                 let f = self.framing();
@@ -666,6 +640,64 @@ impl Client {
             let limit = self.opts.max_receive_size.saturating_add(MIN_READ);
             self.fill(&mut wait, MIN_READ, limit, usize::MAX)?;
         }
+    }
+
+    /// The next whole frame already in the buffer, taken out of it; the
+    /// deframer must have been reset since other modes last read. A broken
+    /// frame closes the socket.
+    fn buffered_frame(&mut self) -> Result<Option<Option<Range<usize>>>> {
+        let Some(d) = self.deframer.as_mut() else {
+            return Err(Error::Closed);
+        };
+        let pending = self.buf.pending();
+        match d.next_frame(pending) {
+            // `Some(range)`: the payload sits in the buffer; `None`: it was
+            // unescaped into `scratch`.
+            Ok(Some((used, payload))) => {
+                let base = self.buf.start();
+                let r = match payload {
+                    std::borrow::Cow::Borrowed(p) => {
+                        let off = p.as_ptr() as usize - pending.as_ptr() as usize;
+                        Some(base + off..base + off + p.len())
+                    }
+                    std::borrow::Cow::Owned(v) => {
+                        self.scratch = v;
+                        None
+                    }
+                };
+                self.buf.take(used);
+                Ok(Some(r))
+            }
+            Ok(None) => Ok(None),
+            Err(e) => {
+                self.close();
+                Err(e)
+            }
+        }
+    }
+
+    fn frame_bytes(&self, r: Option<Range<usize>>) -> &[u8] {
+        match r {
+            Some(r) => self.buf.bytes(r),
+            None => &self.scratch,
+        }
+    }
+
+    /// With framing on, the next whole packet that is already buffered,
+    /// taken without reading the socket (`None` when there is none, or
+    /// without framing); a broken frame closes the socket, as in
+    /// [`receive_all`](Client::receive_all). The server hands out every
+    /// packet a read brought in, not one per round.
+    pub(crate) fn buffered_packet(&mut self) -> Result<Option<&[u8]>> {
+        if self.sock.is_none() {
+            return Ok(None);
+        }
+        let Some(d) = self.deframer.as_mut() else {
+            return Ok(None);
+        };
+        d.reset();
+        self.buf.settle();
+        Ok(self.buffered_frame()?.map(|r| self.frame_bytes(r)))
     }
 
     /// The socket's descriptor while open, for the server's event loop.

@@ -442,6 +442,68 @@ fn framed_server_delivers_whole_packets() {
     assert_eq!(read_n(&mut peer, 6), b"\0\0\0\x02ok");
 }
 
+/// `packets` framed for `framing`, back to back.
+fn framed(framing: Framing, packets: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for p in packets {
+        renoise_socket::framing::encode_frame(framing, p, &mut out).unwrap();
+    }
+    out
+}
+
+#[test]
+fn wait_zero_delivers_every_whole_packet_a_framed_read_brought_in() {
+    // The second packet holds SLIP's END byte, escaped on the wire.
+    let packets: [&[u8]; 3] = [
+        b"/one\0\0\0\0,\0\0\0",
+        b"/t\xc0o\0,\0\0\0",
+        b"/three\0\0,\0\0\0",
+    ];
+    for framing in [Framing::Slip, Framing::SizePrefix] {
+        let mut server = Server::builder()
+            .framing(framing)
+            .bind(Some("127.0.0.1"), 0)
+            .unwrap();
+        let mut peer = stream(&server);
+        poll_until(&mut server, |ev| count_accepted(ev) == 1);
+        // Three whole packets and the start of a fourth in one write.
+        let mut data = framed(framing, &packets);
+        data.extend(&framed(framing, &[b"/four\0\0\0,\0\0\0"])[..3]);
+        peer.write_all(&data).unwrap();
+        thread::sleep(Duration::from_millis(100));
+        let events = server.wait(Duration::ZERO).unwrap();
+        let got: Vec<Vec<u8>> = messages(&events).into_iter().map(|(_, d)| d).collect();
+        assert_eq!(got, packets.map(<[u8]>::to_vec), "{framing:?}: {events:?}");
+    }
+}
+
+#[test]
+fn a_framed_peer_that_half_closes_after_several_packets_can_still_be_answered() {
+    // Every packet of a read comes in one round; the end of the stream
+    // is read in a later one, after the program answered.
+    let mut server = Server::builder()
+        .framing(Framing::Slip)
+        .bind(Some("127.0.0.1"), 0)
+        .unwrap();
+    let mut peer = stream(&server);
+    peer.write_all(&framed(Framing::Slip, &[b"a", b"b", b"c"]))
+        .unwrap();
+    peer.shutdown(Shutdown::Write).unwrap();
+    let mut answered = 0;
+    let events = poll_until(&mut server, |ev| {
+        for (from, data) in messages(ev).into_iter().skip(answered) {
+            answered += 1;
+            from.send(&data).unwrap();
+        }
+        count_closed(ev) == 1
+    });
+    assert_eq!(answered, 3, "{events:?}");
+    assert!(errors(&events).is_empty(), "{events:?}");
+    let mut reply = Vec::new();
+    peer.read_to_end(&mut reply).unwrap();
+    assert_eq!(reply, framed(Framing::Slip, &[b"a", b"b", b"c"]));
+}
+
 #[test]
 fn a_broken_frame_is_an_error_naming_the_peer_then_closed() {
     let mut server = Server::builder()

@@ -9,9 +9,10 @@
 //! for `epoll`, and the zero-timeout reads never block.
 //!
 //! One *round* is one `epoll_wait` plus at most one read per queued
-//! connection, in queue order, and at most [`ROUND_READS`] reads,
-//! [`ROUND_BYTES`] bytes, [`ROUND_ACCEPTS`] accepts and
-//! [`ROUND_DATAGRAMS`] datagrams per socket. A connection that gave data
+//! connection, in queue order (with framing, every whole packet that read
+//! brought in is handed out, from the buffer), and at most
+//! [`ROUND_READS`] reads, [`ROUND_BYTES`] bytes, [`ROUND_ACCEPTS`] accepts
+//! and [`ROUND_DATAGRAMS`] datagrams per socket. A connection that gave data
 //! goes to the back of the queue, so a fast peer takes one turn like
 //! everyone else, a round's work is bounded (so is the overrun of a
 //! deadline), and — since a connection is read at most once per round —
@@ -30,7 +31,7 @@
 //! drops the `epoll` instance with every registration.
 
 use super::{Connection, Event, Peer, UdpPeer};
-use crate::{ClientBuilder, Error, Protocol};
+use crate::{Client, ClientBuilder, Error, Protocol};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use socket2::Socket;
@@ -424,41 +425,24 @@ impl EventLoop {
             };
             let outcome = match conn.try_lock() {
                 None => Outcome::Locked,
-                Some(mut client) => match client.receive_all(Duration::ZERO) {
-                    Ok(data) => {
-                        budget.take(data.len());
-                        out.push(Event::Message {
-                            from: Peer::Tcp(conn.clone()),
-                            data: data.to_vec(),
-                        });
-                        Outcome::Data
-                    }
-                    Err(Error::Timeout) => {
-                        // Caught up with the peer: a buffer that grew while
-                        // the server was behind goes back (a connection
-                        // that keeps up never grows one).
-                        client.release_grown_buffer();
-                        Outcome::Drained
-                    }
-                    Err(e) => {
-                        match e {
-                            Error::Disconnected => conn.set_ended_by_peer(),
-                            Error::Closed => {}
-                            e => {
-                                // The read error ended the connection too.
-                                if !client.can_receive() {
-                                    conn.set_ended_by_peer();
-                                }
-                                out.push(Event::Error(naming_peer(e, conn.peer_addr())))
+                Some(mut client) => {
+                    let got = client.receive_all(Duration::ZERO).map(<[u8]>::to_vec);
+                    let mut outcome = took(got, &conn, &mut client, budget, out);
+                    // With framing a read gives one packet, but may have
+                    // brought in more: hand them all out now (no more reads,
+                    // so the end of the stream still waits for a later
+                    // round), or `wait(0)` would give one packet per call.
+                    while matches!(outcome, Outcome::Data) && !budget.spent() {
+                        match client.buffered_packet() {
+                            Ok(None) => break,
+                            got => {
+                                let got = got.map(|p| p.unwrap_or_default().to_vec());
+                                outcome = took(got, &conn, &mut client, budget, out);
                             }
                         }
-                        if client.can_receive() {
-                            Outcome::Drained
-                        } else {
-                            Outcome::Gone
-                        }
                     }
-                },
+                    outcome
+                }
             };
             match outcome {
                 Outcome::Data => self.ready.push_back(t),
@@ -488,6 +472,51 @@ impl EventLoop {
         self.ready.clear();
         self.deferred.clear();
         self.fresh.clear();
+    }
+}
+
+/// Reports what one read of a connection gave.
+fn took(
+    got: Result<Vec<u8>, Error>,
+    conn: &Connection,
+    client: &mut Client,
+    budget: &mut Budget,
+    out: &mut Vec<Event>,
+) -> Outcome {
+    match got {
+        Ok(data) => {
+            budget.take(data.len());
+            out.push(Event::Message {
+                from: Peer::Tcp(conn.clone()),
+                data,
+            });
+            Outcome::Data
+        }
+        Err(Error::Timeout) => {
+            // Caught up with the peer: a buffer that grew while the server
+            // was behind goes back (a connection that keeps up never grows
+            // one).
+            client.release_grown_buffer();
+            Outcome::Drained
+        }
+        Err(e) => {
+            match e {
+                Error::Disconnected => conn.set_ended_by_peer(),
+                Error::Closed => {}
+                e => {
+                    // The read error ended the connection too.
+                    if !client.can_receive() {
+                        conn.set_ended_by_peer();
+                    }
+                    out.push(Event::Error(naming_peer(e, conn.peer_addr())))
+                }
+            }
+            if client.can_receive() {
+                Outcome::Drained
+            } else {
+                Outcome::Gone
+            }
+        }
     }
 }
 

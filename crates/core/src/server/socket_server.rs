@@ -235,8 +235,10 @@ impl Server {
     /// (the call for a runner loop, once per cycle).
     ///
     /// One call does one bounded round of work, reading each ready
-    /// connection once (see [`ServerBuilder::all_chunk_size`]); what is
-    /// left is picked up by the next call. So a binding that dispatches
+    /// connection once (see [`ServerBuilder::all_chunk_size`]); with
+    /// framing, every whole packet that read brought in is its own
+    /// [`Event::Message`] of the same batch. What is left is picked up by
+    /// the next call. So a binding that dispatches
     /// callbacks should loop: `while deadline not passed { for e in
     /// poll(remaining) { dispatch(e) } }` — which is Renoise's
     /// `wait(timeout_ms)` with callbacks run as soon as something happened,
