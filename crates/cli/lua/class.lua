@@ -8,9 +8,23 @@ local rawtype, setmetatable, getmetatable, rawget, rawset, error =
 local getfenv = rawget(_G, "getfenv")
 local getinfo, getupvalue = debug.getinfo, debug.getupvalue
 host.rawtype = rawtype
+-- Instances are tables, but Lua 5.1 and LuaJIT ignore `__len` on tables,
+-- and luabind's instances are userdata: there, an instance of a class
+-- with `__len` is a userdata whose fields are its environment table.
+local newproxy, getfenv_of, setfenv_of = rawget(_G, "newproxy"), debug.getfenv, debug.setfenv
+local len_on_tables = #setmetatable({}, { __len = function() return 1 end }) == 1
+local function fields(self)
+  if rawtype(self) == "table" then return self end
+  return getfenv_of(self)
+end
 
 local class_info = setmetatable({}, { __mode = "k" })    -- class -> info
 local instance_info = setmetatable({}, { __mode = "k" }) -- metatable -> info
+-- Renoise's own API objects (observables, the tool, ...) are class
+-- instances there too: metatable -> name, or a function of the object
+-- giving it.
+local api_names = setmetatable({}, { __mode = "k" })
+host.api_names = api_names
 local property_mark = {}
 
 -- property(getter [, setter]): assigned to an instance field, reads and
@@ -46,22 +60,28 @@ local function new_class(name)
   info.imt = imt
   instance_info[imt] = info
   imt.__index = function(self, key)
-    local props = rawget(self, props_key)
+    local t = fields(self)
+    if t ~= self then
+      local v = rawget(t, key)
+      if v ~= nil then return v end
+    end
+    local props = rawget(t, props_key)
     local p = props and props[key]
     if p then return p.get(self) end
     return lookup(cls, key)
   end
   imt.__newindex = function(self, key, value)
+    local t = fields(self)
     if getmetatable(value) == property_mark then
-      local props = rawget(self, props_key)
+      local props = rawget(t, props_key)
       if not props then
         props = {}
-        rawset(self, props_key, props)
+        rawset(t, props_key, props)
       end
       props[key] = value
       return
     end
-    local props = rawget(self, props_key)
+    local props = rawget(t, props_key)
     local p = props and props[key]
     if p then
       if not p.set then
@@ -69,7 +89,7 @@ local function new_class(name)
       end
       return p.set(self, value)
     end
-    rawset(self, key, value)
+    rawset(t, key, value)
   end
   imt.__tostring = function(self)
     local f = lookup(cls, "__tostring")
@@ -91,7 +111,20 @@ local function new_class(name)
       return base and base[key]
     end,
     __call = function(_, ...)
-      local obj = setmetatable({}, imt)
+      local obj
+      if newproxy and not len_on_tables and lookup(cls, "__len") then
+        if not info.proto then
+          -- Every instance shares the metatable of the first one.
+          info.proto = newproxy(true)
+          local pmt = getmetatable(info.proto)
+          for k, v in pairs(imt) do pmt[k] = v end
+          instance_info[pmt] = info
+        end
+        obj = newproxy(info.proto)
+        setfenv_of(obj, {})
+      else
+        obj = setmetatable({}, imt)
+      end
       local init = lookup(cls, "__init")
       if init then init(obj, ...) end
       return obj
@@ -155,16 +188,22 @@ function type(...)
     local mt = getmetatable(v)
     info = mt and instance_info[mt]
     if info then return info.name end
+    local name = mt and api_names[mt]
+    if rawtype(name) == "function" then name = name(v) end
+    if name then return name end
   elseif t == "userdata" then
     local mt = getmetatable(v)
     if rawtype(mt) == "string" then return mt end
+    local info = mt and instance_info[mt]
+    if info then return info.name end
   end
   return t
 end
 
 -- For the loop and rprint: is this an instance of a class?
 host.is_instance = function(v)
-  if rawtype(v) ~= "table" then return false end
+  local t = rawtype(v)
+  if t ~= "table" and t ~= "userdata" then return false end
   local mt = getmetatable(v)
   return mt ~= nil and instance_info[mt] ~= nil
 end

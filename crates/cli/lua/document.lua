@@ -2,6 +2,7 @@
 -- created from a model, DocumentNode with add_property, XML load_from /
 -- save_as (Renoise-like: one element per field, nested nodes nested).
 local host = ...
+local rawtype = host.rawtype -- observables and lists are tables here
 local Document = {}
 renoise.Document = Document
 
@@ -24,6 +25,7 @@ local function observable(kind, check, default)
   end
   mt.observable = function(self) return rawget(self, "_obs") end
   mt._kind = kind
+  host.api_names[mt] = kind
   return function(v)
     if v == nil then v = default end
     if not check(v) then error(kind .. ": wrong value type " .. type(v), 2) end
@@ -37,14 +39,17 @@ Document.ObservableNumber = observable("ObservableNumber",
   function(v) return type(v) == "number" end, 0)
 Document.ObservableString = observable("ObservableString",
   function(v) return type(v) == "string" end, "")
+local Bang = {}
+Bang.__index = Bang
+host.api_names[Bang] = "ObservableBang"
 function Document.ObservableBang()
   local o = host.Observable()
-  return {
+  return setmetatable({
     bang = function() o:_fire() end,
     add_notifier = function(_, ...) return o:add_notifier(...) end,
     has_notifier = function(_, ...) return o:has_notifier(...) end,
     remove_notifier = function(_, ...) return o:remove_notifier(...) end,
-  }
+  }, Bang)
 end
 
 local scalar = {
@@ -58,6 +63,10 @@ local scalar = {
 -- `list[i]` work in every Lua (5.1 has no __len for tables).
 local List = {}
 List.__index = List
+local list_names = {
+  boolean = "ObservableBooleanList", number = "ObservableNumberList", string = "ObservableStringList",
+}
+host.api_names[List] = function(l) return list_names[rawget(l, "_kind")] end
 local function list(kind)
   local make = scalar[kind]
   return function(values)
@@ -301,11 +310,11 @@ end
 local function to_xml(node, indent, out)
   for _, name in ipairs(rawget(node, "_names") or {}) do
     local p = rawget(node, name)
-    if type(p) == "DocumentNode" or (type(p) == "table" and rawget(p, "_names")) then
+    if rawtype(p) == "table" and rawget(p, "_names") then
       out[#out + 1] = indent .. "<" .. name .. ">"
       to_xml(p, indent .. "  ", out)
       out[#out + 1] = indent .. "</" .. name .. ">"
-    elseif type(p) == "table" and rawget(p, "_value") ~= nil then
+    elseif rawtype(p) == "table" and rawget(p, "_value") ~= nil then
       out[#out + 1] = indent .. "<" .. name .. ">" .. value_text(p.value) .. "</" .. name .. ">"
     elseif getmetatable(p) == List then
       -- one <Item> per entry (our choice: Renoise's own element name for
@@ -343,7 +352,7 @@ local function from_xml(node, el)
     local p = rawget(node, child.name)
     if host.is_instance(p) and rawget(p, "_names") then
       from_xml(p, child)
-    elseif type(p) == "table" and rawget(p, "_value") ~= nil then
+    elseif rawtype(p) == "table" and rawget(p, "_value") ~= nil then
       local v = parse(type(p.value), child.text)
       if v ~= nil then p.value = v end
     elseif getmetatable(p) == List then

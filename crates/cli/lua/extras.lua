@@ -4,6 +4,9 @@ local host = ...
 renoise = renoise or {}
 renoise.RENOISE_VERSION = "3.4.4"
 renoise.API_VERSION = 6.1
+-- The constants of Renoise's device parameters that network tools use
+-- (GlobalMidiActions' helpers); there are no devices here.
+renoise.DeviceParameter = { POLARITY_UNIPOLAR = 1, POLARITY_BIPOLAR = 2 }
 
 -- Lua 5.1 dialect helpers some builds leave out.
 math.mod = math.mod or math.fmod
@@ -52,6 +55,68 @@ function io.exists(path)
 end
 function io.stat(path)
   return host.stat(path)
+end
+
+local function check_path(fname, i, v)
+  if type(v) ~= "string" then
+    error(("bad argument #%d to '%s' (string expected, got %s)"):format(i, fname, type(v)), 3)
+  end
+end
+
+-- A wildcard ("*.wav", "take?.txt") as a Lua pattern, matched without
+-- regard to case (as file dialogs do on every system Renoise runs on).
+local function wildcard_pattern(w)
+  local p = w:lower():gsub("[%^%$%(%)%%%.%[%]%+%-]", "%%%0"):gsub("%*", ".*"):gsub("%?", ".")
+  return "^" .. p .. "$"
+end
+
+-- os.filenames(path [, wildcards]) / os.dirnames(path): the names (not
+-- paths) in a folder, sorted; a folder that cannot be read raises, as in
+-- Renoise.
+function os.filenames(path, wildcards)
+  check_path("filenames", 1, path)
+  local files, err = host.list_dir(path)
+  if not files then error(err, 2) end
+  if type(wildcards) == "string" then wildcards = { wildcards } end
+  if wildcards == nil or #wildcards == 0 then return files end
+  if type(wildcards) ~= "table" then
+    error(("bad argument #2 to 'filenames' (table expected, got %s)"):format(type(wildcards)), 2)
+  end
+  local patterns = {}
+  for i, w in ipairs(wildcards) do
+    check_path("filenames", 2, w)
+    patterns[i] = wildcard_pattern(w)
+  end
+  local out = {}
+  for _, name in ipairs(files) do
+    local lower = name:lower()
+    for _, p in ipairs(patterns) do
+      if lower:find(p) then
+        out[#out + 1] = name
+        break
+      end
+    end
+  end
+  return out
+end
+
+function os.dirnames(path)
+  check_path("dirnames", 1, path)
+  local files, dirs = host.list_dir(path)
+  if not files then error(dirs, 2) end
+  return dirs
+end
+
+-- os.mkdir(path) / os.move(src, dest): true, or nil and a message.
+function os.mkdir(path)
+  check_path("mkdir", 1, path)
+  return host.mkdir(path)
+end
+
+function os.move(src, dest)
+  check_path("move", 1, src)
+  check_path("move", 2, dest)
+  return host.move(src, dest)
 end
 
 -- table extensions, with the semantics of Renoise's own Extensions/table.lua

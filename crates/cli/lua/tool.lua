@@ -60,13 +60,14 @@ end
 
 function Observable:_count() return #self._notifiers end
 
+host.api_names[Observable] = "Observable"
 host.Observable = function()
   return setmetatable({ _notifiers = {} }, Observable)
 end
 
 -- renoise.tool()
 local Tool = {}
-local tool = setmetatable({}, {
+local tool_mt = {
   __index = function(t, key)
     local v = Tool[key]
     if v ~= nil then return v end
@@ -77,7 +78,9 @@ local tool = setmetatable({}, {
     end
     return nil
   end,
-})
+}
+host.api_names[tool_mt] = "ScriptingTool"
+local tool = setmetatable({}, tool_mt)
 host.tool = tool
 tool._timers = {}
 tool._menu_entries = {}
@@ -163,17 +166,25 @@ Tool.add_file_import_hook = function() end
 Tool.has_file_import_hook = function() return false end
 Tool.remove_file_import_hook = function() end
 
+-- What a MIDI mapping invoked by --menu gets: a full press of a button or
+-- a controller turned all the way up (an absolute value of 127 that also
+-- triggers), over the mapping's whole range.
+local MidiMessage = {}
+MidiMessage.__index = MidiMessage
+host.api_names[MidiMessage] = "MidiMessage"
+function MidiMessage:is_trigger() return true end
+function MidiMessage:is_switch() return false end
+function MidiMessage:is_rel_value() return false end
+function MidiMessage:is_abs_value() return true end
+
 -- --menu NAME: the entry, keybinding or mapping by full name or last part.
 host.invoke_entry = function(name)
   local kinds = {
     { tool._menu_entries, function(e) return e.invoke() end },
     { tool._keybindings, function(e) return e.invoke(false) end },
     { tool._midi_mappings, function(e)
-        return e.invoke({ int_value = 127, boolean_value = true,
-          is_trigger = function() return true end,
-          is_switch = function() return false end,
-          is_rel_value = function() return false end,
-          is_abs_value = function() return true end })
+        return e.invoke(setmetatable({ int_value = 127, boolean_value = true,
+          value_min_scaling = 0, value_max_scaling = 1 }, MidiMessage))
       end },
   }
   -- Every entry with its call, in order; a full name wins, a last part
@@ -214,7 +225,9 @@ end
 
 -- renoise.app(): messages on stderr.
 local App = {}
-local app = setmetatable({}, { __index = App })
+local app_mt = { __index = App }
+host.api_names[app_mt] = "Application"
+local app = setmetatable({}, app_mt)
 function renoise.app() return app end
 
 local function say(kind, msg)

@@ -233,7 +233,83 @@ fn host_table(lua: &Lua) -> mlua::Result<Table> {
         })?,
     )?;
     host.set("bit", bit_table(lua)?)?;
+    host.set(
+        "list_dir",
+        lua.create_function(|lua, path: mlua::LuaString| {
+            let dir = path_of(&path);
+            let mut files = Vec::new();
+            let mut dirs = Vec::new();
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) => return failed(lua, &dir, &e),
+            };
+            for entry in entries.flatten() {
+                // Follows links, as a file dialog does.
+                let is_dir = std::fs::metadata(entry.path()).is_ok_and(|m| m.is_dir());
+                let name = entry.file_name();
+                if is_dir {
+                    dirs.push(name);
+                } else {
+                    files.push(name);
+                }
+            }
+            let list = |mut names: Vec<std::ffi::OsString>| {
+                names.sort();
+                lua.create_sequence_from(
+                    names
+                        .iter()
+                        .map(|n| lua.create_string(n.as_encoded_bytes()))
+                        .collect::<mlua::Result<Vec<_>>>()?,
+                )
+            };
+            Ok((Value::Table(list(files)?), Value::Table(list(dirs)?)))
+        })?,
+    )?;
+    host.set(
+        "mkdir",
+        lua.create_function(|lua, path: mlua::LuaString| {
+            let dir = path_of(&path);
+            match std::fs::create_dir(&dir) {
+                Ok(()) => Ok((Value::Boolean(true), Value::Nil)),
+                Err(e) => failed(lua, &dir, &e),
+            }
+        })?,
+    )?;
+    host.set(
+        "move",
+        lua.create_function(|lua, (src, dest): (mlua::LuaString, mlua::LuaString)| {
+            let (src, dest) = (path_of(&src), path_of(&dest));
+            match move_path(&src, &dest) {
+                Ok(()) => Ok((Value::Boolean(true), Value::Nil)),
+                Err(e) => failed(lua, &src, &e),
+            }
+        })?,
+    )?;
     Ok(host)
+}
+
+/// A path from a Lua string's bytes (any bytes, as the OS takes them).
+fn path_of(s: &mlua::LuaString) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    PathBuf::from(std::ffi::OsStr::from_bytes(&s.as_bytes()))
+}
+
+/// `nil, "path: reason"`, what Renoise's os functions return on failure.
+fn failed(lua: &Lua, path: &Path, e: &std::io::Error) -> mlua::Result<(Value, Value)> {
+    let msg = format!("{}: {}", path.display(), io_reason(e));
+    Ok((Value::Nil, Value::String(lua.create_string(msg)?)))
+}
+
+/// `rename`, or for a file on another file system a copy and a delete
+/// (Renoise's `os.move` moves across file systems; `os.rename` does not).
+fn move_path(src: &Path, dest: &Path) -> std::io::Result<()> {
+    match std::fs::rename(src, dest) {
+        Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices && src.is_file() => {
+            std::fs::copy(src, dest)?;
+            std::fs::remove_file(src)
+        }
+        r => r,
+    }
 }
 
 /// LuaBitOp's API: 32-bit operations on numbers, results signed.

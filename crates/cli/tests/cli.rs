@@ -121,6 +121,16 @@ fn tool_folder_menu_and_args() {
         "b",
     ]);
     assert_eq!(full.trim(), "ok");
+    let midi = run_ok(&[
+        "run",
+        tool.to_str().unwrap(),
+        "--menu",
+        "Volume [Set]",
+        "--",
+        "a",
+        "b",
+    ]);
+    assert_eq!(midi.trim(), "volume 1");
     let o = cmd()
         .args([
             "run",

@@ -25,6 +25,40 @@ c:send("hi")
 server:wait(1000)
 assert(h.got == "hi", "callback called as a method: " .. tostring(h.got))
 server:stop() server:close() c:close()
+-- __len: luabind instances are userdata, so #obj calls it in Lua 5.1 too
+-- (cLib's cValue); fields, properties, methods and bases work the same.
+class "Bag"
+function Bag:__init(...)
+  self.items = { ... }
+  self.size = property(function(b) return #b.items end)
+end
+function Bag:__len() return #self.items end
+function Bag:add(x) self.items[#self.items + 1] = x end
+class "NamedBag" (Bag)
+function NamedBag:__init(name, ...)
+  Bag.__init(self, ...)
+  self.name = name
+end
+function NamedBag:__tostring() return self.name .. "(" .. #self .. ")" end
+local b = Bag(1, 2, 3)
+assert(#b == 3 and b.size == 3, tostring(#b))
+b:add(4)
+assert(#b == 4 and b.items[4] == 4 and b.missing == nil)
+local ok, e = pcall(function() b.size = 1 end)
+assert(not ok and e:find("read-only", 1, true), e)
+local nb = NamedBag("n", "a")
+assert(#nb == 1 and nb.name == "n" and tostring(nb) == "n(1)" and type(nb) == "NamedBag", tostring(nb))
+assert(type(b) == "Bag" and #Bag() == 0)
+class "BagHandler" (Bag)
+function BagHandler:socket_message(socket, msg) self:add(msg) end
+local bh = BagHandler()
+server = assert(renoise.Socket.create_server("127.0.0.1", 0, renoise.Socket.PROTOCOL_UDP))
+server:run(bh)
+c = assert(renoise.Socket.create_client("127.0.0.1", server.local_port, renoise.Socket.PROTOCOL_UDP))
+c:send("x")
+server:wait(1000)
+assert(#bh == 1 and bh.items[1] == "x", "a __len instance as a notifier: " .. #bh)
+server:stop() server:close() c:close()
 -- class "X" defines X in the caller's environment (getfenv in Lua 5.1, _ENV
 -- in Lua 5.2+), not always in _G
 local env = setmetatable({}, { __index = _G })

@@ -22,4 +22,36 @@ assert(not ok and e:find("^bad argument #1 to '[%?band]+' %(number expected, got
 ok, e = pcall(bit.lshift, 1, {})
 assert(not ok and e:find("^bad argument #2 to '[%?lshift]+' %(number expected, got table%)"), e)
 assert(not e:find("traceback", 1, true), e)
+-- Renoise's os extensions: filenames / dirnames (names, sorted), mkdir,
+-- move; a folder that cannot be listed raises, mkdir / move return nil, message.
+local base = os.tmpname()
+os.remove(base)
+assert(os.mkdir(base) == true)
+local again, why = os.mkdir(base)
+assert(again == nil and type(why) == "string" and why:find(base, 1, true), tostring(why))
+for _, name in ipairs({ "b.WAV", "a.wav", "notes.txt", "take1.xrns" }) do
+  local out = assert(io.open(base .. "/" .. name, "wb")) out:write(name) out:close()
+end
+assert(os.mkdir(base .. "/sub") and os.mkdir(base .. "/other"))
+local function same(a, b) return table.concat(a, "|") == table.concat(b, "|") end
+assert(same(os.filenames(base), { "a.wav", "b.WAV", "notes.txt", "take1.xrns" }), table.concat(os.filenames(base), "|"))
+assert(same(os.filenames(base, { "*.wav" }), { "a.wav", "b.WAV" }))
+assert(same(os.filenames(base, { "*.txt", "take?.*" }), { "notes.txt", "take1.xrns" }))
+assert(same(os.filenames(base, "*.txt"), { "notes.txt" }))
+assert(same(os.dirnames(base), { "other", "sub" }))
+assert(os.move(base .. "/notes.txt", base .. "/sub/moved.txt") == true)
+assert(same(os.filenames(base .. "/sub"), { "moved.txt" }) and not io.exists(base .. "/notes.txt"))
+local gone, err = os.move(base .. "/notes.txt", base .. "/x")
+assert(gone == nil and err:find("notes.txt", 1, true), tostring(err))
+ok, e = pcall(os.dirnames, base .. "/missing")
+assert(not ok and e:find("missing", 1, true), e)
+ok, e = pcall(os.filenames, base .. "/missing")
+assert(not ok and e:find("missing", 1, true), e)
+ok, e = pcall(os.mkdir, 1)
+assert(not ok and e:find("bad argument #1 to 'mkdir' (string expected, got number)", 1, true), e)
+for _, name in ipairs({ "a.wav", "b.WAV", "take1.xrns", "sub/moved.txt", "sub", "other" }) do
+  assert(os.remove(base .. "/" .. name))
+end
+assert(os.remove(base))
+assert(renoise.DeviceParameter.POLARITY_UNIPOLAR == 1 and renoise.DeviceParameter.POLARITY_BIPOLAR == 2)
 print("ok")
