@@ -541,6 +541,19 @@ describe("renoise.Osc", function()
       local r, e = Osc.from_binary_data(p)
       assert.is_nil(r)
       assert.are.equal("string", type(e))
+      -- 33 levels: the message gives the path and the reason, whole
+      p = "/a\0\0,\0\0\0"
+      for _ = 1, 33 do p = bundle_bytes(0, 0, { p }) end
+      r, e = Osc.from_binary_data(p)
+      assert.is_nil(r)
+      assert.are.equal("invalid OSC data: in bundle element 1" .. ("/1"):rep(31)
+        .. ": bundles nested deeper than 32 levels", e)
+    end)
+
+    it("names data after the address that is not a type-tag string", function()
+      local r, e = Osc.from_binary_data("/a\0\0\0\0\0\1")
+      assert.is_nil(r)
+      assert.are.equal("invalid OSC data: type-tag string at byte 4 does not start with ','", e)
     end)
 
     it("raises for a value that is not a string", function()
@@ -630,6 +643,14 @@ describe("renoise.Osc", function()
     it("shows a bundle and its elements", function()
       local b = Osc.Bundle(1.5, { Osc.Message("/a", { { tag = "i", value = 1 } }), Osc.Message("/b") })
       assert.are.equal("#bundle 1.5 [/a ,i 1; /b ,]", tostring(b))
+    end)
+
+    it("shows a time the same way as an argument and as a bundle's time", function()
+      for _, case in ipairs({ { 1e-6, "1e-6" }, { 2e-10, "2e-10" }, { 2.5, "2.5" } }) do
+        local t, text = case[1], case[2]
+        assert.are.equal("/a ,t " .. text, tostring(Osc.Message("/a", { { tag = "t", value = t } })))
+        assert.are.equal("#bundle " .. text .. " []", tostring(Osc.Bundle(t, {})))
+      end
     end)
   end)
 

@@ -349,3 +349,15 @@ fn tag_mapping_is_consistent_for_every_tag() {
         assert_eq!(Tag::from_char(c), None, "{c:?}");
     }
 }
+
+#[test]
+fn a_time_reads_the_same_as_an_argument_and_as_a_bundles_time() {
+    for (t, text) in [(1e-6, "1e-6"), (2e-10, "2e-10"), (2.5, "2.5"), (0.0, "0")] {
+        let m = Message::new("/a", vec![Arg::Time(t)]);
+        assert_eq!(m.to_string(), format!("/a ,t {text}"));
+        assert_eq!(
+            Bundle::new(t, vec![]).to_string(),
+            format!("#bundle {text} []")
+        );
+    }
+}

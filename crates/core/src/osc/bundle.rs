@@ -92,7 +92,9 @@ impl Bundle {
 impl fmt::Display for Bundle {
     /// `#bundle TIME [element; element; ...]`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "#bundle {} [", self.timetag)?;
+        f.write_str("#bundle ")?;
+        super::display::time(f, self.timetag)?;
+        f.write_str(" [")?;
         for (i, element) in self.elements.iter().enumerate() {
             if i > 0 {
                 f.write_str("; ")?;

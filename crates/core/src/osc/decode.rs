@@ -122,12 +122,13 @@ pub(crate) fn message_and_timetags(data: &[u8], times: &mut Vec<u64>) -> Result<
         });
     }
     let tags_at = r.pos;
-    let tags = r.string("type-tag string")?;
-    let Some((&b',', tags)) = tags.split_first() else {
+    if data.get(tags_at) != Some(&b',') {
         return Err(err(format!(
             "type-tag string at byte {tags_at} does not start with ','"
         )));
-    };
+    }
+    // Without the ',' (checked above).
+    let tags = r.string("type-tag string")?.get(1..).unwrap_or_default();
     let mut args = Vec::with_capacity(tags.len());
     for (i, &t) in tags.iter().enumerate() {
         let tag = Tag::from_byte(t).ok_or_else(|| match t {
@@ -207,7 +208,12 @@ fn bundle(data: &[u8], depth: usize) -> Result<Bundle> {
         let size = usize::try_from(size).map_err(|_| err("bundle element size too large"))?;
         let element = r.take(size, "bundle element")?;
         let element = packet(element, depth + 1).map_err(|e| match e {
-            Error::OscDecode(why) => err(format!("in bundle element {n}: {why}")),
+            // Nested: one path (`in bundle element 2/1/3: why`), so the
+            // reason still shows after 32 levels.
+            Error::OscDecode(why) => match why.strip_prefix("in bundle element ") {
+                Some(inner) => err(format!("in bundle element {n}/{inner}")),
+                None => err(format!("in bundle element {n}: {why}")),
+            },
             other => other,
         })?;
         elements.push(element);

@@ -51,6 +51,11 @@ fn float<T: fmt::Display + fmt::LowerExp>(
     }
 }
 
+/// A timetag in seconds, as a `t` argument and a bundle's time show it.
+pub(crate) fn time(f: &mut fmt::Formatter<'_>, v: f64) -> fmt::Result {
+    float(f, v, v.abs(), 1e17)
+}
+
 pub(crate) fn arg(f: &mut fmt::Formatter<'_>, arg: &Arg) -> fmt::Result {
     match arg {
         Arg::Int(v) => write!(f, "{v}"),
@@ -67,7 +72,8 @@ pub(crate) fn arg(f: &mut fmt::Formatter<'_>, arg: &Arg) -> fmt::Result {
             f.write_char('>')
         }
         Arg::Long(v) => write!(f, "{v}"),
-        Arg::Time(v) | Arg::Double(v) => float(f, *v, v.abs(), 1e17),
+        Arg::Time(v) => time(f, *v),
+        Arg::Double(v) => float(f, *v, v.abs(), 1e17),
         Arg::Char(v) => {
             if v.is_ascii() {
                 quoted(f, &[*v], '\'')
