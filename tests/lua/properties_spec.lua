@@ -38,6 +38,19 @@ describe("properties", function()
     c:close()
   end)
 
+  it("name the real peer when the address dialled was a wildcard (0.0.0.0, ::)", function()
+    local S = rs.Socket
+    for _, case in ipairs({ { "0.0.0.0", "127.0.0.1" }, { "::", "::1" } }) do
+      local server = assert(S.create_server(case[2], 0))
+      local c = assert(S.create_client(case[1], server.local_port, S.PROTOCOL_TCP, 2000))
+      assert.are.equal(case[2], c.peer_address)
+      assert.are.equal(server.local_port, c.peer_port)
+      assert.is_truthy(tostring(c):find(case[2], 1, true), tostring(c))
+      c:close()
+      server:close()
+    end
+  end)
+
   it("are there for UDP clients too", function()
     local peer = H.peer({ "udp_recv", "hold" }, { udp = true })
     local c = H.connect(peer, { udp = true })

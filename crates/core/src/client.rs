@@ -391,7 +391,8 @@ impl Client {
         self.local.port()
     }
 
-    /// Renoise's `peer_address`: the numeric address connected to.
+    /// Renoise's `peer_address`: the numeric address connected to, as the
+    /// kernel names it (dialling `0.0.0.0` reaches `127.0.0.1`).
     ///
     /// ```no_run
     /// let c = renoise_socket::Client::connect("127.0.0.1", 8080)?;

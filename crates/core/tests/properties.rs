@@ -36,6 +36,28 @@ fn tcp_addresses_are_numeric_and_match_the_peer() {
 }
 
 #[test]
+fn a_wildcard_address_connects_here_and_names_the_real_peer() {
+    // `0.0.0.0` and `::` dial this machine; the peer is the loopback
+    // address the kernel connected to, as getpeername says.
+    for (wildcard, host) in [("0.0.0.0", "127.0.0.1"), ("::", "::1")] {
+        let (listener, port) = listen(host);
+        let peer = serve_one(listener, |s| s.local_addr().unwrap());
+        let c = Client::connect(wildcard, port).unwrap();
+        let peer_local = join(peer);
+        assert_eq!(c.peer_address(), host);
+        assert_eq!(c.peer_addr(), peer_local);
+        let udp_peer = udp_peer(host);
+        let udp_port = udp_peer.local_addr().unwrap().port();
+        let u = ClientBuilder::new()
+            .protocol(Protocol::Udp)
+            .connect(wildcard, udp_port)
+            .unwrap();
+        assert_eq!(u.peer_address(), host);
+        assert_eq!(u.peer_port(), udp_port);
+    }
+}
+
+#[test]
 fn udp_addresses_are_numeric_and_match_the_peer() {
     for host in LOOPBACKS {
         let peer = udp_peer(host);
