@@ -164,6 +164,36 @@ end
 
 function DocumentNode:property(name) return rawget(self, name) end
 
+local function index_of(names, name)
+  for i, n in ipairs(names) do
+    if n == name then return i end
+  end
+end
+
+function DocumentNode:has_property(name)
+  return index_of(rawget(self, "_names") or {}, name) ~= nil
+end
+
+-- add_properties{...}: add_property for each field (by name: a table has
+-- no order).
+function DocumentNode:add_properties(t)
+  for _, k in ipairs(sorted_keys(t)) do self:add_property(k, t[k]) end
+end
+
+-- remove_property(property): the property object, as Renoise takes it (or
+-- its name); it is no longer saved or loaded.
+function DocumentNode:remove_property(p)
+  local names = rawget(self, "_names") or {}
+  for i, n in ipairs(names) do
+    if n == p or rawget(self, n) == p then
+      table.remove(names, i)
+      rawset(self, n, nil)
+      return
+    end
+  end
+  error("remove_property: not a property of this document", 2)
+end
+
 local function escape(s)
   return (s:gsub("&", "&amp;"):gsub("<", "&lt;"):gsub(">", "&gt;"))
 end
@@ -328,14 +358,19 @@ local function to_xml(node, indent, out)
   end
 end
 
-function DocumentNode:save_as(path)
+-- The XML save_as writes.
+function DocumentNode:to_string()
   local out = { '<?xml version="1.0" encoding="UTF-8"?>',
     "<" .. (rawget(self, "_doc_name") or "Document") .. ' doc_version="0">' }
   to_xml(self, "  ", out)
   out[#out + 1] = "</" .. (rawget(self, "_doc_name") or "Document") .. ">"
+  return table.concat(out, "\n") .. "\n"
+end
+
+function DocumentNode:save_as(path)
   local f, err = io.open(path, "wb")
   if not f then return false, err end
-  f:write(table.concat(out, "\n"), "\n")
+  f:write(self:to_string())
   f:close()
   return true
 end
@@ -367,15 +402,34 @@ end
 
 -- false, message (nothing changed) for a file that cannot be read or is
 -- not well-formed XML, as Renoise's load_from returns for a failed load.
+local function load_text(self, text, what)
+  local root, perr = parse_xml(text)
+  if not root then return false, what .. ": not a valid XML document (" .. perr .. ")" end
+  -- Renoise: "the loaded document's type must match the document type
+  -- that saved the XML data" (a Document.create(name) document's type is
+  -- its name).
+  local name = rawget(self, "_doc_name")
+  if name and root.name ~= name then
+    return false, what .. ": a '" .. root.name .. "' document, not a '" .. name .. "' one"
+  end
+  from_xml(self, root)
+  return true
+end
+
 function DocumentNode:load_from(path)
   local f, err = io.open(path, "rb")
   if not f then return false, err end
   local text = f:read("*a")
   f:close()
-  local root, perr = parse_xml(text)
-  if not root then return false, path .. ": not a valid XML document (" .. perr .. ")" end
-  from_xml(self, root)
-  return true
+  return load_text(self, text, path)
+end
+
+-- The text to_string gives, as load_from reads a file.
+function DocumentNode:from_string(text)
+  if type(text) ~= "string" then
+    error("bad argument #1 to 'from_string' (string expected, got " .. type(text) .. ")", 2)
+  end
+  return load_text(self, text, "from_string")
 end
 
 -- Document.create("Name") { field = default, nested = { ... } }

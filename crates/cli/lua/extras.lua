@@ -48,19 +48,43 @@ end
 package.loaded.bit = bit
 
 -- os / io extras
-function os.platform() return host.platform() end
-function os.currentdir() return host.cwd() end
-function io.exists(path)
-  return host.stat(path) ~= nil
-end
-function io.stat(path)
-  return host.stat(path)
-end
-
 local function check_path(fname, i, v)
   if type(v) ~= "string" then
     error(("bad argument #%d to '%s' (string expected, got %s)"):format(i, fname, type(v)), 3)
   end
+end
+
+function os.platform() return host.platform() end
+function os.currentdir() return host.cwd() end
+function io.exists(path)
+  check_path("exists", 1, path)
+  return host.stat(path) ~= nil
+end
+
+-- io.stat(path): Renoise's fields (type, size, dev, ino, mode as io.chmod
+-- takes it, nlink, uid, gid, rdev, atime, mtime, ctime), or nil, message,
+-- error number.
+function io.stat(path)
+  check_path("stat", 1, path)
+  return host.stat(path)
+end
+
+-- io.chmod(path, mode): mode in octal digits written as a number (755).
+function io.chmod(path, mode)
+  check_path("chmod", 1, path)
+  if type(mode) ~= "number" then
+    error(("bad argument #2 to 'chmod' (number expected, got %s)"):format(type(mode)), 2)
+  end
+  return host.chmod(path, mode)
+end
+
+-- ripairs(t): ipairs from the last element down to the first.
+local function ripairs_next(t, i)
+  i = i - 1
+  if i > 0 then return i, t[i] end
+end
+function ripairs(t)
+  return ripairs_next, t, #t + 1
 end
 
 -- A wildcard ("*.wav", "take?.txt") as a Lua pattern, matched without

@@ -151,6 +151,7 @@ return function(opts)
   -- alone, no traceback.
   local unmatched
   ok, e = xpcall(function()
+    host.tool.tool_finished_loading_observable:_fire()
     host.tool.app_new_document_observable:_fire()
     for _, name in ipairs(opts.menu) do
       local found, why = host.invoke_entry(name)
@@ -158,6 +159,7 @@ return function(opts)
     end
     loop()
     host.tool.app_release_document_observable:_fire()
+    host.tool.tool_will_unload_observable:_fire()
   end, traceback)
   if unmatched then
     report(unmatched)

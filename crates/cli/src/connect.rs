@@ -44,11 +44,13 @@ fn accept_one(
 ) -> Result<Client, String> {
     let listener = std::net::TcpListener::bind((host, port))
         .map_err(|e| format!("cannot listen on {host}:{port}: {e}"))?;
+    // With port 0 the system picked the port: the peer needs to know it,
+    // and so do the messages below.
+    let at = listener
+        .local_addr()
+        .map_or_else(|_| format!("{host}:{port}"), |a| a.to_string());
     if port == 0 {
-        // The system picked the port: the peer needs to know it.
-        if let Ok(a) = listener.local_addr() {
-            eprintln!("listening on {a}");
-        }
+        eprintln!("listening on {at}");
     }
     // Non-blocking accept polled with a deadline: std has no accept timeout.
     listener.set_nonblocking(true).map_err(|e| e.to_string())?;
@@ -61,13 +63,13 @@ fn accept_one(
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                 if Instant::now() >= deadline {
                     return Err(format!(
-                        "no peer connected to {host}:{port} within {} ms",
+                        "no peer connected to {at} within {} ms",
                         wait.as_millis()
                     ));
                 }
                 std::thread::sleep(Duration::from_millis(10));
             }
-            Err(e) => return Err(format!("accept on {host}:{port}: {e}")),
+            Err(e) => return Err(format!("accept on {at}: {e}")),
         }
     }
 }

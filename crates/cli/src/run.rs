@@ -183,35 +183,75 @@ fn host_table(lua: &Lua) -> mlua::Result<Table> {
     )?;
     host.set(
         "stat",
-        lua.create_function(|lua, path: String| match std::fs::metadata(&path) {
-            Ok(m) => {
-                let t = lua.create_table()?;
-                t.set("size", m.len())?;
-                t.set(
-                    "type",
-                    if m.is_dir() {
+        lua.create_function(|lua, path: mlua::LuaString| {
+            use std::os::unix::fs::{FileTypeExt, MetadataExt};
+            let p = path_of(&path);
+            match std::fs::metadata(&p) {
+                Ok(m) => {
+                    let t = lua.create_table()?;
+                    let ft = m.file_type();
+                    let kind = if ft.is_dir() {
                         "directory"
-                    } else if m.is_file() {
+                    } else if ft.is_file() {
                         "file"
+                    } else if ft.is_socket() {
+                        "socket"
+                    } else if ft.is_fifo() {
+                        "named pipe"
+                    } else if ft.is_char_device() {
+                        "char device"
+                    } else if ft.is_block_device() {
+                        "block device"
                     } else {
-                        "other"
-                    },
-                )?;
-                let secs = |t: std::io::Result<std::time::SystemTime>| {
-                    t.ok()
-                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                        .map(|d| d.as_secs())
-                        .unwrap_or(0)
-                };
-                t.set("mtime", secs(m.modified()))?;
-                t.set("atime", secs(m.accessed()))?;
-                t.set("ctime", secs(m.modified()))?;
-                Ok((Value::Table(t), Value::Nil))
+                        "link"
+                    };
+                    t.set("type", kind)?;
+                    t.set("size", m.len())?;
+                    t.set("dev", m.dev())?;
+                    t.set("ino", m.ino())?;
+                    // "Unix styled" as io.chmod takes it: 644 for rw-r--r--.
+                    let perm = format!("{:o}", m.mode() & 0o7777);
+                    t.set("mode", perm.parse::<u32>().unwrap_or(0))?;
+                    t.set("nlink", m.nlink())?;
+                    t.set("uid", m.uid())?;
+                    t.set("gid", m.gid())?;
+                    t.set("rdev", m.rdev())?;
+                    t.set("atime", m.atime())?;
+                    t.set("mtime", m.mtime())?;
+                    t.set("ctime", m.ctime())?;
+                    Ok((Value::Table(t), Value::Nil, Value::Nil))
+                }
+                Err(e) => {
+                    let (nil, msg) = failed(lua, &p, &e)?;
+                    let errno = e
+                        .raw_os_error()
+                        .map_or(Value::Nil, |n| Value::Integer(n.into()));
+                    Ok((nil, msg, errno))
+                }
             }
-            Err(e) => Ok((
-                Value::Nil,
-                Value::String(lua.create_string(format!("{path}: {}", io_reason(&e)))?),
-            )),
+        })?,
+    )?;
+    host.set(
+        "chmod",
+        lua.create_function(|lua, (path, mode): (mlua::LuaString, u32)| {
+            use std::os::unix::fs::PermissionsExt;
+            let p = path_of(&path);
+            // 755 means rwxr-xr-x: the decimal digits are octal ones.
+            let bits = u32::from_str_radix(&mode.to_string(), 8)
+                .ok()
+                .filter(|b| *b <= 0o7777);
+            let Some(bits) = bits else {
+                return Ok((
+                    Value::Nil,
+                    Value::String(lua.create_string(format!(
+                        "bad mode {mode}: octal digits such as 755 expected"
+                    ))?),
+                ));
+            };
+            match std::fs::set_permissions(&p, std::fs::Permissions::from_mode(bits)) {
+                Ok(()) => Ok((Value::Boolean(true), Value::Nil)),
+                Err(e) => failed(lua, &p, &e),
+            }
         })?,
     )?;
     host.set(

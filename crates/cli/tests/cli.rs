@@ -1015,6 +1015,30 @@ fn connect_listen_without_a_peer_is_one_line_after_the_accept_timeout() {
     assert_eq!(o.status.code(), Some(1), "{se}");
     assert!(se.contains("no peer connected"), "{se}");
     assert_eq!(se.trim_end().lines().count(), 1, "{se}");
+    // On port 0, both lines name the port the system picked.
+    let o = cmd()
+        .args([
+            "connect",
+            "--listen",
+            "127.0.0.1",
+            "0",
+            "--accept-timeout",
+            "200",
+        ])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    let (_, se) = out(&o);
+    assert_eq!(o.status.code(), Some(1), "{se}");
+    let at = se
+        .lines()
+        .find_map(|l| l.strip_prefix("listening on "))
+        .expect("the port is told");
+    assert!(!at.ends_with(":0"), "{se}");
+    assert!(
+        se.contains(&format!("no peer connected to {at} within")),
+        "{se}"
+    );
     // UDP has no listen mode: a usage error.
     let o = cmd()
         .args(["connect", "--listen", "--udp", "127.0.0.1", &port])

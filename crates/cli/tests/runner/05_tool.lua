@@ -22,15 +22,27 @@ assert(tool.bundle_path:sub(-1) == "/")
 tool.preferences = { x = 1 }
 assert(tool.preferences.x == 1)
 local new_doc = 0
-tool.app_new_document_observable:add_notifier(function() new_doc = new_doc + 1 end)
+-- The lifecycle, in Renoise's order: loaded, a document, the document
+-- released at the end, the tool unloaded.
+local lifecycle = {}
+tool.tool_finished_loading_observable:add_notifier(function() lifecycle[#lifecycle + 1] = "loaded" end)
+tool.app_new_document_observable:add_notifier(function()
+  new_doc = new_doc + 1
+  lifecycle[#lifecycle + 1] = "new"
+end)
+tool.tool_will_unload_observable:add_notifier(function()
+  lifecycle[#lifecycle + 1] = "unload"
+  assert(table.concat(lifecycle, " ") == "loaded new release unload", table.concat(lifecycle, " "))
+  print("ok")
+end)
 tool.app_release_document_observable:add_notifier(function()
+  lifecycle[#lifecycle + 1] = "release"
   -- idle ~10/s: in 0.5 s about 5 ticks
   assert(n >= 3 and n <= 8, "idle ticks: " .. n)
   assert(obj_calls == n, "notifier (obj, method)")
   assert(timer_calls >= 5, "timer calls: " .. timer_calls)
   assert(tobj_calls >= 5, "{obj, fn} timer calls: " .. tobj_calls)
   assert(new_doc == 1)
-  print("ok")
 end)
 local function stop_all()
   idle:remove_notifier(f)

@@ -112,5 +112,34 @@ local f = io.open("doc_num_test.xml") local x = f:read("*a") f:close()
 assert(x:find("<small>0.1</small>", 1, true), x)
 os.remove("doc_ent_test.xml") os.remove("doc_bad_test.xml") os.remove("doc_num_test.xml")
 
+-- A document loads only what a document of its own type saved.
+local a = renoise.Document.create("ModelA") { x = 1 }
+assert(a:save_as("doc_type_test.xml"))
+local other = renoise.Document.create("ModelB") { x = 2 }
+local loaded, why = other:load_from("doc_type_test.xml")
+os.remove("doc_type_test.xml")
+assert(loaded == false and why:find("'ModelA' document, not a 'ModelB'", 1, true), tostring(why))
+assert(other.x.value == 2)
+
+-- has_property, add_properties, remove_property, to_string / from_string
+local dyn = renoise.Document.create("Dyn") { keep = 1 }
+dyn:add_properties { b = "two", a = true }
+assert(dyn:has_property("a") and dyn:has_property("b") and dyn:has_property("keep"))
+assert(not dyn:has_property("nope"))
+dyn:remove_property(dyn.b)
+assert(not dyn:has_property("b") and dyn.b == nil)
+dyn:remove_property("a")
+assert(not dyn:has_property("a"))
+local removed, rwhy = pcall(dyn.remove_property, dyn, renoise.Document.ObservableNumber(1))
+assert(not removed and rwhy:find("not a property", 1, true), rwhy)
+dyn.keep.value = 5
+local text = dyn:to_string()
+assert(text:find("<keep>5</keep>", 1, true) and not text:find("<b>", 1, true), text)
+local copy = renoise.Document.create("Dyn") { keep = 0 }
+assert(copy:from_string(text) == true and copy.keep.value == 5)
+local bad_ok, bad_why = copy:from_string("<Dyn><keep>")
+assert(bad_ok == false and type(bad_why) == "string")
+assert(copy:from_string(other:to_string()) == false)
+
 renoise.tool().preferences = prefs
 print("ok")

@@ -53,5 +53,25 @@ for _, name in ipairs({ "a.wav", "b.WAV", "take1.xrns", "sub/moved.txt", "sub", 
   assert(os.remove(base .. "/" .. name))
 end
 assert(os.remove(base))
+-- io.stat's fields, io.chmod, ripairs
+local st = assert(io.stat("10_extras.lua"))
+assert(st.type == "file" and st.size == size and st.nlink >= 1 and st.ino > 0)
+assert(type(st.dev) == "number" and type(st.uid) == "number" and type(st.gid) == "number")
+assert(st.mtime > 0 and st.ctime > 0 and st.atime > 0 and type(st.rdev) == "number")
+assert(io.stat(".").type == "directory")
+local none, nwhy, errno = io.stat("no_such_file")
+assert(none == nil and nwhy:find("no_such_file", 1, true) and errno == 2, tostring(errno))
+local tmp = os.tmpname()
+assert(io.chmod(tmp, 640) == true and io.stat(tmp).mode == 640, io.stat(tmp).mode)
+assert(io.chmod(tmp, 600) and io.stat(tmp).mode == 600)
+local bad_mode, mwhy = io.chmod(tmp, 999)
+assert(bad_mode == nil and mwhy:find("999", 1, true), tostring(mwhy))
+os.remove(tmp)
+ok, e = pcall(io.exists, nil)
+assert(not ok and e:find("bad argument #1 to 'exists' (string expected, got nil)", 1, true), e)
+local order = {}
+for i, v in ripairs({ "a", "b", "c" }) do order[#order + 1] = i .. v end
+assert(table.concat(order, " ") == "3c 2b 1a", table.concat(order, " "))
+for _ in ripairs({}) do error("ripairs of an empty table") end
 assert(renoise.DeviceParameter.POLARITY_UNIPOLAR == 1 and renoise.DeviceParameter.POLARITY_BIPOLAR == 2)
 print("ok")
