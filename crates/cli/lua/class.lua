@@ -68,7 +68,10 @@ local function new_class(name)
     local props = rawget(t, props_key)
     local p = props and props[key]
     if p then return p.get(self) end
-    return lookup(cls, key)
+    local v = lookup(cls, key)
+    -- A property of the class (`A.x = property(A.get_x)`), as luabind has.
+    if getmetatable(v) == property_mark then return v.get(self) end
+    return v
   end
   imt.__newindex = function(self, key, value)
     local t = fields(self)
@@ -83,6 +86,10 @@ local function new_class(name)
     end
     local props = rawget(t, props_key)
     local p = props and props[key]
+    if not p then
+      p = lookup(cls, key)
+      if getmetatable(p) ~= property_mark then p = nil end
+    end
     if p then
       if not p.set then
         error("property '" .. tostring(key) .. "' of " .. name .. " is read-only", 2)

@@ -10,4 +10,21 @@ b.v = 5
 assert(b._v == 5 and b.v == 50)
 assert(b.ro == "fixed")
 assert(not pcall(function() b.ro = 1 end), "read-only property")
+-- A property of the class (luabind's `A.x = property(A.get_x, A.set_x)`),
+-- inherited too.
+class "Gauge"
+function Gauge:__init() self._level = 2 end
+function Gauge:get_level() return self._level end
+function Gauge:set_level(x) self._level = x * 2 end
+Gauge.level = property(Gauge.get_level, Gauge.set_level)
+Gauge.name = property(function() return "gauge" end)
+class "BigGauge" (Gauge)
+local g = BigGauge()
+assert(g.level == 2 and g.name == "gauge")
+g.level = 4
+assert(g._level == 8 and g.level == 8)
+local ro_ok, ro_err = pcall(function() g.name = "x" end)
+assert(not ro_ok and ro_err:find("read-only", 1, true), ro_err)
+g.other = 1
+assert(rawget(g, "other") == 1)
 print("ok")
