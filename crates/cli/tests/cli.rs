@@ -998,38 +998,30 @@ fn connect_listen_talks_to_the_first_peer() {
 
 #[test]
 fn connect_listen_without_a_peer_is_one_line_after_the_accept_timeout() {
+    // What `connect --listen` says on stderr when nobody comes (exit 1).
+    let listen_alone = |port: &str| {
+        let o = cmd()
+            .args([
+                "connect",
+                "--listen",
+                "127.0.0.1",
+                port,
+                "--accept-timeout",
+                "200",
+            ])
+            .write_stdin("")
+            .output()
+            .unwrap();
+        let se = out(&o).1;
+        assert_eq!(o.status.code(), Some(1), "{se}");
+        se
+    };
     let port = free_tcp_port().to_string();
-    let o = cmd()
-        .args([
-            "connect",
-            "--listen",
-            "127.0.0.1",
-            &port,
-            "--accept-timeout",
-            "200",
-        ])
-        .write_stdin("")
-        .output()
-        .unwrap();
-    let (_, se) = out(&o);
-    assert_eq!(o.status.code(), Some(1), "{se}");
+    let se = listen_alone(&port);
     assert!(se.contains("no peer connected"), "{se}");
     assert_eq!(se.trim_end().lines().count(), 1, "{se}");
     // On port 0, both lines name the port the system picked.
-    let o = cmd()
-        .args([
-            "connect",
-            "--listen",
-            "127.0.0.1",
-            "0",
-            "--accept-timeout",
-            "200",
-        ])
-        .write_stdin("")
-        .output()
-        .unwrap();
-    let (_, se) = out(&o);
-    assert_eq!(o.status.code(), Some(1), "{se}");
+    let se = listen_alone("0");
     let at = se
         .lines()
         .find_map(|l| l.strip_prefix("listening on "))
