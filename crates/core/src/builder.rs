@@ -6,17 +6,41 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 /// Default connect timeout: Renoise's documented 1000 ms.
+///
+/// ```
+/// assert_eq!(renoise_socket::DEFAULT_CONNECT_TIMEOUT.as_millis(), 1000);
+/// ```
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_millis(1000);
 /// Default longest line `receive_line` accepts: 16 MiB.
+///
+/// ```
+/// assert_eq!(renoise_socket::DEFAULT_MAX_LINE_LENGTH, 16 << 20);
+/// ```
 pub const DEFAULT_MAX_LINE_LENGTH: usize = 16 << 20;
 /// Default largest `n` for `receive_exact`: 16 MiB.
+///
+/// ```
+/// assert_eq!(renoise_socket::DEFAULT_MAX_RECEIVE_SIZE, 16 << 20);
+/// ```
 pub const DEFAULT_MAX_RECEIVE_SIZE: usize = 16 << 20;
 /// Default largest amount one `receive_all` returns: 64 KiB.
+///
+/// ```
+/// assert_eq!(renoise_socket::DEFAULT_ALL_CHUNK_SIZE, 64 << 10);
+/// ```
 pub const DEFAULT_ALL_CHUNK_SIZE: usize = 64 << 10;
 /// Default size the receive buffer may grow to for a reader that falls
 /// behind its sender: 0, no growth beyond the initial size.
+///
+/// ```
+/// assert_eq!(renoise_socket::DEFAULT_READ_AHEAD, 0);
+/// ```
 pub const DEFAULT_READ_AHEAD: usize = 0;
 /// Default time a TCP send may make no progress before it fails: 10 s.
+///
+/// ```
+/// assert_eq!(renoise_socket::DEFAULT_SEND_TIMEOUT.as_secs(), 10);
+/// ```
 pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Builds a [`Client`] with non-default options.
@@ -33,6 +57,7 @@ pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// # Ok::<(), renoise_socket::Error>(())
 /// ```
 #[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `connect`; its methods return the changed builder"]
 pub struct ClientBuilder {
     pub(crate) protocol: Protocol,
     pub(crate) connect_timeout: Duration,
@@ -110,7 +135,8 @@ impl ClientBuilder {
 
     /// Longest line `receive_line` returns; a longer one gives
     /// [`Error::LineTooLong`](crate::Error::LineTooLong) and stays buffered.
-    /// This also bounds the memory a line can take. At least 1.
+    /// This also bounds the memory a line can take. At least 1;
+    /// `usize::MAX` means no limit.
     ///
     /// ```
     /// let b = renoise_socket::ClientBuilder::new().max_line_length(4096);
@@ -120,7 +146,9 @@ impl ClientBuilder {
         self
     }
 
-    /// Largest `n` that `receive_exact` accepts. At least 1.
+    /// Largest `n` that `receive_exact` accepts. At least 1. The buffer
+    /// grows as the bytes arrive (at most 1 MiB ahead of them), so a large
+    /// `n` on a quiet socket takes no memory for what has not come.
     ///
     /// ```
     /// let b = renoise_socket::ClientBuilder::new().max_receive_size(1 << 20);

@@ -16,6 +16,9 @@ use std::time::Duration;
 /// Reads smaller than this are not worth a system call: the buffer is
 /// compacted or grown first.
 pub(crate) const MIN_READ: usize = 16 << 10;
+/// Most room `receive_exact` makes before the bytes that fill it came; the
+/// buffer grows by doubling (up to `n`) as they do.
+const EXACT_STEP: usize = 1 << 20;
 /// Room for the largest UDP payload, so a datagram is never truncated.
 const MAX_DATAGRAM: usize = 65536;
 
@@ -802,8 +805,10 @@ impl Client {
                 }
                 return Err(self.finish());
             }
-            // One byte past the maximum is enough to know a line is too long.
-            self.fill(&mut wait, (max + 1 - len).min(MIN_READ), max + 1, len)?;
+            // One byte past the maximum is enough to know a line is too long
+            // (saturating: a maximum of usize::MAX means no limit).
+            let past = max.saturating_add(1);
+            self.fill(&mut wait, (past - len).min(MIN_READ), past, len)?;
             if let Some(r) = self.buf.take_line(max) {
                 return r.map_err(|()| Error::LineTooLong);
             }
@@ -842,8 +847,12 @@ impl Client {
                 }
                 return Err(self.finish());
             }
+            // Room for what is missing, but at most EXACT_STEP ahead of the
+            // data: memory follows what arrives, not what was asked for
+            // (a large n on a quiet socket must not take its size at once).
             let missing = n - self.buf.len();
-            self.fill(&mut wait, missing.max(MIN_READ.min(n)), n, n)?;
+            let want = missing.min(EXACT_STEP).max(MIN_READ.min(n));
+            self.fill(&mut wait, want, n, n)?;
             self.buf.settle();
             if self.buf.len() >= n {
                 return Ok(self.buf.take(n));

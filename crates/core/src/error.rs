@@ -107,7 +107,7 @@ pub enum Error {
     #[error("bad OSC frame: {0}")]
     Framing(String),
     /// Any other operating-system error, with its own message.
-    #[error("{0}")]
+    #[error(transparent)]
     Io(#[from] io::Error),
 }
 

@@ -128,3 +128,47 @@ fn a_long_partial_line_grows_the_buffer_only_up_to_the_limit() {
     c.close();
     peer.join().unwrap();
 }
+
+#[test]
+fn a_line_limit_of_usize_max_means_no_limit() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = addr_of(&listener).port();
+    let peer = thread::spawn(move || send_and_hold(b"abc\n".to_vec())(accept(&listener)));
+    let mut c = ClientBuilder::new()
+        .max_line_length(usize::MAX)
+        .connect("127.0.0.1", port)
+        .unwrap();
+    assert_eq!(c.receive_line(LONG).unwrap(), b"abc");
+    c.close();
+    peer.join().unwrap();
+}
+
+#[test]
+fn a_huge_exact_read_takes_memory_as_data_arrives_not_ahead() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = addr_of(&listener).port();
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let peer = thread::spawn(move || {
+        let mut s = accept(&listener);
+        rx.recv().unwrap();
+        s.write_all(&[7; 3 << 20]).unwrap();
+    });
+    let mut c = ClientBuilder::new()
+        .max_receive_size(usize::MAX)
+        .connect("127.0.0.1", port)
+        .unwrap();
+    // 1 TiB on a quiet socket: a timeout, not an allocation of 1 TiB.
+    assert!(matches!(
+        c.receive_exact(1 << 40, ms(100)),
+        Err(Error::Timeout)
+    ));
+    assert!(c.buffer_capacity() <= 2 << 20, "{}", c.buffer_capacity());
+    tx.send(()).unwrap();
+    // The peer sends 3 MiB and closes: the short record is all there is.
+    let got = c.receive_exact(1 << 40, LONG).unwrap();
+    assert_eq!(got.len(), 3 << 20);
+    assert!(got.iter().all(|&b| b == 7));
+    assert!(c.buffer_capacity() <= 16 << 20, "{}", c.buffer_capacity());
+    assert!(matches!(c.receive_exact(1, LONG), Err(Error::Disconnected)));
+    peer.join().unwrap();
+}

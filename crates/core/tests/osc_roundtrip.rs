@@ -361,3 +361,9 @@ fn a_time_reads_the_same_as_an_argument_and_as_a_bundles_time() {
         );
     }
 }
+
+#[test]
+fn control_characters_of_a_pattern_are_shown_escaped() {
+    let m = Message::new("/a\nb\u{1b}[31m", vec!["x\ny".into()]);
+    assert_eq!(m.to_string(), "/a\\nb\\u{1b}[31m ,s \"x\\ny\"");
+}

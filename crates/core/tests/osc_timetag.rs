@@ -152,3 +152,16 @@ proptest! {
         prop_assert_eq!(seconds_to_timetag(timetag_to_seconds(tt)).unwrap(), tt);
     }
 }
+
+#[test]
+fn a_time_out_of_range_is_named_briefly() {
+    for (t, shown) in [(1e300, "1e300"), (-1e-300, "-1e-300"), (-2.5, "-2.5")] {
+        let e = seconds_to_timetag(t).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!(
+                "invalid OSC message: time {shown} is not a number of seconds in 0 <= t < 2^32"
+            )
+        );
+    }
+}

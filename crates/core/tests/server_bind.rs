@@ -128,6 +128,15 @@ fn a_port_in_use_is_an_error() {
                 .contains(&format!("127.0.0.1:{}", server.local_port())),
             "{err}"
         );
+        // An error-chain printer (anyhow's `{:#}`) says it once: the
+        // message is not repeated by a source.
+        let mut chain = vec![err.to_string()];
+        let mut source = std::error::Error::source(&err);
+        while let Some(s) = source {
+            chain.push(s.to_string());
+            source = s.source();
+        }
+        assert_eq!(chain.len(), 1, "{chain:?}");
         // Also when all interfaces are asked for.
         assert!(Server::bind(None, server.local_port(), protocol).is_err());
     }

@@ -6,10 +6,18 @@ use std::fmt::{self, Write};
 /// Blob bytes shown before the rest is summarised: a log line, not a dump.
 const BLOB_SHOWN: usize = 32;
 
-/// Bytes as text: UTF-8 as is, other bytes as `\xNN`, nothing escaped.
+/// Bytes as text: UTF-8 as is but control characters escaped (`\n`,
+/// `\u{1b}`: a pattern cannot break a log line or drive a terminal), other
+/// bytes as `\xNN`.
 pub(crate) fn bytes(f: &mut fmt::Formatter<'_>, b: &[u8]) -> fmt::Result {
     for chunk in b.utf8_chunks() {
-        f.write_str(chunk.valid())?;
+        for c in chunk.valid().chars() {
+            if c.is_control() {
+                write!(f, "{}", c.escape_debug())?;
+            } else {
+                f.write_char(c)?;
+            }
+        }
         for byte in chunk.invalid() {
             write!(f, "\\x{byte:02x}")?;
         }
@@ -48,6 +56,15 @@ fn float<T: fmt::Display + fmt::LowerExp>(
         write!(f, "{v}")
     } else {
         write!(f, "{v:e}")
+    }
+}
+
+/// A number of seconds shown as [`time`] shows it, for messages.
+pub(crate) struct Seconds(pub f64);
+
+impl fmt::Display for Seconds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        time(f, self.0)
     }
 }
 

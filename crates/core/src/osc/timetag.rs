@@ -90,7 +90,8 @@ pub fn seconds_to_timetag(seconds: f64) -> Result<u64> {
     // NaN is outside every range too.
     if !(0.0..TWO_POW_32).contains(&seconds) {
         return Err(Error::OscEncode(format!(
-            "time {seconds} is not a number of seconds in 0 <= t < 2^32"
+            "time {} is not a number of seconds in 0 <= t < 2^32",
+            super::display::Seconds(seconds)
         )));
     }
     let whole = seconds.trunc();

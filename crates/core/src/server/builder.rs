@@ -27,6 +27,7 @@ use std::time::Duration;
 /// # Ok::<(), renoise_socket::Error>(())
 /// ```
 #[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `bind`; its methods return the changed builder"]
 pub struct ServerBuilder {
     pub(crate) protocol: Protocol,
     pub(crate) connection: ClientBuilder,
