@@ -96,4 +96,4 @@ pub use client::Client;
 pub use error::{Error, Result};
 pub use mode::Mode;
 pub use protocol::Protocol;
-pub use server::{Connection, Event, Peer, Server, ServerBuilder, UdpPeer};
+pub use server::{Connection, Event, Interrupter, Peer, Server, ServerBuilder, UdpPeer};

@@ -30,16 +30,17 @@
 //! stale readiness report cannot reach a new connection. Dropping the loop
 //! drops the `epoll` instance with every registration.
 
-use super::{Connection, Event, Peer, UdpPeer};
+use super::{Connection, Event, Interrupter, Peer, UdpPeer};
 use crate::{Client, ClientBuilder, Error, Protocol};
 use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Token};
+use mio::{Events, Interest, Poll, Token, Waker};
 use socket2::Socket;
 use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::mem::MaybeUninit;
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -61,6 +62,8 @@ const EVENTS_CAPACITY: usize = 1024;
 /// Tokens below this are bound sockets (their index); connections get
 /// increasing tokens from here, never reused.
 const FIRST_CONNECTION: usize = 1 << 16;
+/// The token of the [`Interrupter`]'s wake-ups.
+const WAKE: Token = Token(usize::MAX);
 /// Room for the largest UDP payload.
 const MAX_DATAGRAM: usize = 65536;
 
@@ -112,6 +115,9 @@ pub(crate) struct EventLoop {
     next_token: usize,
     opts: ClientBuilder,
     datagram: Vec<u8>,
+    waker: Arc<Waker>,
+    /// Set by an [`Interrupter`]; taken by the call it ends.
+    interrupted: Arc<AtomicBool>,
 }
 
 impl EventLoop {
@@ -122,6 +128,7 @@ impl EventLoop {
         opts: ClientBuilder,
     ) -> io::Result<EventLoop> {
         let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKE)?);
         let mut lp = EventLoop {
             poll,
             events: Events::with_capacity(EVENTS_CAPACITY),
@@ -134,6 +141,8 @@ impl EventLoop {
             next_token: FIRST_CONNECTION,
             datagram: Vec::new(),
             opts,
+            waker,
+            interrupted: Arc::new(AtomicBool::new(false)),
         };
         for (i, (sock, local)) in socks.into_iter().enumerate() {
             lp.poll.registry().register(
@@ -160,6 +169,15 @@ impl EventLoop {
             }
         }
         Ok(lp)
+    }
+
+    pub(crate) fn interrupter(&self) -> Interrupter {
+        Interrupter::new(self.waker.clone(), self.interrupted.clone())
+    }
+
+    /// True once after an [`Interrupter::interrupt`].
+    pub(crate) fn take_interrupt(&self) -> bool {
+        self.interrupted.swap(false, Ordering::SeqCst)
     }
 
     /// Connections the server watches.

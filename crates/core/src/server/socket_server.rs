@@ -2,7 +2,7 @@
 
 use super::bind;
 use super::event_loop::EventLoop;
-use super::{Connection, Event, ServerBuilder};
+use super::{Connection, Event, Interrupter, ServerBuilder};
 use crate::{Error, Protocol, Result};
 use std::fmt;
 use std::net::SocketAddr;
@@ -33,6 +33,10 @@ use std::time::{Duration, Instant};
 /// **UDP.** Each datagram is one [`Event::Message`] whose sender is a
 /// [`UdpPeer`](crate::UdpPeer): it tells who sent it, is never open, and
 /// can reply from the server's own port.
+///
+/// **Threads.** A `Server` is `Send + Sync`; one blocked in `wait` is
+/// brought back from another thread by an [`Interrupter`]
+/// ([`interrupter`](Server::interrupter)), for instance to close it.
 ///
 /// **Closing** releases the port at once (TCP uses `SO_REUSEADDR`), closes
 /// every accepted connection, and is idempotent. Dropping the server
@@ -278,7 +282,10 @@ impl Server {
             if !out.is_empty() {
                 left = Some(Duration::ZERO);
             }
-            if lp.round(left, &mut out).is_none() || !out.is_empty() || left == Some(Duration::ZERO)
+            if lp.round(left, &mut out).is_none()
+                || lp.take_interrupt()
+                || !out.is_empty()
+                || left == Some(Duration::ZERO)
             {
                 return Ok(out);
             }
@@ -326,6 +333,9 @@ impl Server {
             let Some(n) = lp.round(left, &mut out) else {
                 return Ok(out);
             };
+            if lp.take_interrupt() {
+                return Ok(out);
+            }
             bytes = bytes.saturating_add(n);
             if bytes >= Self::WAIT_DATA_LIMIT {
                 return Ok(out);
@@ -337,6 +347,23 @@ impl Server {
                 last_round = false;
             }
         }
+    }
+
+    /// A handle that makes this server's [`wait`](Server::wait) or
+    /// [`poll`](Server::poll) return at once from another thread (see
+    /// [`Interrupter`]).
+    ///
+    /// Errors: [`Error::Closed`] after [`close`](Server::close).
+    ///
+    /// ```
+    /// use renoise_socket::{Protocol, Server};
+    /// let server = Server::bind(Some("127.0.0.1"), 0, Protocol::Tcp)?;
+    /// let stop = server.interrupter()?;
+    /// stop.interrupt();
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn interrupter(&self) -> Result<Interrupter> {
+        Ok(self.lp.as_ref().ok_or(Error::Closed)?.interrupter())
     }
 
     /// Stops listening and releases the port at once (it can be bound

@@ -1,0 +1,64 @@
+//! [`Interrupter`]: ends a server's `wait` or `poll` from another thread.
+
+use mio::Waker;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Makes a [`Server`](super::Server)'s [`wait`](super::Server::wait) or
+/// [`poll`](super::Server::poll) return at once, with the events it has
+/// collected so far, from any thread: how another thread gets a server
+/// that is blocked in `wait` back (to [`close`](super::Server::close) it,
+/// say). A call made after the interrupt and before any call returned
+/// because of it returns at once too; after that, calls block as usual.
+/// Cloning gives another handle on the same server; interrupting a closed
+/// server does nothing.
+///
+/// ```
+/// use renoise_socket::{Protocol, Server};
+/// use std::time::{Duration, Instant};
+///
+/// let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Tcp)?;
+/// let stop = server.interrupter()?;
+/// std::thread::spawn(move || {
+///     std::thread::sleep(Duration::from_millis(50));
+///     stop.interrupt();
+/// });
+/// let start = Instant::now();
+/// server.wait(Duration::from_secs(10))?;
+/// assert!(start.elapsed() < Duration::from_secs(5));
+/// # Ok::<(), renoise_socket::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Interrupter {
+    waker: Arc<Waker>,
+    flag: Arc<AtomicBool>,
+}
+
+impl Interrupter {
+    pub(crate) fn new(waker: Arc<Waker>, flag: Arc<AtomicBool>) -> Interrupter {
+        Interrupter { waker, flag }
+    }
+
+    /// Ends the server's current (or next) `wait` / `poll`.
+    ///
+    /// ```
+    /// use renoise_socket::{Protocol, Server};
+    /// use std::time::Duration;
+    /// let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Udp)?;
+    /// server.interrupter()?.interrupt();
+    /// assert!(server.wait(Duration::from_secs(10))?.is_empty());
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn interrupt(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+        // Fails only if the event loop is gone: then nothing waits.
+        let _ = self.waker.wake();
+    }
+}
+
+impl fmt::Debug for Interrupter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Interrupter")
+    }
+}
