@@ -6,7 +6,30 @@ local rawtype = host.rawtype -- observables and lists are tables here
 local Document = {}
 renoise.Document = Document
 
-local function observable(kind, check, default)
+-- Numbers as text that reads back as the same number (to_string, XML).
+local function number_text(v)
+  local s = string.format("%.14g", v)
+  if tonumber(s) ~= v then s = string.format("%.17g", v) end
+  return s
+end
+
+local function text_of_value(v)
+  if type(v) == "number" then return number_text(v) end
+  return tostring(v)
+end
+
+-- The text of an element as a value of `kind` (nil: not one).
+local function parse(kind, text)
+  if kind == "number" then return tonumber(text) end
+  if kind == "boolean" then
+    if text == "true" then return true end
+    if text == "false" then return false end
+    return nil
+  end
+  return text
+end
+
+local function observable(kind, check, default, value_kind)
   local mt = {}
   mt.__index = function(self, key)
     if key == "value" then return rawget(self, "_value") end
@@ -19,7 +42,29 @@ local function observable(kind, check, default)
     rawset(self, "_value", v)
     if old ~= v then rawget(self, "_obs"):_fire() end
   end
-  mt.__tostring = function(self) return kind .. "(" .. tostring(rawget(self, "_value")) .. ")" end
+  -- As Renoise's: the value's text (tostring(number) == "123").
+  mt.__tostring = function(self) return text_of_value(rawget(self, "_value")) end
+  mt.to_string = function(self) return text_of_value(rawget(self, "_value")) end
+  mt.from_string = function(self, text)
+    local v = type(text) == "string" and parse(value_kind, text)
+    if v == nil then return false, kind .. ": cannot read '" .. tostring(text) .. "' as a " .. value_kind end
+    self.value = v
+    return true
+  end
+  if value_kind == "number" then
+    -- `number + 12`: an ObservableNumber takes part in arithmetic as its value.
+    local function num(x)
+      if getmetatable(x) == mt then return rawget(x, "_value") end
+      return x
+    end
+    mt.__add = function(a, b) return num(a) + num(b) end
+    mt.__sub = function(a, b) return num(a) - num(b) end
+    mt.__mul = function(a, b) return num(a) * num(b) end
+    mt.__div = function(a, b) return num(a) / num(b) end
+    mt.__mod = function(a, b) return num(a) % num(b) end
+    mt.__pow = function(a, b) return num(a) ^ num(b) end
+    mt.__unm = function(a) return -num(a) end
+  end
   for _, m in ipairs({ "add_notifier", "has_notifier", "remove_notifier" }) do
     mt[m] = function(self, ...) local o = rawget(self, "_obs") return o[m](o, ...) end
   end
@@ -34,11 +79,11 @@ local function observable(kind, check, default)
 end
 
 Document.ObservableBoolean = observable("ObservableBoolean",
-  function(v) return type(v) == "boolean" end, false)
+  function(v) return type(v) == "boolean" end, false, "boolean")
 Document.ObservableNumber = observable("ObservableNumber",
-  function(v) return type(v) == "number" end, 0)
+  function(v) return type(v) == "number" end, 0, "number")
 Document.ObservableString = observable("ObservableString",
-  function(v) return type(v) == "string" end, "")
+  function(v) return type(v) == "string" end, "", "string")
 local Bang = {}
 Bang.__index = Bang
 host.api_names[Bang] = "ObservableBang"
@@ -77,19 +122,34 @@ local function list(kind)
 end
 function List:size() return #self end
 function List:property(i) return self[i] end
+-- Positions are whole numbers in 1..last; out of range raises and changes
+-- nothing, as in Renoise. Notifiers get what changed:
+-- {type = "insert" | "remove", index = i} or {type = "swap", index1, index2}.
+local function check_index(fname, i, last)
+  if type(i) ~= "number" or i % 1 ~= 0 or i < 1 or i > last then
+    error(("%s: index %s out of range 1..%d"):format(fname, tostring(i), last), 3)
+  end
+end
 function List:insert(pos, value)
   if value == nil then pos, value = #self + 1, pos end
-  table.insert(self, pos, self._make(value))
-  self._obs:_fire()
-  return self[pos]
+  check_index("insert", pos, #self + 1)
+  local item = self._make(value)
+  table.insert(self, pos, item)
+  self._obs:_fire({ type = "insert", index = pos })
+  return item
 end
 function List:remove(pos)
-  table.remove(self, pos or #self)
-  self._obs:_fire()
+  if #self == 0 then error("remove: the list is empty", 2) end
+  if pos == nil then pos = #self end
+  check_index("remove", pos, #self)
+  table.remove(self, pos)
+  self._obs:_fire({ type = "remove", index = pos })
 end
 function List:swap(a, b)
+  check_index("swap", a, #self)
+  check_index("swap", b, #self)
   self[a], self[b] = self[b], self[a]
-  self._obs:_fire()
+  self._obs:_fire({ type = "swap", index1 = a, index2 = b })
 end
 function List:find(start, value)
   if value == nil then start, value = 1, start end
@@ -146,15 +206,46 @@ local function sorted_keys(t)
   return keys
 end
 
-function DocumentNode:add_property(name, value)
+local function index_of(names, name)
+  for i, n in ipairs(names) do
+    if n == name then return i end
+  end
+end
+
+-- Names become XML element names: letters, digits and '_', not starting
+-- with a digit (Renoise refuses the rest).
+local function check_name(what, name, level)
+  if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") then
+    error(("%s: invalid name '%s' (letters, digits and '_', not starting with a digit)")
+      :format(what, tostring(name)), level + 1)
+  end
+end
+
+-- A table literal as a property: an array of one type is a list, a table
+-- with names a node; an empty one or a mixed one says nothing of its
+-- type and is refused, as Renoise does.
+local function from_literal(t, level)
+  if next(t) == nil then
+    error("add_property: an empty table is neither a list (of which type?) nor a node", level + 1)
+  end
+  local list = as_list(t)
+  if list then return list end
+  if t[1] ~= nil then
+    error("add_property: a list holds values of one type: booleans, numbers or strings", level + 1)
+  end
+  local child = DocumentNode()
+  for _, k in ipairs(sorted_keys(t)) do child:_add(k, t[k], level + 1) end
+  return child
+end
+
+function DocumentNode:_add(name, value, level)
+  check_name("add_property", name, level + 1)
   if rawget(self, "_names") == nil then self._names = {} end
+  if index_of(self._names, name) then
+    error("add_property: there is a property '" .. name .. "' already", level + 1)
+  end
   if type(value) == "table" and getmetatable(value) == nil then
-    local child = as_list(value)
-    if not child then
-      child = DocumentNode()
-      for _, k in ipairs(sorted_keys(value)) do child:add_property(k, value[k]) end
-    end
-    value = child
+    value = from_literal(value, level + 1)
   end
   local p = wrap(value)
   table.insert(self._names, name)
@@ -162,13 +253,12 @@ function DocumentNode:add_property(name, value)
   return p
 end
 
-function DocumentNode:property(name) return rawget(self, name) end
-
-local function index_of(names, name)
-  for i, n in ipairs(names) do
-    if n == name then return i end
-  end
+function DocumentNode:add_property(name, value)
+  local p = self:_add(name, value, 2) -- not a tail call: error levels count this frame
+  return p
 end
+
+function DocumentNode:property(name) return rawget(self, name) end
 
 function DocumentNode:has_property(name)
   return index_of(rawget(self, "_names") or {}, name) ~= nil
@@ -177,7 +267,7 @@ end
 -- add_properties{...}: add_property for each field (by name: a table has
 -- no order).
 function DocumentNode:add_properties(t)
-  for _, k in ipairs(sorted_keys(t)) do self:add_property(k, t[k]) end
+  for _, k in ipairs(sorted_keys(t)) do self:_add(k, t[k], 2) end
 end
 
 -- remove_property(property): the property object, as Renoise takes it (or
@@ -327,11 +417,6 @@ local function parse_xml(xml)
 end
 
 -- A number as text that reads back as the same number.
-local function number_text(v)
-  local s = string.format("%.14g", v)
-  if tonumber(s) ~= v then s = string.format("%.17g", v) end
-  return s
-end
 local function value_text(v)
   if type(v) == "number" then return number_text(v) end
   return escape(tostring(v))
@@ -375,13 +460,6 @@ function DocumentNode:save_as(path)
   return true
 end
 
--- The text of an element as a value of `kind` (nil: not one).
-local function parse(kind, text)
-  if kind == "number" then return tonumber(text) end
-  if kind == "boolean" then return text == "true" end
-  return text
-end
-
 local function from_xml(node, el)
   for _, child in ipairs(el.children) do
     local p = rawget(node, child.name)
@@ -393,7 +471,8 @@ local function from_xml(node, el)
     elseif getmetatable(p) == List then
       local values = {}
       for _, item in ipairs(child.children) do
-        values[#values + 1] = parse(p._kind, item.text)
+        local v = parse(p._kind, item.text)
+        if v ~= nil then values[#values + 1] = v end
       end
       p:_replace(values)
     end
@@ -434,10 +513,11 @@ end
 
 -- Document.create("Name") { field = default, nested = { ... } }
 function Document.create(name)
+  check_name("Document.create", name, 2)
   return function(model)
     local doc = DocumentNode()
     rawset(doc, "_doc_name", name)
-    for _, k in ipairs(sorted_keys(model)) do doc:add_property(k, model[k]) end
+    for _, k in ipairs(sorted_keys(model)) do doc:_add(k, model[k], 2) end
     return doc
   end
 end

@@ -5,9 +5,11 @@ local host = ...
 local Observable = {}
 Observable.__index = Observable
 
+-- (fn), (obj, fn) or (fn, obj), as Renoise takes them: -> obj, fn.
 local function notifier_key(a, b)
-  if b ~= nil then return a, b end
-  return nil, a
+  if b == nil then return nil, a end
+  if type(a) == "function" and type(b) ~= "function" then return b, a end
+  return a, b
 end
 
 local function find(self, obj, fn)

@@ -1,0 +1,85 @@
+-- renoise.Document's rules as Renoise's own document test pins them:
+-- names, duplicates and untyped lists refused; observables read as their
+-- value and take part in arithmetic; list positions checked and list
+-- notifiers told what changed.
+local D = renoise.Document
+local function raises(f, text)
+  local ok, e = pcall(f)
+  assert(not ok, "expected an error")
+  if text then assert(tostring(e):find(text, 1, true), e) end
+end
+
+local doc = D.create("Rules") { n = 1, names = { "a" } }
+raises(function() doc:add_property("n", 2) end, "already")
+raises(function() doc:add_property("names", 2) end, "already")
+raises(function() doc:add_property("mixed", { false, 1 }) end, "one type")
+raises(function() doc:add_property("empty", {}) end, "empty table")
+for _, bad in ipairs({ "<x>", "two words", "1st", "x!", "" }) do
+  raises(function() doc:add_property(bad, 1) end, "invalid name")
+end
+raises(function() D.create("2Bad") end, "invalid name")
+raises(function() D.create("Fine") { ["bad key!"] = 1 } end, "invalid name")
+raises(function() D.create("Fine") { nested = { empty = {} } } end, "empty table")
+assert(doc.n.value == 1 and #doc.names == 1)
+-- the error names the caller's line
+local ok, e = pcall(function() doc:add_property("n", 3) end)
+assert(not ok and e:find("13_document_rules.lua", 1, true), e)
+
+-- observables read as their value
+local num = D.ObservableNumber(123)
+assert(tostring(num) == "123" and num:to_string() == "123")
+assert(num:from_string("124") == true and num.value == 124)
+assert(num:from_string("x") == false and num.value == 124)
+assert(tostring(D.ObservableString("s")) == "s" and tostring(D.ObservableBoolean(true)) == "true")
+local flag = D.ObservableBoolean(false)
+assert(flag:from_string("true") and flag.value == true)
+num.value = 12
+assert(num + 12 == 24 and 12 + num == 24 and num - 2 == 10 and num * 2 == 24)
+assert(num / 2 == 6 and num % 5 == 2 and num ^ 2 == 144 and -num == -12)
+assert(type(num + 1) == "number")
+
+-- list positions and notifications
+local list = D.ObservableNumberList()
+local told = {}
+list:add_notifier(function(n) told[#told + 1] = n end)
+list:insert(10)
+assert(list:insert(1, 5).value == 5)
+list:insert(3, 20)
+assert(list[1].value == 5 and list[2].value == 10 and list[3].value == 20)
+list:swap(1, 3)
+list:remove()
+list:remove(1)
+local seen = {}
+for _, n in ipairs(told) do
+  seen[#seen + 1] = n.type .. (n.index or (n.index1 .. "," .. n.index2))
+end
+assert(table.concat(seen, " ") == "insert1 insert1 insert3 swap1,3 remove3 remove1", table.concat(seen, " "))
+assert(#list == 1 and list[1].value == 10)
+for _, bad in ipairs({
+  function() list:insert(0, 1) end, function() list:insert(3, 1) end,
+  function() list:remove(0) end, function() list:remove(2) end,
+  function() list:swap(1, 2) end, function() list:swap(0, 1) end,
+  function() list:insert(1.5, 1) end, function() list:insert("x") end,
+}) do
+  raises(bad)
+end
+assert(#list == 1 and #told == 6, "a refused change changes nothing and tells nobody")
+list:remove()
+raises(function() list:remove() end, "empty")
+
+-- notifiers as (fn), (obj, fn) and (fn, obj)
+local hits = {}
+local obj = {}
+local function on(o) hits[#hits + 1] = o == obj and "obj" or "plain" end
+local o1 = D.ObservableNumber(0)
+o1:add_notifier(on)
+o1.value = 1
+o1:remove_notifier(on)
+o1:add_notifier(on, obj)
+assert(o1:has_notifier(on, obj) and o1:has_notifier(obj, on))
+o1.value = 2
+o1:remove_notifier(obj, on)
+o1:add_notifier(obj, on)
+o1.value = 3
+assert(table.concat(hits, " ") == "plain obj obj", table.concat(hits, " "))
+print("ok")
