@@ -12,6 +12,9 @@ renoise.DeviceParameter = { POLARITY_UNIPOLAR = 1, POLARITY_BIPOLAR = 2 }
 math.mod = math.mod or math.fmod
 table.getn = table.getn or function(t) return #t end
 unpack = unpack or table.unpack
+-- Newer tools (Renoise's API 6.2 examples) call table.unpack, which Lua 5.1
+-- lacks.
+table.unpack = table.unpack or unpack
 loadstring = loadstring or load
 
 -- bit (LuaBitOp), as a global and as require("bit"): LuaJIT's own where
