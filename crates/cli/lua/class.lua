@@ -51,9 +51,24 @@ end
 local operators = { "__eq", "__lt", "__le", "__add", "__sub", "__mul", "__div",
   "__mod", "__pow", "__unm", "__concat", "__len", "__call" }
 
+local sentinel_key = {}
+
+-- __finalize(self), luabind's hook for a collected instance (a class that
+-- counts its instances). An error there cannot go anywhere useful: it is
+-- printed, and collection goes on.
+local function finalize(self)
+  local mt = getmetatable(self)
+  local info = mt and instance_info[mt]
+  local f = info and lookup(info.cls, "__finalize")
+  if f then
+    local ok, err = pcall(f, self)
+    if not ok then io.stderr:write("renoise-socket: error in __finalize: ", tostring(err), "\n") end
+  end
+end
+
 local function new_class(name)
   local cls = {}
-  local info = { name = name }
+  local info = { name = name, cls = cls }
   class_info[cls] = info
   local props_key = {} -- per-instance property table, stored under this key
   local imt = {}
@@ -119,6 +134,9 @@ local function new_class(name)
     end,
     __call = function(_, ...)
       local obj
+      local finalized = lookup(cls, "__finalize") ~= nil
+      -- Lua 5.2+ finalizes tables whose metatable had __gc when set.
+      if finalized and len_on_tables then imt.__gc = imt.__gc or finalize end
       if newproxy and not len_on_tables and lookup(cls, "__len") then
         if not info.proto then
           -- Every instance shares the metatable of the first one.
@@ -127,10 +145,18 @@ local function new_class(name)
           for k, v in pairs(imt) do pmt[k] = v end
           instance_info[pmt] = info
         end
+        if finalized then getmetatable(info.proto).__gc = finalize end
         obj = newproxy(info.proto)
         setfenv_of(obj, {})
       else
         obj = setmetatable({}, imt)
+        if finalized and not len_on_tables then
+          -- Lua 5.1 and LuaJIT finalize userdata only: a sentinel that
+          -- goes with the instance calls __finalize for it.
+          local sentinel = newproxy(true)
+          getmetatable(sentinel).__gc = function() finalize(obj) end
+          rawset(obj, sentinel_key, sentinel)
+        end
       end
       local init = lookup(cls, "__init")
       if init then init(obj, ...) end

@@ -168,6 +168,43 @@ Document.ObservableBooleanList = lists.boolean
 Document.ObservableNumberList = lists.number
 Document.ObservableStringList = lists.string
 
+-- DocumentList: a list of document nodes (model documents or DocumentNode
+-- classes), with the observable lists' positions and notifications; saved
+-- inside a document, one <Item type="ModelOrClassName"> per node.
+local DocList = {}
+DocList.__index = DocList
+host.api_names[DocList] = "DocumentList"
+local function is_node(v)
+  return rawtype(v) == "table" and rawget(v, "_names") ~= nil
+end
+function Document.DocumentList()
+  return setmetatable({ _obs = host.Observable() }, DocList)
+end
+function DocList:size() return #self end
+function DocList:property(i) return self[i] end
+function DocList:insert(pos, node)
+  if node == nil then pos, node = #self + 1, pos end
+  check_index("insert", pos, #self + 1)
+  if not is_node(node) then error("insert: a DocumentList holds document nodes, got " .. type(node), 2) end
+  table.insert(self, pos, node)
+  self._obs:_fire({ type = "insert", index = pos })
+  return node
+end
+DocList.remove = List.remove
+DocList.swap = List.swap
+function DocList:find(start, node)
+  if node == nil then start, node = 1, start end
+  for i = start, #self do if rawequal(self[i], node) then return i end end
+end
+for _, m in ipairs({ "add_notifier", "has_notifier", "remove_notifier" }) do
+  DocList[m] = List[m]
+end
+for _, m in ipairs({ "save_as", "load_from", "to_string", "from_string" }) do
+  DocList[m] = function()
+    error(m .. ": a DocumentList is saved and loaded as part of a document, not on its own", 2)
+  end
+end
+
 -- A non-empty array of one scalar type becomes an observable list.
 local function as_list(t)
   local kind = type(t[1])
@@ -401,7 +438,7 @@ local function parse_xml(xml)
         top.text, top.raw = text, nil
       else
         if root and not top then return fail("a second root element <" .. name .. ">") end
-        local el = { name = name, children = {}, raw = {} }
+        local el = { name = name, children = {}, raw = {}, tag = tag }
         if top then top.children[#top.children + 1] = el else root = el end
         if tag:sub(-1) == "/" then
           el.text, el.raw = "", nil
@@ -431,6 +468,16 @@ local function to_xml(node, indent, out)
       out[#out + 1] = indent .. "</" .. name .. ">"
     elseif rawtype(p) == "table" and rawget(p, "_value") ~= nil then
       out[#out + 1] = indent .. "<" .. name .. ">" .. value_text(p.value) .. "</" .. name .. ">"
+    elseif getmetatable(p) == DocList then
+      out[#out + 1] = indent .. "<" .. name .. ">"
+      for i = 1, #p do
+        local item = p[i]
+        local kind = rawget(item, "_doc_name") or type(item)
+        out[#out + 1] = indent .. '  <Item type="' .. escape(kind) .. '">'
+        to_xml(item, indent .. "    ", out)
+        out[#out + 1] = indent .. "  </Item>"
+      end
+      out[#out + 1] = indent .. "</" .. name .. ">"
     elseif getmetatable(p) == List then
       -- one <Item> per entry (our choice: Renoise's own element name for
       -- list items is not documented)
@@ -460,10 +507,61 @@ function DocumentNode:save_as(path)
   return true
 end
 
+local models = {}
+
+-- A new node of the type a DocumentList item was saved with: a model of
+-- Document.create, or a global DocumentNode class; nil, message if there
+-- is none.
+local function new_node(kind)
+  if models[kind] then return Document.instantiate(kind) end
+  local cls = rawget(_G, kind)
+  if cls ~= nil and type(cls) == kind .. " class" then
+    local node = cls()
+    if is_node(node) then return node end
+  end
+  return nil, "the document type '" .. tostring(kind) .. "' was not registered"
+end
+
+local function item_kind(el)
+  local kind = (el.tag or ""):match('%stype%s*=%s*"([^"]*)"') or (el.tag or ""):match("%stype%s*=%s*'([^']*)'")
+  return kind and text_of(kind) or nil
+end
+
+-- Every DocumentList item of the XML can be made: checked before anything
+-- is loaded, so a failed load changes nothing.
+local function check_lists(node, el)
+  for _, child in ipairs(el.children) do
+    local p = rawget(node, child.name)
+    if is_node(p) then
+      local ok, why = check_lists(p, child)
+      if not ok then return false, why end
+    elseif getmetatable(p) == DocList then
+      for _, item in ipairs(child.children) do
+        local kind = item_kind(item)
+        if not kind then return false, "a DocumentList item without a type" end
+        if not models[kind] then
+          local cls = rawget(_G, kind)
+          if cls == nil or type(cls) ~= kind .. " class" then
+            return false, "the document type '" .. kind .. "' was not registered"
+          end
+        end
+      end
+    end
+  end
+  return true
+end
+
 local function from_xml(node, el)
   for _, child in ipairs(el.children) do
     local p = rawget(node, child.name)
-    if host.is_instance(p) and rawget(p, "_names") then
+    if getmetatable(p) == DocList then
+      for i = #p, 1, -1 do p[i] = nil end
+      for _, item in ipairs(child.children) do
+        local n = assert(new_node(item_kind(item)))
+        from_xml(n, item)
+        p[#p + 1] = n
+      end
+    elseif host.is_instance(p) and rawget(p, "_names") then
       from_xml(p, child)
     elseif rawtype(p) == "table" and rawget(p, "_value") ~= nil then
       local v = parse(type(p.value), child.text)
@@ -491,6 +589,8 @@ local function load_text(self, text, what)
   if name and root.name ~= name then
     return false, what .. ": a '" .. root.name .. "' document, not a '" .. name .. "' one"
   end
+  local ok, why = check_lists(self, root)
+  if not ok then return false, what .. ": " .. why end
   from_xml(self, root)
   return true
 end
@@ -512,12 +612,60 @@ function DocumentNode:from_string(text)
 end
 
 -- Document.create("Name") { field = default, nested = { ... } }
+-- A fresh copy of a model's value for Document.instantiate: observables
+-- and lists with the model's values, nodes of the same type, empty
+-- DocumentLists.
+local function fresh(v)
+  if rawtype(v) ~= "table" then return v end
+  local mt = getmetatable(v)
+  if mt == nil then
+    local t = {}
+    for k, x in pairs(v) do t[k] = fresh(x) end
+    return t
+  end
+  if mt == DocList then
+    -- Nodes of the same types as the model's list holds now.
+    local l = Document.DocumentList()
+    for i = 1, #v do
+      local kind = rawget(v[i], "_doc_name") or type(v[i])
+      l[i] = assert(new_node(kind))
+    end
+    return l
+  end
+  if mt == List then
+    local values = {}
+    for i = 1, #v do values[i] = v[i].value end
+    return lists[v._kind](values)
+  end
+  if rawget(v, "_obs") and rawget(v, "_value") ~= nil then
+    return Document[mt._kind](rawget(v, "_value"))
+  end
+  if rawget(v, "_doc_name") and models[v._doc_name] then
+    return Document.instantiate(v._doc_name)
+  end
+  return v
+end
+
+-- Document.create("Name") { field = default, nested = { ... } }: a
+-- document, and the model Document.instantiate("Name") makes new ones of.
 function Document.create(name)
   check_name("Document.create", name, 2)
   return function(model)
     local doc = DocumentNode()
     rawset(doc, "_doc_name", name)
     for _, k in ipairs(sorted_keys(model)) do doc:_add(k, model[k], 2) end
+    models[name] = model
     return doc
   end
+end
+
+function Document.instantiate(name)
+  local model = models[name]
+  if not model then
+    error("Document.instantiate: no document model '" .. tostring(name) .. "' was created", 2)
+  end
+  local doc = DocumentNode()
+  rawset(doc, "_doc_name", name)
+  for _, k in ipairs(sorted_keys(model)) do doc:_add(k, fresh(model[k]), 2) end
+  return doc
 end

@@ -59,6 +59,29 @@ c:send("x")
 server:wait(1000)
 assert(#bh == 1 and bh.items[1] == "x", "a __len instance as a notifier: " .. #bh)
 server:stop() server:close() c:close()
+-- __finalize runs when an instance is collected (luabind's hook; classes
+-- count their instances with it), also for a userdata instance.
+class "Counted"
+Counted.instances = 0
+function Counted:__init() Counted.instances = Counted.instances + 1 end
+function Counted:__finalize() Counted.instances = Counted.instances - 1 end
+class "CountedBag" (Counted)
+function CountedBag:__len() return 0 end
+local keep = Counted()
+do
+  local a, b, c = Counted(), Counted(), CountedBag()
+  assert(Counted.instances == 4)
+end
+collectgarbage() collectgarbage()
+assert(Counted.instances == 1, "instances left: " .. Counted.instances)
+assert(keep ~= nil)
+keep = nil
+collectgarbage() collectgarbage()
+assert(Counted.instances == 0, "instances left: " .. Counted.instances)
+class "BadFinal"
+function BadFinal:__finalize() error("finalizer error") end
+(function() BadFinal() end)()
+collectgarbage() collectgarbage()
 -- class "X" defines X in the caller's environment (getfenv in Lua 5.1, _ENV
 -- in Lua 5.2+), not always in _G
 local env = setmetatable({}, { __index = _G })

@@ -82,4 +82,52 @@ o1:remove_notifier(obj, on)
 o1:add_notifier(obj, on)
 o1.value = 3
 assert(table.concat(hits, " ") == "plain obj obj", table.concat(hits, " "))
+
+-- Document.instantiate and DocumentList: lists of nodes, saved inside a
+-- document and loaded back as nodes of the type they were saved as.
+D.create("Point") { x = 1, tags = { "a" } }
+local p1 = D.instantiate("Point")
+local p2 = D.instantiate("Point")
+assert(type(p1) == "DocumentNode" and p1.x.value == 1 and p1.tags[1].value == "a")
+p1.x.value = 5
+assert(p2.x.value == 1, "instances do not share their observables")
+raises(function() D.instantiate("NoSuchModel") end, "NoSuchModel")
+class "Marker" (D.DocumentNode)
+function Marker:__init()
+  D.DocumentNode.__init(self)
+  self:add_property("label", "m")
+end
+local shape = D.create("Shape") { name = "s", points = D.DocumentList() }
+local list_told = {}
+shape.points:add_notifier(function(n) list_told[#list_told + 1] = n.type end)
+shape.points:insert(p1)
+shape.points:insert(1, p2)
+local m = Marker()
+m.label.value = "here"
+shape.points:insert(m)
+assert(#shape.points == 3 and shape.points[1] == p2 and shape.points:find(m) == 3)
+shape.points:swap(1, 2)
+raises(function() shape.points:insert(42) end, "document nodes")
+raises(function() shape.points:swap(0, 1) end)
+raises(function() shape.points:save_as("x.xml") end, "part of a document")
+assert(type(shape.points) == "DocumentList")
+local xml = shape:to_string()
+assert(xml:find('<Item type="Point">', 1, true) and xml:find('<Item type="Marker">', 1, true), xml)
+-- instantiate makes a list with new nodes of the types the model's list
+-- holds (defaults), which loading then replaces
+local back = D.instantiate("Shape")
+assert(#back.points == 3 and back.points[1].x.value == 1 and back.points[3].label.value == "m")
+assert(back:from_string(xml))
+assert(#back.points == 3, #back.points)
+assert(back.points[1].x.value == 5 and back.points[2].x.value == 1)
+assert(type(back.points[3]) == "Marker" and back.points[3].label.value == "here")
+-- a type nobody registered: refused, nothing changed
+local unknown = xml:gsub('type="Marker"', 'type="Gone"')
+local again = D.instantiate("Shape")
+again.points:insert(D.instantiate("Point"))
+local ok2, why2 = again:from_string(unknown)
+assert(ok2 == false and why2:find("'Gone' was not registered", 1, true), tostring(why2))
+assert(#again.points == 4)
+shape.points:remove(2)
+assert(table.concat(list_told, " ") == "insert insert insert swap remove", table.concat(list_told, " "))
 print("ok")
