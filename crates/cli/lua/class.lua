@@ -122,6 +122,9 @@ local function new_class(name)
     imt[op] = function(...)
       local f = lookup(cls, op)
       if not f then
+        -- Without __eq, two instances are equal when they are the same
+        -- one (tools keep instances in tables and compare them).
+        if op == "__eq" then return rawequal(...) end
         error("attempt to use operator '" .. op .. "' on a " .. name .. " object", 2)
       end
       return f(...)
@@ -231,6 +234,18 @@ function type(...)
     if info then return info.name end
   end
   return t
+end
+
+-- The table that holds an instance's fields: the instance itself, or the
+-- environment of a userdata instance; nil for anything else.
+host.raw = function(v)
+  local t = rawtype(v)
+  if t == "table" then return v end
+  if t == "userdata" then
+    local mt = getmetatable(v)
+    if mt ~= nil and instance_info[mt] ~= nil then return getfenv_of(v) end
+  end
+  return nil
 end
 
 -- For the loop and rprint: is this an instance of a class?

@@ -3,11 +3,22 @@
 -- save_as (Renoise-like: one element per field, nested nodes nested).
 local host = ...
 local rawtype = host.rawtype -- observables and lists are tables here
+-- A node's own fields (a DocumentNode subclass with __len is a userdata in
+-- Lua 5.1 / LuaJIT, its fields in its environment).
+local function nget(node, k)
+  local t = host.raw(node)
+  return t and rawget(t, k)
+end
+local function nset(node, k, v) rawset(host.raw(node), k, v) end
 local Document = {}
 renoise.Document = Document
 
 -- Numbers as text that reads back as the same number (to_string, XML).
 local function number_text(v)
+  if math.type and math.type(v) == "integer" then return tostring(v) end
+  if v ~= v then return "nan" end
+  if v == math.huge then return "inf" end
+  if v == -math.huge then return "-inf" end
   local s = string.format("%.14g", v)
   if tonumber(s) ~= v then s = string.format("%.17g", v) end
   return s
@@ -20,7 +31,13 @@ end
 
 -- The text of an element as a value of `kind` (nil: not one).
 local function parse(kind, text)
-  if kind == "number" then return tonumber(text) end
+  if kind == "number" then
+    local t = text:match("^%s*(.-)%s*$")
+    if t == "inf" then return math.huge end
+    if t == "-inf" then return -math.huge end
+    if t == "nan" or t == "-nan" then return 0 / 0 end
+    return tonumber(t)
+  end
   if kind == "boolean" then
     if text == "true" then return true end
     if text == "false" then return false end
@@ -133,7 +150,8 @@ end
 function List:insert(pos, value)
   if value == nil then pos, value = #self + 1, pos end
   check_index("insert", pos, #self + 1)
-  local item = self._make(value)
+  local ok, item = pcall(self._make, value)
+  if not ok then error(item, 2) end
   table.insert(self, pos, item)
   self._obs:_fire({ type = "insert", index = pos })
   return item
@@ -153,15 +171,27 @@ function List:swap(a, b)
 end
 function List:find(start, value)
   if value == nil then start, value = 1, start end
+  check_index("find", start, math.max(#self, 1))
   for i = start, #self do if self[i].value == value then return i end end
 end
 for _, m in ipairs({ "add_notifier", "has_notifier", "remove_notifier" }) do
   List[m] = function(self, ...) return self._obs[m](self._obs, ...) end
 end
-function List:_replace(texts)
-  for i = #self, 1, -1 do self[i] = nil end
-  for _, t in ipairs(texts) do self[#self + 1] = self._make(t) end
-  self._obs:_fire()
+-- Loading replaces the items: notifiers hear each removal and insertion.
+local function replace_items(list, items)
+  for i = #list, 1, -1 do
+    list[i] = nil
+    list._obs:_fire({ type = "remove", index = i })
+  end
+  for i, item in ipairs(items) do
+    list[i] = item
+    list._obs:_fire({ type = "insert", index = i })
+  end
+end
+function List:_replace(values)
+  local items = {}
+  for i, v in ipairs(values) do items[i] = self._make(v) end
+  replace_items(self, items)
 end
 local lists = { boolean = list("boolean"), number = list("number"), string = list("string") }
 Document.ObservableBooleanList = lists.boolean
@@ -175,7 +205,7 @@ local DocList = {}
 DocList.__index = DocList
 host.api_names[DocList] = "DocumentList"
 local function is_node(v)
-  return rawtype(v) == "table" and rawget(v, "_names") ~= nil
+  return nget(v, "_names") ~= nil
 end
 function Document.DocumentList()
   return setmetatable({ _obs = host.Observable() }, DocList)
@@ -194,6 +224,7 @@ DocList.remove = List.remove
 DocList.swap = List.swap
 function DocList:find(start, node)
   if node == nil then start, node = 1, start end
+  check_index("find", start, math.max(#self, 1))
   for i = start, #self do if rawequal(self[i], node) then return i end end
 end
 for _, m in ipairs({ "add_notifier", "has_notifier", "remove_notifier" }) do
@@ -230,6 +261,16 @@ local env = host.env_of(0)
 local DocumentNode = rawget(env, "DocumentNode")
 rawset(env, "DocumentNode", nil)
 Document.DocumentNode = DocumentNode
+
+-- A document's type, its XML root: a model's name, a DocumentNode
+-- subclass's name, "Document" for a plain node.
+local function doc_type(node)
+  local name = nget(node, "_doc_name")
+  if name then return name end
+  local t = type(node)
+  if t ~= "DocumentNode" and t ~= "table" and t ~= "userdata" then return t end
+  return "Document"
+end
 
 function DocumentNode:__init()
   self._names = {}
@@ -275,18 +316,33 @@ local function from_literal(t, level)
   return child
 end
 
+-- Names a property cannot have: the node's own fields and methods.
+local reserved = {
+  _names = true, _doc_name = true, _add = true, __init = true, add_property = true,
+  add_properties = true, has_property = true, remove_property = true, property = true,
+  save_as = true, load_from = true, to_string = true, from_string = true,
+}
+
 function DocumentNode:_add(name, value, level)
   check_name("add_property", name, level + 1)
-  if rawget(self, "_names") == nil then self._names = {} end
-  if index_of(self._names, name) then
+  if reserved[name] then
+    error("add_property: '" .. name .. "' is a name of DocumentNode's own", level + 1)
+  end
+  if value == nil or not (type(value) == "table" or rawtype(value) == "table"
+      or rawtype(value) == "userdata" or scalar[type(value)]) then
+    error("add_property: '" .. name .. "' needs a boolean, number or string, an observable, a list or a node, got "
+      .. type(value), level + 1)
+  end
+  if nget(self, "_names") == nil then nset(self, "_names", {}) end
+  if index_of(nget(self, "_names"), name) then
     error("add_property: there is a property '" .. name .. "' already", level + 1)
   end
   if type(value) == "table" and getmetatable(value) == nil then
     value = from_literal(value, level + 1)
   end
   local p = wrap(value)
-  table.insert(self._names, name)
-  rawset(self, name, p)
+  table.insert(nget(self, "_names"), name)
+  nset(self, name, p)
   return p
 end
 
@@ -295,10 +351,10 @@ function DocumentNode:add_property(name, value)
   return p
 end
 
-function DocumentNode:property(name) return rawget(self, name) end
+function DocumentNode:property(name) return nget(self, name) end
 
 function DocumentNode:has_property(name)
-  return index_of(rawget(self, "_names") or {}, name) ~= nil
+  return index_of(nget(self, "_names") or {}, name) ~= nil
 end
 
 -- add_properties{...}: add_property for each field (by name: a table has
@@ -310,11 +366,11 @@ end
 -- remove_property(property): the property object, as Renoise takes it (or
 -- its name); it is no longer saved or loaded.
 function DocumentNode:remove_property(p)
-  local names = rawget(self, "_names") or {}
+  local names = nget(self, "_names") or {}
   for i, n in ipairs(names) do
-    if n == p or rawget(self, n) == p then
+    if rawequal(n, p) or rawequal(nget(self, n), p) then
       table.remove(names, i)
-      rawset(self, n, nil)
+      nset(self, n, nil)
       return
     end
   end
@@ -460,9 +516,9 @@ local function value_text(v)
 end
 
 local function to_xml(node, indent, out)
-  for _, name in ipairs(rawget(node, "_names") or {}) do
-    local p = rawget(node, name)
-    if rawtype(p) == "table" and rawget(p, "_names") then
+  for _, name in ipairs(nget(node, "_names") or {}) do
+    local p = nget(node, name)
+    if is_node(p) then
       out[#out + 1] = indent .. "<" .. name .. ">"
       to_xml(p, indent .. "  ", out)
       out[#out + 1] = indent .. "</" .. name .. ">"
@@ -472,7 +528,7 @@ local function to_xml(node, indent, out)
       out[#out + 1] = indent .. "<" .. name .. ">"
       for i = 1, #p do
         local item = p[i]
-        local kind = rawget(item, "_doc_name") or type(item)
+        local kind = doc_type(item)
         out[#out + 1] = indent .. '  <Item type="' .. escape(kind) .. '">'
         to_xml(item, indent .. "    ", out)
         out[#out + 1] = indent .. "  </Item>"
@@ -493,9 +549,9 @@ end
 -- The XML save_as writes.
 function DocumentNode:to_string()
   local out = { '<?xml version="1.0" encoding="UTF-8"?>',
-    "<" .. (rawget(self, "_doc_name") or "Document") .. ' doc_version="0">' }
+    "<" .. doc_type(self) .. ' doc_version="0">' }
   to_xml(self, "  ", out)
-  out[#out + 1] = "</" .. (rawget(self, "_doc_name") or "Document") .. ">"
+  out[#out + 1] = "</" .. doc_type(self) .. ">"
   return table.concat(out, "\n") .. "\n"
 end
 
@@ -531,7 +587,7 @@ end
 -- is loaded, so a failed load changes nothing.
 local function check_lists(node, el)
   for _, child in ipairs(el.children) do
-    local p = rawget(node, child.name)
+    local p = nget(node, child.name)
     if is_node(p) then
       local ok, why = check_lists(p, child)
       if not ok then return false, why end
@@ -553,15 +609,17 @@ end
 
 local function from_xml(node, el)
   for _, child in ipairs(el.children) do
-    local p = rawget(node, child.name)
+    local p = nget(node, child.name)
     if getmetatable(p) == DocList then
-      for i = #p, 1, -1 do p[i] = nil end
+      local items = {}
       for _, item in ipairs(child.children) do
-        local n = assert(new_node(item_kind(item)))
+        local n, why = new_node(item_kind(item))
+        if not n then error(why, 0) end
         from_xml(n, item)
-        p[#p + 1] = n
+        items[#items + 1] = n
       end
-    elseif host.is_instance(p) and rawget(p, "_names") then
+      replace_items(p, items)
+    elseif is_node(p) then
       from_xml(p, child)
     elseif rawtype(p) == "table" and rawget(p, "_value") ~= nil then
       local v = parse(type(p.value), child.text)
@@ -585,13 +643,16 @@ local function load_text(self, text, what)
   -- Renoise: "the loaded document's type must match the document type
   -- that saved the XML data" (a Document.create(name) document's type is
   -- its name).
-  local name = rawget(self, "_doc_name")
-  if name and root.name ~= name then
+  local name = doc_type(self)
+  if name ~= "Document" and root.name ~= name then
     return false, what .. ": a '" .. root.name .. "' document, not a '" .. name .. "' one"
   end
   local ok, why = check_lists(self, root)
   if not ok then return false, what .. ": " .. why end
-  from_xml(self, root)
+  -- Lists inside list items are checked as they load: such a failure
+  -- reports like the others (what loaded before it stays loaded).
+  ok, why = pcall(from_xml, self, root)
+  if not ok then return false, what .. ": " .. tostring(why) end
   return true
 end
 
@@ -627,7 +688,7 @@ local function fresh(v)
     -- Nodes of the same types as the model's list holds now.
     local l = Document.DocumentList()
     for i = 1, #v do
-      local kind = rawget(v[i], "_doc_name") or type(v[i])
+      local kind = doc_type(v[i])
       l[i] = assert(new_node(kind))
     end
     return l
@@ -640,7 +701,7 @@ local function fresh(v)
   if rawget(v, "_obs") and rawget(v, "_value") ~= nil then
     return Document[mt._kind](rawget(v, "_value"))
   end
-  if rawget(v, "_doc_name") and models[v._doc_name] then
+  if nget(v, "_doc_name") and models[v._doc_name] then
     return Document.instantiate(v._doc_name)
   end
   return v
@@ -652,7 +713,7 @@ function Document.create(name)
   check_name("Document.create", name, 2)
   return function(model)
     local doc = DocumentNode()
-    rawset(doc, "_doc_name", name)
+    nset(doc, "_doc_name", name)
     for _, k in ipairs(sorted_keys(model)) do doc:_add(k, model[k], 2) end
     models[name] = model
     return doc
@@ -665,7 +726,7 @@ function Document.instantiate(name)
     error("Document.instantiate: no document model '" .. tostring(name) .. "' was created", 2)
   end
   local doc = DocumentNode()
-  rawset(doc, "_doc_name", name)
+  nset(doc, "_doc_name", name)
   for _, k in ipairs(sorted_keys(model)) do doc:_add(k, fresh(model[k]), 2) end
   return doc
 end

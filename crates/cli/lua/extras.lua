@@ -105,10 +105,10 @@ function os.filenames(path, wildcards)
   local files, err = host.list_dir(path)
   if not files then error(err, 2) end
   if type(wildcards) == "string" then wildcards = { wildcards } end
-  if wildcards == nil or #wildcards == 0 then return files end
-  if type(wildcards) ~= "table" then
+  if wildcards ~= nil and type(wildcards) ~= "table" then
     error(("bad argument #2 to 'filenames' (table expected, got %s)"):format(type(wildcards)), 2)
   end
+  if wildcards == nil or #wildcards == 0 then return files end
   local patterns = {}
   for i, w in ipairs(wildcards) do
     check_path("filenames", 2, w)

@@ -5,16 +5,22 @@ local host = ...
 local Observable = {}
 Observable.__index = Observable
 
--- (fn), (obj, fn) or (fn, obj), as Renoise takes them: -> obj, fn.
+-- (fn), (obj, fn) or (fn, obj), as Renoise takes them: -> obj, fn; (obj)
+-- alone (remove_notifier's "every notifier of this object") -> obj, nil.
 local function notifier_key(a, b)
-  if b == nil then return nil, a end
+  if b == nil then
+    if type(a) == "function" then return nil, a end
+    return a, nil
+  end
   if type(a) == "function" and type(b) ~= "function" then return b, a end
   return a, b
 end
 
+-- By identity: objects of classes without __eq, or with one, are told apart
+-- as Renoise does, by what they are.
 local function find(self, obj, fn)
   for i, n in ipairs(self._notifiers) do
-    if n.obj == obj and n.fn == fn then return i end
+    if rawequal(n.obj, obj) and rawequal(n.fn, fn) then return i end
   end
 end
 
@@ -39,7 +45,7 @@ function Observable:remove_notifier(a, b)
   if fn == nil and obj ~= nil then
     -- remove_notifier(obj): every notifier of that object
     for i = #self._notifiers, 1, -1 do
-      if self._notifiers[i].obj == obj then table.remove(self._notifiers, i).removed = true end
+      if rawequal(self._notifiers[i].obj, obj) then table.remove(self._notifiers, i).removed = true end
     end
     return
   end
@@ -102,7 +108,7 @@ end
 
 local function find_timer(obj, fn)
   for i, t in ipairs(tool._timers) do
-    if t.obj == obj and t.fn == fn then return i end
+    if rawequal(t.obj, obj) and rawequal(t.fn, fn) then return i end
   end
 end
 

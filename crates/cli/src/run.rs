@@ -246,11 +246,18 @@ fn host_table(lua: &Lua) -> mlua::Result<Table> {
                     Value::String(lua.create_string(format!(
                         "bad mode {mode}: octal digits such as 755 expected"
                     ))?),
+                    Value::Nil,
                 ));
             };
             match std::fs::set_permissions(&p, std::fs::Permissions::from_mode(bits)) {
-                Ok(()) => Ok((Value::Boolean(true), Value::Nil)),
-                Err(e) => failed(lua, &p, &e),
+                Ok(()) => Ok((Value::Boolean(true), Value::Nil, Value::Nil)),
+                Err(e) => {
+                    let (nil, msg) = failed(lua, &p, &e)?;
+                    let errno = e
+                        .raw_os_error()
+                        .map_or(Value::Nil, |n| Value::Integer(n.into()));
+                    Ok((nil, msg, errno))
+                }
             }
         })?,
     )?;

@@ -59,6 +59,12 @@ c:send("x")
 server:wait(1000)
 assert(#bh == 1 and bh.items[1] == "x", "a __len instance as a notifier: " .. #bh)
 server:stop() server:close() c:close()
+-- Without __eq, instances compare by identity (no error)
+class "Plain"
+local pa, pb = Plain(), Plain()
+assert(pa == pa and not (pa == pb) and pa ~= pb)
+local ba, bb = Bag(), Bag()
+assert(ba == ba and ba ~= bb)
 -- __finalize runs when an instance is collected (luabind's hook; classes
 -- count their instances with it), also for a userdata instance.
 class "Counted"

@@ -21,6 +21,24 @@ tool:add_midi_mapping { name = "Tools:Test", invoke = function() end }
 assert(tool.bundle_path:sub(-1) == "/")
 tool.preferences = { x = 1 }
 assert(tool.preferences.x == 1)
+-- Two instances of one class as notifier and timer contexts (compared by
+-- identity, not by a class's ==), and remove_notifier(object)
+class "Watcher"
+function Watcher:__init() end
+function Watcher:tick() end
+local wa, wb = Watcher(), Watcher()
+local bang = renoise.Document.ObservableBang()
+bang:add_notifier(wa, Watcher.tick)
+bang:add_notifier(Watcher.tick, wb)
+assert(bang:has_notifier(wa, Watcher.tick) and bang:has_notifier(wb, Watcher.tick))
+bang:remove_notifier(wa)
+assert(not bang:has_notifier(wa, Watcher.tick) and bang:has_notifier(wb, Watcher.tick))
+bang:remove_notifier({}) -- nothing attached: no error
+tool:add_timer({ wa, Watcher.tick }, 1000)
+tool:add_timer({ wb, Watcher.tick }, 1000)
+assert(tool:has_timer({ wb, Watcher.tick }))
+tool:remove_timer({ wa, Watcher.tick })
+tool:remove_timer({ wb, Watcher.tick })
 local new_doc = 0
 -- The lifecycle, in Renoise's order: loaded, a document, the document
 -- released at the end, the tool unloaded.

@@ -130,4 +130,47 @@ assert(ok2 == false and why2:find("'Gone' was not registered", 1, true), tostrin
 assert(#again.points == 4)
 shape.points:remove(2)
 assert(table.concat(list_told, " ") == "insert insert insert swap remove", table.concat(list_told, " "))
+
+-- A DocumentNode subclass is a document of its class's type; one with
+-- __len (a userdata instance in Lua 5.1 / LuaJIT) works as any other.
+class "Coll" (D.DocumentNode)
+function Coll:__init()
+  D.DocumentNode.__init(self)
+  self:add_property("items", { "a" })
+end
+function Coll:__len() return #self.items end
+local coll = Coll()
+assert(#coll == 1 and coll:has_property("items"))
+coll.items:insert("b")
+local ctext = coll:to_string()
+assert(ctext:find("<Coll doc_version", 1, true), ctext)
+local coll2 = Coll()
+assert(coll2:from_string(ctext) and #coll2 == 2 and coll2.items[2].value == "b")
+local fine, fwhy = coll2:from_string(D.create("Other") { items = { "z" } }:to_string())
+assert(fine == false and fwhy:find("'Other' document, not a 'Coll'", 1, true), tostring(fwhy))
+-- reserved names and values that are no property
+for _, bad in ipairs({ "_names", "_doc_name", "save_as", "property" }) do
+  raises(function() D.create("R2") {}:add_property(bad, 1) end, "DocumentNode's own")
+end
+raises(function() D.create("R3") {}:add_property("x", nil) end, "got nil")
+raises(function() D.create("R4") { f = print } end, "got function")
+-- loading tells list notifiers what it removed and inserted
+local nl = D.create("NL") { values = { 1, 2 } }
+local heard = {}
+nl.values:add_notifier(function(n) heard[#heard + 1] = n.type .. n.index end)
+assert(nl:from_string(D.create("NL") { values = { 7, 8, 9 } }:to_string()))
+assert(table.concat(heard, " ") == "remove2 remove1 insert1 insert2 insert3", table.concat(heard, " "))
+-- numbers read back equal, infinities and big integers too
+local nums = D.create("Nums") { big = 2 ^ 60, inf = math.huge, ninf = -math.huge, third = 1 / 3 }
+local back2 = D.create("Nums") { big = 0, inf = 0, ninf = 0, third = 0 }
+assert(back2:from_string(nums:to_string()))
+assert(back2.big.value == 2 ^ 60 and back2.inf.value == math.huge and back2.ninf.value == -math.huge)
+assert(back2.third.value == 1 / 3)
+local inf_obs = D.ObservableNumber(0)
+assert(inf_obs:from_string("inf") and inf_obs.value == math.huge)
+if math.type then
+  local int = D.create("Int") { n = 123456789012345678 }
+  local int2 = D.create("Int") { n = 0 }
+  assert(int2:from_string(int:to_string()) and int2.n.value == 123456789012345678)
+end
 print("ok")
