@@ -13,13 +13,22 @@ host.rawtype = rawtype
 -- with `__len` is a userdata whose fields are its environment table.
 local newproxy, getfenv_of, setfenv_of = rawget(_G, "newproxy"), debug.getfenv, debug.setfenv
 local len_on_tables = #setmetatable({}, { __len = function() return 1 end }) == 1
-local function fields(self)
-  if rawtype(self) == "table" then return self end
-  return getfenv_of(self)
-end
 
 local class_info = setmetatable({}, { __mode = "k" })    -- class -> info
 local instance_info = setmetatable({}, { __mode = "k" }) -- metatable -> info
+
+-- The table that holds an instance's fields: the instance itself, or the
+-- environment of a userdata instance; nil for anything else.
+local function fields(v)
+  local t = rawtype(v)
+  if t == "table" then return v end
+  if t == "userdata" then
+    local mt = getmetatable(v)
+    if mt ~= nil and instance_info[mt] ~= nil then return getfenv_of(v) end
+  end
+  return nil
+end
+host.raw = fields
 -- Renoise's own API objects (observables, the tool, ...) are class
 -- instances there too: metatable -> name, or a function of the object
 -- giving it.
@@ -234,18 +243,6 @@ function type(...)
     if info then return info.name end
   end
   return t
-end
-
--- The table that holds an instance's fields: the instance itself, or the
--- environment of a userdata instance; nil for anything else.
-host.raw = function(v)
-  local t = rawtype(v)
-  if t == "table" then return v end
-  if t == "userdata" then
-    local mt = getmetatable(v)
-    if mt ~= nil and instance_info[mt] ~= nil then return getfenv_of(v) end
-  end
-  return nil
 end
 
 -- For the loop and rprint: is this an instance of a class?

@@ -46,8 +46,16 @@ local function parse(kind, text)
   return text
 end
 
-local function observable(kind, check, default, value_kind)
+-- Metatables of the observables (ObservableBoolean/Number/String).
+local observable_mts = {}
+local function is_observable(v) return observable_mts[getmetatable(v)] ~= nil end
+
+-- The observable of one Lua type: "number" -> ObservableNumber.
+local function observable(value_kind, default)
+  local kind = "Observable" .. value_kind:sub(1, 1):upper() .. value_kind:sub(2)
+  local function check(v) return type(v) == value_kind end
   local mt = {}
+  observable_mts[mt] = true
   mt.__index = function(self, key)
     if key == "value" then return rawget(self, "_value") end
     return mt[key]
@@ -95,12 +103,9 @@ local function observable(kind, check, default, value_kind)
   end
 end
 
-Document.ObservableBoolean = observable("ObservableBoolean",
-  function(v) return type(v) == "boolean" end, false, "boolean")
-Document.ObservableNumber = observable("ObservableNumber",
-  function(v) return type(v) == "number" end, 0, "number")
-Document.ObservableString = observable("ObservableString",
-  function(v) return type(v) == "string" end, "", "string")
+Document.ObservableBoolean = observable("boolean", false)
+Document.ObservableNumber = observable("number", 0)
+Document.ObservableString = observable("string", "")
 local Bang = {}
 Bang.__index = Bang
 host.api_names[Bang] = "ObservableBang"
@@ -150,8 +155,10 @@ end
 function List:insert(pos, value)
   if value == nil then pos, value = #self + 1, pos end
   check_index("insert", pos, #self + 1)
-  local ok, item = pcall(self._make, value)
-  if not ok then error(item, 2) end
+  if type(value) ~= self._kind then
+    error(("insert: a %s expected, got %s"):format(self._kind, type(value)), 2)
+  end
+  local item = self._make(value)
   table.insert(self, pos, item)
   self._obs:_fire({ type = "insert", index = pos })
   return item
@@ -187,11 +194,6 @@ local function replace_items(list, items)
     list[i] = item
     list._obs:_fire({ type = "insert", index = i })
   end
-end
-function List:_replace(values)
-  local items = {}
-  for i, v in ipairs(values) do items[i] = self._make(v) end
-  replace_items(self, items)
 end
 local lists = { boolean = list("boolean"), number = list("number"), string = list("string") }
 Document.ObservableBooleanList = lists.boolean
@@ -328,8 +330,8 @@ function DocumentNode:_add(name, value, level)
   if reserved[name] then
     error("add_property: '" .. name .. "' is a name of DocumentNode's own", level + 1)
   end
-  if value == nil or not (type(value) == "table" or rawtype(value) == "table"
-      or rawtype(value) == "userdata" or scalar[type(value)]) then
+  local rt = rawtype(value)
+  if not (rt == "table" or rt == "userdata" or scalar[rt]) then
     error("add_property: '" .. name .. "' needs a boolean, number or string, an observable, a list or a node, got "
       .. type(value), level + 1)
   end
@@ -522,7 +524,7 @@ local function to_xml(node, indent, out)
       out[#out + 1] = indent .. "<" .. name .. ">"
       to_xml(p, indent .. "  ", out)
       out[#out + 1] = indent .. "</" .. name .. ">"
-    elseif rawtype(p) == "table" and rawget(p, "_value") ~= nil then
+    elseif is_observable(p) then
       out[#out + 1] = indent .. "<" .. name .. ">" .. value_text(p.value) .. "</" .. name .. ">"
     elseif getmetatable(p) == DocList then
       out[#out + 1] = indent .. "<" .. name .. ">"
@@ -565,17 +567,22 @@ end
 
 local models = {}
 
--- A new node of the type a DocumentList item was saved with: a model of
--- Document.create, or a global DocumentNode class; nil, message if there
--- is none.
-local function new_node(kind)
-  if models[kind] then return Document.instantiate(kind) end
+-- What makes a node of a DocumentList item's type: a model of
+-- Document.create, or a global class; nil, message if there is none.
+local function maker(kind)
+  if models[kind] then return function() return Document.instantiate(kind) end end
   local cls = rawget(_G, kind)
-  if cls ~= nil and type(cls) == kind .. " class" then
-    local node = cls()
-    if is_node(node) then return node end
-  end
+  if cls ~= nil and type(cls) == kind .. " class" then return cls end
   return nil, "the document type '" .. tostring(kind) .. "' was not registered"
+end
+
+-- A new node of that type (nil, message: none, or the class makes no node).
+local function new_node(kind)
+  local make, why = maker(kind)
+  if not make then return nil, why end
+  local node = make()
+  if is_node(node) then return node end
+  return nil, "the class '" .. kind .. "' makes no DocumentNode"
 end
 
 local function item_kind(el)
@@ -595,12 +602,8 @@ local function check_lists(node, el)
       for _, item in ipairs(child.children) do
         local kind = item_kind(item)
         if not kind then return false, "a DocumentList item without a type" end
-        if not models[kind] then
-          local cls = rawget(_G, kind)
-          if cls == nil or type(cls) ~= kind .. " class" then
-            return false, "the document type '" .. kind .. "' was not registered"
-          end
-        end
+        local make, why = maker(kind)
+        if not make then return false, why end
       end
     end
   end
@@ -621,16 +624,16 @@ local function from_xml(node, el)
       replace_items(p, items)
     elseif is_node(p) then
       from_xml(p, child)
-    elseif rawtype(p) == "table" and rawget(p, "_value") ~= nil then
+    elseif is_observable(p) then
       local v = parse(type(p.value), child.text)
       if v ~= nil then p.value = v end
     elseif getmetatable(p) == List then
-      local values = {}
+      local items = {}
       for _, item in ipairs(child.children) do
         local v = parse(p._kind, item.text)
-        if v ~= nil then values[#values + 1] = v end
+        if v ~= nil then items[#items + 1] = p._make(v) end
       end
-      p:_replace(values)
+      replace_items(p, items)
     end
   end
 end
@@ -672,7 +675,6 @@ function DocumentNode:from_string(text)
   return load_text(self, text, "from_string")
 end
 
--- Document.create("Name") { field = default, nested = { ... } }
 -- A fresh copy of a model's value for Document.instantiate: observables
 -- and lists with the model's values, nodes of the same type, empty
 -- DocumentLists.
@@ -698,7 +700,7 @@ local function fresh(v)
     for i = 1, #v do values[i] = v[i].value end
     return lists[v._kind](values)
   end
-  if rawget(v, "_obs") and rawget(v, "_value") ~= nil then
+  if is_observable(v) then
     return Document[mt._kind](rawget(v, "_value"))
   end
   if nget(v, "_doc_name") and models[v._doc_name] then

@@ -221,13 +221,7 @@ fn host_table(lua: &Lua) -> mlua::Result<Table> {
                     t.set("ctime", m.ctime())?;
                     Ok((Value::Table(t), Value::Nil, Value::Nil))
                 }
-                Err(e) => {
-                    let (nil, msg) = failed(lua, &p, &e)?;
-                    let errno = e
-                        .raw_os_error()
-                        .map_or(Value::Nil, |n| Value::Integer(n.into()));
-                    Ok((nil, msg, errno))
-                }
+                Err(e) => failed(lua, &p, &e),
             }
         })?,
     )?;
@@ -251,13 +245,7 @@ fn host_table(lua: &Lua) -> mlua::Result<Table> {
             };
             match std::fs::set_permissions(&p, std::fs::Permissions::from_mode(bits)) {
                 Ok(()) => Ok((Value::Boolean(true), Value::Nil, Value::Nil)),
-                Err(e) => {
-                    let (nil, msg) = failed(lua, &p, &e)?;
-                    let errno = e
-                        .raw_os_error()
-                        .map_or(Value::Nil, |n| Value::Integer(n.into()));
-                    Ok((nil, msg, errno))
-                }
+                Err(e) => failed(lua, &p, &e),
             }
         })?,
     )?;
@@ -309,7 +297,11 @@ fn host_table(lua: &Lua) -> mlua::Result<Table> {
                         .collect::<mlua::Result<Vec<_>>>()?,
                 )
             };
-            Ok((Value::Table(list(files)?), Value::Table(list(dirs)?)))
+            Ok((
+                Value::Table(list(files)?),
+                Value::Table(list(dirs)?),
+                Value::Nil,
+            ))
         })?,
     )?;
     host.set(
@@ -317,7 +309,7 @@ fn host_table(lua: &Lua) -> mlua::Result<Table> {
         lua.create_function(|lua, path: mlua::LuaString| {
             let dir = path_of(&path);
             match std::fs::create_dir(&dir) {
-                Ok(()) => Ok((Value::Boolean(true), Value::Nil)),
+                Ok(()) => Ok((Value::Boolean(true), Value::Nil, Value::Nil)),
                 Err(e) => failed(lua, &dir, &e),
             }
         })?,
@@ -327,7 +319,7 @@ fn host_table(lua: &Lua) -> mlua::Result<Table> {
         lua.create_function(|lua, (src, dest): (mlua::LuaString, mlua::LuaString)| {
             let (src, dest) = (path_of(&src), path_of(&dest));
             match move_path(&src, &dest) {
-                Ok(()) => Ok((Value::Boolean(true), Value::Nil)),
+                Ok(()) => Ok((Value::Boolean(true), Value::Nil, Value::Nil)),
                 Err(e) => failed(lua, &src, &e),
             }
         })?,
@@ -341,10 +333,14 @@ fn path_of(s: &mlua::LuaString) -> PathBuf {
     PathBuf::from(std::ffi::OsStr::from_bytes(&s.as_bytes()))
 }
 
-/// `nil, "path: reason"`, what Renoise's os functions return on failure.
-fn failed(lua: &Lua, path: &Path, e: &std::io::Error) -> mlua::Result<(Value, Value)> {
+/// `nil, "path: reason", error number`, what Renoise's os and io functions
+/// return on failure.
+fn failed(lua: &Lua, path: &Path, e: &std::io::Error) -> mlua::Result<(Value, Value, Value)> {
     let msg = format!("{}: {}", path.display(), io_reason(e));
-    Ok((Value::Nil, Value::String(lua.create_string(msg)?)))
+    let errno = e
+        .raw_os_error()
+        .map_or(Value::Nil, |n| Value::Integer(n.into()));
+    Ok((Value::Nil, Value::String(lua.create_string(msg)?), errno))
 }
 
 /// `rename`, or for a file on another file system a copy and a delete

@@ -943,6 +943,11 @@ fn osc_dump_timetags_mark_bundles_as_oscdump_does() {
     );
 }
 
+/// The `connect --listen` tests take turns: one listens on port 0, which
+/// the kernel may hand out as the port the other just found free and is
+/// about to connect to.
+static LISTENING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn free_tcp_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -953,6 +958,7 @@ fn free_tcp_port() -> u16 {
 
 #[test]
 fn connect_listen_talks_to_the_first_peer() {
+    let _one_at_a_time = LISTENING.lock();
     let port = free_tcp_port();
     let mut child = std::process::Command::new(cargo_bin("renoise-socket"))
         .args([
@@ -998,6 +1004,7 @@ fn connect_listen_talks_to_the_first_peer() {
 
 #[test]
 fn connect_listen_without_a_peer_is_one_line_after_the_accept_timeout() {
+    let _one_at_a_time = LISTENING.lock();
     // What `connect --listen` says on stderr when nobody comes (exit 1).
     let listen_alone = |port: &str| {
         let o = cmd()

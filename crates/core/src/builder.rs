@@ -237,14 +237,6 @@ impl ClientBuilder {
             Protocol::Tcp => connect::tcp(&addrs, self.connect_timeout, start)?,
             Protocol::Udp => connect::udp(&addrs)?,
         };
-        // The kernel's name for the peer: a wildcard address such as
-        // `0.0.0.0` connects to this machine, and the peer is 127.0.0.1.
-        // (A peer that already reset has none: keep the one dialled.)
-        let peer = sock
-            .peer_addr()
-            .ok()
-            .and_then(|a| a.as_socket())
-            .unwrap_or(peer);
         Client::from_socket(sock, self.clone(), Some(peer))
     }
 

@@ -19,6 +19,13 @@ pub(crate) const MIN_READ: usize = 16 << 10;
 /// Most room `receive_exact` makes before the bytes that fill it came; the
 /// buffer grows by doubling (up to `n`) as they do.
 const EXACT_STEP: usize = 1 << 20;
+/// Where a deframed packet's payload is: in the buffer, or unescaped into
+/// `scratch` (SLIP escapes).
+enum Frame {
+    InBuffer(Range<usize>),
+    InScratch,
+}
+
 /// Room for the largest UDP payload, so a datagram is never truncated.
 const MAX_DATAGRAM: usize = 65536;
 
@@ -216,9 +223,10 @@ impl Client {
         ClientBuilder::new()
     }
 
-    /// `peer`: the peer's address when the caller knows it (an accepted
-    /// connection that the peer has already reset has none any more, but
-    /// may still hold data it sent).
+    /// The peer is the kernel's name for it (dialling `0.0.0.0` reaches
+    /// `127.0.0.1`); `peer`, the address dialled or accepted, stands in
+    /// when there is none any more (a connection the peer has already
+    /// reset, which may still hold data it sent).
     pub(crate) fn from_socket(
         sock: Socket,
         opts: ClientBuilder,
@@ -228,9 +236,10 @@ impl Client {
             sock.set_tcp_nodelay(opts.nodelay)?;
         }
         let local = sock_addr(sock.local_addr()?)?;
-        let peer = match peer {
-            Some(p) => canonical(p),
-            None => sock_addr(sock.peer_addr()?)?,
+        let peer = match (sock.peer_addr(), peer) {
+            (Ok(a), _) => sock_addr(a)?,
+            (Err(_), Some(p)) => canonical(p),
+            (Err(e), None) => return Err(e.into()),
         };
         let cap = opts
             .all_chunk_size
@@ -627,8 +636,8 @@ impl Client {
             d.reset();
         }
         loop {
-            if let Some(r) = self.buffered_frame()? {
-                return Ok(self.frame_bytes(r));
+            if let Some(frame) = self.buffered_frame()? {
+                return Ok(self.frame_bytes(frame));
             }
             if self.end.is_some() {
                 let f = self.framing();
@@ -649,28 +658,26 @@ impl Client {
     /// The next whole frame already in the buffer, taken out of it; the
     /// deframer must have been reset since other modes last read. A broken
     /// frame closes the socket.
-    fn buffered_frame(&mut self) -> Result<Option<Option<Range<usize>>>> {
+    fn buffered_frame(&mut self) -> Result<Option<Frame>> {
         let Some(d) = self.deframer.as_mut() else {
             return Err(Error::Closed);
         };
         let pending = self.buf.pending();
         match d.next_frame(pending) {
-            // `Some(range)`: the payload sits in the buffer; `None`: it was
-            // unescaped into `scratch`.
             Ok(Some((used, payload))) => {
                 let base = self.buf.start();
-                let r = match payload {
+                let frame = match payload {
                     std::borrow::Cow::Borrowed(p) => {
                         let off = p.as_ptr() as usize - pending.as_ptr() as usize;
-                        Some(base + off..base + off + p.len())
+                        Frame::InBuffer(base + off..base + off + p.len())
                     }
                     std::borrow::Cow::Owned(v) => {
                         self.scratch = v;
-                        None
+                        Frame::InScratch
                     }
                 };
                 self.buf.take(used);
-                Ok(Some(r))
+                Ok(Some(frame))
             }
             Ok(None) => Ok(None),
             Err(e) => {
@@ -680,10 +687,10 @@ impl Client {
         }
     }
 
-    fn frame_bytes(&self, r: Option<Range<usize>>) -> &[u8] {
-        match r {
-            Some(r) => self.buf.bytes(r),
-            None => &self.scratch,
+    fn frame_bytes(&self, frame: Frame) -> &[u8] {
+        match frame {
+            Frame::InBuffer(r) => self.buf.bytes(r),
+            Frame::InScratch => &self.scratch,
         }
     }
 
@@ -693,15 +700,13 @@ impl Client {
     /// [`receive_all`](Client::receive_all). The server hands out every
     /// packet a read brought in, not one per round.
     pub(crate) fn buffered_packet(&mut self) -> Result<Option<&[u8]>> {
-        if self.sock.is_none() {
-            return Ok(None);
-        }
+        // (A closed client has nothing buffered: no need to ask.)
         let Some(d) = self.deframer.as_mut() else {
             return Ok(None);
         };
         d.reset();
         self.buf.settle();
-        Ok(self.buffered_frame()?.map(|r| self.frame_bytes(r)))
+        Ok(self.buffered_frame()?.map(|frame| self.frame_bytes(frame)))
     }
 
     /// The socket's descriptor while open, for the server's event loop.

@@ -40,7 +40,6 @@ use std::io;
 use std::mem::MaybeUninit;
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -116,8 +115,9 @@ pub(crate) struct EventLoop {
     opts: ClientBuilder,
     datagram: Vec<u8>,
     waker: Arc<Waker>,
-    /// Set by an [`Interrupter`]; taken by the call it ends.
-    interrupted: Arc<AtomicBool>,
+    /// An [`Interrupter`] woke the last `epoll_wait`; taken by the call it
+    /// ends.
+    interrupted: bool,
 }
 
 impl EventLoop {
@@ -142,7 +142,7 @@ impl EventLoop {
             datagram: Vec::new(),
             opts,
             waker,
-            interrupted: Arc::new(AtomicBool::new(false)),
+            interrupted: false,
         };
         for (i, (sock, local)) in socks.into_iter().enumerate() {
             lp.poll.registry().register(
@@ -172,12 +172,12 @@ impl EventLoop {
     }
 
     pub(crate) fn interrupter(&self) -> Interrupter {
-        Interrupter::new(self.waker.clone(), self.interrupted.clone())
+        Interrupter::new(self.waker.clone())
     }
 
-    /// True once after an [`Interrupter::interrupt`].
-    pub(crate) fn take_interrupt(&self) -> bool {
-        self.interrupted.swap(false, Ordering::SeqCst)
+    /// True once after a round that an [`Interrupter::interrupt`] woke.
+    pub(crate) fn take_interrupt(&mut self) -> bool {
+        std::mem::take(&mut self.interrupted)
     }
 
     /// Connections the server watches.
@@ -264,7 +264,9 @@ impl EventLoop {
         }
         for ev in self.events.iter() {
             let t = ev.token().0;
-            if t < FIRST_CONNECTION {
+            if ev.token() == WAKE {
+                self.interrupted = true;
+            } else if t < FIRST_CONNECTION {
                 if let Some(l) = self.listeners.get_mut(t) {
                     l.ready = true;
                 } else if let Some(d) = self.udp.get_mut(t) {
@@ -444,22 +446,23 @@ impl EventLoop {
             let outcome = match conn.try_lock() {
                 None => Outcome::Locked,
                 Some(mut client) => {
-                    let got = client.receive_all(Duration::ZERO).map(<[u8]>::to_vec);
-                    let mut outcome = took(got, &conn, &mut client, budget, out);
-                    // With framing a read gives one packet, but may have
-                    // brought in more: hand them all out now (no more reads,
-                    // so the end of the stream still waits for a later
-                    // round), or `wait(0)` would give one packet per call.
-                    while matches!(outcome, Outcome::Data) && !budget.spent() {
-                        match client.buffered_packet() {
-                            Ok(None) => break,
-                            got => {
-                                let got = got.map(|p| p.unwrap_or_default().to_vec());
-                                outcome = took(got, &conn, &mut client, budget, out);
-                            }
+                    let mut got = client.receive_all(Duration::ZERO).map(<[u8]>::to_vec);
+                    loop {
+                        let outcome = took(got, &conn, &mut client, budget, out);
+                        if !matches!(outcome, Outcome::Data) || budget.spent() {
+                            break outcome;
                         }
+                        // With framing a read gives one packet, but may have
+                        // brought in more: hand them all out now (no more
+                        // reads, so the end of the stream still waits for a
+                        // later round), or `wait(0)` would give one packet
+                        // per call.
+                        got = match client.buffered_packet() {
+                            Ok(Some(packet)) => Ok(packet.to_vec()),
+                            Ok(None) => break outcome,
+                            Err(e) => Err(e),
+                        };
                     }
-                    outcome
                 }
             };
             match outcome {

@@ -2,7 +2,6 @@
 
 use mio::Waker;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// Makes a [`Server`](super::Server)'s [`wait`](super::Server::wait) or
@@ -32,12 +31,11 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct Interrupter {
     waker: Arc<Waker>,
-    flag: Arc<AtomicBool>,
 }
 
 impl Interrupter {
-    pub(crate) fn new(waker: Arc<Waker>, flag: Arc<AtomicBool>) -> Interrupter {
-        Interrupter { waker, flag }
+    pub(crate) fn new(waker: Arc<Waker>) -> Interrupter {
+        Interrupter { waker }
     }
 
     /// Ends the server's current (or next) `wait` / `poll`.
@@ -51,8 +49,8 @@ impl Interrupter {
     /// # Ok::<(), renoise_socket::Error>(())
     /// ```
     pub fn interrupt(&self) {
-        self.flag.store(true, Ordering::SeqCst);
-        // Fails only if the event loop is gone: then nothing waits.
+        // The wake-up is the message: the event loop sees its token. It
+        // fails only if the event loop is gone, and then nothing waits.
         let _ = self.waker.wake();
     }
 }
