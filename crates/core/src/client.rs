@@ -94,6 +94,8 @@ pub struct Client {
     /// that keeps polling an idle connection: asking it costs about half a
     /// `poll`, as it only looks at its ready list.
     watch: Watch,
+    /// The deadline of an `io::Read` call (`Duration::MAX`: none).
+    pub(crate) read_timeout: Duration,
 }
 
 /// Idle zero-timeout polls in a row after which a client watches its
@@ -268,6 +270,7 @@ impl Client {
             send_frame: Vec::new(),
             idle: 0,
             watch: Watch::None,
+            read_timeout: Duration::MAX,
         })
     }
 
@@ -605,7 +608,14 @@ impl Client {
         if self.deframer.is_some() {
             return self.packet(timeout);
         }
-        let r = self.all(timeout)?;
+        let r = self.all(timeout, self.opts.all_chunk_size)?;
+        Ok(self.buf.bytes(r))
+    }
+
+    /// `receive_all` of at most `max` bytes (at least one), without
+    /// framing: what `io::Read` hands out (see `std_io.rs`).
+    pub(crate) fn receive_up_to(&mut self, max: usize, timeout: Duration) -> Result<&[u8]> {
+        let r = self.all(timeout, max.max(1))?;
         Ok(self.buf.bytes(r))
     }
 
@@ -865,9 +875,12 @@ impl Client {
         }
     }
 
-    fn all(&mut self, timeout: Duration) -> Result<Range<usize>> {
+    /// Whatever is buffered or pending, at most `take` bytes (and at most
+    /// the all-chunk size, which is also the most one call reads).
+    fn all(&mut self, timeout: Duration, take: usize) -> Result<Range<usize>> {
         self.check_receivable()?;
         let chunk = self.opts.all_chunk_size;
+        let take = take.min(chunk);
         let udp = self.opts.protocol == Protocol::Udp;
         self.buf.settle();
         if self.nothing_now(timeout) {
@@ -885,7 +898,7 @@ impl Client {
                     break;
                 }
             }
-        } else if !udp && self.end.is_none() && self.buf.len() < chunk {
+        } else if !udp && self.end.is_none() && self.buf.len() < take {
             // "The buffer plus whatever the kernel has pending".
             let mut now = Wait::new(Duration::ZERO);
             let want = (chunk - self.buf.len()).min(MIN_READ);
@@ -899,7 +912,7 @@ impl Client {
         } else {
             self.buf.len()
         };
-        Ok(self.buf.take(n.min(chunk)))
+        Ok(self.buf.take(n.min(take)))
     }
 
     /// One read into the buffer, waiting as `wait` allows. End of stream

@@ -27,7 +27,11 @@
 //!   framing of OSC packets over TCP.
 //! - [`Error`]: the one error type. `Error::Timeout` and
 //!   `Error::Disconnected` display exactly as `"timeout"` and
-//!   `"disconnected"`.
+//!   `"disconnected"`. It converts into an [`std::io::Error`] of the
+//!   nearest kind.
+//! - `std::io::Read` and `std::io::Write` for [`Client`]: a byte stream
+//!   for `BufReader`, `io::copy` and `write!`, with
+//!   [`Client::set_read_timeout`].
 //!
 //! ## Behaviour
 //! The contract is Renoise's `SocketClient` reference as pinned down by the
@@ -86,6 +90,7 @@ mod mode;
 pub mod osc;
 mod protocol;
 mod server;
+mod std_io;
 mod wait;
 
 pub use builder::{

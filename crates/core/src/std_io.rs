@@ -1,0 +1,183 @@
+//! The standard I/O traits: [`io::Read`] and [`io::Write`] for [`Client`],
+//! and [`Error`] as an [`io::Error`], so a client fits where std's streams
+//! do (`BufReader`, `io::copy`, `write!`, functions returning
+//! `io::Result`).
+
+use crate::framing::Framing;
+use crate::{Client, Error};
+use std::io;
+use std::time::Duration;
+
+/// An [`Error`] as an [`io::Error`] of the nearest kind, with the error
+/// itself inside (`get_ref`, `into_inner`); [`Error::Io`] gives back the
+/// operating system's error it holds.
+///
+/// | `Error` | `io::ErrorKind` |
+/// | --- | --- |
+/// | `Timeout`, `ConnectTimeout`, `ResolveTimeout`, `SendStalled` | `TimedOut` |
+/// | `Disconnected` | `UnexpectedEof` (`BrokenPipe` from `io::Write`) |
+/// | `Closed` | `NotConnected` |
+/// | `Refused` | `ConnectionRefused` |
+/// | `Unreachable` | `HostUnreachable` |
+/// | `UnknownHost` | `NotFound` |
+/// | `InvalidArgument`, `MessageTooLarge`, `OscEncode` | `InvalidInput` |
+/// | `LineTooLong`, `OscDecode`, `Framing` | `InvalidData` |
+///
+/// ```
+/// use renoise_socket::Error;
+/// use std::io;
+///
+/// let e = io::Error::from(Error::Timeout);
+/// assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+/// assert_eq!(e.to_string(), "timeout");
+/// assert!(e.get_ref().unwrap().downcast_ref::<Error>().unwrap().is_timeout());
+/// ```
+impl From<Error> for io::Error {
+    fn from(e: Error) -> io::Error {
+        use io::ErrorKind as K;
+        let kind = match e {
+            Error::Io(inner) => return inner,
+            Error::Timeout
+            | Error::ConnectTimeout { .. }
+            | Error::ResolveTimeout { .. }
+            | Error::SendStalled { .. } => K::TimedOut,
+            Error::Disconnected => K::UnexpectedEof,
+            Error::Closed => K::NotConnected,
+            Error::Refused { .. } => K::ConnectionRefused,
+            // `ErrorKind::HostUnreachable` is newer than our minimum Rust
+            // (1.83 against 1.80); std names it from the errno all the same.
+            Error::Unreachable { .. } => io::Error::from_raw_os_error(libc::EHOSTUNREACH).kind(),
+            Error::UnknownHost { .. } => K::NotFound,
+            Error::InvalidArgument(_) | Error::MessageTooLarge { .. } | Error::OscEncode(_) => {
+                K::InvalidInput
+            }
+            Error::LineTooLong | Error::OscDecode(_) | Error::Framing(_) => K::InvalidData,
+        };
+        io::Error::new(kind, e)
+    }
+}
+
+impl Client {
+    /// How long one [`io::Read::read`] waits for its first byte; `None`
+    /// (the default) waits without a deadline, as a std `TcpStream` does.
+    /// `Some(Duration::ZERO)` only looks at what is already pending. When
+    /// the time is up, `read` fails with [`io::ErrorKind::TimedOut`] and,
+    /// as always, nothing is lost. The `receive_*` calls take their own
+    /// timeouts and ignore this one.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// let mut c = renoise_socket::Client::connect("127.0.0.1", 8080)?;
+    /// c.set_read_timeout(Some(Duration::from_secs(2)));
+    /// assert_eq!(c.read_timeout(), Some(Duration::from_secs(2)));
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn set_read_timeout(&mut self, timeout: Option<Duration>) {
+        self.read_timeout = timeout.unwrap_or(Duration::MAX);
+    }
+
+    /// The deadline of one [`io::Read::read`] (see
+    /// [`set_read_timeout`](Client::set_read_timeout)).
+    ///
+    /// ```no_run
+    /// let c = renoise_socket::Client::connect("127.0.0.1", 8080)?;
+    /// assert_eq!(c.read_timeout(), None);
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn read_timeout(&self) -> Option<Duration> {
+        (self.read_timeout != Duration::MAX).then_some(self.read_timeout)
+    }
+}
+
+/// The byte stream: `read` returns what
+/// [`receive_all`](Client::receive_all) would, cut to the caller's buffer
+/// (the rest stays buffered for the next call of any kind). It waits as
+/// [`set_read_timeout`](Client::set_read_timeout) says. The end of the
+/// stream, and a closed client, read as `Ok(0)`. Mixing it with the
+/// `receive_*` calls is fine: a `\n` that completes a `\r\n` after
+/// `receive_line` returned at the `\r` is dropped here too. On UDP a read
+/// returns (part of) one datagram. A client with OSC framing refuses
+/// (`Unsupported`): its stream is packets, which
+/// [`receive_all`](Client::receive_all) hands out whole.
+///
+/// ```
+/// use std::io::{BufRead, BufReader, Write};
+/// use std::time::Duration;
+///
+/// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// let mut client = renoise_socket::Client::connect("127.0.0.1", listener.local_addr()?.port())?;
+/// let (mut peer, _) = listener.accept()?;
+/// peer.write_all(b"one\ntwo\n")?;
+/// drop(peer);
+/// client.set_read_timeout(Some(Duration::from_secs(5)));
+/// let lines = BufReader::new(client).lines().collect::<Result<Vec<_>, _>>()?;
+/// assert_eq!(lines, ["one", "two"]);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+impl io::Read for Client {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        refuse_framed(self)?;
+        match self.receive_up_to(buf.len(), self.read_timeout) {
+            Ok(bytes) => {
+                buf[..bytes.len()].copy_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            Err(Error::Disconnected | Error::Closed) => Ok(0),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// Each `write` is one [`send`](Client::send): all of it or an error, so
+/// `write_all` is one send too (on UDP, one datagram per `write`; `write!`
+/// may make several). A peer that has gone is `BrokenPipe`, as from a std
+/// `TcpStream`; a peer that stops reading is `TimedOut` after the send
+/// timeout. `flush` has nothing to do: nothing is held back. A client
+/// with OSC framing refuses (`Unsupported`): each `write` would be a
+/// packet of its own.
+///
+/// ```
+/// use std::io::{Read, Write};
+///
+/// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// let mut client = renoise_socket::Client::connect("127.0.0.1", listener.local_addr()?.port())?;
+/// let (mut peer, _) = listener.accept()?;
+/// write!(client, "{} + {} = {}\n", 1, 2, 1 + 2)?;
+/// let mut got = [0; 10];
+/// peer.read_exact(&mut got)?;
+/// assert_eq!(&got, b"1 + 2 = 3\n");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+impl io::Write for Client {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if data.is_empty() {
+            return Ok(0);
+        }
+        refuse_framed(self)?;
+        match self.send(data) {
+            Ok(()) => Ok(data.len()),
+            Err(Error::Disconnected) => Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                Error::Disconnected,
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn refuse_framed(client: &Client) -> io::Result<()> {
+    match client.framing() {
+        Framing::None => Ok(()),
+        f => Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!("a client with {f} framing reads and writes whole packets: use receive_all and send"),
+        )),
+    }
+}

@@ -1,0 +1,301 @@
+//! `io::Read` and `io::Write` for `Client`, and `Error` as an `io::Error`:
+//! a byte stream that loses nothing, whatever the caller's buffer size and
+//! however it is mixed with the `receive_*` calls.
+mod common;
+use common::*;
+use renoise_socket::framing::Framing;
+use renoise_socket::{Client, ClientBuilder, Error, Protocol};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+fn pattern(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i * 7 + i / 251) as u8).collect()
+}
+
+#[test]
+fn read_through_a_small_buffer_delivers_every_byte() {
+    let data = pattern(200_000);
+    let (mut c, peer) = pair(chunks(vec![data.clone()], ms(0)));
+    c.set_read_timeout(Some(LONG));
+    let mut got = Vec::new();
+    let mut buf = [0u8; 7];
+    loop {
+        let n = c.read(&mut buf).unwrap();
+        assert!(n <= 7);
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(got.len(), data.len());
+    assert!(got == data, "bytes differ");
+    join(peer);
+}
+
+#[test]
+fn read_after_receive_line_drops_the_lf_of_a_split_crlf() {
+    let (mut c, peer) = pair(chunks(
+        vec![b"first\r".to_vec(), b"\nrest".to_vec()],
+        ms(50),
+    ));
+    assert_eq!(c.receive_line(LONG).unwrap(), b"first");
+    c.set_read_timeout(Some(LONG));
+    let mut rest = Vec::new();
+    c.read_to_end(&mut rest).unwrap();
+    assert_eq!(rest, b"rest");
+    join(peer);
+}
+
+#[test]
+fn receive_after_read_gets_what_the_read_left_buffered() {
+    let (mut c, peer) = pair(send_and_hold(b"abcdef\nline two\n".to_vec()));
+    c.set_read_timeout(Some(LONG));
+    let mut three = [0u8; 3];
+    c.read_exact(&mut three).unwrap();
+    assert_eq!(&three, b"abc");
+    assert_eq!(c.receive_line(LONG).unwrap(), b"def");
+    assert_eq!(c.receive_line(LONG).unwrap(), b"line two");
+    c.close();
+    join(peer);
+}
+
+#[test]
+fn end_of_stream_reads_as_zero_every_time() {
+    let (mut c, peer) = pair(chunks(vec![b"x".to_vec()], ms(0)));
+    c.set_read_timeout(Some(LONG));
+    let mut buf = [0u8; 16];
+    assert_eq!(c.read(&mut buf).unwrap(), 1);
+    assert_eq!(buf[0], b'x');
+    assert_eq!(c.read(&mut buf).unwrap(), 0);
+    assert_eq!(c.read(&mut buf).unwrap(), 0);
+    assert!(!c.is_open());
+    join(peer);
+}
+
+#[test]
+fn a_closed_client_reads_as_end_of_stream() {
+    let (mut c, peer) = pair(send_and_hold(b"unread".to_vec()));
+    c.close();
+    assert_eq!(c.read(&mut [0u8; 8]).unwrap(), 0);
+    join(peer);
+}
+
+#[test]
+fn an_empty_buffer_reads_nothing_and_consumes_nothing() {
+    let (mut c, peer) = pair(send_and_hold(b"kept\n".to_vec()));
+    assert_eq!(c.read(&mut []).unwrap(), 0);
+    assert_eq!(c.receive_line(LONG).unwrap(), b"kept");
+    c.close();
+    join(peer);
+}
+
+#[test]
+fn read_timeout_fails_timed_out_and_loses_nothing() {
+    let (go, wait) = mpsc::channel::<()>();
+    let (mut c, peer) = pair(move |mut s: TcpStream| {
+        wait.recv_timeout(BOUND).unwrap();
+        s.write_all(b"late").unwrap();
+        let _ = s.read(&mut [0u8; 1]);
+    });
+    assert_eq!(c.read_timeout(), None);
+    c.set_read_timeout(Some(ms(50)));
+    assert_eq!(c.read_timeout(), Some(ms(50)));
+    let start = Instant::now();
+    let e = c.read(&mut [0u8; 8]).unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::TimedOut, "{e}");
+    assert!(
+        start.elapsed() >= ms(40),
+        "returned after {:?}",
+        start.elapsed()
+    );
+    assert!(c.is_open());
+    c.set_read_timeout(Some(Duration::ZERO));
+    let e = c.read(&mut [0u8; 8]).unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::TimedOut, "{e}");
+    go.send(()).unwrap();
+    c.set_read_timeout(Some(LONG));
+    let mut buf = [0u8; 8];
+    let mut got = Vec::new();
+    while got.len() < 4 {
+        let n = c.read(&mut buf).unwrap();
+        assert!(n > 0);
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(got, b"late");
+    c.set_read_timeout(None);
+    assert_eq!(c.read_timeout(), None);
+    c.close();
+    join(peer);
+}
+
+#[test]
+fn buf_reader_lines_over_a_client() {
+    let text = b"alpha\nbeta\r\ngamma".to_vec();
+    let (mut c, peer) = pair(chunks(vec![text], ms(0)));
+    c.set_read_timeout(Some(LONG));
+    let lines: Vec<String> = BufReader::new(c).lines().map(Result::unwrap).collect();
+    assert_eq!(lines, ["alpha", "beta", "gamma"]);
+    join(peer);
+}
+
+#[test]
+fn write_all_and_write_macro_reach_the_peer() {
+    let (tx, rx) = mpsc::channel();
+    let (mut c, peer) = pair(move |mut s: TcpStream| {
+        tx.send(read_to_end_bounded(&mut s).unwrap()).unwrap();
+    });
+    let big = pattern(300_000);
+    c.write_all(&big).unwrap();
+    let word = String::from("ab");
+    write!(c, "{}-{word}", 12).unwrap();
+    assert_eq!(c.write(&[]).unwrap(), 0);
+    c.flush().unwrap();
+    c.close();
+    let got = rx.recv_timeout(BOUND).unwrap();
+    assert_eq!(got.len(), big.len() + 5);
+    assert!(got[..big.len()] == big[..], "bytes differ");
+    assert_eq!(&got[big.len()..], b"12-ab");
+    join(peer);
+}
+
+#[test]
+fn writing_to_a_peer_that_has_gone_is_broken_pipe() {
+    let (mut c, peer) = pair(drop);
+    join(peer);
+    let start = Instant::now();
+    let e = loop {
+        // The first writes may reach the kernel before the peer's reset.
+        match c.write_all(b"anyone there?\n") {
+            Ok(()) => {
+                assert!(start.elapsed() < BOUND, "writes never failed");
+                thread::sleep(ms(5));
+            }
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(e.kind(), io::ErrorKind::BrokenPipe, "{e}");
+    let inner = e.get_ref().and_then(|i| i.downcast_ref::<Error>());
+    assert!(matches!(inner, Some(Error::Disconnected)), "{e:?}");
+    assert!(!c.is_open());
+}
+
+#[test]
+fn writing_to_a_closed_client_is_not_connected() {
+    let (mut c, peer) = pair(send_and_hold(Vec::new()));
+    c.close();
+    let e = c.write(b"x").unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::NotConnected, "{e}");
+    assert_eq!(e.to_string(), "socket is closed");
+    join(peer);
+}
+
+#[test]
+fn a_framed_client_refuses_the_byte_stream() {
+    let (listener, port) = listen("127.0.0.1");
+    let peer = serve_one(listener, send_and_hold(Vec::new()));
+    let mut c = ClientBuilder::new()
+        .framing(Framing::Slip)
+        .connect("127.0.0.1", port)
+        .unwrap();
+    c.set_read_timeout(Some(LONG));
+    let e = c.read(&mut [0u8; 8]).unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::Unsupported, "{e}");
+    assert!(e.to_string().contains("receive_all"), "{e}");
+    let e = c.write(b"x").unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::Unsupported, "{e}");
+    assert!(c.is_open());
+    c.close();
+    join(peer);
+}
+
+#[test]
+fn udp_read_cuts_a_datagram_and_keeps_the_rest() {
+    let peer = udp_peer("127.0.0.1");
+    let port = peer.local_addr().unwrap().port();
+    let mut c = Client::builder()
+        .protocol(Protocol::Udp)
+        .connect("127.0.0.1", port)
+        .unwrap();
+    c.set_read_timeout(Some(LONG));
+    peer.send_to(b"hello", c.local_addr()).unwrap();
+    peer.send_to(b"world", c.local_addr()).unwrap();
+    let mut buf = [0u8; 3];
+    let mut parts = Vec::new();
+    for _ in 0..4 {
+        let n = c.read(&mut buf).unwrap();
+        parts.push(buf[..n].to_vec());
+    }
+    assert_eq!(parts, [&b"hel"[..], b"lo", b"wor", b"ld"]);
+    c.write_all(b"reply").unwrap();
+    let mut got = [0u8; 16];
+    let (n, from): (usize, SocketAddr) = peer.recv_from(&mut got).unwrap();
+    assert_eq!(&got[..n], b"reply");
+    assert_eq!(from, c.local_addr());
+}
+
+#[test]
+fn errors_become_io_errors_of_the_nearest_kind() {
+    use io::ErrorKind as K;
+    let addr: SocketAddr = "127.0.0.1:9".parse().unwrap();
+    let cases = [
+        (Error::Timeout, K::TimedOut),
+        (Error::Disconnected, K::UnexpectedEof),
+        (Error::Closed, K::NotConnected),
+        (Error::LineTooLong, K::InvalidData),
+        (Error::InvalidArgument("bad mode".into()), K::InvalidInput),
+        (Error::Refused { addr }, K::ConnectionRefused),
+        (Error::Unreachable { addr }, K::HostUnreachable),
+        (
+            Error::UnknownHost {
+                host: "nowhere".into(),
+            },
+            K::NotFound,
+        ),
+        (
+            Error::ConnectTimeout {
+                addr,
+                timeout_ms: 5,
+            },
+            K::TimedOut,
+        ),
+        (
+            Error::SendStalled {
+                written: 1,
+                total: 2,
+            },
+            K::TimedOut,
+        ),
+        (Error::MessageTooLarge { len: 9, max: 8 }, K::InvalidInput),
+        (Error::OscDecode("x".into()), K::InvalidData),
+        (Error::OscEncode("x".into()), K::InvalidInput),
+        (Error::Framing("x".into()), K::InvalidData),
+    ];
+    for (e, kind) in cases {
+        let text = e.to_string();
+        let io = io::Error::from(e);
+        assert_eq!(io.kind(), kind, "{text}");
+        assert_eq!(io.to_string(), text);
+        assert!(io.get_ref().is_some_and(|i| i.is::<Error>()), "{text}");
+    }
+    // The operating system's own error comes back as it was.
+    let os = io::Error::from(Error::Io(io::Error::from_raw_os_error(libc_eacces())));
+    assert_eq!(os.raw_os_error(), Some(libc_eacces()));
+    assert_eq!(os.kind(), K::PermissionDenied);
+}
+
+/// EACCES on Linux.
+fn libc_eacces() -> i32 {
+    13
+}
+
+#[test]
+fn a_real_refused_connect_converts_with_question_mark() {
+    fn dial(port: u16) -> io::Result<Client> {
+        Ok(Client::connect("127.0.0.1", port)?)
+    }
+    let e = dial(closed_tcp_port("127.0.0.1")).unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::ConnectionRefused, "{e}");
+}
