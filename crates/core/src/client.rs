@@ -96,6 +96,10 @@ pub struct Client {
     watch: Watch,
     /// The deadline of an `io::Read` call (`Duration::MAX`: none).
     pub(crate) read_timeout: Duration,
+    /// The failure of an `io::Write` call that had written part of its
+    /// data (reported as that part, as `io::Write` requires), for the
+    /// next call to report.
+    pub(crate) write_failure: Option<Error>,
 }
 
 /// Idle zero-timeout polls in a row after which a client watches its
@@ -271,6 +275,7 @@ impl Client {
             idle: 0,
             watch: Watch::None,
             read_timeout: Duration::MAX,
+            write_failure: None,
         })
     }
 
@@ -480,6 +485,7 @@ impl Client {
         self.buf = Buffer::with_capacity(0, 0);
         self.end = None;
         self.peer_gone = false;
+        self.write_failure = None;
     }
 
     /// Receives one unit in the given mode: the Renoise-shaped entry point.
@@ -608,14 +614,16 @@ impl Client {
         if self.deframer.is_some() {
             return self.packet(timeout);
         }
-        let r = self.all(timeout, self.opts.all_chunk_size)?;
+        let r = self.all(timeout, self.opts.all_chunk_size, false)?;
         Ok(self.buf.bytes(r))
     }
 
     /// `receive_all` of at most `max` bytes (at least one), without
-    /// framing: what `io::Read` hands out (see `std_io.rs`).
+    /// framing, for `io::Read` (see `std_io.rs`): the end of the stream
+    /// is an empty slice, every time, and leaves the client open (a reply
+    /// can still be sent to a peer that only closed its sending side).
     pub(crate) fn receive_up_to(&mut self, max: usize, timeout: Duration) -> Result<&[u8]> {
-        let r = self.all(timeout, max.max(1))?;
+        let r = self.all(timeout, max.max(1), true)?;
         Ok(self.buf.bytes(r))
     }
 
@@ -876,8 +884,10 @@ impl Client {
     }
 
     /// Whatever is buffered or pending, at most `take` bytes (and at most
-    /// the all-chunk size, which is also the most one call reads).
-    fn all(&mut self, timeout: Duration, take: usize) -> Result<Range<usize>> {
+    /// the all-chunk size, which is also the most one call reads). With
+    /// `eof_open`, the peer's end of the stream is an empty range and the
+    /// client stays open (`io::Read`'s end), instead of `Disconnected`.
+    fn all(&mut self, timeout: Duration, take: usize, eof_open: bool) -> Result<Range<usize>> {
         self.check_receivable()?;
         let chunk = self.opts.all_chunk_size;
         let take = take.min(chunk);
@@ -889,6 +899,9 @@ impl Client {
         if self.buf.is_empty() {
             let mut wait = Wait::new(timeout);
             loop {
+                if eof_open && matches!(self.end, Some(End::Peer)) {
+                    return Ok(self.buf.take(0));
+                }
                 if self.end.is_some() {
                     return Err(self.finish());
                 }

@@ -108,7 +108,33 @@ pub enum Error {
     Framing(String),
     /// Any other operating-system error, with its own message.
     #[error(transparent)]
-    Io(#[from] io::Error),
+    Io(io::Error),
+}
+
+/// An `io::Error` as an [`Error`]: [`Error::Io`], but an `io::Error` made
+/// from an [`Error`] (the `io::Read` and `io::Write` of a
+/// [`Client`](crate::Client), `?` in a function returning `io::Result`)
+/// gives that error back, so `?` both ways keeps
+/// [`is_timeout`](Error::is_timeout) and the variant.
+///
+/// ```
+/// use renoise_socket::Error;
+/// let e = Error::from(std::io::Error::from(Error::Timeout));
+/// assert!(e.is_timeout());
+/// ```
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Error {
+        if !e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+            return Error::Io(e);
+        }
+        let kind = e.kind();
+        match e.into_inner().map(|b| b.downcast::<Error>()) {
+            Some(Ok(ours)) => *ours,
+            // (Not reached: checked above.)
+            Some(Err(other)) => Error::Io(io::Error::new(kind, other)),
+            None => Error::Io(kind.into()),
+        }
+    }
 }
 
 impl Error {

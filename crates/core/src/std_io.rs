@@ -59,7 +59,8 @@ impl From<Error> for io::Error {
 
 impl Client {
     /// How long one [`io::Read::read`] waits for its first byte; `None`
-    /// (the default) waits without a deadline, as a std `TcpStream` does.
+    /// (the default, and `Some(Duration::MAX)`, which reads back as
+    /// `None`) waits without a deadline, as a std `TcpStream` does.
     /// `Some(Duration::ZERO)` only looks at what is already pending. When
     /// the time is up, `read` fails with [`io::ErrorKind::TimedOut`] and,
     /// as always, nothing is lost. The `receive_*` calls take their own
@@ -92,13 +93,22 @@ impl Client {
 /// The byte stream: `read` returns what
 /// [`receive_all`](Client::receive_all) would, cut to the caller's buffer
 /// (the rest stays buffered for the next call of any kind). It waits as
-/// [`set_read_timeout`](Client::set_read_timeout) says. The end of the
-/// stream, and a closed client, read as `Ok(0)`. Mixing it with the
+/// [`set_read_timeout`](Client::set_read_timeout) says. Mixing it with the
 /// `receive_*` calls is fine: a `\n` that completes a `\r\n` after
-/// `receive_line` returned at the `\r` is dropped here too. On UDP a read
-/// returns (part of) one datagram. A client with OSC framing refuses
-/// (`Unsupported`): its stream is packets, which
-/// [`receive_all`](Client::receive_all) hands out whole.
+/// `receive_line` returned at the `\r` is dropped here too.
+///
+/// The end of the stream reads as `Ok(0)`, every time, and, unlike a
+/// `receive_*` call (which reports [`Error::Disconnected`] and closes the
+/// client), leaves the client open: a peer that only closed its sending
+/// side can still be answered, as with a std `TcpStream`. A closed client
+/// (by [`close`](Client::close), by an error, or after a `receive_*` call
+/// reported the end) fails with `NotConnected`: an error that closed the
+/// client never reads as a clean end. On UDP a read returns (part of) one
+/// datagram. A client with OSC framing refuses (`Unsupported`): its
+/// stream is packets, which [`receive_all`](Client::receive_all) hands out
+/// whole. A `Client` is one object (no `try_clone`): read and write it
+/// from one thread, or share a server's [`Connection`](crate::Connection),
+/// which locks.
 ///
 /// ```
 /// use std::io::{BufRead, BufReader, Write};
@@ -125,19 +135,25 @@ impl io::Read for Client {
                 buf[..bytes.len()].copy_from_slice(bytes);
                 Ok(bytes.len())
             }
-            Err(Error::Disconnected | Error::Closed) => Ok(0),
+            // A send found the peer gone and nothing of it was unread.
+            Err(Error::Disconnected) => Ok(0),
             Err(e) => Err(e.into()),
         }
     }
 }
 
-/// Each `write` is one [`send`](Client::send): all of it or an error, so
-/// `write_all` is one send too (on UDP, one datagram per `write`; `write!`
-/// may make several). A peer that has gone is `BrokenPipe`, as from a std
-/// `TcpStream`; a peer that stops reading is `TimedOut` after the send
-/// timeout. `flush` has nothing to do: nothing is held back. A client
-/// with OSC framing refuses (`Unsupported`): each `write` would be a
-/// packet of its own.
+/// Each `write` is one [`send`](Client::send), so `write_all` is one send
+/// too (on UDP, one datagram per `write`; `write!` may make several).
+/// A send that fails after writing part of the data (the peer stopped
+/// reading for the whole send timeout: [`Error::SendStalled`], which
+/// closes the client) returns that part, as `io::Write` requires, and the
+/// next `write` the failure (`TimedOut`). A peer that has gone is
+/// `BrokenPipe`, as from a std `TcpStream`, for that write; the client is
+/// then closed for sending, and later writes fail with `NotConnected`. A
+/// peer that stops reading before any of the data went is `TimedOut`
+/// after the send timeout, and the client stays open. `flush` has nothing
+/// to do: nothing is held back. A client with OSC framing refuses
+/// (`Unsupported`): each `write` would be a packet of its own.
 ///
 /// ```
 /// use std::io::{Read, Write};
@@ -153,6 +169,9 @@ impl io::Read for Client {
 /// ```
 impl io::Write for Client {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if let Some(e) = self.write_failure.take() {
+            return Err(e.into());
+        }
         if data.is_empty() {
             return Ok(0);
         }
@@ -163,6 +182,10 @@ impl io::Write for Client {
                 io::ErrorKind::BrokenPipe,
                 Error::Disconnected,
             )),
+            Err(e @ Error::SendStalled { written, .. }) if written > 0 => {
+                self.write_failure = Some(e);
+                Ok(written)
+            }
             Err(e) => Err(e.into()),
         }
     }

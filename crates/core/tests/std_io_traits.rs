@@ -63,7 +63,7 @@ fn receive_after_read_gets_what_the_read_left_buffered() {
 }
 
 #[test]
-fn end_of_stream_reads_as_zero_every_time() {
+fn end_of_stream_reads_as_zero_every_time_and_leaves_the_client_open() {
     let (mut c, peer) = pair(chunks(vec![b"x".to_vec()], ms(0)));
     c.set_read_timeout(Some(LONG));
     let mut buf = [0u8; 16];
@@ -71,15 +71,81 @@ fn end_of_stream_reads_as_zero_every_time() {
     assert_eq!(buf[0], b'x');
     assert_eq!(c.read(&mut buf).unwrap(), 0);
     assert_eq!(c.read(&mut buf).unwrap(), 0);
+    assert!(c.is_open());
+    assert!(!c.is_connected());
+    // A receive call reports the end as always, and closes.
+    assert!(matches!(c.receive_line(LONG), Err(Error::Disconnected)));
     assert!(!c.is_open());
     join(peer);
 }
 
 #[test]
-fn a_closed_client_reads_as_end_of_stream() {
+fn a_peer_that_half_closed_can_still_be_answered() {
+    let (tx, rx) = mpsc::channel();
+    let (mut c, peer) = pair(move |mut s: TcpStream| {
+        s.write_all(b"question").unwrap();
+        s.shutdown(std::net::Shutdown::Write).unwrap();
+        tx.send(read_to_end_bounded(&mut s).unwrap()).unwrap();
+    });
+    c.set_read_timeout(Some(LONG));
+    let mut question = Vec::new();
+    c.read_to_end(&mut question).unwrap();
+    assert_eq!(question, b"question");
+    c.write_all(b"answer").unwrap();
+    c.close();
+    assert_eq!(rx.recv_timeout(BOUND).unwrap(), b"answer");
+    join(peer);
+}
+
+#[test]
+fn a_closed_client_fails_not_connected_on_read() {
     let (mut c, peer) = pair(send_and_hold(b"unread".to_vec()));
     c.close();
-    assert_eq!(c.read(&mut [0u8; 8]).unwrap(), 0);
+    let e = c.read(&mut [0u8; 8]).unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::NotConnected, "{e}");
+    join(peer);
+}
+
+#[test]
+fn a_write_that_stalls_part_way_reports_the_part_then_the_stall() {
+    let (done, hold) = mpsc::channel::<()>();
+    let (listener, port) = listen("127.0.0.1");
+    // A peer that never reads, until told to go.
+    let peer = serve_one(listener, move |s: TcpStream| {
+        let _ = hold.recv_timeout(BOUND);
+        drop(s);
+    });
+    let mut c = ClientBuilder::new()
+        .send_timeout(Some(ms(200)))
+        .connect("127.0.0.1", port)
+        .unwrap();
+    // An odd size, so the kernel's buffer all but never fills exactly at
+    // the end of a write.
+    let chunk = vec![b'y'; 1_000_003];
+    let start = Instant::now();
+    let part = loop {
+        assert!(start.elapsed() < BOUND, "the socket never filled");
+        match c.write(&chunk) {
+            Ok(n) if n == chunk.len() => {}
+            Ok(n) => break n,
+            Err(e) => panic!("a write failed with nothing of it written: {e}"),
+        }
+    };
+    assert!(part > 0 && part < chunk.len());
+    assert!(!c.is_open(), "a stalled stream is closed");
+    let e = c.write(&chunk).unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::TimedOut, "{e}");
+    let inner = e.get_ref().and_then(|i| i.downcast_ref::<Error>());
+    assert!(
+        matches!(inner, Some(Error::SendStalled { written, .. }) if *written == part),
+        "{e:?}"
+    );
+    let e = c.write(&chunk).unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::NotConnected, "{e}");
+    // Closed by an error: never a clean end of stream.
+    let e = c.read(&mut [0u8; 8]).unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::NotConnected, "{e}");
+    done.send(()).unwrap();
     join(peer);
 }
 
@@ -289,6 +355,27 @@ fn errors_become_io_errors_of_the_nearest_kind() {
 /// EACCES on Linux.
 fn libc_eacces() -> i32 {
     13
+}
+
+#[test]
+fn question_marks_both_ways_keep_the_variant() {
+    fn inner(c: &mut Client) -> io::Result<usize> {
+        c.read(&mut [0u8; 4])
+    }
+    fn outer(c: &mut Client) -> renoise_socket::Result<usize> {
+        Ok(inner(c)?)
+    }
+    let (mut c, peer) = pair(send_and_hold(Vec::new()));
+    c.set_read_timeout(Some(ms(20)));
+    let e = outer(&mut c).unwrap_err();
+    assert!(e.is_timeout(), "{e:?}");
+    c.close();
+    let e = outer(&mut c).unwrap_err();
+    assert!(matches!(e, Error::Closed), "{e:?}");
+    // A plain operating-system error stays one.
+    let e = Error::from(io::Error::from(io::ErrorKind::PermissionDenied));
+    assert!(matches!(e, Error::Io(ref io) if io.kind() == io::ErrorKind::PermissionDenied));
+    join(peer);
 }
 
 #[test]
