@@ -81,6 +81,61 @@ function io.chmod(path, mode)
   return host.chmod(path, mode)
 end
 
+-- os.tmpname([extension]): as in Renoise, a file in a temporary folder of
+-- the run's own, removed when the run ends (made empty, as plain Lua makes
+-- it); extension ".tmp" by default, "wav" and ".wav" alike.
+function os.tmpname(extension)
+  if extension == nil then
+    extension = ".tmp"
+  elseif type(extension) ~= "string" then
+    error(("bad argument #1 to 'tmpname' (string expected, got %s)"):format(type(extension)), 2)
+  elseif extension ~= "" and extension:sub(1, 1) ~= "." then
+    extension = "." .. extension
+  end
+  return host.tmpname(extension)
+end
+
+-- os.clock(): Renoise's high precision timer, in seconds; wall time (since
+-- the run started), not the CPU time of plain Lua, which stands still while
+-- a tool waits for its sockets.
+function os.clock() return host.now() end
+
+-- os.exit leaves without returning to the runner: the temporary folder
+-- goes first.
+local exit = os.exit
+function os.exit(...)
+  host.cleanup()
+  return exit(...)
+end
+
+-- debug.start() / debug.stop(): Renoise's shortcuts to its remote
+-- debugger, which is not here: a note, and the script goes on.
+function debug.start()
+  if not host.quiet then
+    io.stderr:write("[renoise-socket] debug.start(): no remote debugger outside Renoise\n")
+  end
+end
+function debug.stop() end
+
+-- Renoise's dB helpers (db2fader / fader2db are left out: Renoise's fader
+-- curve is not published).
+math.infdb = -200
+local log10 = math.log10 or function(x) return math.log(x, 10) end
+function math.lin2db(n)
+  if type(n) ~= "number" then
+    error(("bad argument #1 to 'lin2db' (number expected, got %s)"):format(type(n)), 2)
+  end
+  if n <= 0 then return math.infdb end
+  return math.max(20 * log10(n), math.infdb)
+end
+function math.db2lin(n)
+  if type(n) ~= "number" then
+    error(("bad argument #1 to 'db2lin' (number expected, got %s)"):format(type(n)), 2)
+  end
+  if n <= math.infdb then return 0 end
+  return 10 ^ (n / 20)
+end
+
 -- ripairs(t): ipairs from the last element down to the first.
 local function ripairs_next(t, i)
   i = i - 1

@@ -130,7 +130,9 @@ return function(opts)
   io.stdout:setvbuf("line")
 
   local folder = opts.folder
+  -- Renoise appends its Libraries folder, relative to the tool's.
   package.path = folder .. "/?.lua;" .. folder .. "/?/init.lua;" .. package.path
+    .. ";Libraries/?.lua"
   renoise.tool().bundle_path = folder .. "/"
 
   arg = { [0] = opts.script }

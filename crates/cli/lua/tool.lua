@@ -249,6 +249,9 @@ function App:show_warning(msg) say("warning", msg) end
 function App:show_error(msg) say("error", msg) end
 function App:open_url(url) say("open_url", url) end
 function App:open_path(path) say("open_path", path) end
+-- Nothing is installed: there is no Renoise to install into.
+function App:install_tool(path) say("install_tool", path) end
+function App:uninstall_tool(path) say("uninstall_tool", path) end
 local function answer(buttons)
   if host.prompt_answer ~= nil then return host.prompt_answer end
   if type(buttons) == "table" and buttons[1] ~= nil then return buttons[1] end

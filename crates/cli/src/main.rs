@@ -4,6 +4,7 @@
 mod connect;
 mod osc_cmd;
 mod run;
+mod tmp;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -103,6 +103,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
             std::thread::spawn(move || {
                 std::thread::sleep(wait);
                 eprintln!("renoise-socket: --timeout of {secs} s reached, stopping");
+                crate::tmp::remove();
                 std::process::exit(124);
             });
         }
@@ -110,8 +111,9 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
     // SAFETY: the whole standard library, `debug` included, as in Renoise;
     // unsafe only in that C modules may be loaded.
     let lua = unsafe { Lua::unsafe_new() };
-    let code = setup_and_run(&lua, &args, &folder, &main).map_err(|e| e.to_string())?;
-    Ok(ExitCode::from(code))
+    let outcome = setup_and_run(&lua, &args, &folder, &main).map_err(|e| e.to_string());
+    crate::tmp::remove();
+    Ok(ExitCode::from(outcome?))
 }
 
 fn setup_and_run(lua: &Lua, args: &RunArgs, folder: &Path, main: &Path) -> mlua::Result<u8> {
@@ -323,6 +325,19 @@ fn host_table(lua: &Lua) -> mlua::Result<Table> {
                 Err(e) => failed(lua, &src, &e),
             }
         })?,
+    )?;
+    host.set(
+        "tmpname",
+        lua.create_function(|_, extension: String| {
+            crate::tmp::name(&extension)
+                .map(|p| p.to_string_lossy().into_owned())
+                .map_err(mlua::Error::external)
+        })?,
+    )?;
+    // For os.exit, which leaves without returning here.
+    host.set(
+        "cleanup",
+        lua.create_function(|_, ()| Ok(crate::tmp::remove()))?,
     )?;
     Ok(host)
 }

@@ -1114,3 +1114,33 @@ fn a_menu_name_shared_by_two_entries_needs_the_full_name() {
     let so = run_ok(&["run", tool, "--menu", "Pattern Editor:Dup"]);
     assert_eq!(so, "pattern dup\n");
 }
+
+#[test]
+fn os_tmpname_folder_is_removed_however_the_run_ends() {
+    // Each script names a file, writes it, prints the folder, then ends
+    // its own way.
+    let make = "local n = os.tmpname('wav') local f = assert(io.open(n, 'wb')) \
+                f:write('x') f:close() print(n:match('^(.*)/')) io.stdout:flush() ";
+    let cases = [
+        ("normal.lua", "", Some(0)),
+        ("exit.lua", "os.exit(3)", Some(3)),
+        ("error.lua", "error('boom')", Some(1)),
+        ("forever.lua", "while true do end", Some(124)),
+    ];
+    for (name, end, code) in cases {
+        let (dir, f) = temp_file("tmpname", name, format!("{make}{end}"));
+        let o = cmd()
+            .args(["run", "-q", "--timeout", "2", f.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let (so, se) = out(&o);
+        assert_eq!(o.status.code(), code, "{name}: {se}");
+        let folder = PathBuf::from(so.lines().next().unwrap_or_default());
+        assert!(
+            folder.starts_with(std::env::temp_dir()) && folder.components().count() > 1,
+            "{name}: {so}"
+        );
+        assert!(!folder.exists(), "{name}: {} left behind", folder.display());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
