@@ -337,7 +337,10 @@ fn host_table(lua: &Lua) -> mlua::Result<Table> {
     // For os.exit, which leaves without returning here.
     host.set(
         "cleanup",
-        lua.create_function(|_, ()| Ok(crate::tmp::remove()))?,
+        lua.create_function(|_, ()| {
+            crate::tmp::remove();
+            Ok(())
+        })?,
     )?;
     Ok(host)
 }
