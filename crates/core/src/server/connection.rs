@@ -5,7 +5,7 @@ use crate::{Client, Mode, Protocol, Result};
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
@@ -67,7 +67,13 @@ struct Shared {
     /// The server read the end of the stream (see
     /// [`Connection::ended_by_peer`]).
     ended_by_peer: AtomicBool,
+    /// See [`Connection::id`].
+    id: usize,
 }
+
+/// The next [`Connection::id`]: a counter, so an id is never reused (an
+/// address would be, by the next connection the allocator puts there).
+static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
 
 impl Connection {
     /// Wraps a client in a shared handle. The server does this for every
@@ -87,6 +93,7 @@ impl Connection {
             protocol: client.protocol(),
             client: Mutex::new(client),
             ended_by_peer: AtomicBool::new(false),
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         }))
     }
 
@@ -303,9 +310,9 @@ impl Connection {
         self.0.peer.port()
     }
 
-    /// An identifier unique among the connections alive at the same time
-    /// (the handle's address), for bindings that map connections to their
-    /// own objects.
+    /// An identifier of this connection, shared by its clones and never
+    /// given to another connection of the process (a counter from 1), for
+    /// programs and bindings that map connections to their own data.
     ///
     /// ```no_run
     /// use renoise_socket::{Client, Connection};
@@ -314,7 +321,7 @@ impl Connection {
     /// # Ok::<(), renoise_socket::Error>(())
     /// ```
     pub fn id(&self) -> usize {
-        Arc::as_ptr(&self.0) as usize
+        self.0.id
     }
 }
 
