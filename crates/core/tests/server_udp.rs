@@ -223,3 +223,38 @@ fn wait_returns_every_datagram_of_its_time() {
     assert_eq!(got, (0..50).map(|i| i.to_string()).collect::<Vec<_>>());
     assert!(events.iter().all(|e| matches!(e, Event::Message { .. })));
 }
+
+/// A burst that arrives while the program is not polling waits in the
+/// kernel's queue, which the server makes larger than the default (208 KiB
+/// on Linux, 256 datagrams of 64 bytes on loopback): none of it is dropped.
+/// Where the system caps queues at the default (`net.core.rmem_max`), only
+/// a burst the default holds is sent, and the test shows nothing there.
+#[test]
+fn a_burst_between_polls_waits_in_the_kernel_queue() {
+    let rmem_max: usize = std::fs::read_to_string("/proc/sys/net/core/rmem_max")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
+    let burst = if rmem_max >= 1 << 20 { 2000 } else { 150 };
+    let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Udp).unwrap();
+    let sender = udp("127.0.0.1:0");
+    for i in 0..burst {
+        let mut payload = [b'.'; 64];
+        payload[..4].copy_from_slice(&(i as u32).to_be_bytes());
+        sender.send_to(&payload, server.local_addr()).unwrap();
+    }
+    // Everything is queued by now: poll until a quiet half second.
+    let mut events = Vec::new();
+    loop {
+        let more = server.poll(Duration::from_millis(500)).unwrap();
+        if more.is_empty() {
+            break;
+        }
+        events.extend(more);
+    }
+    let got = messages(&events);
+    assert_eq!(got.len(), burst, "datagrams dropped");
+    for (i, (_, data)) in got.iter().enumerate() {
+        assert_eq!(data[..4], (i as u32).to_be_bytes(), "out of order at {i}");
+    }
+}

@@ -32,7 +32,11 @@ use std::time::{Duration, Instant};
 ///
 /// **UDP.** Each datagram is one [`Event::Message`] whose sender is a
 /// [`UdpPeer`](crate::UdpPeer): it tells who sent it, is never open, and
-/// can reply from the server's own port.
+/// can reply from the server's own port. Datagrams that arrive between
+/// two polls wait in the kernel's queue, which the server asks to be 4 MiB
+/// (the Linux default, 208 KiB, holds a few hundred small datagrams; the
+/// system may cap the request at `net.core.rmem_max`): beyond it they are
+/// dropped, as UDP allows.
 ///
 /// **Threads.** A `Server` is `Send + Sync`; one blocked in `wait` is
 /// brought back from another thread by an [`Interrupter`]
