@@ -396,6 +396,28 @@ describe("create_server", function()
       assert.are_not.equal(obj, n.order[2])
       b:close()
     end)
+
+    it("a connection closed by its own failed send raises afterwards, also once the peer has gone", function()
+      local s = server("127.0.0.1", 0, S.PROTOCOL_TCP, { send_timeout_ms = 200 })
+      local n = collector()
+      s:run(n)
+      local c, conn = accepted_one(s, n)
+      -- The peer never reads: sends fill both sides' queues, then stall.
+      local chunk = ("x"):rep(1000003)
+      local ok, e
+      for _ = 1, 200 do
+        ok, e = conn:send(chunk)
+        if not ok then break end
+      end
+      assert.is_false(ok)
+      assert.is_truthy(tostring(e):find("send stalled", 1, true), tostring(e))
+      assert.is_false(conn.is_open)
+      c:close()
+      for _ = 1, 10 do s:wait(20) end
+      -- The program was told by the send: no "disconnected" later.
+      H.assert_closed_error(conn.send, conn, "x")
+      H.assert_closed_error(conn.receive, conn, "*all", 0)
+    end)
   end)
 
   describe("notifiers", function()

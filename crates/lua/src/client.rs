@@ -178,10 +178,13 @@ impl Ud {
     }
 
     /// The server dispatched the end of this accepted connection (every
-    /// message of it before): the program's next call may report it.
+    /// message of it before): the program's next call may report it, if
+    /// the peer ended it. One the program's own failed send closed (a
+    /// stall) was reported by that send: later calls raise, as on a
+    /// closed client.
     pub(crate) fn mark_ended(&mut self) {
-        if let Sock::Shared(_, _, _, ended) = &mut self.client {
-            *ended = true;
+        if let Sock::Shared(conn, _, _, ended) = &mut self.client {
+            *ended = conn.ended_by_peer();
         }
     }
 
