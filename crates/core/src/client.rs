@@ -100,6 +100,10 @@ pub struct Client {
     /// data (reported as that part, as `io::Write` requires), for the
     /// next call to report.
     pub(crate) write_failure: Option<Error>,
+    /// `io::Read` returned the end of the stream, which leaves the client
+    /// open for a reply: a server that also reads it leaves its end to the
+    /// program (see [`Client::ended_for_server`]).
+    eof_read: bool,
 }
 
 /// Idle zero-timeout polls in a row after which a client watches its
@@ -276,6 +280,7 @@ impl Client {
             watch: Watch::None,
             read_timeout: Duration::MAX,
             write_failure: None,
+            eof_read: false,
         })
     }
 
@@ -486,6 +491,7 @@ impl Client {
         self.end = None;
         self.peer_gone = false;
         self.write_failure = None;
+        self.eof_read = false;
     }
 
     /// Receives one unit in the given mode: the Renoise-shaped entry point.
@@ -733,9 +739,18 @@ impl Client {
     }
 
     /// True when something is waiting to be handed out without reading the
-    /// kernel: buffered bytes, or a recorded end of the stream.
+    /// kernel: buffered bytes, or a recorded end of the stream (not one
+    /// `io::Read` has returned already).
     pub(crate) fn has_unread(&self) -> bool {
-        !self.buf.is_empty() || self.end.is_some()
+        !self.buf.is_empty() || (self.end.is_some() && !self.eof_read)
+    }
+
+    /// The program read the end of the stream through `io::Read` and may
+    /// still answer: a server must neither read the connection (which
+    /// would report the end again and close it) nor forget it; it is the
+    /// program's to close.
+    pub(crate) fn ended_for_server(&self) -> bool {
+        self.eof_read && self.buf.is_empty()
     }
 
     /// `Error::Closed` on a closed client, but the end (once) after a send
@@ -900,6 +915,7 @@ impl Client {
             let mut wait = Wait::new(timeout);
             loop {
                 if eof_open && matches!(self.end, Some(End::Peer)) {
+                    self.eof_read = true;
                     return Ok(self.buf.take(0));
                 }
                 if self.end.is_some() {

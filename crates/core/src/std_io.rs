@@ -100,7 +100,10 @@ impl Client {
 /// The end of the stream reads as `Ok(0)`, every time, and, unlike a
 /// `receive_*` call (which reports [`Error::Disconnected`] and closes the
 /// client), leaves the client open: a peer that only closed its sending
-/// side can still be answered, as with a std `TcpStream`. A closed client
+/// side can still be answered, as with a std `TcpStream`. On a server's
+/// [`Connection`](crate::Connection) the server, which reads it too,
+/// leaves an end read this way to the program: it neither reports nor
+/// closes it until the program closes the connection. A closed client
 /// (by [`close`](Client::close), by an error, or after a `receive_*` call
 /// reported the end) fails with `NotConnected`: an error that closed the
 /// client never reads as a clean end. On UDP a read returns (part of) one

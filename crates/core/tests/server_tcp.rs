@@ -583,3 +583,39 @@ fn a_framed_connection_that_fell_behind_gives_back_its_grown_buffer_once_drained
     let more = poll_until(&mut server, |ev| messages(ev).len() == 1);
     assert_eq!(messages(&more)[0].1, last);
 }
+
+/// `io::Read` on an accepted connection reads the peer's end as `Ok(0)`
+/// and leaves the connection open for the reply; the server, which reads
+/// its connections too, leaves that end to the program (no `Closed`, no
+/// close) until the program closes it.
+#[test]
+fn a_connection_whose_end_the_program_read_stays_open_for_its_reply() {
+    use std::io::{Read, Write};
+    let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Tcp).unwrap();
+    let mut peer = std::net::TcpStream::connect(server.local_addr()).unwrap();
+    peer.set_read_timeout(Some(BOUND)).unwrap();
+    peer.write_all(b"request").unwrap();
+    peer.shutdown(std::net::Shutdown::Write).unwrap();
+    let events = poll_until(&mut server, |ev| count_accepted(ev) == 1);
+    let conn = accepted(&events).remove(0);
+    let mut request = Vec::new();
+    {
+        let mut client = conn.lock();
+        client.set_read_timeout(Some(BOUND));
+        client.read_to_end(&mut request).unwrap();
+    }
+    assert_eq!(request, b"request");
+    // The server polls meanwhile: nothing to report, and it closes nothing.
+    for _ in 0..5 {
+        let events = server.poll(Duration::from_millis(20)).unwrap();
+        assert_eq!(count_closed(&events), 0, "{events:?}");
+    }
+    assert!(conn.is_open());
+    conn.lock().write_all(b"reply").unwrap();
+    conn.close();
+    let events = poll_until(&mut server, |ev| count_closed(ev) == 1);
+    assert_eq!(count_closed(&events), 1);
+    let mut reply = Vec::new();
+    peer.read_to_end(&mut reply).unwrap();
+    assert_eq!(reply, b"reply");
+}

@@ -258,3 +258,37 @@ fn a_burst_between_polls_waits_in_the_kernel_queue() {
         assert_eq!(data[..4], (i as u32).to_be_bytes(), "out of order at {i}");
     }
 }
+
+/// A flood of empty datagrams carries no data, yet every event costs
+/// memory: `wait` returns once the events it holds reach the limit
+/// (`WAIT_DATA_LIMIT`, each event counted 128 bytes beyond its data),
+/// instead of collecting for its whole timeout.
+#[test]
+fn a_flood_of_empty_datagrams_cannot_grow_one_wait_without_bound() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Udp).unwrap();
+    let to = server.local_addr();
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let flood = std::thread::spawn(move || {
+        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let start = std::time::Instant::now();
+        while !flag.load(Ordering::Relaxed) && start.elapsed() < Duration::from_secs(15) {
+            let _ = s.send_to(&[], to);
+        }
+    });
+    let start = std::time::Instant::now();
+    let events = server.wait(Duration::from_secs(10)).unwrap();
+    let took = start.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    flood.join().unwrap();
+    let most = Server::WAIT_DATA_LIMIT / 128 + 1024;
+    assert!(events.len() <= most, "{} events in one wait", events.len());
+    assert!(
+        took < Duration::from_secs(8),
+        "the wait ran {took:?}, {} events",
+        events.len()
+    );
+    assert!(messages(&events).iter().all(|(_, d)| d.is_empty()));
+}

@@ -445,6 +445,7 @@ impl EventLoop {
             };
             let outcome = match conn.try_lock() {
                 None => Outcome::Locked,
+                Some(client) if client.ended_for_server() => Outcome::Drained,
                 Some(mut client) => {
                     let mut got = client.receive_all(Duration::ZERO).map(<[u8]>::to_vec);
                     loop {

@@ -8,10 +8,12 @@ use std::sync::Arc;
 /// [`poll`](super::Server::poll) return at once, with the events it has
 /// collected so far, from any thread: how another thread gets a server
 /// that is blocked in `wait` back (to [`close`](super::Server::close) it,
-/// say). A call made after the interrupt and before any call returned
-/// because of it returns at once too; after that, calls block as usual.
-/// Cloning gives another handle on the same server; interrupting a closed
-/// server does nothing.
+/// say). One interrupt ends one call: the first `wait` or `poll` that
+/// sees it, which may be one that was about to return anyway (a `poll`
+/// with events, a zero timeout); the calls after it block as usual. So a
+/// thread that asks a loop to stop sets its own flag for the loop to read,
+/// and interrupts so that the loop reads it now. Cloning gives another
+/// handle on the same server; interrupting a closed server does nothing.
 ///
 /// ```
 /// use renoise_socket::{Protocol, Server};

@@ -8,6 +8,10 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+/// What one event is counted as in [`Server::WAIT_DATA_LIMIT`], beyond its
+/// data: the event itself and its allocations, roughly.
+const EVENT_COST: usize = 128;
+
 /// A TCP or UDP server: Renoise's `SocketServer`, reporting what happens as
 /// [`Event`]s instead of calling a notifier.
 ///
@@ -76,7 +80,8 @@ pub struct Server {
 impl Server {
     /// Once a [`wait`](Server::wait) holds this many bytes of messages it
     /// returns early, so a flood cannot make one call grow memory without
-    /// bound: 16 MiB.
+    /// bound: 16 MiB. Every event counts 128 bytes more than its data (so
+    /// a flood of empty datagrams is bounded too).
     ///
     /// ```
     /// assert_eq!(renoise_socket::Server::WAIT_DATA_LIMIT, 16 << 20);
@@ -334,13 +339,19 @@ impl Server {
         lp.sweep(&mut out);
         loop {
             let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            let before = out.len();
             let Some(n) = lp.round(left, &mut out) else {
                 return Ok(out);
             };
             if lp.take_interrupt() {
                 return Ok(out);
             }
-            bytes = bytes.saturating_add(n);
+            // Each event costs memory beyond its data (a flood of empty
+            // datagrams has none).
+            let events = out.len() - before;
+            bytes = bytes
+                .saturating_add(n)
+                .saturating_add(events.saturating_mul(EVENT_COST));
             if bytes >= Self::WAIT_DATA_LIMIT {
                 return Ok(out);
             }
