@@ -1,6 +1,6 @@
 //! `renoise-socket connect`: a netcat-like client on the Rust core.
 
-use renoise_socket::{Client, Error, Mode, Protocol};
+use renoise_socket::{Client, Error, Mode, Protocol, DEFAULT_MAX_RECEIVE_SIZE};
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
 use std::sync::mpsc;
@@ -79,9 +79,10 @@ fn parse_mode(s: &str) -> Result<Mode, String> {
         "line" | "*l" | "*line" => Ok(Mode::Line),
         "all" | "*a" | "*all" => Ok(Mode::All),
         n => match n.parse::<usize>() {
-            Ok(n) if n > 0 => Ok(Mode::Bytes(n)),
+            Ok(n) if (1..=DEFAULT_MAX_RECEIVE_SIZE).contains(&n) => Ok(Mode::Bytes(n)),
             _ => Err(format!(
-                "'{s}' is not a mode: use line, all or a number of bytes > 0"
+                "'{s}' is not a mode: use line, all or a number of bytes from 1 to \
+                 {DEFAULT_MAX_RECEIVE_SIZE}"
             )),
         },
     }

@@ -205,19 +205,19 @@ fn c_float(v: f64) -> String {
     }
 }
 
-/// One argument as liblo's `lo_arg_pp` prints it. `time` is the raw
-/// timetag of a `t` argument (a decoded time in seconds cannot always hold
-/// its 64 bits).
-fn liblo_arg(arg: &Arg, time: Option<u64>) -> String {
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    match arg {
+/// One argument as liblo's `lo_arg_pp` prints it, in bytes: strings,
+/// symbols and chars as they came (liblo prints them with `printf`'s `%s`
+/// and `%c`, whatever the encoding). `time` is the raw timetag of a `t`
+/// argument (a decoded time in seconds cannot always hold its 64 bits).
+fn liblo_arg(arg: &Arg, time: Option<u64>) -> Vec<u8> {
+    let text = match arg {
+        Arg::String(v) => return [&b"\""[..], v, b"\""].concat(),
+        Arg::Symbol(v) => return [&b"'"[..], v].concat(),
+        Arg::Char(c) => return vec![b'\'', *c, b'\''],
         Arg::Int(v) => v.to_string(),
         Arg::Long(v) => format!("{v}"),
         Arg::Float(v) => c_float(f64::from(*v)),
         Arg::Double(v) => c_float(*v),
-        Arg::String(v) => format!("\"{}\"", text(v)),
-        Arg::Symbol(v) => format!("'{}", text(v)),
-        Arg::Char(c) => format!("'{}'", *c as char),
         Arg::Blob(v) if v.len() > 12 => format!("[{} byte blob]", v.len()),
         Arg::Blob(v) => {
             // printf's "%#02x": "00" for a zero byte, else 0x and no padding.
@@ -250,24 +250,26 @@ fn liblo_arg(arg: &Arg, time: Option<u64>) -> String {
         Arg::False => "#F".into(),
         Arg::Nil => "Nil".into(),
         Arg::Inf => "Infinitum".into(),
-    }
+    };
+    text.into_bytes()
 }
 
-/// A message in oscdump's format: `/path types arg arg ...`. `times` are
-/// the exact timetags of its `t` arguments, in order.
-fn liblo_line(m: &Message, times: &[u64]) -> String {
-    let mut line = String::from_utf8_lossy(&m.pattern).into_owned();
-    line.push(' ');
-    line.extend(m.args.iter().map(Arg::tag));
+/// A message in oscdump's format: `/path types arg arg ...`, in bytes
+/// (the path and strings as they came). `times` are the exact timetags of
+/// its `t` arguments, in order.
+fn liblo_line(m: &Message, times: &[u64]) -> Vec<u8> {
+    let mut line = m.pattern.clone();
+    line.push(b' ');
+    line.extend(m.args.iter().map(|a| a.tag() as u8));
     let mut times = times.iter().copied();
     for a in &m.args {
-        line.push(' ');
+        line.push(b' ');
         let time = if matches!(a, Arg::Time(_)) {
             times.next()
         } else {
             None
         };
-        line.push_str(&liblo_arg(a, time));
+        line.extend(liblo_arg(a, time));
     }
     line
 }
@@ -306,7 +308,8 @@ fn print_packet(
             }
             // Decoded again for the timetags' 64 bits (a printing path).
             let times = Message::decode_with_timetags(raw).map_or(Vec::new(), |(_, t)| t);
-            writeln!(out, "{}", liblo_line(m, &times))?;
+            out.write_all(&liblo_line(m, &times))?;
+            out.write_all(b"\n")?;
             *left -= 1;
         }
         Packet::Bundle(b) => {
@@ -409,7 +412,7 @@ fn dump(
                             }
                             Ok(None) => break,
                             Err(e) => {
-                                eprintln!("renoise-socket: {}: {e}", conn.peer_address());
+                                eprintln!("renoise-socket: {}: {e}", conn.peer_addr());
                                 buf.clear();
                                 deframer.reset();
                                 break;

@@ -459,6 +459,28 @@ fn connect_errors_are_one_line() {
         assert_eq!(o.status.code(), Some(2), "{bad}");
         assert!(out(&o).1.contains("<PORT>"), "{bad}");
     }
+    // Nor does a mode: a size beyond the receive limit included.
+    for bad in ["0", "16777217", "99999999999", "lines"] {
+        let o = cmd()
+            .args(["connect", "127.0.0.1", &port.to_string(), "--mode", bad])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+        assert!(out(&o).1.contains("is not a mode"), "{bad}: {}", out(&o).1);
+    }
+}
+
+#[test]
+fn connect_lines_end_as_renoise_lines_do() {
+    // \n, \r\n and a lone \r end a line; each is printed with \n. A
+    // last line the peer ended by closing is a line too.
+    let o = connect_against(
+        |s| s.write_all(b"lf\ncrlf\r\ncr\rlast").unwrap(),
+        false,
+        &[],
+        "",
+    );
+    assert_eq!(out(&o).0, "lf\ncrlf\ncr\nlast\n");
 }
 
 #[test]
@@ -764,6 +786,14 @@ fn hand_made_bundle() -> (Vec<u8>, Vec<u8>) {
 /// Starts `program args` (a dump listening on a port), lets it start, runs
 /// `send`, and returns the first `n` lines it prints (bounded).
 fn dump_lines(program: &Path, args: &[&str], n: usize, send: impl FnOnce()) -> Vec<String> {
+    dump_byte_lines(program, args, n, send)
+        .into_iter()
+        .map(|l| String::from_utf8(l).expect("a line in UTF-8"))
+        .collect()
+}
+
+/// [`dump_lines`], as bytes (without the newlines).
+fn dump_byte_lines(program: &Path, args: &[&str], n: usize, send: impl FnOnce()) -> Vec<Vec<u8>> {
     let mut child = std::process::Command::new(program)
         .args(args)
         .stdout(Stdio::piped())
@@ -772,7 +802,7 @@ fn dump_lines(program: &Path, args: &[&str], n: usize, send: impl FnOnce()) -> V
     std::thread::sleep(Duration::from_millis(300));
     send();
     let r = BufReader::new(child.stdout.take().unwrap());
-    let reader = std::thread::spawn(move || r.lines().take(n).map_while(Result::ok).collect());
+    let reader = std::thread::spawn(move || r.split(b'\n').take(n).map_while(Result::ok).collect());
     let bound = std::time::Instant::now() + Duration::from_secs(10);
     while !reader.is_finished() && std::time::Instant::now() < bound {
         std::thread::sleep(Duration::from_millis(20));
@@ -833,6 +863,53 @@ fn osc_dump_prints_odd_arguments_as_oscdump_does() {
             .map(|l| l.split_once(' ').map_or("", |x| x.1))
             .collect();
         assert_eq!(theirs, want, "oscdump");
+    }
+}
+
+#[test]
+fn osc_dump_prints_strings_and_chars_as_their_bytes() {
+    // `/x ,sSc`: a string and a symbol that are not UTF-8, a char above 0x7f.
+    let mut packet = [
+        osc_str("/x"),
+        osc_str(",sSc"),
+        b"\xe9t\xe9\0".to_vec(),
+        b"\xff\0\0\0".to_vec(),
+    ]
+    .concat();
+    packet.extend_from_slice(&0xe9u32.to_be_bytes());
+    let want: Vec<u8> = b"/x sSc \"\xe9t\xe9\" '\xff '\xe9'".to_vec();
+    let dump = |program: &Path, args: &[&str], port: u16| {
+        dump_byte_lines(program, args, 1, || {
+            let u = UdpSocket::bind("127.0.0.1:0").unwrap();
+            u.send_to(&packet, ("127.0.0.1", port)).unwrap();
+        })
+    };
+    let port = free_udp_port();
+    let ours = dump(
+        &cargo_bin("renoise-socket"),
+        &["osc", "dump", &port.to_string()],
+        port,
+    );
+    assert_eq!(
+        ours,
+        [want.clone()],
+        "{:?}",
+        String::from_utf8_lossy(&ours.concat())
+    );
+    if have("oscdump") {
+        let port = free_udp_port();
+        let theirs = dump(Path::new("oscdump"), &["-L", &port.to_string()], port);
+        // oscdump starts its line with a timetag.
+        let theirs: Vec<Vec<u8>> = theirs
+            .iter()
+            .map(|l| {
+                l.splitn(2, |&b| b == b' ')
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_vec()
+            })
+            .collect();
+        assert_eq!(theirs, [want], "oscdump");
     }
 }
 
