@@ -892,7 +892,7 @@ fn osc_dump_prints_strings_and_chars_as_their_bytes() {
     );
     assert_eq!(
         ours,
-        [want.clone()],
+        std::slice::from_ref(&want),
         "{:?}",
         String::from_utf8_lossy(&ours.concat())
     );
