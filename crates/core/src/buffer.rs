@@ -298,6 +298,12 @@ impl Buffer {
     /// whenever the bytes move to the front of `data` or `data` is
     /// dropped.
     #[inline]
+    /// Stream offset of the next byte to hand out: it moves whenever
+    /// anything is taken, by any mode.
+    pub(crate) fn position(&self) -> u64 {
+        self.base + self.start as u64
+    }
+
     fn rebase(&mut self) {
         self.base += self.start as u64;
     }

@@ -78,6 +78,9 @@ pub struct Client {
     peer: SocketAddr,
     /// Set when TCP framing is on.
     deframer: Option<Deframer>,
+    /// The stream position the deframer's progress is from: while nothing
+    /// else takes bytes, a frame arriving in many reads is scanned once.
+    deframed_at: u64,
     /// A SLIP packet that held escapes, unescaped (what the last receive
     /// returned, then).
     scratch: Vec<u8>,
@@ -274,6 +277,7 @@ impl Client {
             local,
             peer,
             deframer,
+            deframed_at: 0,
             scratch: Vec::new(),
             send_frame: Vec::new(),
             idle: 0,
@@ -655,10 +659,7 @@ impl Client {
         self.check_receivable()?;
         self.buf.settle();
         let mut wait = Wait::new(timeout);
-        if let Some(d) = self.deframer.as_mut() {
-            // Other modes may have consumed bytes since the last call.
-            d.reset();
-        }
+        self.resume_deframer();
         loop {
             if let Some(frame) = self.buffered_frame()? {
                 return Ok(self.frame_bytes(frame));
@@ -725,12 +726,24 @@ impl Client {
     /// packet a read brought in, not one per round.
     pub(crate) fn buffered_packet(&mut self) -> Result<Option<&[u8]>> {
         // (A closed client has nothing buffered: no need to ask.)
-        let Some(d) = self.deframer.as_mut() else {
+        if self.deframer.is_none() {
             return Ok(None);
-        };
-        d.reset();
+        }
         self.buf.settle();
+        self.resume_deframer();
         Ok(self.buffered_frame()?.map(|frame| self.frame_bytes(frame)))
+    }
+
+    /// Keeps the deframer's progress through a frame still arriving, unless
+    /// other modes took bytes since (then it starts over from the front).
+    fn resume_deframer(&mut self) {
+        let at = self.buf.position();
+        if let Some(d) = self.deframer.as_mut() {
+            if self.deframed_at != at {
+                d.reset();
+                self.deframed_at = at;
+            }
+        }
     }
 
     /// The socket's descriptor while open, for the server's event loop.

@@ -129,3 +129,47 @@ fn trailing_empty_slip_frames_are_a_clean_end() {
     assert!(matches!(c.receive_all(LONG), Err(Error::Disconnected)));
     peer.join().unwrap();
 }
+
+/// The deframer keeps its progress through a frame that arrives in many
+/// reads (scanned once), but only while nothing else takes bytes: after
+/// another mode took some, the next packet is cut afresh from there.
+#[test]
+fn a_frame_scanned_in_part_is_cut_afresh_after_other_modes_take_bytes() {
+    let (mut c, peer) = framed_client(
+        Framing::Slip,
+        vec![b"\xC0abcdef".to_vec(), b"\nghijklmnop\xC0".to_vec()],
+    );
+    // Wait for the first write and scan it as a frame (no END yet).
+    let start = std::time::Instant::now();
+    while c.buffered() < 7 {
+        assert!(start.elapsed() < BOUND, "first write never came");
+        assert!(matches!(c.receive_all(ms(5)), Err(Error::Timeout)));
+    }
+    // A line read brings in the second write and takes the first: what is
+    // left is longer than what was scanned, but none of it was.
+    assert_eq!(c.receive_line(LONG).unwrap(), b"\xC0abcdef");
+    assert_eq!(c.receive_all(LONG).unwrap(), b"ghijklmnop");
+    drop(c);
+    peer.join().unwrap();
+}
+
+#[test]
+fn a_frame_arriving_in_many_pieces_between_polls_is_whole() {
+    let mut stream = Vec::new();
+    let payload: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+    encode_frame(Framing::Slip, &payload, &mut stream).unwrap();
+    let wire: Vec<Vec<u8>> = stream.chunks(700).map(<[u8]>::to_vec).collect();
+    let (mut c, peer) = framed_client(Framing::Slip, wire);
+    let start = std::time::Instant::now();
+    let got = loop {
+        assert!(start.elapsed() < BOUND, "the frame never came whole");
+        match c.receive_all(ms(0)) {
+            Ok(p) => break p.to_vec(),
+            Err(Error::Timeout) => thread::sleep(ms(3)),
+            Err(e) => panic!("{e}"),
+        }
+    };
+    assert!(got == payload, "payload differs ({} bytes)", got.len());
+    drop(c);
+    peer.join().unwrap();
+}
