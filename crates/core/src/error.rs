@@ -41,7 +41,7 @@ pub enum Error {
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
     /// The host name could not be resolved.
-    #[error("unknown host '{}'", host.escape_debug())]
+    #[error("unknown host '{}'{}", host.escape_debug(), port_hint(host))]
     UnknownHost {
         /// The name as given.
         host: String,
@@ -134,6 +134,16 @@ impl From<io::Error> for Error {
             Some(Err(other)) => Error::Io(io::Error::new(kind, other)),
             None => Error::Io(kind.into()),
         }
+    }
+}
+
+/// For a host given with its port (`"127.0.0.1:80"`, `"[::1]:80"`), a
+/// note that the port is an argument of its own.
+fn port_hint(host: &str) -> &'static str {
+    if host.parse::<std::net::SocketAddr>().is_ok() {
+        " (the port goes in its own argument)"
+    } else {
+        ""
     }
 }
 

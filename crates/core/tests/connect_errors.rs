@@ -56,6 +56,21 @@ fn unknown_host() {
         .connect("no-such-host.invalid", 9000)
         .expect_err("unknown host over UDP");
     assert!(matches!(err, Error::UnknownHost { .. }), "{err:?}");
+    // A host given with its port says where the port goes.
+    for with_port in ["127.0.0.1:80", "[::1]:80"] {
+        let err = Client::connect(with_port, 80).expect_err("not a host name");
+        assert_eq!(
+            err.to_string(),
+            format!("unknown host '{with_port}' (the port goes in its own argument)")
+        );
+        let err = renoise_socket::Server::bind(Some(with_port), 0, Protocol::Tcp)
+            .expect_err("not a host name");
+        assert!(
+            err.to_string()
+                .ends_with("(the port goes in its own argument)"),
+            "{err}"
+        );
+    }
 }
 
 #[test]
