@@ -5,11 +5,25 @@ local host = ...
 local Observable = {}
 Observable.__index = Observable
 
--- (fn), (obj, fn) or (fn, obj), as Renoise takes them: -> obj, fn; (obj)
--- alone (remove_notifier's "every notifier of this object") -> obj, nil.
+-- A table {context, fn} or {fn, context}, Renoise's one-argument form of
+-- a notifier with a context: -> context, fn; nil for anything else.
+local function pair(t)
+  if type(t) ~= "table" then return nil end
+  local first, second = rawget(t, 1), rawget(t, 2)
+  if type(second) == "function" then return first, second end
+  if type(first) == "function" and second ~= nil then return second, first end
+  return nil
+end
+host.context_pair = pair
+
+-- (fn), (obj, fn), (fn, obj), {obj, fn} or {fn, obj}, as Renoise takes
+-- them: -> obj, fn; (obj) alone (remove_notifier's "every notifier of this
+-- object") -> obj, nil.
 local function notifier_key(a, b)
   if b == nil then
     if type(a) == "function" then return nil, a end
+    local obj, fn = pair(a)
+    if fn then return obj, fn end
     return a, nil
   end
   if type(a) == "function" and type(b) ~= "function" then return b, a end
@@ -27,7 +41,7 @@ end
 function Observable:add_notifier(a, b)
   local obj, fn = notifier_key(a, b)
   if type(fn) ~= "function" then
-    error("add_notifier: expected a function or (object, function)", 2)
+    error("add_notifier: expected a function, (object, function) or {object, function}", 2)
   end
   if find(self, obj, fn) then
     error("add_notifier: the given function was already added as notifier", 2)
@@ -87,6 +101,30 @@ local tool_mt = {
     return nil
   end,
 }
+-- Assigning `preferences` loads the tool's preferences.xml into the
+-- document, as Renoise does; nothing is saved back (a run leaves the
+-- tool's folder as it was).
+local preferences
+tool_mt.__newindex = function(t, key, value)
+  if key ~= "preferences" then return rawset(t, key, value) end
+  preferences = value
+  local path = (rawget(t, "bundle_path") or "") .. "preferences.xml"
+  local kind = host.rawtype(value)
+  if kind == "table" or kind == "userdata" then
+    local load = value.load_from
+    if type(load) == "function" and io.exists(path) then
+      local ok, why = load(value, path)
+      if not ok and not host.quiet then
+        io.stderr:write("[renoise-socket] preferences.xml not loaded: ", tostring(why), "\n")
+      end
+    end
+  end
+end
+local tool_index = tool_mt.__index
+tool_mt.__index = function(t, key)
+  if key == "preferences" then return preferences end
+  return tool_index(t, key)
+end
 host.api_names[tool_mt] = "ScriptingTool"
 local tool = setmetatable({}, tool_mt)
 host.tool = tool
@@ -94,7 +132,6 @@ tool._timers = {}
 tool._menu_entries = {}
 tool._keybindings = {}
 tool._midi_mappings = {}
-tool.preferences = nil
 tool.name = "renoise-socket run"
 tool.id = "com.renoise-socket.run"
 
@@ -102,7 +139,8 @@ function renoise.tool() return tool end
 
 local function timer_key(t)
   if type(t) == "function" then return nil, t end
-  if type(t) == "table" and type(t[2]) == "function" then return t[1], t[2] end
+  local obj, fn = pair(t)
+  if fn then return obj, fn end
   error("expected a function or a table {object, function} as timer", 3)
 end
 
@@ -272,6 +310,22 @@ end
 function App:prompt_for_filename_to_read() return "" end
 function App:prompt_for_filename_to_write() return "" end
 function App:prompt_for_path() return "" end
+
+-- renoise.Midi: no devices here. Tools that list devices while they start
+-- (OSC-to-MIDI bridges, controller drivers) see none and load; opening a
+-- device fails as Renoise fails for a name not in the lists.
+local midi_changed = host.Observable()
+renoise.Midi = {
+  available_input_devices = function() return {} end,
+  available_output_devices = function() return {} end,
+  devices_changed_observable = function() return midi_changed end,
+}
+local function no_device(name)
+  error(("MIDI device '%s' not found: there are no MIDI devices outside Renoise (renoise-socket run)")
+    :format(tostring(name)), 3)
+end
+function renoise.Midi.create_input_device(name) no_device(name) end
+function renoise.Midi.create_output_device(name) no_device(name) end
 
 function renoise.song()
   error("renoise.song(): there is no song outside Renoise (renoise-socket run)", 2)

@@ -1,0 +1,67 @@
+-- Renoise's other ways of naming a notifier or timer with a context
+-- ({context, fn} and {fn, context}), renoise.Midi without devices, and
+-- preferences loaded from the tool's preferences.xml when assigned.
+local calls = {}
+local ctx = { name = "ctx" }
+local function f(self, ...) calls[#calls + 1] = { self, ... } end
+
+-- Notifiers: {ctx, fn} and {fn, ctx} are (ctx, fn), whichever way given.
+local n = renoise.Document.ObservableNumber(1)
+n:add_notifier({ ctx, f })
+assert(n:has_notifier({ ctx, f }) and n:has_notifier(ctx, f) and n:has_notifier({ f, ctx }))
+local ok, e = pcall(n.add_notifier, n, { f, ctx })
+assert(not ok and e:find("already added"), e)
+n.value = 2
+assert(#calls == 1 and calls[1][1] == ctx, "the context is the first argument")
+n:remove_notifier({ f, ctx })
+assert(not n:has_notifier(ctx, f))
+n.value = 3
+assert(#calls == 1)
+ok, e = pcall(n.add_notifier, n, { 1, 2 })
+assert(not ok and e:find("expected a function"), e)
+local idle = renoise.tool().app_idle_observable
+idle:add_notifier({ f, ctx })
+assert(idle:has_notifier(ctx, f))
+idle:remove_notifier(ctx)
+assert(not idle:has_notifier({ ctx, f }))
+
+-- Timers: {fn, ctx} as well as {ctx, fn}.
+local tool = renoise.tool()
+tool:add_timer({ f, ctx }, 50)
+assert(tool:has_timer({ ctx, f }) and tool:has_timer({ f, ctx }))
+tool:remove_timer({ ctx, f })
+assert(not tool:has_timer({ f, ctx }))
+
+-- renoise.Midi: no devices, a change observable, opening fails clearly.
+assert(#renoise.Midi.available_input_devices() == 0)
+assert(#renoise.Midi.available_output_devices() == 0)
+local changed = renoise.Midi.devices_changed_observable()
+changed:add_notifier(f)
+assert(changed:has_notifier(f))
+changed:remove_notifier(f)
+ok, e = pcall(renoise.Midi.create_output_device, "Some Synth")
+assert(not ok and e:find("MIDI device 'Some Synth' not found", 1, true), e)
+ok, e = pcall(renoise.Midi.create_input_device, "Keys", f)
+assert(not ok and e:find("no MIDI devices outside Renoise", 1, true), e)
+
+-- Preferences: assigning loads preferences.xml from the tool's folder
+-- (here, this script's folder: a copy is made in a temporary folder so
+-- nothing is left behind).
+local saved = renoise.Document.create("ScriptingToolPreferences") { host = "stored", port = 9000 }
+local folder = os.tmpname("")
+os.remove(folder)
+assert(os.mkdir(folder))
+assert(saved:save_as(folder .. "/preferences.xml"))
+local bundle = tool.bundle_path
+tool.bundle_path = folder .. "/"
+local prefs = renoise.Document.create("ScriptingToolPreferences") { host = "default", port = 8000 }
+tool.preferences = prefs
+assert(tool.preferences == prefs)
+assert(prefs.host.value == "stored" and prefs.port.value == 9000, prefs.host.value)
+-- No file: the defaults stay.
+tool.bundle_path = folder .. "/none/"
+local fresh = renoise.Document.create("ScriptingToolPreferences") { host = "default", port = 8000 }
+tool.preferences = fresh
+assert(fresh.host.value == "default" and fresh.port.value == 8000)
+tool.bundle_path = bundle
+print("ok")
