@@ -208,9 +208,34 @@ Tool.remove_keybinding = remover(tool._keybindings)
 Tool.add_midi_mapping = registrar(tool._midi_mappings, "midi_mapping")
 Tool.has_midi_mapping = checker(tool._midi_mappings)
 Tool.remove_midi_mapping = remover(tool._midi_mappings)
-Tool.add_file_import_hook = function() end
-Tool.has_file_import_hook = function() return false end
-Tool.remove_file_import_hook = function() end
+-- File import hooks: recorded (there is no disk browser to invoke them),
+-- one per category and set of extensions, as Renoise tells them apart.
+local import_hooks = {}
+local function hook_key(category, extensions)
+  if type(category) ~= "string" or type(extensions) ~= "table" then
+    error("file import hook: expected a category (string) and a table of extensions", 3)
+  end
+  local exts = {}
+  for i, e in ipairs(extensions) do exts[i] = tostring(e):lower() end
+  table.sort(exts)
+  return category .. "|" .. table.concat(exts, "|")
+end
+function Tool:add_file_import_hook(hook)
+  if type(hook) ~= "table" or type(hook.invoke) ~= "function" then
+    error("add_file_import_hook: expected a table with 'category', 'extensions' and 'invoke'", 2)
+  end
+  local key = hook_key(hook.category, hook.extensions)
+  if import_hooks[key] then
+    error("add_file_import_hook: a hook for these extensions was already added", 2)
+  end
+  import_hooks[key] = hook
+end
+function Tool:has_file_import_hook(category, extensions)
+  return import_hooks[hook_key(category, extensions)] ~= nil
+end
+function Tool:remove_file_import_hook(category, extensions)
+  import_hooks[hook_key(category, extensions)] = nil
+end
 
 -- What a MIDI mapping invoked by --menu gets: a full press of a button or
 -- a controller turned all the way up (an absolute value of 127 that also

@@ -64,4 +64,15 @@ local fresh = renoise.Document.create("ScriptingToolPreferences") { host = "defa
 tool.preferences = fresh
 assert(fresh.host.value == "default" and fresh.port.value == 8000)
 tool.bundle_path = bundle
+
+-- File import hooks: recorded per category and set of extensions.
+local hook = { category = "sample", extensions = { "wav", "AIFF" }, invoke = function() return true end }
+assert(not tool:has_file_import_hook("sample", { "aiff", "wav" }))
+tool:add_file_import_hook(hook)
+assert(tool:has_file_import_hook("sample", { "aiff", "wav" }))
+assert(not tool:has_file_import_hook("instrument", { "aiff", "wav" }))
+ok, e = pcall(tool.add_file_import_hook, tool, hook)
+assert(not ok and e:find("already added"), e)
+tool:remove_file_import_hook("sample", { "wav", "aiff" })
+assert(not tool:has_file_import_hook("sample", { "aiff", "wav" }))
 print("ok")
