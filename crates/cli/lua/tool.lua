@@ -336,6 +336,64 @@ function App:prompt_for_filename_to_read() return "" end
 function App:prompt_for_filename_to_write() return "" end
 function App:prompt_for_path() return "" end
 
+-- renoise.ApplicationWindow's constants, and renoise.app().window: the
+-- window's view settings as plain values (no GUI shows them). Assigning
+-- one fires its observable, so a tool that switches views and one that
+-- follows them both work; the functions do nothing.
+renoise.ApplicationWindow = {
+  UPPER_FRAME_TRACK_SCOPES = 1, UPPER_FRAME_MASTER_SPECTRUM = 2,
+  MIDDLE_FRAME_PATTERN_EDITOR = 1, MIDDLE_FRAME_MIXER = 2,
+  MIDDLE_FRAME_INSTRUMENT_PHRASE_EDITOR = 3, MIDDLE_FRAME_INSTRUMENT_SAMPLE_KEYZONES = 4,
+  MIDDLE_FRAME_INSTRUMENT_SAMPLE_EDITOR = 5, MIDDLE_FRAME_INSTRUMENT_SAMPLE_MODULATION = 6,
+  MIDDLE_FRAME_INSTRUMENT_SAMPLE_EFFECTS = 7, MIDDLE_FRAME_INSTRUMENT_PLUGIN_EDITOR = 8,
+  MIDDLE_FRAME_INSTRUMENT_MIDI_EDITOR = 9,
+  LOWER_FRAME_TRACK_DSPS = 1, LOWER_FRAME_TRACK_AUTOMATION = 2,
+  MIXER_FADER_TYPE_24DB = 1, MIXER_FADER_TYPE_48DB = 2, MIXER_FADER_TYPE_96DB = 3,
+  MIXER_FADER_TYPE_LINEAR = 4,
+}
+local window_values = {
+  fullscreen = false, is_maximized = false, is_minimized = false,
+  lock_keyboard_focus = false, sample_record_dialog_is_visible = false,
+  disk_browser_is_visible = true, instrument_box_is_visible = true,
+  instrument_editor_is_detached = false, mixer_view_is_detached = false,
+  upper_frame_is_visible = true, active_upper_frame = 1, active_middle_frame = 1,
+  lower_frame_is_visible = true, active_lower_frame = 1,
+  pattern_matrix_is_visible = true, pattern_advanced_edit_is_visible = false,
+  mixer_view_post_fx = false, mixer_fader_type = 1,
+}
+local read_only = { is_maximized = true, is_minimized = true }
+local window_observables = {}
+local Window = {}
+function Window:maximize() end
+function Window:minimize() end
+function Window:restore() end
+function Window:select_preset() end
+local window_mt = {
+  __index = function(_, key)
+    if Window[key] then return Window[key] end
+    if window_values[key] ~= nil then return window_values[key] end
+    local base = type(key) == "string" and key:match("^(.*)_observable$")
+    if base and window_values[base] ~= nil then
+      window_observables[base] = window_observables[base] or host.Observable()
+      return window_observables[base]
+    end
+    error(("renoise.app().window has no property '%s'"):format(tostring(key)), 2)
+  end,
+  __newindex = function(_, key, value)
+    local old = window_values[key]
+    if old == nil or read_only[key] then
+      error(("renoise.app().window: '%s' cannot be set"):format(tostring(key)), 2)
+    end
+    if type(value) ~= type(old) then
+      error(("renoise.app().window.%s: expected a %s, got %s"):format(key, type(old), type(value)), 2)
+    end
+    window_values[key] = value
+    if window_observables[key] then window_observables[key]:_fire() end
+  end,
+}
+host.api_names[window_mt] = "ApplicationWindow"
+App.window = setmetatable({}, window_mt)
+
 -- renoise.Midi: no devices here. Tools that list devices while they start
 -- (OSC-to-MIDI bridges, controller drivers) see none and load; opening a
 -- device fails as Renoise fails for a name not in the lists.

@@ -75,4 +75,24 @@ ok, e = pcall(tool.add_file_import_hook, tool, hook)
 assert(not ok and e:find("already added"), e)
 tool:remove_file_import_hook("sample", { "wav", "aiff" })
 assert(not tool:has_file_import_hook("sample", { "aiff", "wav" }))
+
+-- renoise.app().window: view settings as values, their observables fire
+-- when set; renoise.ApplicationWindow's constants.
+local AW = renoise.ApplicationWindow
+assert(AW.MIDDLE_FRAME_MIXER == 2 and AW.LOWER_FRAME_TRACK_AUTOMATION == 2 and AW.MIXER_FADER_TYPE_LINEAR == 4)
+local w = renoise.app().window
+assert(type(w) == "ApplicationWindow" and w.active_middle_frame == AW.MIDDLE_FRAME_PATTERN_EDITOR)
+local seen
+w.active_middle_frame_observable:add_notifier(function() seen = w.active_middle_frame end)
+w.active_middle_frame = AW.MIDDLE_FRAME_MIXER
+assert(seen == AW.MIDDLE_FRAME_MIXER and w.active_middle_frame == AW.MIDDLE_FRAME_MIXER)
+w.lower_frame_is_visible = false
+assert(w.lower_frame_is_visible == false)
+ok, e = pcall(function() return w.no_such_view end)
+assert(not ok and e:find("has no property 'no_such_view'", 1, true), e)
+ok, e = pcall(function() w.is_maximized = true end)
+assert(not ok and e:find("cannot be set", 1, true), e)
+ok, e = pcall(function() w.active_middle_frame = "mixer" end)
+assert(not ok and e:find("expected a number", 1, true), e)
+w:maximize() w:restore() w:select_preset(1)
 print("ok")
