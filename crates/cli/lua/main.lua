@@ -42,6 +42,16 @@ local function report(err)
   io.stderr:write("renoise-socket: error: ", describe(err), "\n")
 end
 
+-- --keep-going: an error in a notifier, timer, callback or menu entry is
+-- printed with its traceback, and the run goes on; it still ends with
+-- exit code 1.
+host.traceback = traceback
+local errors_reported = 0
+function host.went_on(err)
+  errors_reported = errors_reported + 1
+  io.stderr:write("renoise-socket: error (the run goes on): ", err, "\n")
+end
+
 -- Strict globals, as Renoise has them.
 local function strict()
   -- Declared and true, so code that saves and restores the switch
@@ -68,7 +78,7 @@ local function fire_timers(now)
     for _, u in ipairs(host.tool._timers) do if u == t then live = true end end
     if live and now >= t.due then
       t.due = now + t.interval
-      if t.obj ~= nil then t.fn(t.obj) else t.fn() end
+      host.call(t.fn, t.obj)
     end
   end
 end
@@ -116,7 +126,9 @@ local function loop()
     local ms = math.max(0, math.min(10, (wake - host.now()) * 1000))
     if #servers > 0 then
       for i, server in ipairs(servers) do
-        if server.is_running then server:wait(i == 1 and ms or 0) end
+        -- A callback's error with no socket_error to take it comes out of
+        -- wait.
+        if server.is_running then host.call(server.wait, server, i == 1 and ms or 0) end
       end
     else
       host.sleep(ms)
@@ -126,6 +138,7 @@ end
 
 return function(opts)
   host.quiet = opts.quiet
+  host.keep_going = opts.keep_going
   host.prompt_answer = opts.prompt_answer
   io.stdout:setvbuf("line")
 
@@ -171,5 +184,5 @@ return function(opts)
     report(e)
     return 1
   end
-  return 0
+  return errors_reported > 0 and 1 or 0
 end

@@ -30,6 +30,23 @@ local function notifier_key(a, b)
   return a, b
 end
 
+-- Calls a notifier or timer (`obj` first when it has a context). With
+-- --keep-going an error is reported and the caller goes on, as Renoise
+-- shows a tool's error and keeps the tool running.
+local function call(fn, obj, ...)
+  if not host.keep_going then
+    if obj ~= nil then return fn(obj, ...) end
+    return fn(...)
+  end
+  local n, args = select("#", ...), { ... }
+  local ok, err = xpcall(function()
+    if obj ~= nil then return fn(obj, unpack(args, 1, n)) end
+    return fn(unpack(args, 1, n))
+  end, host.traceback)
+  if not ok then host.went_on(err) end
+end
+host.call = call
+
 -- By identity: objects of classes without __eq, or with one, are told apart
 -- as Renoise does, by what they are.
 local function find(self, obj, fn)
@@ -74,9 +91,7 @@ function Observable:_fire(...)
   -- A copy: notifiers may add or remove notifiers. One added meanwhile
   -- waits for the next time; one removed meanwhile is not called.
   for _, n in ipairs({ unpack(self._notifiers) }) do
-    if not n.removed then
-      if n.obj ~= nil then n.fn(n.obj, ...) else n.fn(...) end
-    end
+    if not n.removed then call(n.fn, n.obj, ...) end
   end
 end
 
@@ -152,8 +167,9 @@ end
 
 function Tool:add_timer(fn, interval_ms)
   local obj, f = timer_key(fn)
-  if type(interval_ms) ~= "number" or interval_ms < 0 then
-    error("add_timer: the interval must be a number of milliseconds >= 0", 2)
+  -- Renoise: "must be > 0" (NaN fails the test too).
+  if type(interval_ms) ~= "number" or not (interval_ms > 0) then
+    error("add_timer: the interval must be a number of milliseconds > 0", 2)
   end
   if find_timer(obj, f) then
     error("add_timer: the given timer function was already added", 2)
@@ -287,7 +303,7 @@ host.invoke_entry = function(name)
     if type(found.entry.invoke) ~= "function" then
       error("'" .. found.entry.name .. "' has no invoke function")
     end
-    found.call(found.entry)
+    call(found.call, nil, found.entry)
     return true
   end
   return false, "no menu entry, keybinding or MIDI mapping named '" .. name .. "'"

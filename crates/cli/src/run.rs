@@ -31,6 +31,11 @@ pub struct RunArgs {
     /// Do not print renoise.app() messages (show_status, show_message, ...).
     #[arg(long, short)]
     quiet: bool,
+    /// An error in a notifier, timer, server callback or menu entry is
+    /// printed and the run goes on, as Renoise shows it and keeps the tool
+    /// running (the exit code is still 1). By default it ends the run.
+    #[arg(long)]
+    keep_going: bool,
     /// Arguments for the script, in the global `arg` and as `...`.
     #[arg(last = true)]
     args: Vec<String>,
@@ -140,6 +145,7 @@ fn setup_and_run(lua: &Lua, args: &RunArgs, folder: &Path, main: &Path) -> mlua:
     )?;
     opts.set("prompt_answer", args.prompt_answer.as_deref())?;
     opts.set("quiet", args.quiet)?;
+    opts.set("keep_going", args.keep_going)?;
     opts.set("interpreter", interpreter())?;
 
     let mut entry = Value::Nil;

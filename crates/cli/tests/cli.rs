@@ -1221,3 +1221,59 @@ fn os_tmpname_folder_is_removed_however_the_run_ends() {
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
+
+#[test]
+fn keep_going_reports_errors_of_notifiers_and_timers_and_goes_on() {
+    // A new-document notifier that asks for the song (which raises here),
+    // a timer that fails once, and a timer that ends the run after both.
+    let script = r#"
+renoise.tool().app_new_document_observable:add_notifier(function()
+  local song = renoise.song()
+end)
+local calls = 0
+local function flaky()
+  calls = calls + 1
+  if calls == 2 then error("boom on call 2") end
+  if calls == 4 then
+    renoise.tool():remove_timer(flaky)
+    print("done after " .. calls .. " calls")
+  end
+end
+renoise.tool():add_timer(flaky, 10)
+"#;
+    let (dir, f) = temp_file("keep-going", "tool.lua", script);
+    let plain = cmd()
+        .args(["run", "--timeout", "10", f.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(plain.status.code(), Some(1));
+    assert!(
+        out(&plain).1.contains("renoise.song()"),
+        "{}",
+        out(&plain).1
+    );
+    assert!(!out(&plain).0.contains("done"));
+    let going = cmd()
+        .args([
+            "run",
+            "--keep-going",
+            "--timeout",
+            "10",
+            f.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let (so, se) = out(&going);
+    assert_eq!(going.status.code(), Some(1), "errors were reported: {se}");
+    assert_eq!(so.trim(), "done after 4 calls", "{se}");
+    assert_eq!(se.matches("error (the run goes on)").count(), 2, "{se}");
+    assert!(
+        se.contains("renoise.song()") && se.contains("boom on call 2"),
+        "{se}"
+    );
+    assert!(
+        se.contains("tool.lua:"),
+        "the traceback names the script: {se}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -31,6 +31,11 @@ tool:add_timer({ f, ctx }, 50)
 assert(tool:has_timer({ ctx, f }) and tool:has_timer({ f, ctx }))
 tool:remove_timer({ ctx, f })
 assert(not tool:has_timer({ f, ctx }))
+-- An interval must be > 0, as Renoise requires.
+for _, bad in ipairs({ 0, -5, 0 / 0 }) do
+  ok, e = pcall(tool.add_timer, tool, f, bad)
+  assert(not ok and e:find("milliseconds > 0", 1, true), e)
+end
 
 -- renoise.Midi: no devices, a change observable, opening fails clearly.
 assert(#renoise.Midi.available_input_devices() == 0)
