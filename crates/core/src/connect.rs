@@ -206,6 +206,12 @@ pub(crate) fn tcp(
         )
         .map_err(|e| Error::os(format_args!("cannot connect to {addr}"), e))?;
         match sock.connect_timeout(&addr.into(), left) {
+            // Connecting to a free port of the local ephemeral range can
+            // meet itself (TCP's simultaneous open): nothing listens
+            // there, so it is refused, as Go's dialer has it.
+            Ok(()) if connected_to_itself(&sock) => {
+                last = Some(Error::Refused { addr });
+            }
             Ok(()) => return Ok((sock, addr)),
             // The handshake completed and the peer reset before connect
             // looked (a refused handshake is ECONNREFUSED): a connection
@@ -216,6 +222,14 @@ pub(crate) fn tcp(
         }
     }
     Err(last.unwrap_or_else(|| Error::InvalidArgument("no address to connect to".into())))
+}
+
+/// True when the socket's local address is its peer's.
+fn connected_to_itself(sock: &Socket) -> bool {
+    match (sock.local_addr(), sock.peer_addr()) {
+        (Ok(l), Ok(p)) => l.as_socket().is_some() && l.as_socket() == p.as_socket(),
+        _ => false,
+    }
 }
 
 /// A connected UDP socket: it sends to and receives from that peer only.

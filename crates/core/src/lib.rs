@@ -72,6 +72,9 @@
 //!   trying every address in order share one connect timeout (default
 //!   1000 ms; zero is taken as 1 ms; a resolver that does not answer in
 //!   time is [`Error::ResolveTimeout`]). `TCP_NODELAY` is on by default.
+//!   A connection that met itself (a free port of the local ephemeral
+//!   range, which the kernel may pick as the local port too) is
+//!   [`Error::Refused`].
 //! - **Memory.** The receive buffer is allocated on the first read and
 //!   grows only as far as the longest line, the largest `n` or one chunk
 //!   require, or, with [`ClientBuilder::read_ahead`] (off by default; the

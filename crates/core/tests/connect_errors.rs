@@ -251,3 +251,39 @@ fn literal_ipv4_never_goes_through_the_resolver() {
     let err = Client::connect("127.0.0.1", port).unwrap_err();
     assert!(matches!(err, Error::Refused { .. }), "{err:?}");
 }
+
+/// Connecting again and again to a free port of the local ephemeral range
+/// can meet itself: the kernel picks that very port as the local one, and
+/// TCP's simultaneous open connects the socket to itself. Nothing listens
+/// there: every attempt is refused.
+#[test]
+fn a_connection_to_itself_is_refused() {
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .unwrap_or_else(|_| "32768 60999".into());
+    let mut bounds = range
+        .split_whitespace()
+        .filter_map(|v| v.parse::<u32>().ok());
+    let (low, high) = (
+        bounds.next().unwrap_or(32768),
+        bounds.next().unwrap_or(60999),
+    );
+    // An even port (Linux gives connect() even local ports), free now.
+    let port = (0..1000)
+        .map(|i| ((low + (std::process::id() * 7 + i * 2) % (high - low)) & !1) as u16)
+        .find(|&p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok())
+        .expect("a free even port");
+    let start = std::time::Instant::now();
+    let mut tries = 0u32;
+    while start.elapsed() < Duration::from_secs(3) {
+        tries += 1;
+        match Client::connect("127.0.0.1", port) {
+            Err(Error::Refused { .. }) => {}
+            Err(e) => panic!("try {tries}: {e}"),
+            Ok(c) => panic!(
+                "try {tries}: connected {} -> {}",
+                c.local_addr(),
+                c.peer_addr()
+            ),
+        }
+    }
+}
