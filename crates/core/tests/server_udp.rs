@@ -274,19 +274,21 @@ fn a_flood_of_empty_datagrams_cannot_grow_one_wait_without_bound() {
     let flood = std::thread::spawn(move || {
         let s = UdpSocket::bind("127.0.0.1:0").unwrap();
         let start = std::time::Instant::now();
-        while !flag.load(Ordering::Relaxed) && start.elapsed() < Duration::from_secs(15) {
+        while !flag.load(Ordering::Relaxed) && start.elapsed() < Duration::from_secs(40) {
             let _ = s.send_to(&[], to);
         }
     });
     let start = std::time::Instant::now();
-    let events = server.wait(Duration::from_secs(10)).unwrap();
+    // Generous: a slow machine floods slowly; the limit (about 131,000
+    // empty datagrams) comes within a second here.
+    let events = server.wait(Duration::from_secs(30)).unwrap();
     let took = start.elapsed();
     stop.store(true, Ordering::Relaxed);
     flood.join().unwrap();
     let most = Server::WAIT_DATA_LIMIT / 128 + 1024;
     assert!(events.len() <= most, "{} events in one wait", events.len());
     assert!(
-        took < Duration::from_secs(8),
+        took < Duration::from_secs(25),
         "the wait ran {took:?}, {} events",
         events.len()
     );
