@@ -245,6 +245,58 @@ function type(...)
   return t
 end
 
+-- objinfo(object): Renoise's list of an object's properties and methods,
+-- as lines of text. For a class instance its fields and properties, and
+-- the methods of its class and bases; for another table (an API object)
+-- its fields and the functions its metatable's __index table offers.
+function objinfo(object)
+  local props, methods, seen = {}, {}, {}
+  local function add(key, value)
+    if rawtype(key) ~= "string" or key:sub(1, 2) == "__" or key:sub(1, 1) == "_" or seen[key] then
+      return
+    end
+    seen[key] = true
+    if rawtype(value) == "function" then
+      methods[#methods + 1] = key
+    else
+      props[#props + 1] = key
+    end
+  end
+  local t = fields(object)
+  if t ~= nil then
+    for k, v in pairs(t) do
+      if rawtype(k) == "table" and rawtype(v) == "table" then
+        -- The instance's properties, stored under a private key.
+        for name in pairs(v) do add(name, true) end
+      else
+        add(k, v)
+      end
+    end
+  end
+  local mt = getmetatable(object)
+  local info = mt and instance_info[mt]
+  if info then
+    local cls = info.cls
+    while cls do
+      for k, v in pairs(cls) do
+        if getmetatable(v) == property_mark then add(k, true) else add(k, v) end
+      end
+      local ci = class_info[cls]
+      cls = ci and ci.base
+    end
+  elseif rawtype(mt) == "table" and rawtype(mt.__index) == "table" then
+    for k, v in pairs(mt.__index) do add(k, v) end
+  end
+  table.sort(props)
+  table.sort(methods)
+  local lines = { "class: " .. type(object) }
+  if #props > 0 then lines[#lines + 1] = " properties:" end
+  for _, k in ipairs(props) do lines[#lines + 1] = "  " .. k end
+  if #methods > 0 then lines[#lines + 1] = " methods:" end
+  for _, k in ipairs(methods) do lines[#lines + 1] = "  " .. k end
+  return lines
+end
+
 -- For the loop and rprint: is this an instance of a class?
 host.is_instance = function(v)
   local t = rawtype(v)

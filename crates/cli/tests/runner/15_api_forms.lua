@@ -100,4 +100,17 @@ assert(not ok and e:find("cannot be set", 1, true), e)
 ok, e = pcall(function() w.active_middle_frame = "mixer" end)
 assert(not ok and e:find("expected a number", 1, true), e)
 w:maximize() w:restore() w:select_preset(1)
+
+-- objinfo: an object's properties and methods as lines, a class's bases
+-- included.
+class "Animal"
+function Animal:__init(name) self.name = name self.legs = property(function() return 4 end) end
+function Animal:speak() end
+class "Dog" (Animal)
+function Dog:__init(name) Animal.__init(self, name) self.tricks = 0 end
+function Dog:fetch() end
+local info = table.concat(objinfo(Dog("rex")), "\n")
+assert(info == "class: Dog\n properties:\n  legs\n  name\n  tricks\n methods:\n  fetch\n  speak", info)
+info = table.concat(objinfo(renoise.app()), "\n")
+assert(info:find("^class: Application\n") and info:find("\n  show_message\n", 1, true), info)
 print("ok")
