@@ -50,17 +50,20 @@ if not (type(bit) == "table" and bit.tobit) then
 end
 package.loaded.bit = bit
 
--- os / io extras
-local function check_path(fname, i, v)
-  if type(v) ~= "string" then
-    error(("bad argument #%d to '%s' (string expected, got %s)"):format(i, fname, type(v)), 3)
+-- Argument `i` of `fname` must be a `want`: Lua's own message if not,
+-- naming the caller's line.
+local function check(fname, i, v, want)
+  if type(v) ~= want then
+    error(("bad argument #%d to '%s' (%s expected, got %s)"):format(i, fname, want, type(v)), 3)
   end
 end
+
+-- os / io extras
 
 function os.platform() return host.platform() end
 function os.currentdir() return host.cwd() end
 function io.exists(path)
-  check_path("exists", 1, path)
+  check("exists", 1, path, "string")
   return host.stat(path) ~= nil
 end
 
@@ -68,16 +71,14 @@ end
 -- takes it, nlink, uid, gid, rdev, atime, mtime, ctime), or nil, message,
 -- error number.
 function io.stat(path)
-  check_path("stat", 1, path)
+  check("stat", 1, path, "string")
   return host.stat(path)
 end
 
 -- io.chmod(path, mode): mode in octal digits written as a number (755).
 function io.chmod(path, mode)
-  check_path("chmod", 1, path)
-  if type(mode) ~= "number" then
-    error(("bad argument #2 to 'chmod' (number expected, got %s)"):format(type(mode)), 2)
-  end
+  check("chmod", 1, path, "string")
+  check("chmod", 2, mode, "number")
   return host.chmod(path, mode)
 end
 
@@ -85,11 +86,9 @@ end
 -- the run's own, removed when the run ends (made empty, as plain Lua makes
 -- it); extension ".tmp" by default, "wav" and ".wav" alike.
 function os.tmpname(extension)
-  if extension == nil then
-    extension = ".tmp"
-  elseif type(extension) ~= "string" then
-    error(("bad argument #1 to 'tmpname' (string expected, got %s)"):format(type(extension)), 2)
-  elseif extension ~= "" and extension:sub(1, 1) ~= "." then
+  if extension == nil then return host.tmpname(".tmp") end
+  check("tmpname", 1, extension, "string")
+  if extension ~= "" and extension:sub(1, 1) ~= "." then
     extension = "." .. extension
   end
   return host.tmpname(extension)
@@ -122,16 +121,12 @@ function debug.stop() end
 math.infdb = -200
 local log10 = math.log10 or function(x) return math.log(x, 10) end
 function math.lin2db(n)
-  if type(n) ~= "number" then
-    error(("bad argument #1 to 'lin2db' (number expected, got %s)"):format(type(n)), 2)
-  end
+  check("lin2db", 1, n, "number")
   if n <= 0 then return math.infdb end
   return math.max(20 * log10(n), math.infdb)
 end
 function math.db2lin(n)
-  if type(n) ~= "number" then
-    error(("bad argument #1 to 'db2lin' (number expected, got %s)"):format(type(n)), 2)
-  end
+  check("db2lin", 1, n, "number")
   if n <= math.infdb then return 0 end
   return 10 ^ (n / 20)
 end
@@ -156,17 +151,16 @@ end
 -- paths) in a folder, sorted; a folder that cannot be read raises, as in
 -- Renoise.
 function os.filenames(path, wildcards)
-  check_path("filenames", 1, path)
+  check("filenames", 1, path, "string")
   local files, err = host.list_dir(path)
   if not files then error(err, 2) end
   if type(wildcards) == "string" then wildcards = { wildcards } end
-  if wildcards ~= nil and type(wildcards) ~= "table" then
-    error(("bad argument #2 to 'filenames' (table expected, got %s)"):format(type(wildcards)), 2)
-  end
-  if wildcards == nil or #wildcards == 0 then return files end
+  if wildcards == nil then return files end
+  check("filenames", 2, wildcards, "table")
+  if #wildcards == 0 then return files end
   local patterns = {}
   for i, w in ipairs(wildcards) do
-    check_path("filenames", 2, w)
+    check("filenames", 2, w, "string")
     patterns[i] = wildcard_pattern(w)
   end
   local out = {}
@@ -183,7 +177,7 @@ function os.filenames(path, wildcards)
 end
 
 function os.dirnames(path)
-  check_path("dirnames", 1, path)
+  check("dirnames", 1, path, "string")
   local files, dirs = host.list_dir(path)
   if not files then error(dirs, 2) end
   return dirs
@@ -191,32 +185,27 @@ end
 
 -- os.mkdir(path) / os.move(src, dest): true, or nil and a message.
 function os.mkdir(path)
-  check_path("mkdir", 1, path)
+  check("mkdir", 1, path, "string")
   return host.mkdir(path)
 end
 
 function os.move(src, dest)
-  check_path("move", 1, src)
-  check_path("move", 2, dest)
+  check("move", 1, src, "string")
+  check("move", 2, dest, "string")
   return host.move(src, dest)
 end
 
 -- table extensions, with the semantics of Renoise's own Extensions/table.lua
 -- (tools depend on them: find works on any table, copy keeps the metatable,
 -- clear is recursive, is_empty(nil) is true).
-local function check_table(fname, t)
-  if type(t) ~= "table" then
-    error(("bad argument #1 to '%s' (table expected, got %s)"):format(fname, type(t)), 3)
-  end
-end
 function table.new() return table.create({}) end
 function table.create(t)
-  if t ~= nil then check_table("table.create", t) end
+  if t ~= nil then check("table.create", 1, t, "table") end
   return setmetatable(t or {}, { __index = table })
 end
 function table.is_empty(t) return t == nil or next(t) == nil end
 function table.count(t)
-  check_table("table.count", t)
+  check("table.count", 1, t, "table")
   local n = 0
   for _ in pairs(t) do n = n + 1 end
   return n
@@ -225,7 +214,7 @@ end
 -- pairs() order from `start_index` (so {a=1, b=2} finds "b" for 2, and an
 -- array is searched from that position, since pairs walks it in order).
 function table.find(t, value, start_index)
-  check_table("table.find", t)
+  check("table.find", 1, t, "table")
   local from, n = start_index or 1, 0
   for k, v in pairs(t) do
     n = n + 1
@@ -234,25 +223,25 @@ function table.find(t, value, start_index)
   return nil
 end
 function table.keys(t)
-  check_table("table.keys", t)
+  check("table.keys", 1, t, "table")
   local r = {}
   for k in pairs(t) do r[#r + 1] = k end
   return r
 end
 function table.values(t)
-  check_table("table.values", t)
+  check("table.values", 1, t, "table")
   local r = {}
   for _, v in pairs(t) do r[#r + 1] = v end
   return r
 end
 function table.copy(t)
-  check_table("table.copy", t)
+  check("table.copy", 1, t, "table")
   local r = {}
   for k, v in pairs(t) do r[k] = v end
   return setmetatable(r, getmetatable(t))
 end
 function table.rcopy(t)
-  check_table("table.rcopy", t)
+  check("table.rcopy", 1, t, "table")
   local seen = {}
   local function copy(v)
     if type(v) ~= "table" then return v end
@@ -266,7 +255,7 @@ function table.rcopy(t)
 end
 -- Recursive: nested tables are emptied too (each once, cycles included).
 function table.clear(t, cleared)
-  check_table("table.clear", t)
+  check("table.clear", 1, t, "table")
   cleared = cleared or {}
   for k, v in pairs(t) do
     if type(v) == "table" and not cleared[v] then

@@ -14,7 +14,6 @@ local function pair(t)
   if type(first) == "function" and second ~= nil then return second, first end
   return nil
 end
-host.context_pair = pair
 
 -- (fn), (obj, fn), (fn, obj), {obj, fn} or {fn, obj}, as Renoise takes
 -- them: -> obj, fn; (obj) alone (remove_notifier's "every notifier of this
@@ -104,8 +103,11 @@ end
 
 -- renoise.tool()
 local Tool = {}
+-- Kept out of the tool table, so that every assignment reaches __newindex.
+local preferences
 local tool_mt = {
   __index = function(t, key)
+    if key == "preferences" then return preferences end
     local v = Tool[key]
     if v ~= nil then return v end
     if type(key) == "string" and key:match("_observable$") then
@@ -115,31 +117,23 @@ local tool_mt = {
     end
     return nil
   end,
-}
--- Assigning `preferences` loads the tool's preferences.xml into the
--- document, as Renoise does; nothing is saved back (a run leaves the
--- tool's folder as it was).
-local preferences
-tool_mt.__newindex = function(t, key, value)
-  if key ~= "preferences" then return rawset(t, key, value) end
-  preferences = value
-  local path = (rawget(t, "bundle_path") or "") .. "preferences.xml"
-  local kind = host.rawtype(value)
-  if kind == "table" or kind == "userdata" then
-    local load = value.load_from
-    if type(load) == "function" and io.exists(path) then
-      local ok, why = load(value, path)
+  -- Assigning `preferences` loads the tool's preferences.xml into the
+  -- document, as Renoise does; nothing is saved back (a run leaves the
+  -- tool's folder as it was).
+  __newindex = function(t, key, value)
+    if key ~= "preferences" then return rawset(t, key, value) end
+    preferences = value
+    local path = (rawget(t, "bundle_path") or "") .. "preferences.xml"
+    local kind = host.rawtype(value)
+    if (kind == "table" or kind == "userdata") and type(value.load_from) == "function"
+        and io.exists(path) then
+      local ok, why = value:load_from(path)
       if not ok and not host.quiet then
         io.stderr:write("[renoise-socket] preferences.xml not loaded: ", tostring(why), "\n")
       end
     end
-  end
-end
-local tool_index = tool_mt.__index
-tool_mt.__index = function(t, key)
-  if key == "preferences" then return preferences end
-  return tool_index(t, key)
-end
+  end,
+}
 host.api_names[tool_mt] = "ScriptingTool"
 local tool = setmetatable({}, tool_mt)
 host.tool = tool

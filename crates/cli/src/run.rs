@@ -251,10 +251,11 @@ fn host_table(lua: &Lua) -> mlua::Result<Table> {
                     Value::Nil,
                 ));
             };
-            match std::fs::set_permissions(&p, std::fs::Permissions::from_mode(bits)) {
-                Ok(()) => Ok((Value::Boolean(true), Value::Nil, Value::Nil)),
-                Err(e) => failed(lua, &p, &e),
-            }
+            outcome(
+                lua,
+                &p,
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(bits)),
+            )
         })?,
     )?;
     host.set(
@@ -316,28 +317,21 @@ fn host_table(lua: &Lua) -> mlua::Result<Table> {
         "mkdir",
         lua.create_function(|lua, path: mlua::LuaString| {
             let dir = path_of(&path);
-            match std::fs::create_dir(&dir) {
-                Ok(()) => Ok((Value::Boolean(true), Value::Nil, Value::Nil)),
-                Err(e) => failed(lua, &dir, &e),
-            }
+            outcome(lua, &dir, std::fs::create_dir(&dir))
         })?,
     )?;
     host.set(
         "move",
         lua.create_function(|lua, (src, dest): (mlua::LuaString, mlua::LuaString)| {
             let (src, dest) = (path_of(&src), path_of(&dest));
-            match move_path(&src, &dest) {
-                Ok(()) => Ok((Value::Boolean(true), Value::Nil, Value::Nil)),
-                Err(e) => failed(lua, &src, &e),
-            }
+            outcome(lua, &src, move_path(&src, &dest))
         })?,
     )?;
     host.set(
         "tmpname",
-        lua.create_function(|_, extension: String| {
-            crate::tmp::name(&extension)
-                .map(|p| p.to_string_lossy().into_owned())
-                .map_err(mlua::Error::external)
+        lua.create_function(|lua, extension: String| {
+            let path = crate::tmp::name(&extension).map_err(mlua::Error::external)?;
+            lua.create_string(path.as_os_str().as_encoded_bytes())
         })?,
     )?;
     // For os.exit, which leaves without returning here.
@@ -355,6 +349,19 @@ fn host_table(lua: &Lua) -> mlua::Result<Table> {
 fn path_of(s: &mlua::LuaString) -> PathBuf {
     use std::os::unix::ffi::OsStrExt;
     PathBuf::from(std::ffi::OsStr::from_bytes(&s.as_bytes()))
+}
+
+/// `true`, or what [`failed`] gives: what Renoise's os and io functions
+/// that change something return.
+fn outcome(
+    lua: &Lua,
+    path: &Path,
+    done: std::io::Result<()>,
+) -> mlua::Result<(Value, Value, Value)> {
+    match done {
+        Ok(()) => Ok((Value::Boolean(true), Value::Nil, Value::Nil)),
+        Err(e) => failed(lua, path, &e),
+    }
 }
 
 /// `nil, "path: reason", error number`, what Renoise's os and io functions

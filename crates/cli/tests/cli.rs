@@ -101,36 +101,23 @@ fn runner_items_each_pass() {
 #[test]
 fn tool_folder_menu_and_args() {
     let tool = here("tests/runner/tool_folder.xrnx");
-    let so = run_ok(&[
-        "run",
-        tool.to_str().unwrap(),
-        "--menu",
-        "Say ok",
-        "--",
-        "a",
-        "b",
-    ]);
-    assert_eq!(so.trim(), "ok");
-    let full = run_ok(&[
-        "run",
-        tool.to_str().unwrap(),
-        "--menu",
-        "Main Menu:Tools:Say ok...",
-        "--",
-        "a",
-        "b",
-    ]);
-    assert_eq!(full.trim(), "ok");
-    let midi = run_ok(&[
-        "run",
-        tool.to_str().unwrap(),
-        "--menu",
-        "Volume [Set]",
-        "--",
-        "a",
-        "b",
-    ]);
-    assert_eq!(midi.trim(), "volume 1");
+    // By the last part of the name, by the full name, a MIDI mapping.
+    for (menu, says) in [
+        ("Say ok", "ok"),
+        ("Main Menu:Tools:Say ok...", "ok"),
+        ("Volume [Set]", "volume 1"),
+    ] {
+        let so = run_ok(&[
+            "run",
+            tool.to_str().unwrap(),
+            "--menu",
+            menu,
+            "--",
+            "a",
+            "b",
+        ]);
+        assert_eq!(so.trim(), says, "{menu}");
+    }
     let o = cmd()
         .args([
             "run",

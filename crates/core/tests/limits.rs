@@ -3,19 +3,13 @@ mod common;
 use common::*;
 use renoise_socket::{ClientBuilder, Error};
 use std::io::Write;
-use std::net::TcpListener;
-use std::thread;
 
 #[test]
 fn too_long_line_is_an_error_and_the_data_stays_buffered() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = addr_of(&listener).port();
-    let peer =
-        thread::spawn(move || send_and_hold(b"abcdefghij\nok\n".to_vec())(accept(&listener)));
-    let mut c = ClientBuilder::new()
-        .max_line_length(5)
-        .connect("127.0.0.1", port)
-        .unwrap();
+    let (mut c, peer) = pair_with(
+        ClientBuilder::new().max_line_length(5),
+        send_and_hold(b"abcdefghij\nok\n".to_vec()),
+    );
     let e = c.receive_line(LONG).unwrap_err();
     assert!(matches!(e, Error::LineTooLong), "{e}");
     assert_eq!(e.to_string(), "line too long");
@@ -28,13 +22,10 @@ fn too_long_line_is_an_error_and_the_data_stays_buffered() {
 
 #[test]
 fn line_of_exactly_the_maximum_is_accepted() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = addr_of(&listener).port();
-    let peer = thread::spawn(move || send_and_hold(b"abcde\r\n".to_vec())(accept(&listener)));
-    let mut c = ClientBuilder::new()
-        .max_line_length(5)
-        .connect("127.0.0.1", port)
-        .unwrap();
+    let (mut c, peer) = pair_with(
+        ClientBuilder::new().max_line_length(5),
+        send_and_hold(b"abcde\r\n".to_vec()),
+    );
     assert_eq!(c.receive_line(LONG).unwrap(), b"abcde");
     c.close();
     peer.join().unwrap();
@@ -42,15 +33,11 @@ fn line_of_exactly_the_maximum_is_accepted() {
 
 #[test]
 fn all_mode_returns_at_most_one_chunk_per_call() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = addr_of(&listener).port();
     let data: Vec<u8> = (0..200_000u32).map(|i| i as u8).collect();
-    let sent = data.clone();
-    let peer = thread::spawn(move || chunks(vec![sent], ms(0))(accept(&listener)));
-    let mut c = ClientBuilder::new()
-        .all_chunk_size(1000)
-        .connect("127.0.0.1", port)
-        .unwrap();
+    let (mut c, peer) = pair_with(
+        ClientBuilder::new().all_chunk_size(1000),
+        chunks(vec![data.clone()], ms(0)),
+    );
     let mut got = Vec::new();
     loop {
         match c.receive_all(LONG) {
@@ -69,16 +56,12 @@ fn all_mode_returns_at_most_one_chunk_per_call() {
 #[test]
 fn all_loop_over_a_fast_writer_keeps_memory_bounded() {
     const TOTAL: usize = 256 << 20;
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = addr_of(&listener).port();
-    let peer = thread::spawn(move || {
-        let mut s = accept(&listener);
+    let (mut c, peer) = pair(|mut s| {
         let block = vec![7u8; 1 << 20];
         for _ in 0..TOTAL >> 20 {
             s.write_all(&block).unwrap();
         }
     });
-    let mut c = renoise_socket::Client::connect("127.0.0.1", port).unwrap();
     let (mut total, mut biggest, mut cap) = (0usize, 0usize, 0usize);
     loop {
         match c.receive_all(ms(0)) {
@@ -107,18 +90,11 @@ fn all_loop_over_a_fast_writer_keeps_memory_bounded() {
 
 #[test]
 fn a_long_partial_line_grows_the_buffer_only_up_to_the_limit() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = addr_of(&listener).port();
-    let peer = thread::spawn(move || {
-        let mut s = accept(&listener);
+    let (mut c, peer) = pair_with(ClientBuilder::new().max_line_length(100_000), |mut s| {
         // Far more than the limit, no terminator; the client must stop
         // reading into memory once the line is known to be too long.
         let _ = s.write_all(&vec![b'z'; 8 << 20]);
     });
-    let mut c = ClientBuilder::new()
-        .max_line_length(100_000)
-        .connect("127.0.0.1", port)
-        .unwrap();
     assert!(matches!(c.receive_line(LONG), Err(Error::LineTooLong)));
     assert!(
         c.buffer_capacity() < 400_000,
@@ -131,13 +107,10 @@ fn a_long_partial_line_grows_the_buffer_only_up_to_the_limit() {
 
 #[test]
 fn a_line_limit_of_usize_max_means_no_limit() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = addr_of(&listener).port();
-    let peer = thread::spawn(move || send_and_hold(b"abc\n".to_vec())(accept(&listener)));
-    let mut c = ClientBuilder::new()
-        .max_line_length(usize::MAX)
-        .connect("127.0.0.1", port)
-        .unwrap();
+    let (mut c, peer) = pair_with(
+        ClientBuilder::new().max_line_length(usize::MAX),
+        send_and_hold(b"abc\n".to_vec()),
+    );
     assert_eq!(c.receive_line(LONG).unwrap(), b"abc");
     c.close();
     peer.join().unwrap();
@@ -145,18 +118,14 @@ fn a_line_limit_of_usize_max_means_no_limit() {
 
 #[test]
 fn a_huge_exact_read_takes_memory_as_data_arrives_not_ahead() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = addr_of(&listener).port();
     let (tx, rx) = std::sync::mpsc::channel::<()>();
-    let peer = thread::spawn(move || {
-        let mut s = accept(&listener);
-        rx.recv().unwrap();
-        s.write_all(&[7; 3 << 20]).unwrap();
-    });
-    let mut c = ClientBuilder::new()
-        .max_receive_size(usize::MAX)
-        .connect("127.0.0.1", port)
-        .unwrap();
+    let (mut c, peer) = pair_with(
+        ClientBuilder::new().max_receive_size(usize::MAX),
+        move |mut s| {
+            rx.recv().unwrap();
+            s.write_all(&[7; 3 << 20]).unwrap();
+        },
+    );
     // 1 TiB on a quiet socket: a timeout, not an allocation of 1 TiB.
     assert!(matches!(
         c.receive_exact(1 << 40, ms(100)),

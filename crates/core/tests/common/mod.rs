@@ -2,7 +2,7 @@
 //! every wait is bounded so a broken test fails instead of hanging.
 #![allow(dead_code)]
 
-use renoise_socket::Client;
+use renoise_socket::{Client, ClientBuilder};
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::thread::{self, JoinHandle};
@@ -41,12 +41,28 @@ pub fn pair_on<F>(addr: &str, script: F) -> (Client, JoinHandle<()>)
 where
     F: FnOnce(TcpStream) + Send + 'static,
 {
+    pair_on_with(addr, ClientBuilder::new(), script)
+}
+
+/// [`pair_on`] with a client that `builder` connects.
+pub fn pair_on_with<F>(addr: &str, builder: ClientBuilder, script: F) -> (Client, JoinHandle<()>)
+where
+    F: FnOnce(TcpStream) + Send + 'static,
+{
     let listener = TcpListener::bind(addr).unwrap();
     let port = listener.local_addr().unwrap().port();
     let peer = thread::spawn(move || script(accept(&listener)));
     let host = addr.rsplit_once(':').unwrap().0;
-    let client = Client::connect(host, port).unwrap();
+    let client = builder.connect(host, port).unwrap();
     (client, peer)
+}
+
+/// [`pair_on_with`] on 127.0.0.1.
+pub fn pair_with<F>(builder: ClientBuilder, script: F) -> (Client, JoinHandle<()>)
+where
+    F: FnOnce(TcpStream) + Send + 'static,
+{
+    pair_on_with("127.0.0.1:0", builder, script)
 }
 
 /// [`pair_on`] on 127.0.0.1.
