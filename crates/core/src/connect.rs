@@ -224,6 +224,10 @@ pub(crate) fn tcp(
     Err(last.unwrap_or_else(|| Error::InvalidArgument("no address to connect to".into())))
 }
 
+/// How many sockets a UDP connect tries before giving up on a local port
+/// other than the peer's own.
+const SELF_CONNECT_TRIES: usize = 4;
+
 /// True when the socket's local address is its peer's.
 fn connected_to_itself(sock: &Socket) -> bool {
     match (sock.local_addr(), sock.peer_addr()) {
@@ -240,18 +244,32 @@ pub(crate) fn udp(addrs: &[SocketAddr]) -> Result<(Socket, SocketAddr)> {
             SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
             SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
         };
-        let sock = Socket::new(
-            Domain::for_address(addr),
-            Type::DGRAM,
-            Some(socket2::Protocol::UDP),
-        )
-        .map_err(|e| Error::os(format_args!("cannot connect to {addr}"), e))?;
-        let res = sock
-            .bind(&any.into())
-            .and_then(|()| sock.connect(&addr.into()));
-        match res {
-            Ok(()) => return Ok((sock, addr)),
-            Err(e) => last = Some(connect_error(e, addr, Duration::ZERO)),
+        // The local port the kernel picks may be the very port asked for
+        // (a port of the ephemeral range): a socket that would talk to
+        // itself. Another socket gets another port.
+        for _ in 0..SELF_CONNECT_TRIES {
+            let sock = Socket::new(
+                Domain::for_address(addr),
+                Type::DGRAM,
+                Some(socket2::Protocol::UDP),
+            )
+            .map_err(|e| Error::os(format_args!("cannot connect to {addr}"), e))?;
+            let res = sock
+                .bind(&any.into())
+                .and_then(|()| sock.connect(&addr.into()));
+            match res {
+                Ok(()) if connected_to_itself(&sock) => {
+                    last = Some(Error::os(
+                        format_args!("cannot connect to {addr}"),
+                        io::Error::from(io::ErrorKind::AddrInUse),
+                    ));
+                }
+                Ok(()) => return Ok((sock, addr)),
+                Err(e) => {
+                    last = Some(connect_error(e, addr, Duration::ZERO));
+                    break;
+                }
+            }
         }
     }
     Err(last.unwrap_or_else(|| Error::InvalidArgument("no address to connect to".into())))

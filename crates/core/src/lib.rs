@@ -74,7 +74,8 @@
 //!   time is [`Error::ResolveTimeout`]). `TCP_NODELAY` is on by default.
 //!   A connection that met itself (a free port of the local ephemeral
 //!   range, which the kernel may pick as the local port too) is
-//!   [`Error::Refused`].
+//!   [`Error::Refused`]; a UDP client that got the port it sends to as its
+//!   own takes another one.
 //! - **Memory.** The receive buffer is allocated on the first read and
 //!   grows only as far as the longest line, the largest `n` or one chunk
 //!   require, or, with [`ClientBuilder::read_ahead`] (off by default; the

@@ -273,3 +273,21 @@ fn datagrams_from_other_senders_are_ignored() {
     assert_eq!(all(&mut c, LONG), b"real");
     assert!(matches!(c.receive_all(ms(30)), Err(Error::Timeout)));
 }
+
+/// The kernel may pick the very port asked for (a port of the ephemeral
+/// range) as a UDP client's local port: a socket that would receive its
+/// own datagrams. A client never talks to itself.
+#[test]
+fn a_client_never_gets_the_port_it_sends_to() {
+    let port = closed_udp_port("127.0.0.1");
+    let start = Instant::now();
+    let mut tries = 0u32;
+    while start.elapsed() < Duration::from_secs(2) {
+        tries += 1;
+        let c = ClientBuilder::new()
+            .protocol(Protocol::Udp)
+            .connect("127.0.0.1", port)
+            .unwrap();
+        assert_ne!(c.local_addr(), c.peer_addr(), "try {tries}");
+    }
+}
