@@ -32,6 +32,10 @@ pub struct ConnectArgs {
     /// With --listen: how long to wait for a peer (ms).
     #[arg(long, default_value_t = 60_000, value_name = "MS", requires = "listen")]
     accept_timeout: u64,
+    /// TCP: once stdin has ended, shut down the sending side (as `nc -N`),
+    /// so a peer that answers after reading everything sees the end.
+    #[arg(long, conflicts_with = "udp")]
+    half_close: bool,
 }
 
 /// With `--listen`: the first peer that connects to `host:port`, as a
@@ -171,6 +175,9 @@ pub fn connect(args: ConnectArgs) -> Result<ExitCode, String> {
                     }
                 }
                 Ok(None) | Err(mpsc::TryRecvError::Disconnected) => {
+                    if stdin_done_at.is_none() && args.half_close {
+                        client.shutdown_send().map_err(|e| e.to_string())?;
+                    }
                     stdin_done_at.get_or_insert_with(Instant::now);
                     break;
                 }

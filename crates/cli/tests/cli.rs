@@ -551,6 +551,32 @@ fn connect_prints_the_reply_of_a_peer_that_closed_while_it_was_sending() {
 }
 
 #[test]
+fn connect_half_close_lets_a_peer_that_reads_to_the_end_answer() {
+    // The peer answers only once it has read the end of the stream; the
+    // quiet timeout is long, so without the half-close nothing comes back.
+    let count = |s: &mut std::net::TcpStream| {
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut got = Vec::new();
+        std::io::Read::read_to_end(s, &mut got).unwrap();
+        s.write_all(format!("got {} bytes\n", got.len()).as_bytes())
+            .unwrap();
+    };
+    let o = connect_against(
+        count,
+        false,
+        &["--half-close", "--timeout", "5000"],
+        "one\ntwo\n",
+    );
+    assert_eq!(out(&o).0, "got 8 bytes\n");
+
+    let o = cmd()
+        .args(["connect", "127.0.0.1", "9", "--udp", "--half-close"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o).1);
+}
+
+#[test]
 fn connect_waits_while_a_line_is_still_arriving() {
     // One line, a byte every 150 ms: 1.2 s in all, four times the client's
     // quiet timeout, yet never quiet that long.

@@ -63,8 +63,9 @@ pub struct Client {
     sock: Option<Socket>,
     buf: Buffer,
     end: Option<End>,
-    /// A TCP send found the peer gone, and no receive has reported the
-    /// end yet: the client is closed for sending (`is_open` is false).
+    /// A TCP send found the peer gone (or the program shut the sending
+    /// side down), and no receive has reported the end yet: the client is
+    /// closed for sending (`is_open` is false).
     /// With `sock` still there, the peer's unread bytes come first (see
     /// [`Client::can_receive`]); without (nothing was unread, the socket
     /// went at once), the next receive reports the end. Cleared by
@@ -496,6 +497,59 @@ impl Client {
         self.peer_gone = false;
         self.write_failure = None;
         self.eof_read = false;
+    }
+
+    /// TCP: shuts down the sending side (a half-close, `shutdown(SHUT_WR)`):
+    /// the peer reads the end of the stream after everything sent so far,
+    /// and can still answer. The client is then closed for sending, as
+    /// after a send that found the peer gone: [`is_open`](Client::is_open)
+    /// is false, a send is [`Error::Closed`], and receives deliver what
+    /// the peer sends ([`can_receive`](Client::can_receive)) until its end,
+    /// reported as [`Error::Disconnected`], which closes the client.
+    /// Calling it again does nothing; a connection the peer has already
+    /// reset counts as shut down (the next receive reports the end).
+    ///
+    /// A closed client is [`Error::Closed`]; UDP has no stream to end and
+    /// is [`Error::InvalidArgument`] (the client stays open). Renoise has
+    /// no such call: it is for Rust programs talking to a peer that
+    /// answers once it has read everything (`nc -N`).
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// let mut c = renoise_socket::Client::connect("127.0.0.1", 8080)?;
+    /// c.send(b"all of the request")?;
+    /// c.shutdown_send()?;
+    /// let reply = c.receive_line(Duration::from_secs(1))?;
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn shutdown_send(&mut self) -> Result<()> {
+        let Some(sock) = self.sock.as_ref() else {
+            return if self.peer_gone {
+                Ok(())
+            } else {
+                Err(Error::Closed)
+            };
+        };
+        if self.opts.protocol == Protocol::Udp {
+            return Err(Error::InvalidArgument(
+                "shutdown_send: a UDP client has no stream to end".into(),
+            ));
+        }
+        if self.peer_gone {
+            return Ok(());
+        }
+        match sock.shutdown(std::net::Shutdown::Write) {
+            Ok(()) => {
+                self.peer_gone = true;
+                Ok(())
+            }
+            // Reset by the peer: nothing can be sent any more either way.
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+                self.peer_gone_while_sending();
+                Ok(())
+            }
+            Err(e) => Err(Error::Io(e)),
+        }
     }
 
     /// Receives one unit in the given mode: the Renoise-shaped entry point.

@@ -372,6 +372,31 @@ fn a_peer_that_half_closes_can_still_be_answered_with_poll() {
 }
 
 #[test]
+fn a_connection_the_program_half_closes_still_delivers_until_the_peer_ends() {
+    let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Tcp).unwrap();
+    let mut peer = stream(&server);
+    let events = poll_until(&mut server, |ev| count_accepted(ev) == 1);
+    let conn = accepted(&events).remove(0);
+    conn.send(b"all of it\n").unwrap();
+    conn.shutdown_send().unwrap();
+    assert!(!conn.is_open());
+    // The peer reads everything, then the end of the stream.
+    let mut got = Vec::new();
+    peer.read_to_end(&mut got).unwrap();
+    assert_eq!(got, b"all of it\n");
+    // What it sends after that still comes as messages, then its end.
+    peer.write_all(b"thanks\n").unwrap();
+    peer.shutdown(Shutdown::Write).unwrap();
+    let events = poll_until(&mut server, |ev| count_closed(ev) == 1);
+    assert_eq!(
+        data_by_peer(&events).into_values().collect::<Vec<_>>(),
+        [b"thanks\n".to_vec()]
+    );
+    assert!(errors(&events).is_empty(), "{:?}", errors(&events));
+    assert_eq!(server.connections().len(), 0);
+}
+
+#[test]
 fn ipv6_loopback_connections() {
     if !has_ipv6() {
         eprintln!("no IPv6 loopback here; skipped");

@@ -211,6 +211,21 @@ impl Connection {
         self.lock().send(data)
     }
 
+    /// [`Client::shutdown_send`]: the peer reads the end of the stream; the
+    /// server keeps delivering what it sends until it closes.
+    ///
+    /// ```no_run
+    /// use renoise_socket::{Client, Connection};
+    /// let conn = Connection::new(Client::connect("127.0.0.1", 8080)?);
+    /// conn.send(b"the whole answer\n")?;
+    /// conn.shutdown_send()?;
+    /// assert!(!conn.is_open());
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn shutdown_send(&self) -> Result<()> {
+        self.lock().shutdown_send()
+    }
+
     /// [`Client::receive_vec`]: one unit in the given mode, owned.
     ///
     /// ```no_run
