@@ -4,6 +4,12 @@ use std::io;
 use std::net::SocketAddr;
 
 /// Result alias used throughout the crate.
+///
+/// ```
+/// fn first_line(c: &mut renoise_socket::Client) -> renoise_socket::Result<Vec<u8>> {
+///     Ok(c.receive_line(std::time::Duration::from_secs(1))?.to_vec())
+/// }
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong.

@@ -35,16 +35,49 @@ use std::fmt;
 use std::str::FromStr;
 
 /// SLIP frame delimiter.
+///
+/// ```
+/// use renoise_socket::framing::{encode_frame, Framing, SLIP_END};
+/// let mut framed = Vec::new();
+/// encode_frame(Framing::Slip, b"hi", &mut framed)?;
+/// assert_eq!(framed, [SLIP_END, b'h', b'i', SLIP_END]);
+/// # Ok::<(), renoise_socket::Error>(())
+/// ```
 pub const SLIP_END: u8 = 0xC0;
 /// SLIP escape byte.
+///
+/// ```
+/// use renoise_socket::framing::{encode_frame, Framing, SLIP_END, SLIP_ESC, SLIP_ESC_END};
+/// let mut framed = Vec::new();
+/// encode_frame(Framing::Slip, &[SLIP_END], &mut framed)?;
+/// assert_eq!(framed[1..3], [SLIP_ESC, SLIP_ESC_END]);
+/// # Ok::<(), renoise_socket::Error>(())
+/// ```
 pub const SLIP_ESC: u8 = 0xDB;
-/// After [`SLIP_ESC`]: stands for a [`SLIP_END`] data byte.
+/// After [`SLIP_ESC`]: stands for a [`SLIP_END`] data byte (see
+/// [`SLIP_ESC`]'s example).
+///
+/// ```
+/// assert_eq!(renoise_socket::framing::SLIP_ESC_END, 0xDC);
+/// ```
 pub const SLIP_ESC_END: u8 = 0xDC;
 /// After [`SLIP_ESC`]: stands for a [`SLIP_ESC`] data byte.
+///
+/// ```
+/// use renoise_socket::framing::{encode_frame, Framing, SLIP_ESC, SLIP_ESC_ESC};
+/// let mut framed = Vec::new();
+/// encode_frame(Framing::Slip, &[SLIP_ESC], &mut framed)?;
+/// assert_eq!(framed[1..3], [SLIP_ESC, SLIP_ESC_ESC]);
+/// # Ok::<(), renoise_socket::Error>(())
+/// ```
 pub const SLIP_ESC_ESC: u8 = 0xDD;
 
 /// Bytes of empty frames (SLIP `END`s, zero size prefixes) skipped before a
 /// frame at the least, whatever `max_len` is; see [`Deframer`].
+///
+/// ```
+/// assert_eq!(renoise_socket::framing::MIN_SKIP, 1024);
+/// ```
 pub const MIN_SKIP: usize = 1024;
 
 /// How packets are delimited on a stream.
