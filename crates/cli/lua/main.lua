@@ -162,7 +162,7 @@ return function(opts)
     report(e)
     return 1
   end
-  -- A --menu name that matches no entry is a usage error: its message
+  -- A --menu name or --press id that matches nothing is a usage error: its message
   -- alone, no traceback.
   local unmatched
   ok, e = xpcall(function()
@@ -170,6 +170,10 @@ return function(opts)
     host.tool.app_new_document_observable:_fire()
     for _, name in ipairs(opts.menu) do
       local found, why = host.invoke_entry(name)
+      if not found then unmatched = why return end
+    end
+    for _, id in ipairs(opts.press) do
+      local found, why = host.press(id)
       if not found then unmatched = why return end
     end
     loop()

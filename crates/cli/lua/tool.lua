@@ -338,9 +338,15 @@ function App:show_custom_prompt(title, view, buttons)
   say("custom prompt", tostring(title))
   return answer(buttons)
 end
+-- The dialog is "shown" (visible) until the tool closes it.
+local Dialog = {}
+local dialog_mt = { __index = Dialog }
+host.api_names[dialog_mt] = "Dialog"
+function Dialog:show() self.visible = true end
+function Dialog:close() self.visible = false end
 function App:show_custom_dialog(title)
   say("custom dialog", tostring(title))
-  return { visible = false, show = function() end, close = function() end }
+  return setmetatable({ visible = true }, dialog_mt)
 end
 function App:prompt_for_filename_to_read() return "" end
 function App:prompt_for_filename_to_write() return "" end

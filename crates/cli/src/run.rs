@@ -24,6 +24,11 @@ pub struct RunArgs {
     /// this name (the full name, or its last part after ':'). Repeatable.
     #[arg(long, value_name = "NAME")]
     menu: Vec<String>,
+    /// After the --menu entries, click the button (or toggle the checkbox)
+    /// that the tool built with `id = ID` in a renoise.ViewBuilder.
+    /// Repeatable.
+    #[arg(long, value_name = "ID")]
+    press: Vec<String>,
     /// What renoise.app():show_prompt / show_custom_prompt return (default:
     /// the first button).
     #[arg(long, value_name = "BUTTON")]
@@ -42,11 +47,12 @@ pub struct RunArgs {
 }
 
 /// The Lua parts of the environment, loaded in this order.
-const LUA_FILES: [(&str, &str); 5] = [
+const LUA_FILES: [(&str, &str); 6] = [
     ("class.lua", include_str!("../lua/class.lua")),
     ("extras.lua", include_str!("../lua/extras.lua")),
     ("document.lua", include_str!("../lua/document.lua")),
     ("tool.lua", include_str!("../lua/tool.lua")),
+    ("views.lua", include_str!("../lua/views.lua")),
     ("main.lua", include_str!("../lua/main.lua")),
 ];
 
@@ -142,6 +148,10 @@ fn setup_and_run(lua: &Lua, args: &RunArgs, folder: &Path, main: &Path) -> mlua:
     opts.set(
         "menu",
         lua.create_sequence_from(args.menu.iter().map(String::as_str))?,
+    )?;
+    opts.set(
+        "press",
+        lua.create_sequence_from(args.press.iter().map(String::as_str))?,
     )?;
     opts.set("prompt_answer", args.prompt_answer.as_deref())?;
     opts.set("quiet", args.quiet)?;

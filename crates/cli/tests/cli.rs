@@ -138,6 +138,97 @@ fn tool_folder_menu_and_args() {
 }
 
 #[test]
+fn press_clicks_a_button_or_checkbox_of_the_dialog_a_menu_entry_built() {
+    // A tool whose networking starts from its dialog's button: a server
+    // that the "start" button runs, and a checkbox that says whether it
+    // answers in capitals.
+    let script = r#"
+local server, vb
+local loud = false
+renoise.tool():add_menu_entry { name = "Main Menu:Tools:Echo...", invoke = function()
+  vb = renoise.ViewBuilder()
+  renoise.app():show_custom_dialog("Echo", vb:column {
+    vb:checkbox { id = "loud", notifier = function(v) loud = v end },
+    vb:button { id = "start", text = "Start", notifier = function()
+      server = renoise.Socket.create_server("127.0.0.1", 0)
+      server:run { socket_message = function(s, m)
+        print(loud and m:upper() or m)
+        os.exit(0)
+      end }
+      local c = renoise.Socket.create_client("127.0.0.1", server.local_port)
+      c:send("hello")
+    end },
+    vb:text { id = "label", text = "not a button" },
+  })
+end }
+"#;
+    let (dir, f) = temp_file("press", "press.lua", script);
+    let f = f.to_str().unwrap();
+    let so = run_ok(&[
+        "run",
+        "-q",
+        "--timeout",
+        "10",
+        f,
+        "--menu",
+        "Echo",
+        "--press",
+        "start",
+    ]);
+    assert_eq!(so, "hello\n");
+    let so = run_ok(&[
+        "run",
+        "-q",
+        "--timeout",
+        "10",
+        f,
+        "--menu",
+        "Echo",
+        "--press",
+        "loud",
+        "--press",
+        "start",
+    ]);
+    assert_eq!(so, "HELLO\n");
+    for (press, says) in [
+        (
+            "label",
+            "'label' is a Text: only buttons and checkboxes can be pressed",
+        ),
+        ("nope", "no button or checkbox with the id 'nope'"),
+    ] {
+        let o = cmd()
+            .args([
+                "run",
+                "-q",
+                "--timeout",
+                "10",
+                f,
+                "--menu",
+                "Echo",
+                "--press",
+                press,
+            ])
+            .output()
+            .unwrap();
+        let (so, se) = out(&o);
+        assert_eq!(o.status.code(), Some(1), "{so}{se}");
+        assert!(se.contains(says) && !se.contains("stack traceback"), "{se}");
+    }
+    // Without the menu entry no view was made.
+    let o = cmd()
+        .args(["run", "-q", "--timeout", "10", f, "--press", "start"])
+        .output()
+        .unwrap();
+    assert!(
+        out(&o).1.contains("(the tool made no view with an id)"),
+        "{}",
+        out(&o).1
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn app_stubs_print_to_stderr_and_prompt_answer() {
     let s = here("tests/runner/07_app.lua");
     let o = cmd()

@@ -1,0 +1,122 @@
+-- renoise.ViewBuilder without a GUI: views hold their properties, values,
+-- children and notifiers; ids are unique per builder; bound views follow
+-- their observables; dialogs are "visible" until closed.
+local VB = renoise.ViewBuilder
+assert(VB.DEFAULT_CONTROL_MARGIN == 4 and VB.DEFAULT_CONTROL_SPACING == 2)
+assert(VB.DEFAULT_CONTROL_HEIGHT == 18 and VB.DEFAULT_MINI_CONTROL_HEIGHT == 14)
+assert(VB.DEFAULT_DIALOG_MARGIN == 8 and VB.DEFAULT_DIALOG_SPACING == 8)
+assert(VB.DEFAULT_DIALOG_BUTTON_HEIGHT == 22)
+
+local vb = renoise.ViewBuilder()
+assert(type(vb) == "ViewBuilder")
+assert(vb.DEFAULT_DIALOG_MARGIN == 8, "the constants read through an instance too")
+
+-- Construction: properties, children, ids.
+local status = vb:text { id = "status", text = "stopped", font = "bold" }
+local clicks = {}
+local content = vb:column {
+  margin = VB.DEFAULT_DIALOG_MARGIN,
+  status,
+  vb:row {
+    vb:button { id = "start", text = "Start", notifier = function() clicks[#clicks + 1] = "click" end,
+      pressed = function() clicks[#clicks + 1] = "pressed" end },
+    vb:checkbox { id = "verbose", value = false },
+  },
+}
+assert(type(content) == "Rack" and type(status) == "Text" and type(vb.views.start) == "Button")
+assert(content.margin == 8 and #content.views == 2 and content.views[1] == status)
+assert(vb.views.status == status and vb.views["verbose"].value == false)
+assert(vb.views.nothing == nil)
+assert(status.text == "stopped" and status.font == "bold" and status.visible == true)
+status.text = "running"
+status.visible = false
+assert(status.text == "running" and not status.visible)
+assert(tostring(status) == "Text 'status'")
+
+-- The same id twice in one builder raises; another builder is separate.
+local ok, e = pcall(function() return vb:text { id = "status" } end)
+assert(not ok and e:find("a view with the id 'status' already exists", 1, true), e)
+assert(renoise.ViewBuilder():text { id = "status" }.text == "")
+
+-- Bad arguments.
+ok, e = pcall(function() return vb:column { "not a view" } end)
+assert(not ok and e:find("a view expected, got string", 1, true), e)
+ok, e = pcall(function() return vb:text("x") end)
+assert(not ok and e:find("table expected, got string", 1, true), e)
+ok, e = pcall(function() return vb.text({}, {}) end)
+assert(not ok and e:find("a ViewBuilder expected", 1, true), e)
+ok, e = pcall(function() return vb:no_such_view {} end)
+assert(not ok, "an unknown view type cannot be called")
+ok, e = pcall(function() vb.foo = 1 end)
+assert(not ok and e:find("no new fields", 1, true), e)
+
+-- Value notifiers fire on a change, made by the program too.
+local got = {}
+local slider = vb:slider { min = 0, max = 10, value = 2, notifier = function(v) got[#got + 1] = v end }
+assert(slider.value == 2 and slider.min == 0 and slider.max == 10)
+slider.value = 5
+slider.value = 5
+assert(#got == 1 and got[1] == 5)
+local function extra(v) got[#got + 1] = -v end
+slider:add_notifier(extra)
+assert(slider:has_notifier(extra))
+slider.value = 7
+assert(#got == 3 and got[2] == 7 and got[3] == -7)
+slider:remove_notifier(extra)
+slider.value = 1
+assert(#got == 4)
+assert(vb:popup { items = { "a", "b" } }.value == 1 and vb:textfield {}.value == "")
+
+-- A textfield's text and value are the same.
+local field = vb:textfield { text = "host" }
+assert(field.value == "host")
+field.value = "127.0.0.1"
+assert(field.text == "127.0.0.1")
+
+-- bind: the view shows the observable's value and sets it.
+local port = renoise.Document.ObservableNumber(8000)
+local seen = {}
+local box = vb:valuebox { bind = port, min = 1, max = 65535, notifier = function(v) seen[#seen + 1] = v end }
+assert(box.value == 8000)
+port.value = 9000
+assert(box.value == 9000 and seen[1] == 9000)
+box.value = 9001
+assert(port.value == 9001 and seen[2] == 9001)
+local name = renoise.Document.ObservableString("x")
+local bound = vb:textfield { bind = name, value = "from the view" }
+assert(name.value == "from the view" and bound.text == "from the view")
+ok, e = pcall(function() return vb:slider { bind = 5 } end)
+assert(not ok and e:find("an observable expected", 1, true), e)
+
+-- Children added and removed later (both API names).
+local col = vb:column {}
+local a, b = vb:text { text = "a" }, vb:text { text = "b" }
+col:add_child(a)
+col:add_view(b)
+col:swap_views(a, b)
+assert(col.views[1] == b and col.views[2] == a)
+col:remove_child(b)
+assert(#col.views == 1 and col.views[1] == a)
+ok, e = pcall(col.remove_view, col, b)
+assert(not ok and e:find("not a child", 1, true), e)
+ok, e = pcall(function() col.views = {} end)
+assert(not ok and e:find("read-only", 1, true), e)
+col:resize()
+
+-- Multiline text.
+local log = vb:multiline_text {}
+log:add_line("one")
+log:add_line("two")
+assert(log.text == "one\ntwo")
+log:clear()
+assert(log.text == "")
+
+-- A dialog is visible until closed.
+local dialog = renoise.app():show_custom_dialog("Settings", content)
+assert(type(dialog) == "Dialog" and dialog.visible)
+dialog:close()
+assert(not dialog.visible)
+dialog:show()
+assert(dialog.visible)
+assert(#clicks == 0, "nothing is clicked by itself")
+print("ok")
