@@ -114,10 +114,14 @@ local function loop()
       idle:_fire()
     end
     fire_timers(host.now())
+    -- --set / --press actions wait for views that a timer or notifier
+    -- makes later.
+    local done, why = host.run_actions()
+    if not done then return why end
     forget_closed_clients()
     local servers = running_servers()
     if idle:_count() == 0 and #tool._timers == 0 and #servers == 0 then
-      return
+      return host.actions_left()
     end
     -- Sleep until the next idle tick or timer, in slices of at most 10 ms,
     -- spending the time in the servers' wait so they dispatch at once.
@@ -162,7 +166,7 @@ return function(opts)
     report(e)
     return 1
   end
-  -- A --menu name or --press id that matches nothing is a usage error: its message
+  -- A --menu name, --set or --press that matches nothing is a usage error: its message
   -- alone, no traceback.
   local unmatched
   ok, e = xpcall(function()
@@ -172,11 +176,11 @@ return function(opts)
       local found, why = host.invoke_entry(name)
       if not found then unmatched = why return end
     end
-    for _, id in ipairs(opts.press) do
-      local found, why = host.press(id)
-      if not found then unmatched = why return end
-    end
-    loop()
+    host.queue_actions(opts.set, opts.press)
+    local done, why = host.run_actions()
+    if not done then unmatched = why return end
+    unmatched = loop()
+    if unmatched then return end
     host.tool.app_release_document_observable:_fire()
     host.tool.tool_will_unload_observable:_fire()
   end, traceback)

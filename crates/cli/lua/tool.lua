@@ -328,25 +328,43 @@ function App:uninstall_tool(path) say("uninstall_tool", path) end
 local function answer(buttons)
   if host.prompt_answer ~= nil then return host.prompt_answer end
   if type(buttons) == "table" and buttons[1] ~= nil then return buttons[1] end
-  return "OK"
+  return "Ok"
 end
 function App:show_prompt(title, message, buttons)
   say("prompt", tostring(title) .. ": " .. tostring(message))
   return answer(buttons)
 end
+local function content_arg(fname, view)
+  if not host.is_view(view) then
+    error("bad argument #2 to '" .. fname .. "' (a view from renoise.ViewBuilder expected, got "
+      .. type(view) .. ")", 3)
+  end
+end
 function App:show_custom_prompt(title, view, buttons)
+  content_arg("show_custom_prompt", view)
   say("custom prompt", tostring(title))
   return answer(buttons)
 end
--- The dialog is "shown" (visible) until the tool closes it.
+-- The dialog is "shown" (visible) until the tool closes it; `visible` is
+-- read-only, `show()` (bring to front) does nothing.
 local Dialog = {}
-local dialog_mt = { __index = Dialog }
+local dialog_mt = {
+  __index = function(d, key)
+    if key == "visible" then return not rawget(d, "_closed") end
+    return Dialog[key]
+  end,
+  __newindex = function(_, key)
+    if key == "visible" then error("property 'visible' of Dialog is read-only", 2) end
+    error("Dialog has no field '" .. tostring(key) .. "'", 2)
+  end,
+}
 host.api_names[dialog_mt] = "Dialog"
-function Dialog:show() self.visible = true end
-function Dialog:close() self.visible = false end
-function App:show_custom_dialog(title)
+function Dialog:show() end
+function Dialog:close() rawset(self, "_closed", true) end
+function App:show_custom_dialog(title, view)
+  content_arg("show_custom_dialog", view)
   say("custom dialog", tostring(title))
-  return setmetatable({ visible = true }, dialog_mt)
+  return setmetatable({}, dialog_mt)
 end
 function App:prompt_for_filename_to_read() return "" end
 function App:prompt_for_filename_to_write() return "" end

@@ -1,30 +1,33 @@
--- renoise.ViewBuilder without a GUI: views hold their properties, values
--- and notifiers, so a tool that builds a dialog gets past it to its
--- networking; --press clicks a button or checkbox by its id.
+-- renoise.ViewBuilder without a GUI: views hold their properties, values,
+-- children and notifiers, so a tool that builds a dialog gets past it to
+-- its networking; --set and --press fill in and click its views.
 local host = ...
 
--- Each constructor, its type() name, and the default value of views that
--- hold one (nil: none).
+-- Each constructor: its type() name, the default value of views that hold
+-- one, and whether a click (--press) fires its `notifier`.
 local KINDS = {
   column = { "Rack" }, row = { "Rack" }, stack = { "Stack" },
   horizontal_aligner = { "Aligner" }, vertical_aligner = { "Aligner" },
   space = { "View" }, canvas = { "Canvas" }, scrollbar = { "ScrollBar", 0 },
   text = { "Text" }, multiline_text = { "MultiLineText" },
-  link = { "Link" },
+  link = { "Link", nil, true }, bitmap = { "Bitmap", nil, true }, button = { "Button", nil, true },
   textfield = { "TextField", "" }, multiline_textfield = { "MultiLineTextField", "" },
-  bitmap = { "Bitmap" }, button = { "Button" },
   checkbox = { "CheckBox", false },
   switch = { "Switch", 1 }, popup = { "Popup", 1 }, chooser = { "Chooser", 1 },
   valuebox = { "ValueBox", 0 }, value = { "Value", 0 }, valuefield = { "ValueField", 0 },
   slider = { "Slider", 0 }, minislider = { "MiniSlider", 0 }, rotary = { "RotaryEncoder", 0 },
   xypad = { "XYPad" },
 }
-
--- The views whose text starts empty (the text fields' is their value).
+-- The views whose text starts empty (a text field's text is its value).
 local TEXTS = { text = true, multiline_text = true, button = true, link = true }
+-- Sizes read back as numbers, as Renoise resolves them ("100%" included):
+-- what the tool set when it is a number, else these.
+local WIDTH, HEIGHT = 100, 18
 
--- Every view made with an id, in order, for --press.
-local by_id = {}
+-- Every view, weakly, with the order it was made in (--press and --set
+-- take the newest match: a dialog built again has new views).
+local made = setmetatable({}, { __mode = "k" })
+local serial = 0
 
 local View = {}
 local view_mt = {}
@@ -34,18 +37,35 @@ local function is_view(v)
   return host.rawtype(v) == "table" and getmetatable(v) == view_mt
 end
 
--- The value: the bound observable's when there is one.
+local function is_text_value(v, key)
+  return key == "text" and rawget(v, "_kind"):match("textfield$") ~= nil
+end
+
+-- The value: the bound observable's when there is one (an XY pad binds
+-- two; a multiline text field may bind a list of strings).
 local function get_value(v)
   local bind = rawget(v, "_bind")
-  if bind ~= nil then return bind.value end
-  return rawget(v, "_props").value
+  if bind == nil then return rawget(v, "_props").value end
+  if rawget(v, "_kind") == "xypad" then return { x = bind.x.value, y = bind.y.value } end
+  if type(bind) == "ObservableStringList" then
+    local lines = {}
+    for i = 1, #bind do lines[i] = bind[i].value end
+    return table.concat(lines, "\n")
+  end
+  return bind.value
 end
 
 local function set_value(v, value)
   local bind = rawget(v, "_bind")
   if bind ~= nil then
-    -- The observable's notifier fires the view's (see `bind` below).
-    bind.value = value
+    -- The observable's notifier fires the view's (see `bind` in make).
+    if rawget(v, "_kind") == "xypad" then
+      bind.x.value, bind.y.value = value.x, value.y
+    elseif type(bind) == "ObservableStringList" then
+      error("a text field bound to a string list is set through the list", 3)
+    else
+      bind.value = value
+    end
     return
   end
   local props = rawget(v, "_props")
@@ -54,24 +74,43 @@ local function set_value(v, value)
   rawget(v, "_changed"):_fire(value)
 end
 
+local function split_lines(text)
+  local lines = {}
+  for line in (tostring(text) .. "\n"):gmatch("([^\n]*)\n") do lines[#lines + 1] = line end
+  return lines
+end
+
 view_mt.__index = function(v, key)
   local m = View[key]
   if m ~= nil then return m end
-  if key == "value" or (key == "text" and rawget(v, "_kind"):match("textfield$")) then
-    return get_value(v)
-  end
+  if key == "value" or is_text_value(v, key) then return get_value(v) end
+  local props = rawget(v, "_props")
   if key == "views" then
     local copy = {}
     for i, c in ipairs(rawget(v, "_children")) do copy[i] = c end
     return copy
+  elseif key == "width" or key == "height" then
+    local n = props[key]
+    if host.rawtype(n) == "number" then return n end
+    return key == "width" and WIDTH or HEIGHT
+  elseif key == "size" then
+    return { width = v.width, height = v.height }
+  elseif key == "paragraphs" then
+    return split_lines(v.text or "")
   end
-  return rawget(v, "_props")[key]
+  return props[key]
 end
 
 view_mt.__newindex = function(v, key, value)
   if key == "views" then error("property 'views' is read-only", 2) end
-  if key == "value" or (key == "text" and rawget(v, "_kind"):match("textfield$")) then
-    return set_value(v, value)
+  if key == "value" or is_text_value(v, key) then return set_value(v, value) end
+  if key == "size" and host.rawtype(value) == "table" then
+    v.width, v.height = value.width or value[1], value.height or value[2]
+    return
+  end
+  if key == "paragraphs" and host.rawtype(value) == "table" then
+    v.text = table.concat(value, "\n")
+    return
   end
   rawget(v, "_props")[key] = value
 end
@@ -81,9 +120,9 @@ view_mt.__tostring = function(v)
   return rawget(v, "_type") .. (id and (" '" .. tostring(id) .. "'") or "")
 end
 
-local function child_arg(fname, child)
+local function child_arg(fname, child, level)
   if not is_view(child) then
-    error("bad argument #1 to '" .. fname .. "' (a view expected, got " .. type(child) .. ")", 3)
+    error("bad argument #1 to '" .. fname .. "' (a view expected, got " .. type(child) .. ")", level + 1)
   end
 end
 
@@ -93,30 +132,42 @@ local function index_of(v, child)
   end
 end
 
-function View:add_view(child)
-  child_arg("add_view", child)
-  if index_of(self, child) then error("add_view: the view was already added", 2) end
-  table.insert(rawget(self, "_children"), child)
+-- A view has one parent, as in Renoise.
+local function adopt(v, child, fname, level)
+  child_arg(fname, child, level + 1)
+  if rawequal(rawget(child, "_parent"), v) then
+    error(fname .. ": the view was already added", level + 1)
+  end
+  if rawget(child, "_parent") ~= nil then
+    error(fname .. ": the view is already a child of another view", level + 1)
+  end
+  rawset(child, "_parent", v)
+  table.insert(rawget(v, "_children"), child)
 end
 
-function View:remove_view(child)
-  child_arg("remove_view", child)
-  local i = index_of(self, child)
-  if not i then error("remove_view: the view is not a child of this view", 2) end
-  table.remove(rawget(self, "_children"), i)
-end
+function View:add_view(child) adopt(self, child, "add_view", 2) end
+function View:add_child(child) adopt(self, child, "add_child", 2) end
 
-function View:swap_views(a, b)
-  child_arg("swap_views", a)
-  child_arg("swap_views", b)
-  local i, j = index_of(self, a), index_of(self, b)
-  if not i or not j then error("swap_views: both views must be children of this view", 2) end
-  local children = rawget(self, "_children")
+local function remove(v, child, fname)
+  child_arg(fname, child, 2)
+  local i = index_of(v, child)
+  if not i then error(fname .. ": the view is not a child of this view", 3) end
+  rawset(child, "_parent", nil)
+  table.remove(rawget(v, "_children"), i)
+end
+function View:remove_view(child) remove(self, child, "remove_view") end
+function View:remove_child(child) remove(self, child, "remove_child") end
+
+local function swap(v, a, b, fname)
+  child_arg(fname, a, 2)
+  child_arg(fname, b, 2)
+  local i, j = index_of(v, a), index_of(v, b)
+  if not i or not j then error(fname .. ": both views must be children of this view", 3) end
+  local children = rawget(v, "_children")
   children[i], children[j] = children[j], children[i]
 end
-
--- The names of API versions before 6.2.
-View.add_child, View.remove_child, View.swap_childs = View.add_view, View.remove_view, View.swap_views
+function View:swap_views(a, b) swap(self, a, b, "swap_views") end
+function View:swap_childs(a, b) swap(self, a, b, "swap_childs") end
 
 -- Does nothing, as in Renoise (layouts fit their contents by themselves).
 function View:resize() end
@@ -130,56 +181,58 @@ function View:scroll_to_last_line() end
 function View:scroll_to_first_line() end
 function View:update() end
 
--- Value notifiers (controls) and the button's pressed / released.
-function View:add_notifier(...) rawget(self, "_changed"):add_notifier(...) end
-function View:remove_notifier(...) rawget(self, "_changed"):remove_notifier(...) end
-function View:has_notifier(...) return rawget(self, "_changed"):has_notifier(...) end
-function View:add_pressed_notifier(...) rawget(self, "_pressed"):add_notifier(...) end
-function View:remove_pressed_notifier(...) rawget(self, "_pressed"):remove_notifier(...) end
-function View:add_released_notifier(...) rawget(self, "_released"):add_notifier(...) end
-function View:remove_released_notifier(...) rawget(self, "_released"):remove_notifier(...) end
-
--- A click, as --press makes it: a button is pressed, released and
--- clicked (its `notifier`); a checkbox toggles.
-local function press(v)
-  local kind = rawget(v, "_kind")
-  if kind == "button" then
-    rawget(v, "_pressed"):_fire()
-    rawget(v, "_released"):_fire()
-    rawget(v, "_clicked"):_fire()
-  elseif kind == "checkbox" then
-    set_value(v, not get_value(v))
-  else
-    return false, "'" .. tostring(v._props.id) .. "' is a " .. rawget(v, "_type")
-      .. ": only buttons and checkboxes can be pressed"
+-- Notifier methods: the observable's, with their own names in errors, at
+-- the caller's line.
+local function notifier_method(name, field, method)
+  View[name] = function(self, ...)
+    local obs = rawget(self, field)
+    local ok, res = pcall(obs[method], obs, ...)
+    if not ok then
+      error(name .. tostring(res):gsub("^.-" .. method, "", 1), 2)
+    end
+    return res
   end
-  return true
 end
+notifier_method("add_notifier", "_changed", "add_notifier")
+notifier_method("remove_notifier", "_changed", "remove_notifier")
+notifier_method("has_notifier", "_changed", "has_notifier")
+notifier_method("add_pressed_notifier", "_pressed", "add_notifier")
+notifier_method("remove_pressed_notifier", "_pressed", "remove_notifier")
+notifier_method("add_released_notifier", "_released", "add_notifier")
+notifier_method("remove_released_notifier", "_released", "remove_notifier")
 
 local function make(vb, kind, props)
   local info = KINDS[kind]
   if props ~= nil and host.rawtype(props) ~= "table" then
     error("bad argument #1 to '" .. kind .. "' (table expected, got " .. type(props) .. ")", 3)
   end
+  serial = serial + 1
   local v = setmetatable({
     _kind = kind, _type = info[1], _props = { visible = true, active = true },
     _children = {}, _changed = host.Observable(), _pressed = host.Observable(),
-    _released = host.Observable(), _clicked = host.Observable(),
+    _released = host.Observable(), _clicked = host.Observable(), _serial = serial,
   }, view_mt)
+  made[v] = true
   local p = rawget(v, "_props")
   if info[2] ~= nil then p.value = info[2] end
-  if TEXTS[kind] then p.text = "" end
   if kind == "xypad" then p.value = { x = 0.5, y = 0.5 } end
+  if TEXTS[kind] then p.text = "" end
   props = props or {}
-  for i, child in ipairs(props) do
-    if not is_view(child) then
-      error("bad argument #1 to '" .. kind .. "' (item " .. i
-        .. " of the table: a view expected, got " .. type(child) .. ")", 3)
+  -- Children: the table's array part, or a `views` array.
+  local children = {}
+  for i, child in ipairs(props) do children[#children + 1] = { child, "item " .. i } end
+  if host.rawtype(props.views) == "table" then
+    for i, child in ipairs(props.views) do children[#children + 1] = { child, "views[" .. i .. "]" } end
+  end
+  for _, c in ipairs(children) do
+    if not is_view(c[1]) then
+      error("bad argument #1 to '" .. kind .. "' (" .. c[2]
+        .. " of the table: a view expected, got " .. type(c[1]) .. ")", 3)
     end
-    table.insert(rawget(v, "_children"), child)
+    adopt(v, c[1], kind, 3)
   end
   for key, value in pairs(props) do
-    if host.rawtype(key) == "number" then
+    if host.rawtype(key) == "number" or key == "views" then
       -- children, above
     elseif key == "id" then
       if host.rawtype(value) ~= "string" then
@@ -190,23 +243,25 @@ local function make(vb, kind, props)
       end
       rawget(vb, "_views")[value] = v
       p.id = value
-      by_id[#by_id + 1] = v
     elseif key == "notifier" then
-      local target = kind == "button" and "_clicked" or "_changed"
-      rawget(v, target):add_notifier(value)
+      rawget(v, info[3] and "_clicked" or "_changed"):add_notifier(value)
     elseif key == "pressed" then
       rawget(v, "_pressed"):add_notifier(value)
     elseif key == "released" then
       rawget(v, "_released"):add_notifier(value)
     elseif key == "bind" then
-      if host.rawtype(value) ~= "table" or value.add_notifier == nil then
-        error("bad argument #1 to '" .. kind .. "' (bind: an observable expected, got "
-          .. type(value) .. ")", 3)
+      local observables = kind == "xypad" and host.rawtype(value) == "table"
+        and { value.x, value.y } or { value }
+      for _, o in ipairs(observables) do
+        if host.rawtype(o) ~= "table" or o.add_notifier == nil then
+          error("bad argument #1 to '" .. kind .. "' (bind: an observable expected, got "
+            .. type(o) .. ")", 3)
+        end
+        o:add_notifier(function() rawget(v, "_changed"):_fire(get_value(v)) end)
       end
       rawset(v, "_bind", value)
-      value:add_notifier(function() rawget(v, "_changed"):_fire(value.value) end)
-    elseif key ~= "value" and not (key == "text" and kind:match("textfield$")) then
-      p[key] = value
+    elseif key ~= "value" and not is_text_value(v, key) then
+      v[key] = value
     end
   end
   -- The value last: a bound view takes the observable's, an explicit one
@@ -214,7 +269,7 @@ local function make(vb, kind, props)
   local value = props.value
   if value == nil and kind:match("textfield$") then value = props.text end
   if value ~= nil then
-    if rawget(v, "_bind") ~= nil then v._bind.value = value else p.value = value end
+    if rawget(v, "_bind") ~= nil then set_value(v, value) else p.value = value end
   end
   return v
 end
@@ -250,12 +305,112 @@ renoise.ViewBuilder = setmetatable({
 
 host.is_view = is_view
 
--- --press ID: the last view made with that id (a dialog built again has
--- new views).
-host.press = function(id)
-  for i = #by_id, 1, -1 do
-    if by_id[i]._props.id == id then return press(by_id[i]) end
+-- The newest view that `name` names: by id, else (for --press) a button or
+-- link by its text.
+local function find(name, by_text)
+  local best
+  for v in pairs(made) do
+    local p = rawget(v, "_props")
+    if (p.id == name or (by_text and KINDS[rawget(v, "_kind")][3] and p.text == name))
+        and (not best or rawget(v, "_serial") > rawget(best, "_serial")) then
+      best = v
+    end
   end
-  return false, "no button or checkbox with the id '" .. id .. "'"
-    .. (#by_id > 0 and "" or " (the tool made no view with an id)")
+  return best
+end
+
+-- What a person could not click or edit.
+local function unusable(v, name)
+  local p = rawget(v, "_props")
+  if p.visible == false then return "'" .. name .. "' is hidden (visible = false)" end
+  if p.active == false then return "'" .. name .. "' is inactive (active = false)" end
+end
+
+-- --press NAME: a button, bitmap or link is pressed, released and
+-- clicked (its `notifier`); a checkbox toggles. -> true; nil (nothing
+-- of that name yet); false, message (it cannot be pressed).
+local function press(name)
+  local v = find(name, true)
+  if not v then return nil end
+  local kind = rawget(v, "_kind")
+  local why = unusable(v, name)
+  if why then return false, why end
+  if KINDS[kind][3] then
+    rawget(v, "_pressed"):_fire()
+    rawget(v, "_released"):_fire()
+    rawget(v, "_clicked"):_fire()
+  elseif kind == "checkbox" then
+    set_value(v, not get_value(v))
+  else
+    return false, "'" .. name .. "' is a " .. rawget(v, "_type")
+      .. ": only buttons, bitmaps, links and checkboxes can be pressed"
+  end
+  return true
+end
+
+-- --set ID=VALUE: the text of a text field, a number, true / false for a
+-- checkbox, an item's position or text for a popup, switch or chooser.
+local NUMBERS = { valuebox = true, valuefield = true, value = true, slider = true,
+  minislider = true, rotary = true, scrollbar = true }
+local function set(name, text)
+  local v = find(name, false)
+  if not v then return nil end
+  local why = unusable(v, name)
+  if why then return false, why end
+  local kind, value = rawget(v, "_kind"), nil
+  if kind:match("textfield$") then
+    value = text
+  elseif kind == "checkbox" then
+    if text == "true" then value = true elseif text == "false" then value = false end
+  elseif NUMBERS[kind] then
+    value = tonumber(text)
+  elseif kind == "popup" or kind == "switch" or kind == "chooser" then
+    local items = rawget(v, "_props").items or {}
+    for i, item in ipairs(items) do if item == text then value = i end end
+    local n = tonumber(text)
+    if not value and n and n >= 1 and n <= math.max(1, #items) and n % 1 == 0 then value = n end
+  else
+    return false, "'" .. name .. "' is a " .. rawget(v, "_type") .. ": it holds no value to set"
+  end
+  if value == nil then
+    return false, "'" .. text .. "' is no value for '" .. name .. "', a " .. rawget(v, "_type")
+  end
+  set_value(v, value)
+  return true
+end
+
+-- The --set and --press actions still to do, in order: sets first.
+local pending = {}
+host.queue_actions = function(sets, presses)
+  for _, s in ipairs(sets) do
+    local name, text = s:match("^([^=]*)=(.*)$")
+    pending[#pending + 1] = { set, name or s, text }
+  end
+  for _, name in ipairs(presses) do pending[#pending + 1] = { press, name } end
+end
+
+-- Does the actions whose views exist, in order, up to the first whose view
+-- does not exist yet (a dialog a timer opens later). -> true; or false,
+-- message for an action that cannot be done.
+host.run_actions = function()
+  while pending[1] do
+    local a = pending[1]
+    if a[1] == set and a[3] == nil then
+      return false, "--set takes ID=VALUE, not '" .. a[2] .. "'"
+    end
+    local done, why = a[1](a[2], a[3])
+    if done == nil then return true end
+    if not done then return false, why end
+    table.remove(pending, 1)
+  end
+  return true
+end
+
+-- The first action left undone, as a message; nil when all were done.
+host.actions_left = function()
+  local a = pending[1]
+  if not a then return nil end
+  local what = a[1] == press and "no button, bitmap, link or checkbox with the id or text '"
+    or "no view with the id '"
+  return what .. a[2] .. "'" .. (next(made) and "" or " (the tool made no view)")
 end

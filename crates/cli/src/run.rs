@@ -24,11 +24,16 @@ pub struct RunArgs {
     /// this name (the full name, or its last part after ':'). Repeatable.
     #[arg(long, value_name = "NAME")]
     menu: Vec<String>,
-    /// After the --menu entries, click the button (or toggle the checkbox)
-    /// that the tool built with `id = ID` in a renoise.ViewBuilder.
-    /// Repeatable.
-    #[arg(long, value_name = "ID")]
+    /// After the --menu entries and the --set values, click the button (or
+    /// bitmap or link; a checkbox toggles) with this id (or text) in a view
+    /// the tool built with renoise.ViewBuilder, once it exists. Repeatable.
+    #[arg(long, value_name = "NAME")]
     press: Vec<String>,
+    /// After the --menu entries, set the value of the view with this id
+    /// (a text field's text, a number, true / false, a popup's item) once
+    /// it exists. Repeatable.
+    #[arg(long, value_name = "ID=VALUE")]
+    set: Vec<String>,
     /// What renoise.app():show_prompt / show_custom_prompt return (default:
     /// the first button).
     #[arg(long, value_name = "BUTTON")]
@@ -148,6 +153,10 @@ fn setup_and_run(lua: &Lua, args: &RunArgs, folder: &Path, main: &Path) -> mlua:
     opts.set(
         "menu",
         lua.create_sequence_from(args.menu.iter().map(String::as_str))?,
+    )?;
+    opts.set(
+        "set",
+        lua.create_sequence_from(args.set.iter().map(String::as_str))?,
     )?;
     opts.set(
         "press",

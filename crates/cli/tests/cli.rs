@@ -138,90 +138,105 @@ fn tool_folder_menu_and_args() {
 }
 
 #[test]
-fn press_clicks_a_button_or_checkbox_of_the_dialog_a_menu_entry_built() {
-    // A tool whose networking starts from its dialog's button: a server
-    // that the "start" button runs, and a checkbox that says whether it
-    // answers in capitals.
+fn press_and_set_drive_the_dialog_a_menu_entry_built() {
+    // A tool whose networking starts from its dialog: a server that the
+    // "Start" button (no id: found by its text) runs, a checkbox that says
+    // whether it answers in capitals, a text field with the greeting; the
+    // menu entry "Later" opens the dialog through a timer.
     let script = r#"
 local server, vb
 local loud = false
-renoise.tool():add_menu_entry { name = "Main Menu:Tools:Echo...", invoke = function()
+local function open()
   vb = renoise.ViewBuilder()
   renoise.app():show_custom_dialog("Echo", vb:column {
     vb:checkbox { id = "loud", notifier = function(v) loud = v end },
-    vb:button { id = "start", text = "Start", notifier = function()
+    vb:textfield { id = "greeting", text = "hello" },
+    vb:button { text = "Start", notifier = function()
       server = renoise.Socket.create_server("127.0.0.1", 0)
       server:run { socket_message = function(s, m)
         print(loud and m:upper() or m)
         os.exit(0)
       end }
       local c = renoise.Socket.create_client("127.0.0.1", server.local_port)
-      c:send("hello")
+      c:send(vb.views.greeting.text)
     end },
+    vb:button { id = "off", text = "Off", active = false },
     vb:text { id = "label", text = "not a button" },
   })
+end
+renoise.tool():add_menu_entry { name = "Main Menu:Tools:Echo...", invoke = open }
+local function later()
+  renoise.tool():remove_timer(later)
+  open()
+end
+renoise.tool():add_menu_entry { name = "Main Menu:Tools:Later...", invoke = function()
+  renoise.tool():add_timer(later, 50)
 end }
 "#;
     let (dir, f) = temp_file("press", "press.lua", script);
     let f = f.to_str().unwrap();
-    let so = run_ok(&[
-        "run",
-        "-q",
-        "--timeout",
-        "10",
-        f,
-        "--menu",
-        "Echo",
-        "--press",
-        "start",
-    ]);
-    assert_eq!(so, "hello\n");
-    let so = run_ok(&[
-        "run",
-        "-q",
-        "--timeout",
-        "10",
-        f,
-        "--menu",
-        "Echo",
-        "--press",
-        "loud",
-        "--press",
-        "start",
-    ]);
-    assert_eq!(so, "HELLO\n");
-    for (press, says) in [
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", "-q", "--timeout", "10", f];
+        if extra[0] != "--menu" {
+            args.extend(["--menu", "Echo"]);
+        }
+        args.extend_from_slice(extra);
+        cmd().args(&args).output().unwrap()
+    };
+    for (extra, says) in [
+        (&["--press", "Start"][..], "hello\n"),
+        (&["--press", "loud", "--press", "Start"][..], "HELLO\n"),
+        (&["--press", "Start", "--set", "greeting=bye"][..], "bye\n"),
+        // The views come with the dialog that a timer opens.
         (
-            "label",
-            "'label' is a Text: only buttons and checkboxes can be pressed",
+            &["--menu", "Later", "--press", "loud", "--press", "Start"][..],
+            "HELLO\n",
         ),
-        ("nope", "no button or checkbox with the id 'nope'"),
     ] {
-        let o = cmd()
-            .args([
-                "run",
-                "-q",
-                "--timeout",
-                "10",
-                f,
-                "--menu",
-                "Echo",
-                "--press",
-                press,
-            ])
-            .output()
-            .unwrap();
+        let o = run(extra);
         let (so, se) = out(&o);
-        assert_eq!(o.status.code(), Some(1), "{so}{se}");
-        assert!(se.contains(says) && !se.contains("stack traceback"), "{se}");
+        assert!(o.status.success(), "{extra:?}: {se}");
+        assert_eq!(so, says, "{extra:?}");
     }
-    // Without the menu entry no view was made.
+    for (extra, says) in [
+        (
+            &["--press", "label"][..],
+            "'label' is a Text: only buttons, bitmaps, links and checkboxes can be pressed",
+        ),
+        (
+            &["--press", "off"][..],
+            "'off' is inactive (active = false)",
+        ),
+        (
+            &["--set", "label=x"][..],
+            "'label' is a Text: it holds no value to set",
+        ),
+        (
+            &["--set", "loud=maybe"][..],
+            "'maybe' is no value for 'loud', a CheckBox",
+        ),
+        (
+            &["--set", "greeting"][..],
+            "--set takes ID=VALUE, not 'greeting'",
+        ),
+    ] {
+        let o = run(extra);
+        let (so, se) = out(&o);
+        assert_eq!(o.status.code(), Some(1), "{extra:?}: {so}{se}");
+        assert!(
+            se.contains(says) && !se.contains("stack traceback"),
+            "{extra:?}: {se}"
+        );
+    }
+    // Nothing of that name ever comes: the run ends once nothing is left
+    // that could make it, and says what was missing.
     let o = cmd()
-        .args(["run", "-q", "--timeout", "10", f, "--press", "start"])
+        .args(["run", "-q", "--timeout", "10", f, "--press", "Start"])
         .output()
         .unwrap();
+    assert_eq!(o.status.code(), Some(1));
     assert!(
-        out(&o).1.contains("(the tool made no view with an id)"),
+        out(&o).1.contains("no button, bitmap, link or checkbox with the id or text 'Start' (the tool made no view)"),
         "{}",
         out(&o).1
     );

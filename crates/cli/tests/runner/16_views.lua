@@ -111,12 +111,66 @@ assert(log.text == "one\ntwo")
 log:clear()
 assert(log.text == "")
 
--- A dialog is visible until closed.
+-- Children in a `views` array; one parent per view.
+local t1, t2 = vb:text {}, vb:text {}
+local listed = vb:row { views = { t1, t2 } }
+assert(#listed.views == 2 and listed.views[2] == t2)
+ok, e = pcall(function() col:add_child(t1) end)
+assert(not ok and e:find("already a child of another view", 1, true), e)
+ok, e = pcall(function() return vb:column { t2 } end)
+assert(not ok and e:find("already a child of another view", 1, true), e)
+listed:remove_view(t1)
+col:add_child(t1)
+assert(col.views[2] == t1)
+
+-- Sizes read back as numbers, whatever was set.
+local sized = vb:text { width = "100%" }
+assert(type(sized.width) == "number" and sized.width > 0 and sized.height > 0)
+sized.width = 250
+assert(sized.width == 250 and sized.size.width == 250)
+sized.size = { width = 40, height = 30 }
+assert(sized.width == 40 and sized.height == 30)
+assert(math.min(content.height, 500) > 0)
+
+-- An XY pad binds two observables.
+local x, y = renoise.Document.ObservableNumber(0.1), renoise.Document.ObservableNumber(0.2)
+local xy_seen
+local pad = vb:xypad { bind = { x = x, y = y }, notifier = function(v) xy_seen = v end }
+assert(pad.value.x == 0.1 and pad.value.y == 0.2)
+y.value = 0.7
+assert(xy_seen and xy_seen.x == 0.1 and xy_seen.y == 0.7)
+pad.value = { x = 0.3, y = 0.4 }
+assert(x.value == 0.3 and y.value == 0.4)
+
+-- A multiline text field bound to a list of strings shows its lines.
+local lines = renoise.Document.ObservableStringList()
+lines:insert("first")
+lines:insert("second")
+assert(vb:multiline_textfield { bind = lines }.text == "first\nsecond")
+-- paragraphs and text are one.
+local para = vb:multiline_text { paragraphs = { "a", "b" } }
+assert(para.text == "a\nb" and #para.paragraphs == 2 and para.paragraphs[2] == "b")
+
+-- Notifier errors name the method and point at the caller.
+local function f() end
+local btn = vb:button {}
+btn:add_pressed_notifier(f)
+ok, e = pcall(btn.add_pressed_notifier, btn, f)
+assert(not ok and e:find("add_pressed_notifier: the given function was already added", 1, true), e)
+assert(not e:find("renoise-socket", 1, true), e)
+ok, e = pcall(btn.remove_released_notifier, btn, f)
+assert(not ok and e:find("^remove_released_notifier: "), e)
+
+-- A dialog is visible until closed; `visible` is read-only; show() only
+-- brings it to the front.
 local dialog = renoise.app():show_custom_dialog("Settings", content)
 assert(type(dialog) == "Dialog" and dialog.visible)
+ok, e = pcall(function() dialog.visible = false end)
+assert(not ok and e:find("read-only", 1, true), e)
+dialog:show()
 dialog:close()
 assert(not dialog.visible)
 dialog:show()
-assert(dialog.visible)
+assert(not dialog.visible)
 assert(#clicks == 0, "nothing is clicked by itself")
 print("ok")
