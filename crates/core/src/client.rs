@@ -32,8 +32,11 @@ const MAX_DATAGRAM: usize = 65536;
 /// Why reading stopped: the data before it is still delivered first.
 #[derive(Debug)]
 enum End {
-    /// The peer closed or reset the connection.
+    /// The peer closed the connection (or it broke while we sent).
     Peer,
+    /// The peer reset the connection: the end of the stream for Renoise's
+    /// receives, `ConnectionReset` for `io::Read` (as from std).
+    Reset(io::Error),
     /// The kernel reported another error.
     Failed(io::Error),
 }
@@ -347,7 +350,7 @@ impl Client {
     /// # Ok::<(), renoise_socket::Error>(())
     /// ```
     pub fn is_connected(&self) -> bool {
-        let Some(sock) = self.sock.as_ref() else {
+        let Some(sock) = self.sock.as_ref().filter(|_| !self.peer_gone) else {
             return false;
         };
         if self.opts.protocol != Protocol::Tcp || !self.buf.is_empty() {
@@ -817,7 +820,9 @@ impl Client {
     /// would report the end again and close it) nor forget it; it is the
     /// program's to close.
     pub(crate) fn ended_for_server(&self) -> bool {
-        self.eof_read && self.buf.is_empty()
+        // Once the program has shut its sending side down too, the exchange
+        // is over: the server reads the end again and closes.
+        self.eof_read && self.buf.is_empty() && !self.peer_gone
     }
 
     /// `Error::Closed` on a closed client, but the end (once) after a send
@@ -981,9 +986,19 @@ impl Client {
         if self.buf.is_empty() {
             let mut wait = Wait::new(timeout);
             loop {
-                if eof_open && matches!(self.end, Some(End::Peer)) {
-                    self.eof_read = true;
-                    return Ok(self.buf.take(0));
+                if eof_open {
+                    match self.end.take() {
+                        Some(End::Peer) => {
+                            self.end = Some(End::Peer);
+                            self.eof_read = true;
+                            return Ok(self.buf.take(0));
+                        }
+                        Some(End::Reset(e)) => {
+                            self.close();
+                            return Err(Error::Io(e));
+                        }
+                        end => self.end = end,
+                    }
                 }
                 if self.end.is_some() {
                     return Err(self.finish());
@@ -1089,10 +1104,8 @@ impl Client {
             return Err(Error::Io(e));
         }
         self.end = Some(match e.kind() {
-            io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::BrokenPipe
-            | io::ErrorKind::NotConnected => End::Peer,
+            io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted => End::Reset(e),
+            io::ErrorKind::BrokenPipe | io::ErrorKind::NotConnected => End::Peer,
             _ => End::Failed(e),
         });
         Ok(())

@@ -58,7 +58,8 @@
 //! - **End of stream.** Every remaining byte is delivered first (an
 //!   unterminated last line is a line, a short last record is returned),
 //!   then [`Error::Disconnected`], and the client is closed. A connection
-//!   reset counts as the end of the stream. UDP never reports it.
+//!   reset counts as the end of the stream (`std::io::Read` alone reports
+//!   it as `ConnectionReset`, as std does). UDP never reports it.
 //! - **Send.** TCP writes everything or fails, and never raises `SIGPIPE`.
 //!   A peer that stops reading fails the call after the send timeout
 //!   (10 s) without progress: [`Error::Timeout`] if nothing was written

@@ -103,7 +103,13 @@ impl Client {
 /// side can still be answered, as with a std `TcpStream`. On a server's
 /// [`Connection`](crate::Connection) the server, which reads it too,
 /// leaves an end read this way to the program: it neither reports nor
-/// closes it until the program closes the connection. A closed client
+/// closes it until the program closes the connection or shuts its own
+/// sending side down ([`shutdown_send`](Client::shutdown_send): the
+/// exchange is then over, and the server closes it and reports
+/// [`Event::Closed`](crate::Event::Closed)). A connection the peer reset
+/// fails with `ConnectionReset`, as a std `TcpStream` does (after every
+/// byte that came before it; the client is then closed), where a
+/// `receive_*` call reports the end. A closed client
 /// (by [`close`](Client::close), by an error, or after a `receive_*` call
 /// reported the end) fails with `NotConnected`: an error that closed the
 /// client never reads as a clean end. On UDP a read returns (part of) one

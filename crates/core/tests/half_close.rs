@@ -28,6 +28,7 @@ fn the_peer_reads_the_end_and_its_answer_still_arrives() {
         c.send(b"world").unwrap();
         c.shutdown_send().unwrap();
         assert!(!c.is_open());
+        assert!(!c.is_connected(), "not open, so not connected");
         assert!(c.can_receive());
         assert_eq!(c.receive_line(LONG).unwrap(), b"11");
         assert_eq!(c.receive_line(LONG).unwrap(), b"bye");

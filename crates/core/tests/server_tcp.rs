@@ -397,6 +397,49 @@ fn a_connection_the_program_half_closes_still_delivers_until_the_peer_ends() {
 }
 
 #[test]
+fn a_connection_read_to_its_end_and_half_closed_by_the_program_is_closed() {
+    // The std sequence: read the request to the end, answer, shut down
+    // writing. Both directions are over: the server closes it and says so,
+    // whichever of the two the program did first.
+    for shut_first in [false, true] {
+        let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Tcp).unwrap();
+        let mut peer = stream(&server);
+        peer.write_all(b"request").unwrap();
+        peer.shutdown(Shutdown::Write).unwrap();
+        let events = poll_until(&mut server, |ev| count_accepted(ev) == 1);
+        let conn = accepted(&events).remove(0);
+        {
+            let mut c = conn.lock();
+            c.set_read_timeout(Some(Duration::from_secs(5)));
+            if shut_first {
+                c.write_all(b"early reply").unwrap();
+                c.shutdown_send().unwrap();
+            }
+            let mut got = Vec::new();
+            c.read_to_end(&mut got).unwrap();
+            assert_eq!(got, b"request");
+            if !shut_first {
+                c.write_all(b"reply").unwrap();
+                c.shutdown_send().unwrap();
+            }
+        }
+        let mut reply = Vec::new();
+        peer.read_to_end(&mut reply).unwrap();
+        assert_eq!(
+            reply,
+            if shut_first {
+                &b"early reply"[..]
+            } else {
+                b"reply"
+            }
+        );
+        let events = poll_until(&mut server, |ev| count_closed(ev) == 1);
+        assert!(errors(&events).is_empty(), "{:?}", errors(&events));
+        assert_eq!(server.connections().len(), 0, "shut_first {shut_first}");
+    }
+}
+
+#[test]
 fn ipv6_loopback_connections() {
     if !has_ipv6() {
         eprintln!("no IPv6 loopback here; skipped");

@@ -98,6 +98,48 @@ fn a_peer_that_half_closed_can_still_be_answered() {
 }
 
 #[test]
+fn a_reset_is_connection_reset_after_every_byte_before_it() {
+    // As from a std TcpStream: a body cut off by a reset must not read as
+    // a clean end of stream.
+    for host in LOOPBACKS {
+        let data = pattern(1000);
+        let sent = data.clone();
+        let (mut c, peer) = pair_on(&format!("{host}:0"), move |s| {
+            (&s).write_all(&sent).unwrap();
+            socket2::SockRef::from(&s)
+                .set_linger(Some(Duration::ZERO))
+                .unwrap();
+        });
+        peer.join().unwrap();
+        // Whether the reset is there before the data is read or comes
+        // while the read waits, the data comes first, then the reset.
+        c.set_read_timeout(Some(LONG));
+        let mut got = Vec::new();
+        let e = c.read_to_end(&mut got).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::ConnectionReset, "{host}: {e}");
+        assert_eq!(got, data, "{host}");
+        // Then closed, as after any error.
+        assert_eq!(
+            c.read(&mut [0; 8]).unwrap_err().kind(),
+            io::ErrorKind::NotConnected
+        );
+    }
+}
+
+#[test]
+fn a_reset_is_still_the_end_for_receive() {
+    let (mut c, peer) = pair(|s| {
+        (&s).write_all(b"last words\n").unwrap();
+        socket2::SockRef::from(&s)
+            .set_linger(Some(Duration::ZERO))
+            .unwrap();
+    });
+    peer.join().unwrap();
+    assert_eq!(c.receive_line(LONG).unwrap(), b"last words");
+    assert!(matches!(c.receive_line(LONG), Err(Error::Disconnected)));
+}
+
+#[test]
 fn a_closed_client_fails_not_connected_on_read() {
     let (mut c, peer) = pair(send_and_hold(b"unread".to_vec()));
     c.close();

@@ -110,8 +110,10 @@ impl ServerBuilder {
     }
 
     /// Most bytes one `receive_all` returns on an accepted connection, and
-    /// so the largest [`Event::Message`](crate::Event::Message) a TCP
-    /// connection produces; see [`ClientBuilder::all_chunk_size`].
+    /// so, without framing, the largest [`Event::Message`](crate::Event::Message)
+    /// a TCP connection produces (with framing an event is one whole
+    /// packet, up to the maximum receive size); see
+    /// [`ClientBuilder::all_chunk_size`].
     ///
     /// ```
     /// let b = renoise_socket::ServerBuilder::new().all_chunk_size(256 * 1024);

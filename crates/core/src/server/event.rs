@@ -45,8 +45,9 @@ pub enum Event {
     /// TCP: a new connection, a full client. Always reported before any
     /// message from it.
     Accepted(Connection),
-    /// Data arrived. TCP: whatever bytes the connection had (not framed:
-    /// one event per read, at most the connection's all-chunk size). UDP:
+    /// Data arrived. TCP: whatever bytes the connection had (without
+    /// framing: one event per read, at most the connection's all-chunk
+    /// size; with framing: one whole packet per event). UDP:
     /// one whole datagram per event, an empty one too (a client's
     /// [`receive_all`](crate::Client::receive_all) skips those: it has no
     /// empty chunk to return, but an event can carry an empty message).
