@@ -34,6 +34,11 @@ host.raw = fields
 -- giving it.
 local api_names = setmetatable({}, { __mode = "k" })
 host.api_names = api_names
+-- For objinfo: metatable -> a function of the object giving its members
+-- (name -> a function for methods, anything else for properties), for
+-- API objects whose metatable's __index is a function.
+local api_members = setmetatable({}, { __mode = "k" })
+host.api_members = api_members
 local property_mark = {}
 
 -- property(getter [, setter]): assigned to an instance field, reads and
@@ -284,6 +289,8 @@ function objinfo(object)
       local ci = class_info[cls]
       cls = ci and ci.base
     end
+  elseif mt ~= nil and api_members[mt] then
+    for k, v in pairs(api_members[mt](object)) do add(k, v) end
   elseif rawtype(mt) == "table" and rawtype(mt.__index) == "table" then
     for k, v in pairs(mt.__index) do add(k, v) end
   end

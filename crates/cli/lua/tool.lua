@@ -135,6 +135,12 @@ local tool_mt = {
   end,
 }
 host.api_names[tool_mt] = "ScriptingTool"
+host.api_members[tool_mt] = function(t)
+  local members = { preferences = true }
+  for k, v in pairs(Tool) do members[k] = v end
+  for k, v in pairs(t) do members[k] = v end
+  return members
+end
 local tool = setmetatable({}, tool_mt)
 host.tool = tool
 tool._timers = {}
@@ -306,8 +312,46 @@ end
 
 -- renoise.app(): messages on stderr.
 local App = {}
-local app_mt = { __index = App }
+-- The application's properties, as plain values (there is no song, no
+-- log file, no other tool); `active_clipboard_index` can be set (1-4). A
+-- name that is neither a property nor a function raises, as in Renoise.
+local app_values = {
+  log_filename = "", recently_loaded_song_files = {}, recently_saved_song_files = {},
+  installed_tools = {}, active_clipboard_index = 1,
+  key_modifier_states = { alt = "released", control = "released", shift = "released", meta = "released" },
+  key_modifier_flags = { alt = false, control = false, shift = false, meta = false },
+}
+local app_mt = {
+  __index = function(_, key)
+    local v = App[key]
+    if v ~= nil then return v end
+    if key == "current_song" then return renoise.song() end
+    v = app_values[key]
+    if v ~= nil then
+      -- Lists come as copies, as Renoise's do.
+      if type(v) == "table" then v = table.copy(v) end
+      return v
+    end
+    error(("renoise.app() has no property or function '%s' (renoise-socket run)"):format(tostring(key)), 2)
+  end,
+  __newindex = function(_, key, value)
+    if key ~= "active_clipboard_index" then
+      error(("renoise.app(): '%s' cannot be set"):format(tostring(key)), 2)
+    end
+    if type(value) ~= "number" or value % 1 ~= 0 or value < 1 or value > 4 then
+      error("renoise.app().active_clipboard_index: expected a number from 1 to 4, got "
+        .. tostring(value), 2)
+    end
+    app_values.active_clipboard_index = value
+  end,
+}
 host.api_names[app_mt] = "Application"
+host.api_members[app_mt] = function()
+  local members = { current_song = true }
+  for k, v in pairs(App) do members[k] = v end
+  for k in pairs(app_values) do members[k] = true end
+  return members
+end
 local app = setmetatable({}, app_mt)
 function renoise.app() return app end
 
@@ -359,6 +403,9 @@ local dialog_mt = {
   end,
 }
 host.api_names[dialog_mt] = "Dialog"
+host.api_members[dialog_mt] = function()
+  return { visible = true, show = Dialog.show, close = Dialog.close }
+end
 function Dialog:show() end
 function Dialog:close() rawset(self, "_closed", true) end
 function App:show_custom_dialog(title, view)
@@ -367,6 +414,20 @@ function App:show_custom_dialog(title, view)
   return setmetatable({}, dialog_mt)
 end
 function App:prompt_for_filename_to_read() return "" end
+function App:prompt_for_multiple_filenames_to_read() return {} end
+-- What needs a song (or the instrument or track it selects) raises, as
+-- renoise.song() does.
+for _, name in ipairs({ "new_song", "new_song_no_template", "load_song", "save_song",
+    "save_song_as", "load_track_device_chain", "load_track_device_preset", "load_instrument",
+    "load_instrument_multi_sample", "load_instrument_device_chain",
+    "load_instrument_device_preset", "load_instrument_modulation_set", "load_instrument_phrase",
+    "load_instrument_sample", "save_track_device_chain", "save_instrument",
+    "save_instrument_multi_sample", "save_instrument_device_chain",
+    "save_instrument_modulation_set", "save_instrument_phrase", "save_instrument_sample" }) do
+  App[name] = function()
+    error("renoise.app():" .. name .. "(): there is no song outside Renoise (renoise-socket run)", 2)
+  end
+end
 function App:prompt_for_filename_to_write() return "" end
 function App:prompt_for_path() return "" end
 
@@ -426,6 +487,12 @@ local window_mt = {
   end,
 }
 host.api_names[window_mt] = "ApplicationWindow"
+host.api_members[window_mt] = function()
+  local members = {}
+  for k, v in pairs(Window) do members[k] = v end
+  for k in pairs(window_values) do members[k] = true end
+  return members
+end
 App.window = setmetatable({}, window_mt)
 
 -- renoise.Midi: no devices here. Tools that list devices while they start

@@ -32,6 +32,13 @@ local serial = 0
 local View = {}
 local view_mt = {}
 host.api_names[view_mt] = function(v) return rawget(v, "_type") end
+host.api_members[view_mt] = function(v)
+  local members = { visible = true, width = true, height = true, views = true, tooltip = true }
+  if rawget(v, "_props").value ~= nil then members.value = true end
+  for k, f in pairs(View) do members[k] = f end
+  for k in pairs(rawget(v, "_props")) do members[k] = true end
+  return members
+end
 
 local function is_view(v)
   return host.rawtype(v) == "table" and getmetatable(v) == view_mt
@@ -285,6 +292,12 @@ local builder_mt = {
   __newindex = function() error("ViewBuilder objects take no new fields", 2) end,
 }
 host.api_names[builder_mt] = "ViewBuilder"
+host.api_members[builder_mt] = function()
+  local members = { views = true }
+  for k, f in pairs(Builder) do members[k] = f end
+  for k, c in pairs(renoise.ViewBuilder) do members[k] = c end
+  return members
+end
 for kind in pairs(KINDS) do
   Builder[kind] = function(vb, props)
     if getmetatable(vb) ~= builder_mt then

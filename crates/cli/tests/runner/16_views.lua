@@ -173,4 +173,13 @@ assert(not dialog.visible)
 dialog:show()
 assert(not dialog.visible)
 assert(#clicks == 0, "nothing is clicked by itself")
+
+-- objinfo lists what these API objects offer.
+local info = table.concat(objinfo(vb:button { text = "b" }), "\n")
+assert(info:find("^class: Button\n") and info:find("\n  text\n", 1, true)
+  and info:find("\n  add_pressed_notifier\n", 1, true), info)
+info = table.concat(objinfo(renoise.Document.ObservableNumber(1)), "\n")
+assert(info:find("^class: ObservableNumber\n properties:\n  value\n methods:\n"), info)
+info = table.concat(objinfo(renoise.app().window), "\n")
+assert(info:find("\n  active_middle_frame\n", 1, true) and info:find("\n  maximize\n", 1, true), info)
 print("ok")
