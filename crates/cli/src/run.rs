@@ -52,9 +52,10 @@ pub struct RunArgs {
 }
 
 /// The Lua parts of the environment, loaded in this order.
-const LUA_FILES: [(&str, &str); 6] = [
+const LUA_FILES: [(&str, &str); 7] = [
     ("class.lua", include_str!("../lua/class.lua")),
     ("extras.lua", include_str!("../lua/extras.lua")),
+    ("constants.lua", include_str!("../lua/constants.lua")),
     ("document.lua", include_str!("../lua/document.lua")),
     ("tool.lua", include_str!("../lua/tool.lua")),
     ("views.lua", include_str!("../lua/views.lua")),

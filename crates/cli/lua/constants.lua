@@ -1,0 +1,94 @@
+-- Renoise's API constants: the song's enums and limits (transport play
+-- modes, track types, pattern line values, instrument and sample modes),
+-- so a tool that names them, or that gets a stand-in renoise.song(), loads.
+-- Values as in Renoise's API definitions (renoise/definitions).
+local constants = {
+  Instrument = {
+    LAYER_NOTE_DISABLED = 0, LAYER_NOTE_OFF = 2, LAYER_NOTE_ON = 1, MAX_NUMBER_OF_PHRASES = 126,
+    NUMBER_OF_MACROS = 8, OVERLAP_MODE_ALL = 0, OVERLAP_MODE_CYCLED = 1,
+    OVERLAP_MODE_RANDOM = 2, PHRASES_OFF = 1, PHRASES_PLAY_KEYMAP = 3,
+    PHRASES_PLAY_SELECTIVE = 2, TAB_EXT_MIDI = 3, TAB_PLUGIN = 2, TAB_SAMPLES = 1,
+  },
+  InstrumentMacroMapping = {
+    SCALING_EXP_FAST = 5, SCALING_EXP_SLOW = 4, SCALING_LINEAR = 3, SCALING_LOG_FAST = 1,
+    SCALING_LOG_SLOW = 2,
+  },
+  InstrumentMidiOutputProperties = {
+    TYPE_EXTERNAL = 1, TYPE_INTERNAL = 3, TYPE_LINE_IN_RET = 2,
+  },
+  InstrumentPhrase = {
+    KEY_TRACKING_NONE = 1, KEY_TRACKING_OFFSET = 3, KEY_TRACKING_TRANSPOSE = 2,
+    MAX_NUMBER_OF_EFFECT_COLUMNS = 8, MAX_NUMBER_OF_LINES = 512,
+    MAX_NUMBER_OF_NOTE_COLUMNS = 12, MIN_NUMBER_OF_EFFECT_COLUMNS = 0,
+    MIN_NUMBER_OF_NOTE_COLUMNS = 1,
+  },
+  InstrumentPhraseMapping = {
+    KEY_TRACKING_NONE = 1, KEY_TRACKING_OFFSET = 3, KEY_TRACKING_TRANSPOSE = 2,
+  },
+  InstrumentTriggerOptions = {
+    QUANTIZE_BAR = 4, QUANTIZE_BEAT = 3, QUANTIZE_LINE = 2, QUANTIZE_NONE = 1,
+  },
+  Pattern = {
+    MAX_NUMBER_OF_LINES = 512,
+  },
+  PatternLine = {
+    EMPTY_DELAY = 0, EMPTY_EFFECT_AMOUNT = 0, EMPTY_EFFECT_NUMBER = 0, EMPTY_INSTRUMENT = 255,
+    EMPTY_NOTE = 121, EMPTY_PANNING = 255, EMPTY_VOLUME = 255, NOTE_OFF = 120,
+  },
+  PatternTrackAutomation = {
+    PLAYMODE_CURVES = 3, PLAYMODE_LINES = 2, PLAYMODE_POINTS = 1,
+  },
+  Sample = {
+    BEAT_SYNC_PERCUSSION = 2, BEAT_SYNC_REPITCH = 1, BEAT_SYNC_TEXTURE = 3,
+    INTERPOLATE_CUBIC = 3, INTERPOLATE_LINEAR = 2, INTERPOLATE_NONE = 1, INTERPOLATE_SINC = 4,
+    LOOP_MODE_FORWARD = 2, LOOP_MODE_OFF = 1, LOOP_MODE_PING_PONG = 4, LOOP_MODE_REVERSE = 3,
+    NEW_NOTE_ACTION_NOTE_CUT = 1, NEW_NOTE_ACTION_NOTE_OFF = 2, NEW_NOTE_ACTION_SUSTAIN = 3,
+  },
+  SampleBuffer = {
+    CHANNEL_LEFT = 1, CHANNEL_LEFT_AND_RIGHT = 3, CHANNEL_RIGHT = 2,
+  },
+  SampleEnvelopeModulationDevice = {
+    LOOP_MODE_FORWARD = 2, LOOP_MODE_OFF = 1, LOOP_MODE_PING_PONG = 4, LOOP_MODE_REVERSE = 3,
+    MAX_NUMBER_OF_POINTS = 6144, MIN_NUMBER_OF_POINTS = 6, PLAYMODE_CURVES = 3,
+    PLAYMODE_LINES = 2, PLAYMODE_POINTS = 1,
+  },
+  SampleFaderModulationDevice = {
+    SCALING_EXP_FAST = 5, SCALING_EXP_SLOW = 4, SCALING_LINEAR = 3, SCALING_LOG_FAST = 1,
+    SCALING_LOG_SLOW = 2,
+  },
+  SampleLfoModulationDevice = {
+    MODE_PULSE = 3, MODE_RANDOM = 4, MODE_SAW = 2, MODE_SIN = 1,
+  },
+  SampleModulationDevice = {
+    OPERATOR_ADD = 1, OPERATOR_DIV = 4, OPERATOR_MUL = 3, OPERATOR_SUB = 2, TARGET_CUTOFF = 4,
+    TARGET_DRIVE = 6, TARGET_PANNING = 2, TARGET_PITCH = 3, TARGET_RESONANCE = 5,
+    TARGET_VOLUME = 1,
+  },
+  SampleStepperModulationDevice = {
+    MAX_NUMBER_OF_POINTS = 256, MIN_NUMBER_OF_POINTS = 1, PLAYMODE_CURVES = 3,
+    PLAYMODE_LINES = 2, PLAYMODE_POINTS = 1,
+  },
+  SampleVelocityTrackingModulationDevice = {
+    MODE_CLAMP = 1, MODE_SCALE = 2,
+  },
+  Song = {
+    MAX_NUMBER_OF_INSTRUMENTS = 255, SUB_COLUMN_DELAY = 5, SUB_COLUMN_EFFECT_AMOUNT = 9,
+    SUB_COLUMN_EFFECT_NUMBER = 8, SUB_COLUMN_INSTRUMENT = 2, SUB_COLUMN_NOTE = 1,
+    SUB_COLUMN_PANNING = 4, SUB_COLUMN_SAMPLE_EFFECT_AMOUNT = 7,
+    SUB_COLUMN_SAMPLE_EFFECT_NUMBER = 6, SUB_COLUMN_VOLUME = 3,
+  },
+  Track = {
+    MUTE_STATE_ACTIVE = 1, MUTE_STATE_MUTED = 3, MUTE_STATE_OFF = 2, TRACK_TYPE_GROUP = 4,
+    TRACK_TYPE_MASTER = 2, TRACK_TYPE_SEND = 3, TRACK_TYPE_SEQUENCER = 1,
+  },
+  Transport = {
+    PLAYMODE_CONTINUE_PATTERN = 2, PLAYMODE_RESTART_PATTERN = 1,
+    RECORD_PARAMETER_MODE_AUTOMATION = 2, RECORD_PARAMETER_MODE_PATTERN = 1,
+    TIMING_MODEL_LPB = 2, TIMING_MODEL_SPEED = 1,
+  },
+}
+for name, values in pairs(constants) do
+  local t = renoise[name] or {}
+  for k, v in pairs(values) do t[k] = v end
+  renoise[name] = t
+end
