@@ -147,22 +147,17 @@ fn setup_and_run(lua: &Lua, args: &RunArgs, folder: &Path, main: &Path) -> mlua:
     let opts = lua.create_table()?;
     opts.set("folder", folder.to_string_lossy().as_ref())?;
     opts.set("script", main.to_string_lossy().as_ref())?;
-    opts.set(
-        "args",
-        lua.create_sequence_from(args.args.iter().map(String::as_str))?,
-    )?;
-    opts.set(
-        "menu",
-        lua.create_sequence_from(args.menu.iter().map(String::as_str))?,
-    )?;
-    opts.set(
-        "set",
-        lua.create_sequence_from(args.set.iter().map(String::as_str))?,
-    )?;
-    opts.set(
-        "press",
-        lua.create_sequence_from(args.press.iter().map(String::as_str))?,
-    )?;
+    for (name, list) in [
+        ("args", &args.args),
+        ("menu", &args.menu),
+        ("set", &args.set),
+        ("press", &args.press),
+    ] {
+        opts.set(
+            name,
+            lua.create_sequence_from(list.iter().map(String::as_str))?,
+        )?;
+    }
     opts.set("prompt_answer", args.prompt_answer.as_deref())?;
     opts.set("quiet", args.quiet)?;
     opts.set("keep_going", args.keep_going)?;
