@@ -694,9 +694,26 @@ unsafe extern "C-unwind" fn call_cb(l: *mut lua_State) -> c_int {
     };
     ffi::lua_pushvalue(l, 2);
     ffi::lua_gettable(l, 1);
-    if ffi::lua_type(l, -1) == ffi::LUA_TNIL {
-        ffi::lua_pushboolean(l, 0);
-        return 1;
+    match ffi::lua_type(l, -1) {
+        ffi::LUA_TNIL => {
+            ffi::lua_pushboolean(l, 0);
+            return 1;
+        }
+        ffi::LUA_TFUNCTION => {}
+        // A class instance's callback that is no function (nor callable):
+        // the same message as `run` gives for a plain table's, not Lua's
+        // anonymous "attempt to call a boolean value". Built on the Lua
+        // stack: this may raise, so it owns no Rust values.
+        _ if ffi::luaL_getmetafield(l, -1, c"__call".as_ptr()) != 0 => ffi::lua_pop(l, 1),
+        _ => {
+            let got = ffi::lua_typename(l, ffi::lua_type(l, -1));
+            ffi::lua_pushstring(l, c"notifier field '".as_ptr());
+            ffi::lua_pushvalue(l, 2);
+            ffi::lua_pushstring(l, c"' must be a function, got ".as_ptr());
+            ffi::lua_pushstring(l, got);
+            ffi::lua_concat(l, 4);
+            ffi::lua_error(l);
+        }
     }
     // Stack: notifier, name, args..., f  ->  f, [notifier,] args...
     ffi::lua_replace(l, 2);
