@@ -144,6 +144,7 @@ return function(opts)
   host.quiet = opts.quiet
   host.keep_going = opts.keep_going
   host.prompt_answer = opts.prompt_answer
+  host.path_answer = opts.path_answer
   io.stdout:setvbuf("line")
 
   local folder = opts.folder

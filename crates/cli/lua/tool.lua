@@ -411,10 +411,23 @@ function Dialog:close() rawset(self, "_closed", true) end
 function App:show_custom_dialog(title, view)
   content_arg("show_custom_dialog", view)
   say("custom dialog", tostring(title))
-  return setmetatable({}, dialog_mt)
+  local d = setmetatable({}, dialog_mt)
+  -- Its views cannot be clicked once it is closed (see views.lua).
+  rawset(view, "_dialog", d)
+  return d
 end
-function App:prompt_for_filename_to_read() return "" end
-function App:prompt_for_multiple_filenames_to_read() return {} end
+-- The file prompts: --path-answer, or "" (cancelled) without it.
+local function path_answer(kind, title)
+  say(kind, tostring(title or ""))
+  return host.path_answer or ""
+end
+function App:prompt_for_filename_to_read(_, title)
+  return path_answer("prompt_for_filename_to_read", title)
+end
+function App:prompt_for_multiple_filenames_to_read(_, title)
+  local path = path_answer("prompt_for_multiple_filenames_to_read", title)
+  return path == "" and {} or { path }
+end
 -- What needs a song (or the instrument or track it selects) raises, as
 -- renoise.song() does.
 for _, name in ipairs({ "new_song", "new_song_no_template", "load_song", "save_song",
@@ -428,8 +441,10 @@ for _, name in ipairs({ "new_song", "new_song_no_template", "load_song", "save_s
     error("renoise.app():" .. name .. "(): there is no song outside Renoise (renoise-socket run)", 2)
   end
 end
-function App:prompt_for_filename_to_write() return "" end
-function App:prompt_for_path() return "" end
+function App:prompt_for_filename_to_write(_, title)
+  return path_answer("prompt_for_filename_to_write", title)
+end
+function App:prompt_for_path(title) return path_answer("prompt_for_path", title) end
 
 -- renoise.ApplicationWindow's constants, and renoise.app().window: the
 -- window's view settings as plain values (no GUI shows them). Assigning

@@ -318,13 +318,21 @@ renoise.ViewBuilder = setmetatable({
 
 host.is_view = is_view
 
--- The newest view that `name` names: by id, else (for --press) a button or
--- link by its text.
+-- Whether the view is in a dialog that was closed: nobody can click it.
+local function in_closed_dialog(v)
+  while rawget(v, "_parent") ~= nil do v = rawget(v, "_parent") end
+  local d = rawget(v, "_dialog")
+  return d ~= nil and rawget(d, "_closed") == true
+end
+
+-- The newest view that `name` names, outside closed dialogs: by id, else
+-- (for --press) a button or link by its text.
 local function find(name, by_text)
   local best
   for v in pairs(made) do
     local p = rawget(v, "_props")
     if (p.id == name or (by_text and KINDS[rawget(v, "_kind")][3] and p.text == name))
+        and not in_closed_dialog(v)
         and (not best or rawget(v, "_serial") > rawget(best, "_serial")) then
       best = v
     end

@@ -38,6 +38,10 @@ pub struct RunArgs {
     /// the first button).
     #[arg(long, value_name = "BUTTON")]
     prompt_answer: Option<String>,
+    /// What the file prompts (prompt_for_filename_to_read / _to_write,
+    /// prompt_for_path) return (default: "", a cancelled prompt).
+    #[arg(long, value_name = "PATH")]
+    path_answer: Option<String>,
     /// Do not print renoise.app() messages (show_status, show_message, ...).
     #[arg(long, short)]
     quiet: bool,
@@ -159,6 +163,7 @@ fn setup_and_run(lua: &Lua, args: &RunArgs, folder: &Path, main: &Path) -> mlua:
         )?;
     }
     opts.set("prompt_answer", args.prompt_answer.as_deref())?;
+    opts.set("path_answer", args.path_answer.as_deref())?;
     opts.set("quiet", args.quiet)?;
     opts.set("keep_going", args.keep_going)?;
     opts.set("interpreter", interpreter())?;

@@ -240,6 +240,70 @@ end }
         "{}",
         out(&o).1
     );
+    // A dialog that closes itself and comes back through a timer: a press
+    // waits for the view in the new dialog, never clicks a closed one.
+    let reopening = r#"
+local count, dialog = 0, nil
+local function show()
+  local vb = renoise.ViewBuilder()
+  dialog = renoise.app():show_custom_dialog("D" .. count, vb:column {
+    vb:button { text = "Add", notifier = function()
+      count = count + 1
+      dialog:close()
+      local t; t = function() renoise.tool():remove_timer(t); show() end
+      renoise.tool():add_timer(t, 1)
+    end },
+    vb:button { text = "Remove", active = count > 0, notifier = function()
+      print("remove " .. count)
+      os.exit(0)
+    end },
+  })
+end
+show()
+"#;
+    let (dir2, f2) = temp_file("press-reopen", "reopen.lua", reopening);
+    let so = run_ok(&[
+        "run",
+        "-q",
+        "--timeout",
+        "10",
+        f2.to_str().unwrap(),
+        "--press",
+        "Add",
+        "--press",
+        "Add",
+        "--press",
+        "Remove",
+    ]);
+    assert_eq!(so, "remove 2\n");
+    std::fs::remove_dir_all(dir2).unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn file_prompts_return_the_path_answer_or_nothing() {
+    let script = r#"
+local app = renoise.app()
+print("[" .. app:prompt_for_filename_to_write("json", "Export") .. "]")
+print("[" .. app:prompt_for_filename_to_read({ "wav" }, "Import") .. "]")
+print("[" .. app:prompt_for_path("Folder") .. "]")
+print(#app:prompt_for_multiple_filenames_to_read({ "wav" }, "Many"))
+"#;
+    let (dir, f) = temp_file("path-answer", "paths.lua", script);
+    let f = f.to_str().unwrap();
+    assert_eq!(run_ok(&["run", "-q", f]), "[]\n[]\n[]\n0\n");
+    assert_eq!(
+        run_ok(&["run", "-q", f, "--path-answer", "/tmp/x.json"]),
+        "[/tmp/x.json]\n[/tmp/x.json]\n[/tmp/x.json]\n1\n"
+    );
+    let o = cmd().args(["run", f]).output().unwrap();
+    assert!(
+        out(&o)
+            .1
+            .contains("[renoise.app] prompt_for_filename_to_write: Export"),
+        "{}",
+        out(&o).1
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
 
