@@ -103,6 +103,13 @@ function os.clock() return host.now() end
 -- goes first.
 local exit = os.exit
 function os.exit(...)
+  -- A --set / --press never done: the run must not pass silently.
+  local left = host.actions_left and host.actions_left()
+  if left then
+    io.stderr:write("renoise-socket: error: ", left, " (the script called os.exit first)\n")
+    host.cleanup()
+    return exit(1)
+  end
   host.cleanup()
   return exit(...)
 end
@@ -288,9 +295,8 @@ function rprint(value)
     print(tostring(value))
   end
 end
+-- oprint(object): Renoise's dump of an object's properties and methods,
+-- the lines of objinfo.
 function oprint(value)
-  print(tostring(value))
-  if host.is_instance(value) or type(value) == "table" then
-    rprint(value)
-  end
+  for _, line in ipairs(objinfo(value)) do print(line) end
 end

@@ -67,7 +67,14 @@ local function set_value(v, value)
   if bind ~= nil then
     -- The observable's notifier fires the view's (see `bind` in make).
     if rawget(v, "_kind") == "xypad" then
-      bind.x.value, bind.y.value = value.x, value.y
+      -- One notification for the pair, with both values set.
+      local old = get_value(v)
+      rawset(v, "_quiet", true)
+      local ok, err = pcall(function() bind.x.value, bind.y.value = value.x, value.y end)
+      rawset(v, "_quiet", nil)
+      if not ok then error(err, 3) end
+      local new = get_value(v)
+      if new.x ~= old.x or new.y ~= old.y then rawget(v, "_changed"):_fire(new) end
     elseif type(bind) == "ObservableStringList" then
       error("a text field bound to a string list is set through the list", 3)
     else
@@ -264,7 +271,9 @@ local function make(vb, kind, props)
           error("bad argument #1 to '" .. kind .. "' (bind: an observable expected, got "
             .. type(o) .. ")", 3)
         end
-        o:add_notifier(function() rawget(v, "_changed"):_fire(get_value(v)) end)
+        o:add_notifier(function()
+          if not rawget(v, "_quiet") then rawget(v, "_changed"):_fire(get_value(v)) end
+        end)
       end
       rawset(v, "_bind", value)
     elseif key ~= "value" and not is_text_value(v, key) then
@@ -385,6 +394,12 @@ local function set(name, text)
     if text == "true" then value = true elseif text == "false" then value = false end
   elseif NUMBERS[kind] then
     value = tonumber(text)
+    local p = rawget(v, "_props")
+    if value and ((type(p.min) == "number" and value < p.min)
+        or (type(p.max) == "number" and value > p.max)) then
+      return false, "'" .. text .. "' is out of range for '" .. name .. "' ("
+        .. tostring(p.min) .. " to " .. tostring(p.max) .. ")"
+    end
   elseif kind == "popup" or kind == "switch" or kind == "chooser" then
     local items = rawget(v, "_props").items or {}
     for i, item in ipairs(items) do if item == text then value = i end end
@@ -415,14 +430,17 @@ end
 -- message for an action that cannot be done.
 host.run_actions = function()
   while pending[1] do
-    local a = pending[1]
+    -- Taken off first: a notifier it fires may end the run (os.exit).
+    local a = table.remove(pending, 1)
     if a[1] == set and a[3] == nil then
       return false, "--set takes ID=VALUE, not '" .. a[2] .. "'"
     end
     local done, why = a[1](a[2], a[3])
-    if done == nil then return true end
+    if done == nil then
+      table.insert(pending, 1, a)
+      return true
+    end
     if not done then return false, why end
-    table.remove(pending, 1)
   end
   return true
 end

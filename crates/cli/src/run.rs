@@ -112,6 +112,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
     let (folder, main) = locate(&args.path)?;
     std::env::set_current_dir(&folder)
         .map_err(|e| format!("cannot enter {}: {e}", crate::shown(&folder)))?;
+    crate::tmp::remove_on_signals();
     if let Some(secs) = args.timeout {
         if !(secs.is_finite() && secs >= 0.0) {
             return Err(format!(

@@ -1,11 +1,12 @@
 //! The run's temporary folder: Renoise's `os.tmpname([extension])` names
 //! files in a folder that Renoise removes on exit. Here it is made on first
 //! use (private to the user), and removed however the run ends: normally,
-//! by `os.exit`, by an error, or by `--timeout`.
+//! by `os.exit`, by an error, by `--timeout`, or by Ctrl-C, `kill` or a
+//! closed terminal (SIGINT, SIGTERM, SIGHUP; see [`remove_on_signals`]).
 
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 static FOLDER: Mutex<Option<PathBuf>> = Mutex::new(None);
@@ -46,6 +47,76 @@ pub fn remove() {
     let taken = FOLDER.lock().unwrap_or_else(|p| p.into_inner()).take();
     if let Some(dir) = taken {
         let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// The write end of the pipe that the signal handler writes to.
+static SIGNAL_PIPE: AtomicI32 = AtomicI32::new(-1);
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    // Async-signal-safe: one write(2) of the signal's number.
+    let byte = sig as u8;
+    // SAFETY: a valid one-byte buffer; a bad descriptor only fails.
+    unsafe {
+        libc::write(
+            SIGNAL_PIPE.load(Ordering::Relaxed),
+            (&byte as *const u8).cast(),
+            1,
+        )
+    };
+}
+
+/// On SIGINT, SIGTERM or SIGHUP the folder goes too, and then the process
+/// dies of that signal as it would have (the shell sees the same status).
+/// Nothing can be cleaned up inside a signal handler, so the handler only
+/// wakes a thread that does it. A signal the parent set to be ignored
+/// (`nohup`) stays ignored. Programs the tool starts get the default
+/// handlers back when they are executed.
+pub fn remove_on_signals() {
+    let mut fds = [0; 2];
+    // SAFETY: room for the two descriptors.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return;
+    }
+    SIGNAL_PIPE.store(fds[1], Ordering::Relaxed);
+    let read_end = fds[0];
+    std::thread::spawn(move || {
+        let mut sig = 0u8;
+        loop {
+            // SAFETY: a valid one-byte buffer.
+            let n = unsafe { libc::read(read_end, (&mut sig as *mut u8).cast(), 1) };
+            if n == 1 {
+                break;
+            }
+            if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return;
+        }
+        remove();
+        let sig = libc::c_int::from(sig);
+        // SAFETY: back to the default action, then that action.
+        unsafe {
+            libc::signal(sig, libc::SIG_DFL);
+            libc::raise(sig);
+        }
+        std::process::exit(128 + sig);
+    });
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: plain sigaction calls with zeroed, then filled, structs.
+        unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(sig, std::ptr::null(), &mut old) != 0
+                || old.sa_sigaction == libc::SIG_IGN
+            {
+                continue;
+            }
+            let mut new: libc::sigaction = std::mem::zeroed();
+            new.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
+            new.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut new.sa_mask);
+            libc::sigaction(sig, &new, std::ptr::null_mut());
+        }
     }
 }
 

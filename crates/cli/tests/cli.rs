@@ -151,6 +151,7 @@ local function open()
   renoise.app():show_custom_dialog("Echo", vb:column {
     vb:checkbox { id = "loud", notifier = function(v) loud = v end },
     vb:textfield { id = "greeting", text = "hello" },
+    vb:valuebox { id = "port", min = 1, max = 65535, value = 8000 },
     vb:button { text = "Start", notifier = function()
       server = renoise.Socket.create_server("127.0.0.1", 0)
       server:run { socket_message = function(s, m)
@@ -218,6 +219,15 @@ end }
         (
             &["--set", "greeting"][..],
             "--set takes ID=VALUE, not 'greeting'",
+        ),
+        (
+            &["--set", "port=70000"][..],
+            "'70000' is out of range for 'port' (1 to 65535)",
+        ),
+        // The server's callback ends the run before the second press.
+        (
+            &["--press", "Start", "--press", "nope"][..],
+            "with the id or text 'nope' (the script called os.exit first)",
         ),
     ] {
         let o = run(extra);
@@ -1401,6 +1411,42 @@ fn os_tmpname_folder_is_removed_however_the_run_ends() {
             "{name}: {so}"
         );
         assert!(!folder.exists(), "{name}: {} left behind", folder.display());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+    // Ctrl-C, kill and a closed terminal: the folder goes, and the run
+    // still dies of the signal (what a shell reports).
+    use std::os::unix::process::ExitStatusExt;
+    for (sig, number) in [("INT", 2), ("TERM", 15), ("HUP", 1)] {
+        let (dir, f) = temp_file("tmpname-sig", "sig.lua", format!("{make}while true do end"));
+        let mut child = std::process::Command::new(cargo_bin("renoise-socket"))
+            .args(["run", "-q", "--timeout", "20", f.to_str().unwrap()])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let folder = PathBuf::from(line.trim_end());
+        assert!(folder.exists(), "{sig}: {line}");
+        let killed = std::process::Command::new("kill")
+            .args([format!("-{sig}"), child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let start = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "{sig}: still running"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        assert_eq!(status.signal(), Some(number), "{sig}: {status:?}");
+        assert!(!folder.exists(), "{sig}: {} left behind", folder.display());
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -139,8 +139,11 @@ local pad = vb:xypad { bind = { x = x, y = y }, notifier = function(v) xy_seen =
 assert(pad.value.x == 0.1 and pad.value.y == 0.2)
 y.value = 0.7
 assert(xy_seen and xy_seen.x == 0.1 and xy_seen.y == 0.7)
+local fired = 0
+pad:add_notifier(function() fired = fired + 1 end)
 pad.value = { x = 0.3, y = 0.4 }
 assert(x.value == 0.3 and y.value == 0.4)
+assert(fired == 1 and xy_seen.x == 0.3 and xy_seen.y == 0.4, "one notification, with both set")
 
 -- A multiline text field bound to a list of strings shows its lines.
 local lines = renoise.Document.ObservableStringList()
@@ -181,5 +184,12 @@ assert(info:find("^class: Button\n") and info:find("\n  text\n", 1, true)
 info = table.concat(objinfo(renoise.Document.ObservableNumber(1)), "\n")
 assert(info:find("^class: ObservableNumber\n properties:\n  value\n methods:\n"), info)
 info = table.concat(objinfo(renoise.app().window), "\n")
+-- oprint prints those lines.
+local printed = {}
+local real_print = print
+print = function(line) printed[#printed + 1] = line end
+oprint(renoise.Document.ObservableNumber(1))
+print = real_print
+assert(printed[1] == "class: ObservableNumber" and printed[3] == "  value", table.concat(printed, "|"))
 assert(info:find("\n  active_middle_frame\n", 1, true) and info:find("\n  maximize\n", 1, true), info)
 print("ok")
