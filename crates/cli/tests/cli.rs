@@ -883,6 +883,38 @@ fn osc_dump_on_port_0_says_which_port_it_got() {
 }
 
 #[test]
+fn osc_dump_says_when_a_tcp_peer_ends_inside_a_frame() {
+    let mut dump = std::process::Command::new(cargo_bin("renoise-socket"))
+        .args(["osc", "dump", "0", "--tcp", "--timeout", "3000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(dump.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    let port: u16 = line
+        .trim()
+        .strip_prefix("listening on TCP port ")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("{line:?}"));
+    // A size prefix announcing 100 bytes, then 10 of them, then the end.
+    let mut peer = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    peer.write_all(&[0, 0, 0, 100]).unwrap();
+    peer.write_all(b"/cut\0\0\0\0,i").unwrap();
+    drop(peer);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    let o = dump.wait_with_output().unwrap();
+    assert!(o.status.success());
+    assert!(
+        rest.contains("bad OSC frame: stream ended inside a frame (14 bytes)"),
+        "{rest}"
+    );
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
 fn osc_send_bad_arguments() {
     let o = cmd()
         .args(["osc", "send", "127.0.0.1", "9", "/a", "i:x"])
