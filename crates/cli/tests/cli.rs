@@ -857,10 +857,20 @@ fn framing_without_tcp_is_a_usage_error() {
     }
 }
 
-#[test]
-fn osc_dump_on_port_0_says_which_port_it_got() {
+/// Starts `osc dump 0 ARGS...` and reads the port it says it got
+/// (`listening on PROTOCOL port N`); returns the child, the rest of its
+/// stderr and the port.
+fn dump_on_port_0(
+    protocol: &str,
+    args: &[&str],
+) -> (
+    std::process::Child,
+    BufReader<std::process::ChildStderr>,
+    u16,
+) {
     let mut dump = std::process::Command::new(cargo_bin("renoise-socket"))
-        .args(["osc", "dump", "0", "--count", "1", "--timeout", "10000"])
+        .args(["osc", "dump", "0"])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -870,10 +880,16 @@ fn osc_dump_on_port_0_says_which_port_it_got() {
     err.read_line(&mut line).unwrap();
     let port: u16 = line
         .trim()
-        .strip_prefix("listening on UDP port ")
+        .strip_prefix(&format!("listening on {protocol} port "))
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("{line:?}"));
     assert_ne!(port, 0);
+    (dump, err, port)
+}
+
+#[test]
+fn osc_dump_on_port_0_says_which_port_it_got() {
+    let (dump, _err, port) = dump_on_port_0("UDP", &["--count", "1", "--timeout", "10000"]);
     cmd()
         .args(["osc", "send", "127.0.0.1", &port.to_string(), "/x", "i:5"])
         .assert()
@@ -884,20 +900,7 @@ fn osc_dump_on_port_0_says_which_port_it_got() {
 
 #[test]
 fn osc_dump_says_when_a_tcp_peer_ends_inside_a_frame() {
-    let mut dump = std::process::Command::new(cargo_bin("renoise-socket"))
-        .args(["osc", "dump", "0", "--tcp", "--timeout", "3000"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(dump.stderr.take().unwrap());
-    let mut line = String::new();
-    err.read_line(&mut line).unwrap();
-    let port: u16 = line
-        .trim()
-        .strip_prefix("listening on TCP port ")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("{line:?}"));
+    let (dump, mut err, port) = dump_on_port_0("TCP", &["--tcp", "--timeout", "3000"]);
     // A size prefix announcing 100 bytes, then 10 of them, then the end.
     let mut peer = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     peer.write_all(&[0, 0, 0, 100]).unwrap();
