@@ -250,6 +250,15 @@ function type(...)
   return t
 end
 
+local MODULE_MEMBERS = {
+  SocketClient = { { "is_open", "local_address", "local_port", "peer_address", "peer_port" },
+    { "receive", "send", "close" } },
+  SocketServer = { { "is_open", "is_running", "local_address", "local_port" },
+    { "run", "stop", "wait", "close" } },
+  Message = { { "pattern", "arguments", "binary_data" }, { "to_binary_data" } },
+  Bundle = { { "timetag", "elements", "binary_data" }, { "to_binary_data" } },
+}
+
 -- objinfo(object): Renoise's list of an object's properties and methods,
 -- as lines of text. For a class instance its fields and properties, and
 -- the methods of its class and bases; for another table (an API object)
@@ -291,6 +300,12 @@ function objinfo(object)
     end
   elseif mt ~= nil and api_members[mt] then
     for k, v in pairs(api_members[mt](object)) do add(k, v) end
+  elseif rawtype(mt) == "string" and MODULE_MEMBERS[type(object)] then
+    -- The socket module's objects guard their metatables: their members
+    -- as its README lists them.
+    local m = MODULE_MEMBERS[type(object)]
+    for _, k in ipairs(m[1]) do add(k, true) end
+    for _, k in ipairs(m[2]) do add(k, print) end
   elseif rawtype(mt) == "table" and rawtype(mt.__index) == "table" then
     for k, v in pairs(mt.__index) do add(k, v) end
   end

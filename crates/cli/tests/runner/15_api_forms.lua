@@ -113,4 +113,12 @@ local info = table.concat(objinfo(Dog("rex")), "\n")
 assert(info == "class: Dog\n properties:\n  legs\n  name\n  tricks\n methods:\n  fetch\n  speak", info)
 info = table.concat(objinfo(renoise.app()), "\n")
 assert(info:find("^class: Application\n") and info:find("\n  show_message\n", 1, true), info)
+-- The socket module's objects, whose metatables are guarded.
+local server = renoise.Socket.create_server("127.0.0.1", 0)
+info = table.concat(objinfo(server), "\n")
+assert(info == "class: SocketServer\n properties:\n  is_open\n  is_running\n  local_address\n  local_port\n"
+  .. " methods:\n  close\n  run\n  stop\n  wait", info)
+server:close()
+info = table.concat(objinfo(renoise.Osc.Message("/a")), "\n")
+assert(info:find("^class: Message\n properties:\n  arguments\n  binary_data\n  pattern\n"), info)
 print("ok")
