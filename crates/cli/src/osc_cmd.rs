@@ -1,7 +1,7 @@
 //! `renoise-socket osc send` and `osc dump`, with output in the style of
 //! liblo's `oscsend` / `oscdump`.
 
-use renoise_socket::framing::{only_empty_frames, Deframer, Framing};
+use renoise_socket::framing::{Deframer, Framing};
 use renoise_socket::osc::{Arg, Bundle, Message, Packet};
 use renoise_socket::{Client, Event, Peer, Protocol, Server};
 use std::collections::HashMap;
@@ -426,12 +426,8 @@ fn dump(
                 Event::Closed(conn) => {
                     // A frame the peer never finished is said, not dropped.
                     if let Some((deframer, buf)) = streams.remove(&conn.id()) {
-                        if !only_empty_frames(deframer.framing(), &buf) {
-                            eprintln!(
-                                "renoise-socket: {}: bad OSC frame: stream ended inside a frame ({} bytes)",
-                                conn.peer_addr(),
-                                buf.len()
-                            );
+                        if let Err(e) = deframer.end_of_stream(&buf) {
+                            eprintln!("renoise-socket: {}: {e}", conn.peer_addr());
                         }
                     }
                 }

@@ -288,22 +288,22 @@ impl Buffer {
 
     /// Forgets the datagrams whose bytes have all been handed out.
     fn drop_finished_datagrams(&mut self) {
-        let next = self.base + self.start as u64;
+        let next = self.position();
         while self.datagrams.front().is_some_and(|&e| e <= next) {
             self.datagrams.pop_front();
         }
     }
 
-    /// The data now starts at `start`: moves the origin there. Called
-    /// whenever the bytes move to the front of `data` or `data` is
-    /// dropped.
-    #[inline]
     /// Stream offset of the next byte to hand out: it moves whenever
     /// anything is taken, by any mode.
     pub(crate) fn position(&self) -> u64 {
         self.base + self.start as u64
     }
 
+    /// The data now starts at `start`: moves the origin there. Called
+    /// whenever the bytes move to the front of `data` or `data` is
+    /// dropped.
+    #[inline]
     fn rebase(&mut self) {
         self.base += self.start as u64;
     }

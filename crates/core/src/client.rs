@@ -722,15 +722,15 @@ impl Client {
                 return Ok(self.frame_bytes(frame));
             }
             if self.end.is_some() {
-                let f = self.framing();
-                if crate::framing::only_empty_frames(f, self.buf.pending()) {
-                    return Err(self.finish());
+                let cut = self
+                    .deframer
+                    .as_ref()
+                    .map(|d| d.end_of_stream(self.buf.pending()));
+                if let Some(Err(e)) = cut {
+                    self.close();
+                    return Err(e);
                 }
-                let left = self.buf.len();
-                self.close();
-                return Err(Error::Framing(format!(
-                    "stream ended inside a frame ({left} bytes)"
-                )));
+                return Err(self.finish());
             }
             let limit = self.opts.max_receive_size.saturating_add(MIN_READ);
             self.fill(&mut wait, MIN_READ, limit, usize::MAX)?;
@@ -987,17 +987,13 @@ impl Client {
             let mut wait = Wait::new(timeout);
             loop {
                 if eof_open {
-                    match self.end.take() {
-                        Some(End::Peer) => {
-                            self.end = Some(End::Peer);
-                            self.eof_read = true;
-                            return Ok(self.buf.take(0));
-                        }
-                        Some(End::Reset(e)) => {
-                            self.close();
-                            return Err(Error::Io(e));
-                        }
-                        end => self.end = end,
+                    if matches!(self.end, Some(End::Peer)) {
+                        self.eof_read = true;
+                        return Ok(self.buf.take(0));
+                    }
+                    if let Some(End::Reset(e)) = self.end.take_if(|e| matches!(e, End::Reset(_))) {
+                        self.close();
+                        return Err(Error::Io(e));
                     }
                 }
                 if self.end.is_some() {

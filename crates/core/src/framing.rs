@@ -371,6 +371,27 @@ impl Deframer {
         self.escapes = 0;
     }
 
+    /// The stream ended with `rest` not yet cut into frames: a clean end
+    /// when `rest` holds only empty frames ([`only_empty_frames`]), else
+    /// an [`Error::Framing`] for the frame the peer never finished.
+    ///
+    /// ```
+    /// use renoise_socket::framing::{Deframer, Framing};
+    /// let d = Deframer::new(Framing::SizePrefix, 1 << 20);
+    /// assert!(d.end_of_stream(b"\0\0\0\0").is_ok());
+    /// let e = d.end_of_stream(b"\0\0\0\x08abc").unwrap_err();
+    /// assert_eq!(e.to_string(), "bad OSC frame: stream ended inside a frame (7 bytes)");
+    /// ```
+    pub fn end_of_stream(&self, rest: &[u8]) -> Result<()> {
+        if only_empty_frames(self.framing, rest) {
+            return Ok(());
+        }
+        Err(Error::Framing(format!(
+            "stream ended inside a frame ({} bytes)",
+            rest.len()
+        )))
+    }
+
     /// Cuts one frame off the front of `data`, as [`decode_frame`] does,
     /// resuming where the previous `Ok(None)` stopped.
     ///
