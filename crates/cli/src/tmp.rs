@@ -4,7 +4,10 @@
 //! by `os.exit`, by an error, by `--timeout`, or by Ctrl-C, `kill` or a
 //! closed terminal (SIGINT, SIGTERM, SIGHUP; see [`remove_on_signals`]).
 
+use std::io::Read;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::io::IntoRawFd;
+use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -50,8 +53,8 @@ pub fn remove() {
     }
 }
 
-/// The write end of the pipe that the signal handler writes to.
-static SIGNAL_PIPE: AtomicI32 = AtomicI32::new(-1);
+/// The descriptor the signal handler writes the signal's number to.
+static SIGNAL_WAKE: AtomicI32 = AtomicI32::new(-1);
 
 extern "C" fn on_signal(sig: libc::c_int) {
     // Async-signal-safe: one write(2) of the signal's number.
@@ -59,7 +62,7 @@ extern "C" fn on_signal(sig: libc::c_int) {
     // SAFETY: a valid one-byte buffer; a bad descriptor only fails.
     unsafe {
         libc::write(
-            SIGNAL_PIPE.load(Ordering::Relaxed),
+            SIGNAL_WAKE.load(Ordering::Relaxed),
             (&byte as *const u8).cast(),
             1,
         )
@@ -73,28 +76,19 @@ extern "C" fn on_signal(sig: libc::c_int) {
 /// (`nohup`) stays ignored. Programs the tool starts get the default
 /// handlers back when they are executed.
 pub fn remove_on_signals() {
-    let mut fds = [0; 2];
-    // SAFETY: room for the two descriptors.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+    // A socket pair (std makes it close-on-exec): the handler writes to
+    // one end, the thread reads the other.
+    let Ok((mut wake, wakes)) = UnixStream::pair() else {
         return;
-    }
-    SIGNAL_PIPE.store(fds[1], Ordering::Relaxed);
-    let read_end = fds[0];
+    };
+    SIGNAL_WAKE.store(wakes.into_raw_fd(), Ordering::Relaxed);
     std::thread::spawn(move || {
-        let mut sig = 0u8;
-        loop {
-            // SAFETY: a valid one-byte buffer.
-            let n = unsafe { libc::read(read_end, (&mut sig as *mut u8).cast(), 1) };
-            if n == 1 {
-                break;
-            }
-            if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
+        let mut sig = [0u8];
+        if wake.read_exact(&mut sig).is_err() {
             return;
         }
         remove();
-        let sig = libc::c_int::from(sig);
+        let sig = libc::c_int::from(sig[0]);
         // SAFETY: back to the default action, then that action.
         unsafe {
             libc::signal(sig, libc::SIG_DFL);
