@@ -39,6 +39,18 @@ host.api_names = api_names
 -- API objects whose metatable's __index is a function.
 local api_members = setmetatable({}, { __mode = "k" })
 host.api_members = api_members
+-- For api_members: the members of several tables, merged when asked (so
+-- later additions count).
+function host.members_of(...)
+  local tables = { ... }
+  return function()
+    local members = {}
+    for _, t in ipairs(tables) do
+      for k, v in pairs(t) do members[k] = v end
+    end
+    return members
+  end
+end
 local property_mark = {}
 
 -- property(getter [, setter]): assigned to an instance field, reads and
@@ -250,14 +262,19 @@ function type(...)
   return t
 end
 
-local MODULE_MEMBERS = {
-  SocketClient = { { "is_open", "local_address", "local_port", "peer_address", "peer_port" },
-    { "receive", "send", "close" } },
-  SocketServer = { { "is_open", "is_running", "local_address", "local_port" },
-    { "run", "stop", "wait", "close" } },
-  Message = { { "pattern", "arguments", "binary_data" }, { "to_binary_data" } },
-  Bundle = { { "timetag", "elements", "binary_data" }, { "to_binary_data" } },
-}
+-- The socket module's objects guard their metatables (getmetatable gives
+-- their type's name): their members as the module's README lists them.
+local method = function() end
+for name, members in pairs({
+  SocketClient = { is_open = true, local_address = true, local_port = true, peer_address = true,
+    peer_port = true, receive = method, send = method, close = method },
+  SocketServer = { is_open = true, is_running = true, local_address = true, local_port = true,
+    run = method, stop = method, wait = method, close = method },
+  Message = { pattern = true, arguments = true, binary_data = true, to_binary_data = method },
+  Bundle = { timetag = true, elements = true, binary_data = true, to_binary_data = method },
+}) do
+  api_members[name] = host.members_of(members)
+end
 
 -- objinfo(object): Renoise's list of an object's properties and methods,
 -- as lines of text. For a class instance its fields and properties, and
@@ -300,12 +317,6 @@ function objinfo(object)
     end
   elseif mt ~= nil and api_members[mt] then
     for k, v in pairs(api_members[mt](object)) do add(k, v) end
-  elseif rawtype(mt) == "string" and MODULE_MEMBERS[type(object)] then
-    -- The socket module's objects guard their metatables: their members
-    -- as its README lists them.
-    local m = MODULE_MEMBERS[type(object)]
-    for _, k in ipairs(m[1]) do add(k, true) end
-    for _, k in ipairs(m[2]) do add(k, print) end
   elseif rawtype(mt) == "table" and rawtype(mt.__index) == "table" then
     for k, v in pairs(mt.__index) do add(k, v) end
   end
@@ -319,10 +330,3 @@ function objinfo(object)
   return lines
 end
 
--- For the loop and rprint: is this an instance of a class?
-host.is_instance = function(v)
-  local t = rawtype(v)
-  if t ~= "table" and t ~= "userdata" then return false end
-  local mt = getmetatable(v)
-  return mt ~= nil and instance_info[mt] ~= nil
-end

@@ -96,13 +96,7 @@ local function observable(value_kind, default)
   mt.observable = function(self) return rawget(self, "_obs") end
   mt._kind = kind
   host.api_names[mt] = kind
-  host.api_members[mt] = function()
-    local members = { value = true }
-    for k, f in pairs(mt) do
-      if type(k) == "string" and not k:find("^_") and host.rawtype(f) == "function" then members[k] = f end
-    end
-    return members
-  end
+  host.api_members[mt] = host.members_of(mt, { value = true })
   return function(v)
     if v == nil then v = default end
     if not check(v) then error(kind .. ": wrong value type " .. type(v), 2) end

@@ -104,13 +104,12 @@ function os.clock() return host.now() end
 local exit = os.exit
 function os.exit(...)
   -- A --set / --press never done: the run must not pass silently.
-  local left = host.actions_left and host.actions_left()
+  local left = host.actions_left()
+  host.cleanup()
   if left then
     io.stderr:write("renoise-socket: error: ", left, " (the script called os.exit first)\n")
-    host.cleanup()
     return exit(1)
   end
-  host.cleanup()
   return exit(...)
 end
 

@@ -135,12 +135,7 @@ local tool_mt = {
   end,
 }
 host.api_names[tool_mt] = "ScriptingTool"
-host.api_members[tool_mt] = function(t)
-  local members = { preferences = true }
-  for k, v in pairs(Tool) do members[k] = v end
-  for k, v in pairs(t) do members[k] = v end
-  return members
-end
+host.api_members[tool_mt] = host.members_of(Tool, { preferences = true })
 local tool = setmetatable({}, tool_mt)
 host.tool = tool
 tool._timers = {}
@@ -346,12 +341,7 @@ local app_mt = {
   end,
 }
 host.api_names[app_mt] = "Application"
-host.api_members[app_mt] = function()
-  local members = { current_song = true }
-  for k, v in pairs(App) do members[k] = v end
-  for k in pairs(app_values) do members[k] = true end
-  return members
-end
+host.api_members[app_mt] = host.members_of(App, app_values, { current_song = true })
 local app = setmetatable({}, app_mt)
 function renoise.app() return app end
 
@@ -403,9 +393,7 @@ local dialog_mt = {
   end,
 }
 host.api_names[dialog_mt] = "Dialog"
-host.api_members[dialog_mt] = function()
-  return { visible = true, show = Dialog.show, close = Dialog.close }
-end
+host.api_members[dialog_mt] = host.members_of(Dialog, { visible = true })
 function Dialog:show() end
 function Dialog:close() rawset(self, "_closed", true) end
 function App:show_custom_dialog(title, view)
@@ -428,6 +416,11 @@ function App:prompt_for_multiple_filenames_to_read(_, title)
   local path = path_answer("prompt_for_multiple_filenames_to_read", title)
   return path == "" and {} or { path }
 end
+function App:prompt_for_filename_to_write(_, title)
+  return path_answer("prompt_for_filename_to_write", title)
+end
+function App:prompt_for_path(title) return path_answer("prompt_for_path", title) end
+
 -- What needs a song (or the instrument or track it selects) raises, as
 -- renoise.song() does.
 for _, name in ipairs({ "new_song", "new_song_no_template", "load_song", "save_song",
@@ -441,10 +434,6 @@ for _, name in ipairs({ "new_song", "new_song_no_template", "load_song", "save_s
     error("renoise.app():" .. name .. "(): there is no song outside Renoise (renoise-socket run)", 2)
   end
 end
-function App:prompt_for_filename_to_write(_, title)
-  return path_answer("prompt_for_filename_to_write", title)
-end
-function App:prompt_for_path(title) return path_answer("prompt_for_path", title) end
 
 -- renoise.ApplicationWindow's constants, and renoise.app().window: the
 -- window's view settings as plain values (no GUI shows them). Assigning
@@ -502,12 +491,7 @@ local window_mt = {
   end,
 }
 host.api_names[window_mt] = "ApplicationWindow"
-host.api_members[window_mt] = function()
-  local members = {}
-  for k, v in pairs(Window) do members[k] = v end
-  for k in pairs(window_values) do members[k] = true end
-  return members
-end
+host.api_members[window_mt] = host.members_of(Window, window_values)
 App.window = setmetatable({}, window_mt)
 
 -- renoise.Midi: no devices here. Tools that list devices while they start

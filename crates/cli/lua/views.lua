@@ -4,7 +4,9 @@
 local host = ...
 
 -- Each constructor: its type() name, the default value of views that hold
--- one, and whether a click (--press) fires its `notifier`.
+-- one (its type is what --set takes: text, true / false, a number, or 1
+-- for an item of a list), and whether a click (--press) fires its
+-- `notifier`.
 local KINDS = {
   column = { "Rack" }, row = { "Rack" }, stack = { "Stack" },
   horizontal_aligner = { "Aligner" }, vertical_aligner = { "Aligner" },
@@ -301,12 +303,6 @@ local builder_mt = {
   __newindex = function() error("ViewBuilder objects take no new fields", 2) end,
 }
 host.api_names[builder_mt] = "ViewBuilder"
-host.api_members[builder_mt] = function()
-  local members = { views = true }
-  for k, f in pairs(Builder) do members[k] = f end
-  for k, c in pairs(renoise.ViewBuilder) do members[k] = c end
-  return members
-end
 for kind in pairs(KINDS) do
   Builder[kind] = function(vb, props)
     if getmetatable(vb) ~= builder_mt then
@@ -324,6 +320,7 @@ renoise.ViewBuilder = setmetatable({
 }, {
   __call = function() return setmetatable({ _views = {} }, builder_mt) end,
 })
+host.api_members[builder_mt] = host.members_of(Builder, renoise.ViewBuilder, { views = true })
 
 host.is_view = is_view
 
@@ -379,20 +376,19 @@ local function press(name)
 end
 
 -- --set ID=VALUE: the text of a text field, a number, true / false for a
--- checkbox, an item's position or text for a popup, switch or chooser.
-local NUMBERS = { valuebox = true, valuefield = true, value = true, slider = true,
-  minislider = true, rotary = true, scrollbar = true }
+-- checkbox, an item's position or text for a popup, switch or chooser
+-- (told apart by their default values).
 local function set(name, text)
   local v = find(name, false)
   if not v then return nil end
   local why = unusable(v, name)
   if why then return false, why end
-  local kind, value = rawget(v, "_kind"), nil
-  if kind:match("textfield$") then
+  local default, value = KINDS[rawget(v, "_kind")][2], nil
+  if type(default) == "string" then
     value = text
-  elseif kind == "checkbox" then
+  elseif type(default) == "boolean" then
     if text == "true" then value = true elseif text == "false" then value = false end
-  elseif NUMBERS[kind] then
+  elseif default == 0 then
     value = tonumber(text)
     local p = rawget(v, "_props")
     if value and ((type(p.min) == "number" and value < p.min)
@@ -400,7 +396,7 @@ local function set(name, text)
       return false, "'" .. text .. "' is out of range for '" .. name .. "' ("
         .. tostring(p.min) .. " to " .. tostring(p.max) .. ")"
     end
-  elseif kind == "popup" or kind == "switch" or kind == "chooser" then
+  elseif default == 1 then
     local items = rawget(v, "_props").items or {}
     for i, item in ipairs(items) do if item == text then value = i end end
     local n = tonumber(text)
