@@ -252,10 +252,7 @@ fn a_silent_or_non_reading_peer_does_not_block_the_others() {
 
 #[test]
 fn holding_a_connection_across_wait_does_not_deadlock() {
-    let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Tcp).unwrap();
-    let mut peer = stream(&server);
-    let events = poll_until(&mut server, |ev| count_accepted(ev) == 1);
-    let conn = accepted(&events).remove(0);
+    let (mut server, mut peer, conn) = server_with_peer();
     peer.write_all(b"held").unwrap();
     thread::sleep(Duration::from_millis(30));
     {

@@ -87,10 +87,7 @@ fn two_clients_connecting_during_one_wait_are_both_delivered() {
 
 #[test]
 fn accepted_connection_is_a_full_client() {
-    let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Tcp).unwrap();
-    let mut peer = stream(&server);
-    let events = poll_until(&mut server, |ev| count_accepted(ev) == 1);
-    let conn = accepted(&events).remove(0);
+    let (mut server, mut peer, conn) = server_with_peer();
     assert!(conn.is_open());
     assert_eq!(conn.protocol(), Protocol::Tcp);
     assert_eq!(conn.local_port(), server.local_port());
@@ -131,10 +128,7 @@ fn accepted_connection_is_a_full_client() {
 
 #[test]
 fn data_left_in_the_buffer_after_a_direct_read_comes_at_the_next_poll() {
-    let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Tcp).unwrap();
-    let mut peer = stream(&server);
-    let events = poll_until(&mut server, |ev| count_accepted(ev) == 1);
-    let conn = accepted(&events).remove(0);
+    let (mut server, mut peer, conn) = server_with_peer();
     peer.write_all(b"one\ntwo\n").unwrap();
     thread::sleep(Duration::from_millis(50));
     // One read pulls both lines into the client's buffer.
@@ -188,10 +182,7 @@ fn wait_zero_delivers_a_new_connection_with_what_came_with_it() {
 
 #[test]
 fn no_byte_lost_or_duplicated_when_program_and_server_both_read() {
-    let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Tcp).unwrap();
-    let mut peer = stream(&server);
-    let events = poll_until(&mut server, |ev| count_accepted(ev) == 1);
-    let conn = accepted(&events).remove(0);
+    let (mut server, mut peer, conn) = server_with_peer();
     let mut sent = Vec::new();
     for i in 0..3000u32 {
         sent.extend(format!("{i:05}|").as_bytes());
@@ -303,10 +294,7 @@ fn a_connection_reset_before_it_was_accepted_still_delivers_what_it_sent() {
 
 #[test]
 fn a_connection_the_program_closes_is_reported_closed_once() {
-    let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Tcp).unwrap();
-    let mut peer = stream(&server);
-    let events = poll_until(&mut server, |ev| count_accepted(ev) == 1);
-    let conn = accepted(&events).remove(0);
+    let (mut server, mut peer, conn) = server_with_peer();
     conn.close();
     let events = poll_until(&mut server, |ev| count_closed(ev) == 1);
     assert_eq!(events.len(), 1);
@@ -320,10 +308,7 @@ fn a_connection_the_program_closes_is_reported_closed_once() {
 #[test]
 fn a_connection_whose_send_found_the_peer_gone_is_reported_closed() {
     for via_lock in [false, true] {
-        let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Tcp).unwrap();
-        let peer = stream(&server);
-        let events = poll_until(&mut server, |ev| count_accepted(ev) == 1);
-        let conn = accepted(&events).remove(0);
+        let (mut server, peer, conn) = server_with_peer();
         drop(peer);
         thread::sleep(Duration::from_millis(50));
         let mut err = None;
@@ -373,10 +358,7 @@ fn a_peer_that_half_closes_can_still_be_answered_with_poll() {
 
 #[test]
 fn a_connection_the_program_half_closes_still_delivers_until_the_peer_ends() {
-    let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Tcp).unwrap();
-    let mut peer = stream(&server);
-    let events = poll_until(&mut server, |ev| count_accepted(ev) == 1);
-    let conn = accepted(&events).remove(0);
+    let (mut server, mut peer, conn) = server_with_peer();
     conn.send(b"all of it\n").unwrap();
     conn.shutdown_send().unwrap();
     assert!(!conn.is_open());
@@ -460,10 +442,7 @@ fn ipv6_loopback_connections() {
 
 #[test]
 fn closing_the_server_closes_its_connections() {
-    let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Tcp).unwrap();
-    let mut peer = stream(&server);
-    let events = poll_until(&mut server, |ev| count_accepted(ev) == 1);
-    let conn = accepted(&events).remove(0);
+    let (mut server, mut peer, conn) = server_with_peer();
     server.close();
     assert!(!conn.is_open());
     assert_eq!(read_n(&mut peer, 1), b"");

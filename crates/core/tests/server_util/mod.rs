@@ -1,7 +1,7 @@
 //! Helpers for the server tests: every wait is bounded.
 #![allow(dead_code)]
 
-use renoise_socket::{Connection, Event, Peer, Server};
+use renoise_socket::{Connection, Event, Peer, Protocol, Server};
 use std::collections::HashMap;
 use std::io::Read;
 use std::net::{SocketAddr, TcpStream};
@@ -87,6 +87,16 @@ pub fn stream(server: &Server) -> TcpStream {
     s.set_read_timeout(Some(BOUND)).unwrap();
     s.set_write_timeout(Some(BOUND)).unwrap();
     s
+}
+
+/// A TCP server on 127.0.0.1, a peer connected to it, and the server's
+/// connection for that peer (its `Accepted` event already taken).
+pub fn server_with_peer() -> (Server, TcpStream, Connection) {
+    let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Tcp).unwrap();
+    let peer = stream(&server);
+    let events = poll_until(&mut server, |ev| count_accepted(ev) == 1);
+    let conn = accepted(&events).remove(0);
+    (server, peer, conn)
 }
 
 /// Reads until `n` bytes or end of stream.
