@@ -598,6 +598,8 @@ fn connect_sends_lines_and_prints_replies() {
 
 #[test]
 fn connect_errors_are_one_line() {
+    // Its refused port must not become a listener's meanwhile.
+    let _one_at_a_time = LISTENING.lock();
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -803,6 +805,7 @@ fn free_udp_port() -> u16 {
 
 #[test]
 fn osc_send_to_our_dump_udp_and_tcp() {
+    let _one_at_a_time = LISTENING.lock();
     for (tcp, framing) in [(false, "slip"), (true, "slip"), (true, "size")] {
         let port = if tcp {
             free_tcp_port()
@@ -1164,6 +1167,7 @@ fn osc_dump_count_stops_inside_a_bundle() {
 /// The first line a default-framed TCP `osc dump` prints of what `send`
 /// sends to its port.
 fn tcp_dump_line(send: impl FnOnce(&str)) -> Vec<String> {
+    let _one_at_a_time = LISTENING.lock();
     let p = free_tcp_port().to_string();
     let dump = [
         "osc",
@@ -1248,9 +1252,11 @@ fn osc_dump_timetags_mark_bundles_as_oscdump_does() {
     );
 }
 
-/// The `connect --listen` tests take turns: one listens on port 0, which
-/// the kernel may hand out as the port the other just found free and is
-/// about to connect to.
+/// The tests that listen on a port found free, or connect to one that
+/// should refuse, take turns: the kernel may hand the port one found free
+/// to another's listener (or port 0) meanwhile, and a connect meant for one
+/// test then reaches another's listener (a `connect --listen` took a
+/// stranger as its first peer, and reset the test's own connection).
 static LISTENING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn free_tcp_port() -> u16 {
