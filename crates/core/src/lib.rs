@@ -30,7 +30,8 @@
 //!   `Error::Disconnected` display exactly as `"timeout"` and
 //!   `"disconnected"`. It converts into an [`std::io::Error`] of the
 //!   nearest kind.
-//! - `std::io::Read` and `std::io::Write` for [`Client`]: a byte stream
+//! - `std::io::Read` and `std::io::Write` for [`Client`] (and a server's
+//!   [`Connection`]): a byte stream
 //!   for `BufReader`, `io::copy` and `write!`, with
 //!   [`Client::set_read_timeout`].
 //!

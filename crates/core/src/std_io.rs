@@ -1,10 +1,10 @@
-//! The standard I/O traits: [`io::Read`] and [`io::Write`] for [`Client`],
-//! and [`Error`] as an [`io::Error`], so a client fits where std's streams
+//! The standard I/O traits: [`io::Read`] and [`io::Write`] for [`Client`]
+//! and a server's [`Connection`], and [`Error`] as an [`io::Error`], so a client fits where std's streams
 //! do (`BufReader`, `io::copy`, `write!`, functions returning
 //! `io::Result`).
 
 use crate::framing::Framing;
-use crate::{Client, Error};
+use crate::{Client, Connection, Error};
 use std::io;
 use std::time::Duration;
 
@@ -197,6 +197,91 @@ impl io::Write for Client {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The byte stream of a server's connection, as [`Client`]'s (see there),
+/// for `Connection` and `&Connection` (as std has it for `TcpStream` and
+/// `&TcpStream`), so a handle can go into a `BufReader` or `io::copy`
+/// without holding a guard. Each call locks the client for its duration;
+/// set the read timeout through [`lock`](Connection::lock). The server
+/// reads its connections too, while it polls: bytes go to whichever
+/// reads first, never to both (see [`Connection`]).
+///
+/// ```
+/// use renoise_socket::{Event, Protocol, Server};
+/// use std::io::{BufRead, BufReader, Write};
+/// use std::time::Duration;
+///
+/// let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Tcp)?;
+/// let mut peer = std::net::TcpStream::connect(server.local_addr())?;
+/// let conn = loop {
+///     let events = server.poll(Duration::from_secs(5))?;
+///     if let Some(Event::Accepted(c)) = events.into_iter().next() { break c; }
+/// };
+/// conn.lock().set_read_timeout(Some(Duration::from_secs(5)));
+/// peer.write_all(b"ping\n")?;
+/// let mut line = String::new();
+/// BufReader::new(&conn).read_line(&mut line)?;
+/// assert_eq!(line, "ping\n");
+/// writeln!(&conn, "pong")?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+impl io::Read for &Connection {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.lock().read(buf)
+    }
+}
+
+/// As for `&Connection`.
+///
+/// ```no_run
+/// # fn f(mut conn: renoise_socket::Connection) -> std::io::Result<()> {
+/// use std::io::Read;
+/// let mut request = Vec::new();
+/// conn.read_to_end(&mut request)?;
+/// # Ok(()) }
+/// ```
+impl io::Read for Connection {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self).read(buf)
+    }
+}
+
+/// Each `write` is one [`send`](Client::send) on the connection, as for
+/// [`Client`] (see there); it locks the client for its duration.
+///
+/// ```no_run
+/// # fn f(conn: renoise_socket::Connection) -> std::io::Result<()> {
+/// use std::io::Write;
+/// writeln!(&conn, "{}", 42)?;
+/// # Ok(()) }
+/// ```
+impl io::Write for &Connection {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.lock().write(data)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// As for `&Connection`.
+///
+/// ```no_run
+/// # fn f(mut conn: renoise_socket::Connection) -> std::io::Result<()> {
+/// use std::io::Write;
+/// conn.write_all(b"reply")?;
+/// # Ok(()) }
+/// ```
+impl io::Write for Connection {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        (&*self).write(data)
     }
 
     fn flush(&mut self) -> io::Result<()> {

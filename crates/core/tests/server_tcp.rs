@@ -666,3 +666,29 @@ fn a_connection_whose_end_the_program_read_stays_open_for_its_reply() {
     peer.read_to_end(&mut reply).unwrap();
     assert_eq!(reply, b"reply");
 }
+
+/// `io::Read` / `io::Write` on a connection handle (and on `&Connection`)
+/// read and write the connection as the client's own do.
+#[test]
+fn read_and_write_work_on_a_connection_handle() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let (_server, mut peer, conn) = server_with_peer();
+    conn.lock().set_read_timeout(Some(BOUND));
+    peer.write_all(b"one\r\ntwo\n").unwrap();
+    let mut lines = BufReader::new(&conn).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "one");
+    assert_eq!(lines.next().unwrap().unwrap(), "two");
+    drop(lines);
+    writeln!(&conn, "{}", 3).unwrap();
+    let mut owned = conn.clone();
+    owned.write_all(b"four").unwrap();
+    assert_eq!(read_n(&mut peer, 6), b"3\nfour");
+    peer.write_all(b"rest").unwrap();
+    peer.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut rest = Vec::new();
+    owned.read_to_end(&mut rest).unwrap();
+    assert_eq!(rest, b"rest");
+    conn.close();
+    let err = (&conn).read(&mut [0; 4]).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::NotConnected);
+}

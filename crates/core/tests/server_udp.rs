@@ -3,7 +3,7 @@
 
 mod server_util;
 
-use renoise_socket::{Client, Error, Event, Peer, Protocol, Server};
+use renoise_socket::{Client, Error, Event, Peer, Protocol, Server, UdpPeer};
 use server_util::*;
 use std::net::UdpSocket;
 use std::time::Duration;
@@ -293,4 +293,50 @@ fn a_flood_of_empty_datagrams_cannot_grow_one_wait_without_bound() {
         events.len()
     );
     assert!(messages(&events).iter().all(|(_, d)| d.is_empty()));
+}
+
+/// Senders are equal when they wrote to the same server from the same
+/// address: per-sender state can be kept in a map keyed by them.
+#[test]
+fn senders_are_equal_by_server_and_address() {
+    use std::collections::HashMap;
+    let mut one = Server::bind(Some("127.0.0.1"), 0, Protocol::Udp).unwrap();
+    let mut two = Server::bind(Some("127.0.0.1"), 0, Protocol::Udp).unwrap();
+    let (a, b) = (udp("127.0.0.1:0"), udp("127.0.0.1:0"));
+    for s in [&a, &b, &a] {
+        s.send_to(b"x", one.local_addr()).unwrap();
+    }
+    a.send_to(b"x", two.local_addr()).unwrap();
+    let udp_peer = |p: Peer| match p {
+        Peer::Udp(u) => u,
+        Peer::Tcp(c) => panic!("a UDP server reported {c}"),
+    };
+    let from_one: Vec<UdpPeer> = messages(&poll_until(&mut one, |ev| messages(ev).len() == 3))
+        .into_iter()
+        .map(|(p, _)| udp_peer(p))
+        .collect();
+    let from_two = udp_peer(
+        messages(&poll_until(&mut two, |ev| messages(ev).len() == 1))
+            .remove(0)
+            .0,
+    );
+    let mut count: HashMap<UdpPeer, usize> = HashMap::new();
+    for p in &from_one {
+        *count.entry(p.clone()).or_default() += 1;
+    }
+    let count_of = |s: &UdpSocket| {
+        count
+            .iter()
+            .find(|(p, _)| p.peer_addr() == s.local_addr().unwrap())
+            .map(|(_, n)| *n)
+    };
+    assert_eq!(count.len(), 2, "{count:?}");
+    assert_eq!(count_of(&a), Some(2));
+    assert_eq!(count_of(&b), Some(1));
+    assert_eq!(from_one[0], from_one[2]);
+    assert_ne!(from_one[0], from_one[1]);
+    // The same sender address, but another server.
+    assert_eq!(from_two.peer_addr(), from_one[0].peer_addr());
+    assert_ne!(from_two, from_one[0]);
+    assert!(!count.contains_key(&from_two));
 }

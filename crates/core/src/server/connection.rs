@@ -16,7 +16,8 @@ use std::time::Duration;
 /// (or a Lua userdata) keeps as many clones as it likes. Clones are cheap
 /// and all refer to the same client. Every `Client` method is reached
 /// through [`lock`](Connection::lock); the most used ones also exist here
-/// directly. The addresses are copied at accept time and read without
+/// directly, and `io::Read` / `io::Write` work on a handle (`&Connection`
+/// too) as on a client. The addresses are copied at accept time and read without
 /// locking.
 ///
 /// **Reading from both sides.** The server only ever reads through the

@@ -87,7 +87,10 @@ pub enum Event {
 /// }
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone)]
+///
+/// Peers compare by identity: the same connection, or the same UDP sender
+/// of the same server.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Peer {
     /// A TCP connection the server accepted.
     Tcp(Connection),

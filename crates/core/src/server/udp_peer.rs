@@ -3,6 +3,7 @@
 use crate::{Error, Result};
 use socket2::{SockAddr, Socket};
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Weak;
@@ -225,6 +226,50 @@ impl UdpPeer {
     /// ```
     pub fn local_port(&self) -> u16 {
         self.local.port()
+    }
+}
+
+/// Two senders are equal when they wrote to the same server socket from
+/// the same address, so a program can keep per-sender state (an OSC
+/// controller's subscriptions, say) in a `HashMap<UdpPeer, _>` or find a
+/// sender again among the ones it knows.
+///
+/// ```
+/// use renoise_socket::{Event, Peer, Protocol, Server};
+/// use std::collections::HashMap;
+/// use std::time::Duration;
+///
+/// let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Udp)?;
+/// let s = std::net::UdpSocket::bind("127.0.0.1:0")?;
+/// s.send_to(b"a", server.local_addr())?;
+/// s.send_to(b"b", server.local_addr())?;
+/// let mut count = HashMap::new();
+/// let mut seen = 0;
+/// while seen < 2 {
+///     for event in server.poll(Duration::from_secs(5))? {
+///         if let Event::Message { from: Peer::Udp(peer), .. } = event {
+///             *count.entry(peer).or_insert(0) += 1;
+///             seen += 1;
+///         }
+///     }
+/// }
+/// assert_eq!(count.into_values().collect::<Vec<_>>(), [2]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+impl PartialEq for UdpPeer {
+    fn eq(&self, other: &UdpPeer) -> bool {
+        Weak::ptr_eq(&self.sock, &other.sock) && self.to == other.to
+    }
+}
+
+impl Eq for UdpPeer {}
+
+impl Hash for UdpPeer {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // The allocation outlives the socket while any `Weak` to it is
+        // around, so the address stays this peer's identity.
+        self.sock.as_ptr().hash(state);
+        self.to.hash(state);
     }
 }
 
