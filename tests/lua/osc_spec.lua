@@ -313,6 +313,16 @@ describe("renoise.Osc", function()
         bad_arg(2, "/a", 5, "table or nil expected, got number")
       end)
 
+      it("for one argument not wrapped in an array, or an array without [1]", function()
+        bad_arg(2, "/a", { tag = "i", value = 1 }, "got one such table alone (wrap it in { })")
+        bad_arg(2, "/a", { [2] = { tag = "i", value = 1 } }, "got a table without [1]")
+        bad_arg(2, "/a", { x = 1 }, "got a table without [1]")
+        -- An empty table is no arguments; other keys beside the array are
+        -- not looked at.
+        assert.are.equal("/a ,", tostring(Osc.Message("/a", {})))
+        assert.are.equal("/a ,i 1", tostring(Osc.Message("/a", { { tag = "i", value = 1 }, n = 1 })))
+      end)
+
       it("for an argument that is not a table", function()
         bad_arg(2, "/a", { 5 }, "arguments[1] must be a table")
         bad_arg(2, "/a", { { tag = "i", value = 1 }, "i" }, "arguments[2] must be a table")
@@ -506,6 +516,9 @@ describe("renoise.Osc", function()
         assert.truthy(e:find("element 2 must be a Message, got table", 1, true))
         H.assert_arg_error(2, "Bundle", function() return Osc.Bundle(1, { m.binary_data }) end)
         H.assert_arg_error(2, "Bundle", function() return Osc.Bundle(1, { io.stdout }) end)
+        e = H.assert_arg_error(2, "Bundle", function() return Osc.Bundle(1, { [2] = m }) end)
+        assert.truthy(e:find("got a table without [1]", 1, true))
+        assert.are.equal("#bundle 1 []", tostring(Osc.Bundle(1, {})))
       end)
 
       it("for a time that is not a number of seconds in 0 <= t < 2^32", function()
@@ -638,6 +651,14 @@ describe("renoise.Osc", function()
           { tag = "m", value = 0x00903c7f }, { tag = "S", value = "s" }, { tag = "N" }, { tag = "T" },
           { tag = "F" }, { tag = "I" },
         })))
+    end)
+
+    it("shows infinities and NaNs as Lua prints them", function()
+      local m = Osc.Message("/f", {
+        { tag = "f", value = 1 / 0 }, { tag = "d", value = -1 / 0 }, { tag = "f", value = 0 / 0 },
+        { tag = "d", value = 0 / 0 },
+      })
+      assert.are.equal("/f ,fdfd inf -inf nan nan", tostring(m))
     end)
 
     it("shows a bundle and its elements", function()

@@ -2,10 +2,11 @@
 //! liblo's `oscsend` / `oscdump`.
 
 use renoise_socket::framing::{Deframer, Framing};
-use renoise_socket::osc::{Arg, Bundle, Message, Packet};
+use renoise_socket::osc::{Arg, Bundle, Message, Packet, TIMETAG_IMMEDIATELY};
 use renoise_socket::{Client, Event, Peer, Protocol, Server};
 use std::collections::HashMap;
 use std::io::Write;
+use std::num::IntErrorKind;
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -56,7 +57,7 @@ pub enum OscCommand {
         /// Send the message inside a bundle with this time, in seconds
         /// (Renoise's mapping: the number is the 32.32 timetag; 0 or a
         /// past time means "now" to most receivers).
-        #[arg(long, value_name = "SECONDS")]
+        #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
         bundle: Option<f64>,
     },
     /// Print the OSC messages arriving on a port, one line each.
@@ -67,8 +68,8 @@ pub enum OscCommand {
         #[arg(long)]
         tcp: bool,
         /// Framing over TCP (default: told per connection by its first
-        /// byte, as liblo does: SLIP's END, else a size prefix; a
-        /// connection that starts with an OSC packet itself is unframed).
+        /// byte: SLIP's END; an OSC packet itself is unframed, as Renoise
+        /// sends; else a size prefix, as liblo sends).
         #[arg(long, value_enum, requires = "tcp")]
         framing: Option<FramingArg>,
         /// Exit after this many messages (the rest of a bundle or of a
@@ -80,7 +81,8 @@ pub enum OscCommand {
         timeout: Option<u64>,
         /// Start each line with a timetag, as liblo's oscdump does: the
         /// bundle's for a message in a bundle, the arrival time otherwise
-        /// (NTP seconds and fraction in hex, `e2a5c5e1.1a2b3c4d`).
+        /// and for a bundle timed "immediately" (NTP seconds and fraction
+        /// in hex, `e2a5c5e1.1a2b3c4d`).
         #[arg(long)]
         timetags: bool,
     },
@@ -124,7 +126,10 @@ pub(crate) fn parse_arg(s: &str) -> Result<Arg, String> {
         } else {
             v.parse::<i64>()
         };
-        parsed.map_err(|_| bad("not a whole number"))
+        parsed.map_err(|e| match e.kind() {
+            IntErrorKind::PosOverflow | IntErrorKind::NegOverflow => bad("out of the int64 range"),
+            _ => bad("not a whole number"),
+        })
     };
     let float = |v: &str| v.trim().parse::<f64>().map_err(|_| bad("not a number"));
     let u32_of = |v: &str| {
@@ -289,7 +294,8 @@ fn ntp_now() -> u64 {
 
 /// Prints every message of `packet`, one line each. With `tag`, each line
 /// starts with a timetag: `tag` itself for a lone message, the bundle's for
-/// a message in a bundle (the innermost one's when nested). `raw` is the
+/// a message in a bundle (the innermost one's when nested; a bundle timed
+/// "immediately" keeps the outer time, as oscdump shows its arrival). `raw` is the
 /// packet's encoding: the timetag is printed from its 64 bits, which a
 /// decoded time in seconds cannot always hold exactly. Prints at most
 /// `left` messages and counts them down.
@@ -316,8 +322,13 @@ fn print_packet(
             // A decoded bundle is well formed: "#bundle\0", the timetag,
             // then each element as a 32-bit size and its bytes.
             let inner = tag.map(|t| {
-                raw.get(8..16)
-                    .map_or(t, |x| u64::from_be_bytes(x.try_into().unwrap()))
+                match raw
+                    .get(8..16)
+                    .map(|x| u64::from_be_bytes(x.try_into().unwrap()))
+                {
+                    Some(TIMETAG_IMMEDIATELY) | None => t,
+                    Some(own) => own,
+                }
             });
             let mut rest = raw.get(16..).unwrap_or_default();
             for p in &b.elements {
@@ -333,9 +344,9 @@ fn print_packet(
     Ok(())
 }
 
-/// The framing a TCP connection uses, told by its first byte as liblo
-/// tells it: SLIP starts with `END`; an OSC packet itself starts with '/'
-/// or '#'; anything else is a size prefix (whose first byte is 0 for any
+/// The framing a TCP connection uses, told by its first byte: SLIP starts
+/// with `END`; an OSC packet itself starts with '/' or '#'; anything else
+/// is a size prefix (whose first byte is 0 for any
 /// packet under 16 MiB).
 fn detect_framing(first: u8) -> Framing {
     match first {

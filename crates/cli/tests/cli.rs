@@ -929,6 +929,36 @@ fn osc_send_bad_arguments() {
     assert_eq!(o.status.code(), Some(1));
     assert!(out(&o).1.contains("argument 'i:x': not a whole number"));
     let o = cmd()
+        .args([
+            "osc",
+            "send",
+            "127.0.0.1",
+            "9",
+            "/a",
+            "h:9223372036854775808",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        out(&o).1.contains("out of the int64 range"),
+        "{}",
+        out(&o).1
+    );
+    // A negative time is a value out of range, not an unknown option.
+    let o = cmd()
+        .args(["osc", "send", "127.0.0.1", "9", "/a", "--bundle", "-1"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        out(&o)
+            .1
+            .contains("time -1 is not a number of seconds in 0 <= t < 2^32"),
+        "{}",
+        out(&o).1
+    );
+    let o = cmd()
         .args(["osc", "send", "127.0.0.1", "9", "noslash"])
         .output()
         .unwrap();
@@ -1360,39 +1390,52 @@ fn connect_listen_without_a_peer_is_one_line_after_the_accept_timeout() {
 
 #[test]
 fn osc_send_bundle_reaches_dump_and_oscdump_with_its_timetag() {
-    let dump = |program: &Path, args: &[&str], port: u16| {
+    let dump = |program: &Path, args: &[&str], port: u16, time: &str| {
         dump_lines(program, args, 1, || {
             let p = port.to_string();
             cmd()
-                .args([
-                    "osc",
-                    "send",
-                    "127.0.0.1",
-                    &p,
-                    "/x",
-                    "i:1",
-                    "s:hi",
-                    "--bundle",
-                    "2.5",
-                ])
+                .args(["osc", "send", "127.0.0.1", &p, "/x", "i:1", "s:hi"])
+                .args(["--bundle", time])
                 .assert()
                 .success();
         })
     };
-    let want = ["00000002.80000000 /x is 1 \"hi\""];
-    let port = free_udp_port();
-    let p = port.to_string();
     let ours = cargo_bin("renoise-socket");
-    let lines = dump(
-        &ours,
-        &["osc", "dump", &p, "--timetags", "--count", "1"],
-        port,
-    );
-    assert_eq!(lines, want, "renoise-socket");
-    if have("oscdump") {
+    let run = |program: &Path, time: &str| {
         let port = free_udp_port();
-        let lines = dump(Path::new("oscdump"), &["-L", &port.to_string()], port);
-        assert_eq!(lines, want, "oscdump");
+        let p = port.to_string();
+        let args = if program == ours {
+            vec!["osc", "dump", &p, "--timetags", "--count", "1"]
+        } else {
+            vec!["-L", &p]
+        };
+        dump(program, &args, port, time)
+    };
+    let mut programs = vec![ours.clone()];
+    if have("oscdump") {
+        programs.push(PathBuf::from("oscdump"));
+    }
+    for program in &programs {
+        assert_eq!(
+            run(program, "2.5"),
+            ["00000002.80000000 /x is 1 \"hi\""],
+            "{program:?}"
+        );
+        // A bundle timed "immediately" (2e-10 s is the timetag 1): its
+        // message shows its arrival, NTP seconds of about now.
+        let lines = run(program, "2e-10");
+        let (tag, rest) = lines[0].split_once(' ').unwrap();
+        assert_eq!(rest, "/x is 1 \"hi\"", "{program:?}");
+        let secs = u64::from_str_radix(tag.split('.').next().unwrap(), 16).unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 2_208_988_800;
+        assert!(
+            secs.abs_diff(now & 0xffff_ffff) < 60,
+            "{program:?}: {tag} vs {now:x}"
+        );
     }
 }
 

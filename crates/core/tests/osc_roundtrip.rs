@@ -117,11 +117,14 @@ fn extreme_floats_read_as_exponents_not_hundreds_of_digits() {
             Arg::Double(-1.5e-9),
             Arg::Double(0.0),
             Arg::Double(f64::INFINITY),
+            Arg::Float(f32::NEG_INFINITY),
+            Arg::Float(f32::NAN),
+            Arg::Double(-f64::NAN),
         ],
     );
     assert_eq!(
         m.to_string(),
-        "/f ,fffdddddd 2.5 440 3e38 0.1 1e308 5e-324 -1.5e-9 0 inf"
+        "/f ,fffddddddffd 2.5 440 3e38 0.1 1e308 5e-324 -1.5e-9 0 inf -inf nan nan"
     );
 }
 

@@ -590,8 +590,8 @@ unsafe fn receive_other(
             Ok(push_static_failure(l, "disconnected"))
         }
         Sock::Sender(_) => Err(Fail::error(
-            "cannot receive on the sender-only socket of a UDP server message \
-             (messages arrive at the server; reply with send)",
+            "cannot receive on a UDP server's sender-only socket \
+             (datagrams arrive at the server; reply with send)",
         )),
         _ => Err(Fail::closed()),
     }

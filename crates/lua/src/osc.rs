@@ -277,6 +277,30 @@ unsafe fn new_message_body(l: *mut lua_State) -> Result<c_int, Fail> {
 /// the vector is alive.
 unsafe fn read_args(l: *mut lua_State, index: c_int, keys: c_int) -> Result<Vec<Arg>, Fail> {
     let n = ffi::lua_rawlen(l, index).min(c_int::MAX as usize) as c_int;
+    // A lone argument not wrapped in an array, or an array that does not
+    // start at 1, would otherwise be an empty argument list, silently.
+    ffi::lua_pushvalue(l, keys);
+    ffi::lua_rawget(l, index);
+    let lone = ffi::lua_type(l, -1) != ffi::LUA_TNIL;
+    ffi::lua_pop(l, 1);
+    if lone {
+        return Err(Fail::arg(
+            2,
+            "arguments must be an array of {tag = ..., value = ...} tables, \
+             got one such table alone (wrap it in { })",
+        ));
+    }
+    if n == 0 {
+        ffi::lua_pushnil(l);
+        if ffi::lua_next(l, index) != 0 {
+            ffi::lua_pop(l, 2);
+            return Err(Fail::arg(
+                2,
+                "arguments must be an array of {tag = ..., value = ...} tables \
+                 from index 1, got a table without [1]",
+            ));
+        }
+    }
     let mut args = Vec::with_capacity(n as usize);
     for i in 1..=n {
         ffi::lua_rawgeti(l, index, i.into());
@@ -497,6 +521,17 @@ unsafe fn new_bundle_body(l: *mut lua_State) -> Result<c_int, Fail> {
     } else {
         ffi::lua_rawlen(l, 2).min(c_int::MAX as usize) as c_int
     };
+    if count == 0 {
+        // Elements that do not start at 1 would be an empty bundle, silently.
+        ffi::lua_pushnil(l);
+        if ffi::lua_next(l, 2) != 0 {
+            ffi::lua_pop(l, 2);
+            return Err(Fail::arg(
+                2,
+                "Message or array of Messages from index 1 expected, got a table without [1]",
+            ));
+        }
+    }
     // Check every element before anything is built.
     for i in 1..=count {
         if !single {

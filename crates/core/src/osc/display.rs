@@ -43,16 +43,19 @@ fn quoted(f: &mut fmt::Formatter<'_>, b: &[u8], quote: char) -> fmt::Result {
 }
 
 /// A float in plain decimal (`2.5`, `440`) when its magnitude is 0 or in
-/// `[1e-4, large)` (also `inf`, `NaN`), else in exponent form (`1e308`,
+/// `[1e-4, large)` (also `inf`), else in exponent form (`1e308`,
 /// `1.5e-9`) rather than hundreds of digits. Both are the shortest text
-/// that reads back as the same number.
+/// that reads back as the same number. A NaN is `nan`, as Lua and C print
+/// it (Rust's `NaN` would stand out beside `inf`).
 fn float<T: fmt::Display + fmt::LowerExp>(
     f: &mut fmt::Formatter<'_>,
     v: T,
     magnitude: f64,
     large: f64,
 ) -> fmt::Result {
-    if magnitude == 0.0 || !magnitude.is_finite() || (1e-4..large).contains(&magnitude) {
+    if magnitude.is_nan() {
+        f.write_str("nan")
+    } else if magnitude == 0.0 || magnitude.is_infinite() || (1e-4..large).contains(&magnitude) {
         write!(f, "{v}")
     } else {
         write!(f, "{v:e}")
