@@ -175,8 +175,18 @@ fn connect_error(e: io::Error, addr: SocketAddr, timeout: Duration) -> Error {
     }
 }
 
+/// The least time an address that is not the last is given to answer
+/// (when that much is left). Go's dialer splits its deadline the same way,
+/// with 2 s; Renoise's default connect timeout is 1 s, so a loopback or LAN
+/// answer (well under a millisecond) is what it must leave room for.
+const MIN_SHARE: Duration = Duration::from_millis(500);
+
 /// Tries each address in order until one connects, all within `timeout`
-/// counted from `start` (so that resolving the name counts too).
+/// counted from `start` (so that resolving the name counts too). Each
+/// address gets an equal share of the time left, at least [`MIN_SHARE`]:
+/// an address that never answers (say, `::1` behind a full accept queue,
+/// or a black-holed IPv6 route) leaves time for the next one, which the
+/// whole deadline spent on the first would not.
 /// Returns the socket and the address it connected to (asking the socket
 /// for it would fail once a peer that accepted has already reset).
 pub(crate) fn tcp(
@@ -187,25 +197,33 @@ pub(crate) fn tcp(
     let timeout = timeout.max(Duration::from_millis(1));
     let deadline = start.checked_add(timeout);
     let mut last = None;
-    for &addr in addrs {
+    for (i, &addr) in addrs.iter().enumerate() {
         let left = match deadline {
             Some(d) => d.saturating_duration_since(Instant::now()),
             None => timeout,
         };
         if left.is_zero() {
-            last = Some(Error::ConnectTimeout {
+            // The error of the last address tried stands; if none was
+            // (resolving took all the time), this one had no time.
+            last.get_or_insert(Error::ConnectTimeout {
                 addr,
                 timeout_ms: timeout.as_millis(),
             });
             break;
         }
+        let share = left / u32::try_from(addrs.len() - i).unwrap_or(u32::MAX);
+        let this = if share < MIN_SHARE {
+            left.min(MIN_SHARE)
+        } else {
+            share
+        };
         let sock = Socket::new(
             Domain::for_address(addr),
             Type::STREAM,
             Some(socket2::Protocol::TCP),
         )
         .map_err(|e| Error::os(format_args!("cannot connect to {addr}"), e))?;
-        match sock.connect_timeout(&addr.into(), left) {
+        match sock.connect_timeout(&addr.into(), this) {
             // Connecting to a free port of the local ephemeral range can
             // meet itself (TCP's simultaneous open): nothing listens
             // there, so it is refused, as Go's dialer has it.
@@ -218,7 +236,12 @@ pub(crate) fn tcp(
             // that ended at once, as if the reset came a moment later.
             // Its first receive reports the end.
             Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => return Ok((sock, addr)),
-            Err(e) => last = Some(connect_error(e, addr, timeout)),
+            // A timeout names the first address that had no answer: it
+            // had the larger share; a later one may have had a moment.
+            Err(e) => match (connect_error(e, addr, timeout), &last) {
+                (Error::ConnectTimeout { .. }, Some(Error::ConnectTimeout { .. })) => {}
+                (err, _) => last = Some(err),
+            },
         }
     }
     Err(last.unwrap_or_else(|| Error::InvalidArgument("no address to connect to".into())))
@@ -337,19 +360,51 @@ mod tests {
         let start = Instant::now();
         let err = tcp(&[first, second], Duration::from_millis(400), start).unwrap_err();
         let took = start.elapsed();
+        // Under the least share, the first address had all the time: the
+        // error names it, not the second, which had a moment at most.
         assert!(
             matches!(
                 err,
                 Error::ConnectTimeout {
                     timeout_ms: 400,
-                    ..
-                }
+                    addr,
+                } if addr == first
             ),
             "{err}"
         );
         // Two silent addresses, one timeout: well under twice 400 ms.
         assert!(took >= Duration::from_millis(380), "{took:?}");
         assert!(took < Duration::from_millis(750), "{took:?}");
+    }
+
+    #[test]
+    fn an_address_that_never_answers_leaves_time_for_the_next() {
+        let (_l, _f, mute) = silent();
+        let good = TcpListener::bind("127.0.0.1:0").unwrap();
+        let good_addr = good.local_addr().unwrap();
+        let start = Instant::now();
+        let (_, addr) = tcp(&[mute, good_addr], Duration::from_millis(1000), start).unwrap();
+        assert_eq!(addr, good_addr);
+        // The silent one had its share, half of the timeout.
+        let took = start.elapsed();
+        assert!(took >= Duration::from_millis(480), "{took:?}");
+        assert!(took < Duration::from_millis(900), "{took:?}");
+        // Three silent ones and a good one in 2 s: half a second each.
+        let (_l2, _f2, mute2) = silent();
+        let (_l3, _f3, mute3) = silent();
+        let start = Instant::now();
+        let (_, addr) = tcp(
+            &[mute, mute2, mute3, good_addr],
+            Duration::from_secs(2),
+            start,
+        )
+        .unwrap();
+        assert_eq!(addr, good_addr);
+        assert!(
+            start.elapsed() >= Duration::from_millis(1400),
+            "{:?}",
+            start.elapsed()
+        );
     }
 
     #[test]

@@ -77,7 +77,7 @@ pub enum Error {
     /// Connecting took longer than the connect timeout.
     #[error("connect timeout: no answer from {addr} within {timeout_ms} ms")]
     ConnectTimeout {
-        /// The last address tried.
+        /// The first address that did not answer in its share of the time.
         addr: SocketAddr,
         /// The connect timeout that expired.
         timeout_ms: u128,

@@ -74,7 +74,10 @@
 //! - **Connect.** Names go through the system resolver; resolving and
 //!   trying every address in order share one connect timeout (default
 //!   1000 ms; zero is taken as 1 ms; a resolver that does not answer in
-//!   time is [`Error::ResolveTimeout`]). `TCP_NODELAY` is on by default.
+//!   time is [`Error::ResolveTimeout`]). Each address gets an equal share
+//!   of the time left, at least 500 ms (or all that is left), so one that
+//!   never answers leaves the next time to; [`Error::ConnectTimeout`]
+//!   names the first that did not answer. `TCP_NODELAY` is on by default.
 //!   A connection that met itself (a free port of the local ephemeral
 //!   range, which the kernel may pick as the local port too) is
 //!   [`Error::Refused`]; a UDP client that got the port it sends to as its
