@@ -173,11 +173,7 @@ return function(opts)
   ok, e = xpcall(function()
     host.tool.tool_finished_loading_observable:_fire()
     host.tool.app_new_document_observable:_fire()
-    for _, name in ipairs(opts.menu) do
-      local found, why = host.invoke_entry(name)
-      if not found then unmatched = why return end
-    end
-    host.queue_actions(opts.set, opts.press)
+    host.queue_actions(opts.actions)
     local done, why = host.run_actions()
     if not done then unmatched = why return end
     unmatched = loop()

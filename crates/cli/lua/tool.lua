@@ -379,27 +379,35 @@ function App:show_custom_prompt(title, view, buttons)
   say("custom prompt", tostring(title))
   return answer(buttons)
 end
--- The dialog is "shown" (visible) until the tool closes it; `visible` is
--- read-only, `show()` (bring to front) does nothing.
+-- The dialog is "shown" (visible) until the tool closes it; `visible` and
+-- `focused` are read-only. The newest dialog shown (or brought to front
+-- with `show()`) has the focus while it is open.
 local Dialog = {}
+local front
 local dialog_mt = {
   __index = function(d, key)
     if key == "visible" then return not rawget(d, "_closed") end
+    if key == "focused" then return front == d and not rawget(d, "_closed") end
     return Dialog[key]
   end,
   __newindex = function(_, key)
-    if key == "visible" then error("property 'visible' of Dialog is read-only", 2) end
+    if key == "visible" or key == "focused" then
+      error("property '" .. key .. "' of Dialog is read-only", 2)
+    end
     error("Dialog has no field '" .. tostring(key) .. "'", 2)
   end,
 }
 host.api_names[dialog_mt] = "Dialog"
-host.api_members[dialog_mt] = host.members_of(Dialog, { visible = true })
-function Dialog:show() end
+host.api_members[dialog_mt] = host.members_of(Dialog, { visible = true, focused = true })
+function Dialog:show()
+  if not rawget(self, "_closed") then front = self end
+end
 function Dialog:close() rawset(self, "_closed", true) end
 function App:show_custom_dialog(title, view)
   content_arg("show_custom_dialog", view)
   say("custom dialog", tostring(title))
   local d = setmetatable({}, dialog_mt)
+  front = d
   -- Its views cannot be clicked once it is closed (see views.lua).
   rawset(view, "_dialog", d)
   return d

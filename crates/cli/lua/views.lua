@@ -346,11 +346,21 @@ local function find(name, by_text)
   return best
 end
 
--- What a person could not click or edit.
+-- What a person could not click or edit: a view hidden itself or inside
+-- a hidden one, or inactive.
 local function unusable(v, name)
   local p = rawget(v, "_props")
   if p.visible == false then return "'" .. name .. "' is hidden (visible = false)" end
   if p.active == false then return "'" .. name .. "' is inactive (active = false)" end
+  local parent = rawget(v, "_parent")
+  while parent ~= nil do
+    if rawget(parent, "_props").visible == false then
+      local id = rawget(parent, "_props").id
+      return "'" .. name .. "' is hidden (inside " .. (id and "'" .. id .. "'" or "a "
+        .. rawget(parent, "_type")) .. ", which has visible = false)"
+    end
+    parent = rawget(parent, "_parent")
+  end
 end
 
 -- --press NAME: a button, bitmap or link is pressed, released and
@@ -411,14 +421,26 @@ local function set(name, text)
   return true
 end
 
--- The --set and --press actions still to do, in order: sets first.
+-- --menu NAME, as an action: the entry must exist when its turn comes.
+local function menu(name)
+  local found, why = host.invoke_entry(name)
+  if not found then return false, why end
+  return true
+end
+
+-- The --menu, --set and --press actions still to do, in command-line
+-- order: `actions` is a list of {"menu" | "set" | "press", argument}.
 local pending = {}
-host.queue_actions = function(sets, presses)
-  for _, s in ipairs(sets) do
-    local name, text = s:match("^([^=]*)=(.*)$")
-    pending[#pending + 1] = { set, name or s, text }
+local kinds = { menu = menu, set = set, press = press }
+host.queue_actions = function(actions)
+  for _, a in ipairs(actions) do
+    if a[1] == "set" then
+      local name, text = a[2]:match("^([^=]*)=(.*)$")
+      pending[#pending + 1] = { set, name or a[2], text }
+    else
+      pending[#pending + 1] = { kinds[a[1]], a[2] }
+    end
   end
-  for _, name in ipairs(presses) do pending[#pending + 1] = { press, name } end
 end
 
 -- Does the actions whose views exist, in order, up to the first whose view

@@ -6,7 +6,7 @@ mod osc_cmd;
 mod run;
 mod tmp;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -33,9 +33,15 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let result = match cli.command {
-        Command::Run(args) => run::run(args),
+        Command::Run(mut args) => {
+            if let Some(run) = matches.subcommand_matches("run") {
+                args.order_actions(run);
+            }
+            run::run(args)
+        }
         Command::Connect(args) => connect::connect(args),
         Command::Osc { command } => osc_cmd::osc(command),
     };

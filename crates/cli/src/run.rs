@@ -21,19 +21,23 @@ pub struct RunArgs {
     #[arg(long, value_name = "SECONDS")]
     timeout: Option<f64>,
     /// After loading, invoke the menu entry, keybinding or MIDI mapping with
-    /// this name (the full name, or its last part after ':'). Repeatable.
+    /// this name (the full name, or its last part after ':'). Repeatable;
+    /// --menu, --set and --press are done in the order given.
     #[arg(long, value_name = "NAME")]
     menu: Vec<String>,
-    /// After the --menu entries and the --set values, click the button (or
-    /// bitmap or link; a checkbox toggles) with this id (or text) in a view
-    /// the tool built with renoise.ViewBuilder, once it exists. Repeatable.
+    /// Click the button (or bitmap or link; a checkbox toggles) with this
+    /// id (or text) in a view the tool built with renoise.ViewBuilder, once
+    /// it exists. Repeatable.
     #[arg(long, value_name = "NAME")]
     press: Vec<String>,
-    /// After the --menu entries, set the value of the view with this id
-    /// (a text field's text, a number, true / false, a popup's item) once
-    /// it exists. Repeatable.
+    /// Set the value of the view with this id (a text field's text, a
+    /// number, true / false, a popup's item) once it exists. Repeatable.
     #[arg(long, value_name = "ID=VALUE")]
     set: Vec<String>,
+    /// --menu, --set and --press in command-line order (see
+    /// [`RunArgs::order_actions`]).
+    #[arg(skip)]
+    actions: Vec<(&'static str, String)>,
     /// What renoise.app():show_prompt / show_custom_prompt return (default:
     /// the first button).
     #[arg(long, value_name = "BUTTON")]
@@ -53,6 +57,25 @@ pub struct RunArgs {
     /// Arguments for the script, in the global `arg` and as `...`.
     #[arg(last = true)]
     args: Vec<String>,
+}
+
+impl RunArgs {
+    /// Puts the --menu, --set and --press arguments in the order they were
+    /// given (`run` is the subcommand's matches): "press Connect, then fill
+    /// in the fields it showed" must come out as written.
+    pub fn order_actions(&mut self, run: &clap::ArgMatches) {
+        let mut all = Vec::new();
+        for (kind, values) in [
+            ("menu", std::mem::take(&mut self.menu)),
+            ("set", std::mem::take(&mut self.set)),
+            ("press", std::mem::take(&mut self.press)),
+        ] {
+            let at = run.indices_of(kind).into_iter().flatten();
+            all.extend(at.zip(values).map(|(i, v)| (i, kind, v)));
+        }
+        all.sort_by_key(|a| a.0);
+        self.actions = all.into_iter().map(|(_, kind, v)| (kind, v)).collect();
+    }
 }
 
 /// The Lua parts of the environment, loaded in this order.
@@ -152,17 +175,15 @@ fn setup_and_run(lua: &Lua, args: &RunArgs, folder: &Path, main: &Path) -> mlua:
     let opts = lua.create_table()?;
     opts.set("folder", folder.to_string_lossy().as_ref())?;
     opts.set("script", main.to_string_lossy().as_ref())?;
-    for (name, list) in [
-        ("args", &args.args),
-        ("menu", &args.menu),
-        ("set", &args.set),
-        ("press", &args.press),
-    ] {
-        opts.set(
-            name,
-            lua.create_sequence_from(list.iter().map(String::as_str))?,
-        )?;
+    opts.set(
+        "args",
+        lua.create_sequence_from(args.args.iter().map(String::as_str))?,
+    )?;
+    let actions = lua.create_table()?;
+    for (kind, value) in &args.actions {
+        actions.push(lua.create_sequence_from([*kind, value.as_str()])?)?;
     }
+    opts.set("actions", actions)?;
     opts.set("prompt_answer", args.prompt_answer.as_deref())?;
     opts.set("path_answer", args.path_answer.as_deref())?;
     opts.set("quiet", args.quiet)?;

@@ -159,8 +159,10 @@ local function open()
         os.exit(0)
       end }
       local c = renoise.Socket.create_client("127.0.0.1", server.local_port)
-      c:send(vb.views.greeting.text)
+      c:send(vb.views.greeting.text .. vb.views.suffix.text)
     end },
+    vb:button { text = "More", notifier = function() vb.views.more.visible = true end },
+    vb:column { id = "more", visible = false, vb:textfield { id = "suffix", text = "" } },
     vb:button { id = "off", text = "Off", active = false },
     vb:text { id = "label", text = "not a button" },
   })
@@ -187,7 +189,17 @@ end }
     for (extra, says) in [
         (&["--press", "Start"][..], "hello\n"),
         (&["--press", "loud", "--press", "Start"][..], "HELLO\n"),
-        (&["--press", "Start", "--set", "greeting=bye"][..], "bye\n"),
+        // In the order given: a set after the press changes nothing sent.
+        (&["--set", "greeting=bye", "--press", "Start"][..], "bye\n"),
+        (
+            &["--press", "Start", "--set", "greeting=bye"][..],
+            "hello\n",
+        ),
+        // A field inside a hidden column, once a button has shown it.
+        (
+            &["--press", "More", "--set", "suffix=!", "--press", "Start"][..],
+            "hello!\n",
+        ),
         // The views come with the dialog that a timer opens.
         (
             &["--menu", "Later", "--press", "loud", "--press", "Start"][..],
@@ -207,6 +219,10 @@ end }
         (
             &["--press", "off"][..],
             "'off' is inactive (active = false)",
+        ),
+        (
+            &["--set", "suffix=!"][..],
+            "'suffix' is hidden (inside 'more', which has visible = false)",
         ),
         (
             &["--set", "label=x"][..],

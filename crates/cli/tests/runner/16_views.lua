@@ -165,16 +165,25 @@ ok, e = pcall(btn.remove_released_notifier, btn, f)
 assert(not ok and e:find("^remove_released_notifier: "), e)
 
 -- A dialog is visible until closed; `visible` is read-only; show() only
--- brings it to the front.
+-- brings it to the front (and gives it the focus).
 local dialog = renoise.app():show_custom_dialog("Settings", content)
 assert(type(dialog) == "Dialog" and dialog.visible)
 ok, e = pcall(function() dialog.visible = false end)
 assert(not ok and e:find("read-only", 1, true), e)
+-- The newest dialog shown, or brought to the front, has the focus while
+-- it is open; `focused` is read-only too.
+assert(dialog.focused == true)
+local other = renoise.app():show_custom_dialog("Other", renoise.ViewBuilder():text {})
+assert(other.focused == true and dialog.focused == false)
+ok, e = pcall(function() dialog.focused = true end)
+assert(not ok and e:find("read-only", 1, true), e)
 dialog:show()
+assert(dialog.focused == true and other.focused == false)
+other:close()
 dialog:close()
-assert(not dialog.visible)
+assert(not dialog.visible and dialog.focused == false)
 dialog:show()
-assert(not dialog.visible)
+assert(not dialog.visible and dialog.focused == false)
 assert(#clicks == 0, "nothing is clicked by itself")
 
 -- objinfo lists what these API objects offer.
