@@ -241,7 +241,11 @@ impl ClientBuilder {
     }
 
     /// Wraps a connected TCP stream (for example one a listener accepted)
-    /// in a client with these options. The protocol option is ignored.
+    /// in a client with these options. The protocol option is ignored. A
+    /// stream its peer has already reset is still wrapped: it delivers
+    /// what the peer sent, then the end, and its peer address, which the
+    /// kernel no longer knows, is the unspecified one (`0.0.0.0:0` or
+    /// `[::]:0`).
     ///
     /// ```no_run
     /// use std::net::TcpListener;

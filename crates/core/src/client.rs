@@ -189,6 +189,14 @@ fn sock_addr(a: socket2::SockAddr) -> Result<SocketAddr> {
     Ok(canonical(a))
 }
 
+/// The unspecified address (`0.0.0.0` or `::`) of `ip`'s family.
+fn unspecified_like(ip: std::net::IpAddr) -> std::net::IpAddr {
+    match ip {
+        std::net::IpAddr::V4(_) => std::net::Ipv4Addr::UNSPECIFIED.into(),
+        std::net::IpAddr::V6(_) => std::net::Ipv6Addr::UNSPECIFIED.into(),
+    }
+}
+
 /// `a` with an IPv4-mapped IPv6 address (a dual-stack socket's IPv4 peer)
 /// as the IPv4 address it is.
 pub(crate) fn canonical(a: SocketAddr) -> SocketAddr {
@@ -256,6 +264,12 @@ impl Client {
         let peer = match (sock.peer_addr(), peer) {
             (Ok(a), _) => sock_addr(a)?,
             (Err(_), Some(p)) => canonical(p),
+            // A stream handed over (`from_tcp_stream`) after its peer reset
+            // it: the kernel has forgotten the address, but still holds
+            // what the peer sent, which the client delivers before the end.
+            (Err(e), None) if e.kind() == io::ErrorKind::NotConnected => {
+                SocketAddr::new(unspecified_like(local.ip()), 0)
+            }
             (Err(e), None) => return Err(e.into()),
         };
         let cap = opts

@@ -5,6 +5,8 @@
 
 use crate::framing::Framing;
 use crate::{Client, Connection, Error};
+use std::borrow::Cow;
+use std::fmt;
 use std::io;
 use std::time::Duration;
 
@@ -152,7 +154,8 @@ impl io::Read for Client {
 }
 
 /// Each `write` is one [`send`](Client::send), so `write_all` is one send
-/// too (on UDP, one datagram per `write`; `write!` may make several).
+/// too, and so is `write!` (the text is formatted first, then sent: one
+/// datagram on UDP, not one per piece of the format).
 /// A send that fails after writing part of the data (the peer stopped
 /// reading for the whole send timeout: [`Error::SendStalled`], which
 /// closes the client) returns that part, as `io::Write` requires, and the
@@ -202,6 +205,12 @@ impl io::Write for Client {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
+
+    // std's default sends each piece of the format on its own (with
+    // TCP_NODELAY, a segment each; on UDP, a datagram each).
+    fn write_fmt(&mut self, args: fmt::Arguments<'_>) -> io::Result<()> {
+        self.write_all(formatted(&args).as_bytes())
+    }
 }
 
 /// The byte stream of a server's connection, as [`Client`]'s (see there),
@@ -211,6 +220,13 @@ impl io::Write for Client {
 /// set the read timeout through [`lock`](Connection::lock). The server
 /// reads its connections too, while it polls: bytes go to whichever
 /// reads first, never to both (see [`Connection`]).
+///
+/// **One lock, unlike `&TcpStream`.** Reading and writing share the
+/// client's lock, so a `read` that waits holds back every write to that
+/// connection from other threads (and [`Connection::send`]) until it
+/// returns. A thread that reads while others answer should set a short
+/// read timeout and retry on `TimedOut` (nothing is lost), or leave the
+/// reading to the server's [`Event::Message`](crate::Event::Message)s.
 ///
 /// ```
 /// use renoise_socket::{Event, Protocol, Server};
@@ -269,6 +285,17 @@ impl io::Write for &Connection {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
+
+    // One lock for all of it: writes from several threads never
+    // interleave inside one `write_all` or `write!`.
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        self.lock().write_all(data)
+    }
+
+    fn write_fmt(&mut self, args: fmt::Arguments<'_>) -> io::Result<()> {
+        let text = formatted(&args);
+        self.lock().write_all(text.as_bytes())
+    }
 }
 
 /// As for `&Connection`.
@@ -286,6 +313,22 @@ impl io::Write for Connection {
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        (&*self).write_all(data)
+    }
+
+    fn write_fmt(&mut self, args: fmt::Arguments<'_>) -> io::Result<()> {
+        (&*self).write_fmt(args)
+    }
+}
+
+/// The text of a format, borrowed when it has no arguments.
+fn formatted<'a>(args: &fmt::Arguments<'a>) -> Cow<'a, str> {
+    match args.as_str() {
+        Some(s) => Cow::Borrowed(s),
+        None => Cow::Owned(fmt::format(*args)),
     }
 }
 

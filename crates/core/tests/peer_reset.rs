@@ -183,3 +183,31 @@ fn a_reset_right_after_accept_is_a_connection_that_ended() {
         peer.join().unwrap();
     }
 }
+
+/// A stream its peer reset before it was handed to `from_tcp_stream` is
+/// still a client: what the peer sent, then the end.
+#[test]
+fn a_stream_reset_before_it_is_wrapped_still_delivers_what_came() {
+    use renoise_socket::{ClientBuilder, Mode};
+    for host in LOOPBACKS {
+        let (listener, _) = listen(host);
+        let mut peer = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let stream = accept(&listener);
+        peer.write_all(&[b'x'; 10_000]).unwrap();
+        reset(peer);
+        let_rst_land();
+        let mut c = ClientBuilder::new().from_tcp_stream(stream).unwrap();
+        assert_eq!(c.peer_port(), 0, "{host}");
+        assert!(c.peer_addr().ip().is_unspecified(), "{host}");
+        let mut got = 0;
+        loop {
+            match c.receive(Mode::All, BOUND) {
+                Ok(d) => got += d.len(),
+                Err(Error::Disconnected) => break,
+                Err(e) => panic!("{host}: {e}"),
+            }
+        }
+        assert_eq!(got, 10_000, "{host}");
+        assert!(!c.is_open());
+    }
+}

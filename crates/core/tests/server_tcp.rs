@@ -692,3 +692,39 @@ fn read_and_write_work_on_a_connection_handle() {
     let err = (&conn).read(&mut [0; 4]).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::NotConnected);
 }
+
+/// `write!` and `write_all` on a shared connection are one locked send
+/// each: lines written from several threads at once arrive whole.
+#[test]
+fn lines_written_from_several_threads_arrive_whole() {
+    use std::io::{BufRead, BufReader, Write};
+    let (_server, peer, conn) = server_with_peer();
+    let writers: Vec<_> = (0..3)
+        .map(|t| {
+            let conn = conn.clone();
+            std::thread::spawn(move || {
+                for i in 0..500 {
+                    if i % 2 == 0 {
+                        writeln!(&conn, "{t}-{i}-{}", "end").unwrap();
+                    } else {
+                        (&conn)
+                            .write_all(format!("{t}-{i}-end\n").as_bytes())
+                            .unwrap();
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut lines = BufReader::new(peer).lines();
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..1500 {
+        let line = lines.next().unwrap().unwrap();
+        let parts: Vec<&str> = line.split('-').collect();
+        assert_eq!(parts.len(), 3, "{line:?}");
+        assert_eq!(parts[2], "end", "{line:?}");
+        assert!(seen.insert(line.clone()), "{line:?} twice");
+    }
+    for w in writers {
+        w.join().unwrap();
+    }
+}

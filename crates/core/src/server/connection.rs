@@ -26,6 +26,11 @@ use std::time::Duration;
 /// program leaves in the buffer (say, after reading one line of two) are
 /// delivered by the server's next `poll` / `wait`.
 ///
+/// **One lock for both directions.** A receive that waits (or an
+/// `io::Read` with a read timeout) holds the lock, so a send from another
+/// thread waits until it returns: read with short timeouts where other
+/// threads answer on the same connection.
+///
 /// **Why `Arc<Mutex<_>>`.** It makes [`Server`](crate::Server) and
 /// `Connection` `Send`, so a server can run on another thread, for the
 /// same price as `Rc<RefCell<_>>` in practice: the lock is uncontended
