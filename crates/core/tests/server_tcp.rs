@@ -703,9 +703,10 @@ fn lines_written_from_several_threads_arrive_whole() {
         .map(|t| {
             let conn = conn.clone();
             std::thread::spawn(move || {
+                let end = "end";
                 for i in 0..500 {
                     if i % 2 == 0 {
-                        writeln!(&conn, "{t}-{i}-{}", "end").unwrap();
+                        writeln!(&conn, "{t}-{i}-{end}").unwrap();
                     } else {
                         (&conn)
                             .write_all(format!("{t}-{i}-end\n").as_bytes())

@@ -343,8 +343,8 @@ fn udp_read_cuts_a_datagram_and_keeps_the_rest() {
     assert_eq!(&got[..n], b"reply");
     assert_eq!(from, c.local_addr());
     // `write!` formats first and sends once: one datagram, not one a piece.
-    let (word, n) = ("a", 1);
-    write!(c, "{word}-{n}-{}", 'b').unwrap();
+    let (word, n, ch) = ("a", 1, 'b');
+    write!(c, "{word}-{n}-{ch}").unwrap();
     let n = peer.recv(&mut got).unwrap();
     assert_eq!(&got[..n], b"a-1-b");
 }
