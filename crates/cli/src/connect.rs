@@ -46,7 +46,12 @@ fn accept_one(
     wait: Duration,
     builder: renoise_socket::ClientBuilder,
 ) -> Result<Client, String> {
-    let listener = std::net::TcpListener::bind((host, port))
+    // "[::1]", as everywhere else: std takes the address without brackets.
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let listener = std::net::TcpListener::bind((bare, port))
         .map_err(|e| format!("cannot listen on {host}:{port}: {e}"))?;
     // With port 0 the system picked the port: the peer needs to know it,
     // and so do the messages below.

@@ -1316,47 +1316,49 @@ fn free_tcp_port() -> u16 {
 #[test]
 fn connect_listen_talks_to_the_first_peer() {
     let _one_at_a_time = LISTENING.lock();
-    let port = free_tcp_port();
-    let mut child = std::process::Command::new(cargo_bin("renoise-socket"))
-        .args([
-            "connect",
-            "--listen",
-            "127.0.0.1",
-            &port.to_string(),
-            "--timeout",
-            "300",
-            "--accept-timeout",
-            "10000",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(b"hello\n").unwrap();
-    // Connect once it listens (bounded).
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let s = loop {
-        match std::net::TcpStream::connect(("127.0.0.1", port)) {
-            Ok(s) => break s,
-            Err(e) => {
-                assert!(std::time::Instant::now() < deadline, "never listened: {e}");
-                std::thread::sleep(Duration::from_millis(20));
+    let mut hosts = vec![("127.0.0.1", std::net::IpAddr::from([127, 0, 0, 1]))];
+    if TcpListener::bind("[::1]:0").is_ok() {
+        // The bracketed form, as the other commands take it.
+        hosts.push(("[::1]", std::net::Ipv6Addr::LOCALHOST.into()));
+    }
+    for (host, ip) in hosts {
+        let port = free_tcp_port();
+        let mut child = std::process::Command::new(cargo_bin("renoise-socket"))
+            .args(["connect", "--listen", host, &port.to_string()])
+            .args(["--timeout", "300", "--accept-timeout", "10000"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(b"hello\n").unwrap();
+        // Connect once it listens (bounded).
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let s = loop {
+            match std::net::TcpStream::connect((ip, port)) {
+                Ok(s) => break s,
+                Err(e) => {
+                    assert!(
+                        std::time::Instant::now() < deadline,
+                        "{host}: never listened: {e}"
+                    );
+                    std::thread::sleep(Duration::from_millis(20));
+                }
             }
-        }
-    };
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut r = BufReader::new(s.try_clone().unwrap());
-    let mut got = String::new();
-    r.read_line(&mut got).unwrap();
-    assert_eq!(got, "hello\n");
-    (&s).write_all(b"reply\n").unwrap();
-    drop(r);
-    drop(s);
-    let o = child.wait_with_output().unwrap();
-    let (so, se) = out(&o);
-    assert!(o.status.success(), "{se}");
-    assert_eq!(so, "reply\n");
+        };
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut r = BufReader::new(s.try_clone().unwrap());
+        let mut got = String::new();
+        r.read_line(&mut got).unwrap();
+        assert_eq!(got, "hello\n", "{host}");
+        (&s).write_all(b"reply\n").unwrap();
+        drop(r);
+        drop(s);
+        let o = child.wait_with_output().unwrap();
+        let (so, se) = out(&o);
+        assert!(o.status.success(), "{host}: {se}");
+        assert_eq!(so, "reply\n", "{host}");
+    }
 }
 
 #[test]

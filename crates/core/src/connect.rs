@@ -261,8 +261,16 @@ fn connected_to_itself(sock: &Socket) -> bool {
 
 /// A connected UDP socket: it sends to and receives from that peer only.
 pub(crate) fn udp(addrs: &[SocketAddr]) -> Result<(Socket, SocketAddr)> {
+    // Connecting a UDP socket sends nothing, so it cannot tell which
+    // address has a server: the first one that connects is it. IPv4 first,
+    // as LuaSocket's `udp()` (an IPv4 socket) and most OSC software (bound
+    // to 0.0.0.0) have it; a dual-stack server on `::` takes IPv4 too.
+    // With `::1` first (glibc's order for "localhost" where /etc/hosts has
+    // both), datagrams to a server on 127.0.0.1 would go nowhere.
+    let mut ordered = addrs.to_vec();
+    ordered.sort_by_key(SocketAddr::is_ipv6);
     let mut last = None;
-    for &addr in addrs {
+    for addr in ordered {
         let any: SocketAddr = match addr {
             SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
             SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
@@ -375,6 +383,14 @@ mod tests {
         // Two silent addresses, one timeout: well under twice 400 ms.
         assert!(took >= Duration::from_millis(380), "{took:?}");
         assert!(took < Duration::from_millis(750), "{took:?}");
+    }
+
+    #[test]
+    fn a_udp_client_takes_a_names_ipv4_address_first() {
+        let v6: SocketAddr = "[::1]:9".parse().unwrap();
+        let v4: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        let (_, addr) = udp(&[v6, v4]).unwrap();
+        assert_eq!(addr, v4);
     }
 
     #[test]

@@ -77,7 +77,9 @@
 //!   time is [`Error::ResolveTimeout`]). Each address gets an equal share
 //!   of the time left, at least 500 ms (or all that is left), so one that
 //!   never answers leaves the next time to; [`Error::ConnectTimeout`]
-//!   names the first that did not answer. `TCP_NODELAY` is on by default.
+//!   names the first that did not answer. A UDP client cannot tell which
+//!   address has a server (connecting sends nothing): it takes the name's
+//!   first IPv4 address, else its first IPv6 one. `TCP_NODELAY` is on by default.
 //!   A connection that met itself (a free port of the local ephemeral
 //!   range, which the kernel may pick as the local port too) is
 //!   [`Error::Refused`]; a UDP client that got the port it sends to as its

@@ -6,10 +6,12 @@
 //!   `0.0.0.0`.
 //! - An IP literal (`"127.0.0.1"`, `"::1"`, `"[::1]"`): that address.
 //! - A name (`"localhost"`): every address it resolves to, IPv4 first, all
-//!   on the same port. A UDP client connecting to `"localhost"` uses the
-//!   first address its resolver returns, which may be `::1`, so binding
-//!   only one of them would lose its datagrams. Addresses after the first
-//!   that cannot be bound are skipped.
+//!   on the same port. A client of another program may take either (a
+//!   TCP client tries `::1` first where the resolver says so), so binding
+//!   only one of them would send some clients elsewhere. A port in use on
+//!   any of them is an error, as for one address (with port 0, another
+//!   port free on all of them is looked for); an address that cannot be
+//!   bound at all (IPv6 switched off, say) is skipped.
 //!
 //! TCP sockets get `SO_REUSEADDR`, so a port is free again the moment the
 //! server closes even while old connections linger in `TIME_WAIT`. (Linux
@@ -31,42 +33,77 @@ pub(crate) fn bind(
     protocol: Protocol,
     backlog: i32,
 ) -> Result<Vec<(Socket, SocketAddr)>> {
-    let (addrs, first_only) = match address {
-        None => (
-            vec![
-                SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port),
-                SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port),
-            ],
-            true,
-        ),
-        Some(a) => (resolve(a, port)?, false),
+    let Some(address) = address else {
+        return bind_any(port, protocol, backlog);
     };
+    let addrs = resolve(address, port)?;
+    let mut tries = 0;
+    loop {
+        match bind_every(&addrs, protocol, backlog) {
+            Err(Bind::PortTaken(_)) if port == 0 && tries < SHARED_PORT_TRIES => tries += 1,
+            Err(Bind::PortTaken(e) | Bind::Failed(e)) => return Err(e),
+            Ok(bound) => return Ok(bound),
+        }
+    }
+}
+
+/// How many ports a name's addresses try before giving up on one free on
+/// all of them (port 0: the first address picks it, the others must get
+/// it too).
+const SHARED_PORT_TRIES: usize = 8;
+
+/// Why [`bind_every`] bound nothing.
+enum Bind {
+    /// The port is in use on one of the addresses.
+    PortTaken(Error),
+    /// No address could be bound.
+    Failed(Error),
+}
+
+/// Every interface: `[::]` dual-stack, else `0.0.0.0`.
+fn bind_any(port: u16, protocol: Protocol, backlog: i32) -> Result<Vec<(Socket, SocketAddr)>> {
+    let v6 = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port);
+    let err = match open(v6, protocol, backlog) {
+        Ok(pair) => return Ok(vec![pair]),
+        // A port in use on `[::]` is in use on `0.0.0.0` too.
+        Err(e) if e.kind() == io::ErrorKind::AddrInUse => return Err(bind_error(v6, e)),
+        Err(e) => bind_error(v6, e),
+    };
+    let v4 = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port);
+    match open(v4, protocol, backlog) {
+        Ok(pair) => Ok(vec![pair]),
+        Err(_) => Err(err),
+    }
+}
+
+/// All of `addrs` on one port: the given one, or (port 0) the one the
+/// first bound address got.
+fn bind_every(
+    addrs: &[SocketAddr],
+    protocol: Protocol,
+    backlog: i32,
+) -> std::result::Result<Vec<(Socket, SocketAddr)>, Bind> {
     let mut bound: Vec<(Socket, SocketAddr)> = Vec::new();
     let mut first_err = None;
-    for mut addr in addrs {
+    for &addr in addrs {
+        let mut addr = addr;
         if let Some((_, local)) = bound.first() {
-            if first_only {
-                break;
-            }
-            // Port 0: the others share the port the first one got.
             addr.set_port(local.port());
         }
         match open(addr, protocol, backlog) {
             Ok(pair) => bound.push(pair),
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
+                return Err(Bind::PortTaken(bind_error(addr, e)))
+            }
             Err(e) => {
-                let in_use = e.kind() == io::ErrorKind::AddrInUse;
                 first_err.get_or_insert_with(|| bind_error(addr, e));
-                // A port in use on `[::]` is in use on `0.0.0.0` too.
-                if first_only && in_use {
-                    break;
-                }
             }
         }
     }
     if bound.is_empty() {
-        return Err(
-            first_err.unwrap_or_else(|| Error::InvalidArgument("no address to bind to".into()))
-        );
+        return Err(Bind::Failed(first_err.unwrap_or_else(|| {
+            Error::InvalidArgument("no address to bind to".into())
+        })));
     }
     Ok(bound)
 }
@@ -145,4 +182,62 @@ fn open(addr: SocketAddr, protocol: Protocol, backlog: i32) -> io::Result<(Socke
         .as_socket()
         .ok_or_else(|| io::Error::other("not an IP socket"))?;
     Ok((sock, crate::client::canonical(local)))
+}
+
+#[cfg(test)]
+mod tests {
+    //! A name's address list, without depending on what this machine's
+    //! resolver says `localhost` is.
+    use super::*;
+
+    fn v6_loopback() -> bool {
+        std::net::TcpListener::bind("[::1]:0").is_ok()
+    }
+
+    #[test]
+    fn a_port_taken_on_any_address_of_a_name_is_an_error() {
+        if !v6_loopback() {
+            return;
+        }
+        for protocol in [Protocol::Tcp, Protocol::Udp] {
+            let (_taken, at) = open("[::1]:0".parse().unwrap(), protocol, 8).unwrap();
+            let addrs = [SocketAddr::from(([127, 0, 0, 1], at.port())), at];
+            match bind_every(&addrs, protocol, 8) {
+                Err(Bind::PortTaken(e)) => {
+                    assert!(e.to_string().contains(&at.to_string()), "{e}")
+                }
+                Err(Bind::Failed(e)) => panic!("{protocol:?}: {e}"),
+                Ok(b) => panic!(
+                    "{protocol:?}: bound {:?}",
+                    b.iter().map(|p| p.1).collect::<Vec<_>>()
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn an_address_that_cannot_be_bound_at_all_is_skipped() {
+        // 192.0.2.1 (TEST-NET-1) is nobody's address here.
+        let addrs = [
+            SocketAddr::from(([192, 0, 2, 1], 0)),
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+        ];
+        let bound = bind_every(&addrs, Protocol::Tcp, 8).ok().unwrap();
+        assert_eq!(bound.len(), 1);
+        assert_eq!(bound[0].1.ip(), IpAddr::from([127, 0, 0, 1]));
+    }
+
+    #[test]
+    fn port_0_gives_every_address_of_a_name_the_same_port() {
+        if !v6_loopback() {
+            return;
+        }
+        let addrs = [
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            "[::1]:0".parse().unwrap(),
+        ];
+        let bound = bind_every(&addrs, Protocol::Udp, 8).ok().unwrap();
+        assert_eq!(bound.len(), 2);
+        assert_eq!(bound[0].1.port(), bound[1].1.port());
+    }
 }

@@ -94,7 +94,9 @@ impl Server {
     /// - `address`: `None` listens on every interface, IPv4 and IPv6 (one
     ///   dual-stack socket; IPv4 peers are reported with IPv4 addresses);
     ///   `Some("localhost")` (any host name) binds every address the name
-    ///   resolves to, such as `127.0.0.1` and `::1`; an IP literal binds
+    ///   resolves to, such as `127.0.0.1` and `::1`, on one port (a port in
+    ///   use on any of them is an error; an address that cannot be bound
+    ///   at all, IPv6 switched off say, is left out); an IP literal binds
     ///   that address (`"::1"` and `"[::1]"` both work).
     /// - `port`: 0 picks a free port; read it back with
     ///   [`local_port`](Server::local_port).
