@@ -938,52 +938,27 @@ fn osc_dump_says_when_a_tcp_peer_ends_inside_a_frame() {
 
 #[test]
 fn osc_send_bad_arguments() {
-    let o = cmd()
-        .args(["osc", "send", "127.0.0.1", "9", "/a", "i:x"])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1));
-    assert!(out(&o).1.contains("argument 'i:x': not a whole number"));
-    let o = cmd()
-        .args([
-            "osc",
-            "send",
-            "127.0.0.1",
-            "9",
-            "/a",
-            "h:9223372036854775808",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        out(&o).1.contains("out of the int64 range"),
-        "{}",
-        out(&o).1
+    let fails = |args: &[&str], says: &str| {
+        let o = cmd()
+            .args(["osc", "send", "127.0.0.1", "9"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        assert!(out(&o).1.contains(says), "{args:?}: {}", out(&o).1);
+    };
+    fails(&["/a", "i:x"], "argument 'i:x': not a whole number");
+    fails(
+        &["noslash"],
+        "the OSC address must start with '/', got 'noslash'",
     );
+    fails(&["/a", "q:1"], "unknown tag");
+    fails(&["/a", "h:9223372036854775808"], "out of the int64 range");
     // A negative time is a value out of range, not an unknown option.
-    let o = cmd()
-        .args(["osc", "send", "127.0.0.1", "9", "/a", "--bundle", "-1"])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        out(&o)
-            .1
-            .contains("time -1 is not a number of seconds in 0 <= t < 2^32"),
-        "{}",
-        out(&o).1
+    fails(
+        &["/a", "--bundle", "-1"],
+        "time -1 is not a number of seconds in 0 <= t < 2^32",
     );
-    let o = cmd()
-        .args(["osc", "send", "127.0.0.1", "9", "noslash"])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1));
-    let o = cmd()
-        .args(["osc", "send", "127.0.0.1", "9", "/a", "q:1"])
-        .output()
-        .unwrap();
-    assert!(out(&o).1.contains("unknown tag"));
 }
 
 #[test]
@@ -1264,16 +1239,8 @@ fn osc_dump_timetags_mark_bundles_as_oscdump_does() {
     assert_eq!(lines.len(), 3, "{lines:?}");
     assert_eq!(lines[0], "12345678.9abcdef0 /a/b if 7 1.500000");
     assert_eq!(lines[1], "12345678.9abcdef0 /c s \"hi\"");
-    // A lone message carries its arrival time: NTP seconds of about now.
-    let (tag, rest) = lines[2].split_once(' ').unwrap();
-    assert_eq!(rest, "/a/b if 7 1.500000");
-    let secs = u64::from_str_radix(tag.split('.').next().unwrap(), 16).unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 2_208_988_800;
-    assert!(secs.abs_diff(now & 0xffff_ffff) < 60, "{tag} vs {now:x}");
+    // A lone message carries its arrival time.
+    assert_arrived_now(&lines[2], "/a/b if 7 1.500000");
 
     // Without the flag: the same lines, no timetags.
     let port = free_udp_port();
@@ -1296,6 +1263,20 @@ fn osc_dump_timetags_mark_bundles_as_oscdump_does() {
         lines.get(..2),
         "oscdump printed {theirs:?}"
     );
+}
+
+/// `line` is `TIMETAG rest`, with the timetag NTP seconds of about now
+/// (an arrival time, as oscdump prints it).
+fn assert_arrived_now(line: &str, rest: &str) {
+    let (tag, got) = line.split_once(' ').unwrap();
+    assert_eq!(got, rest, "{line}");
+    let secs = u64::from_str_radix(tag.split('.').next().unwrap(), 16).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 2_208_988_800;
+    assert!(secs.abs_diff(now & 0xffff_ffff) < 60, "{tag} vs {now:x}");
 }
 
 /// The tests that listen on a port found free, or connect to one that
@@ -1440,20 +1421,8 @@ fn osc_send_bundle_reaches_dump_and_oscdump_with_its_timetag() {
             "{program:?}"
         );
         // A bundle timed "immediately" (2e-10 s is the timetag 1): its
-        // message shows its arrival, NTP seconds of about now.
-        let lines = run(program, "2e-10");
-        let (tag, rest) = lines[0].split_once(' ').unwrap();
-        assert_eq!(rest, "/x is 1 \"hi\"", "{program:?}");
-        let secs = u64::from_str_radix(tag.split('.').next().unwrap(), 16).unwrap();
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs()
-            + 2_208_988_800;
-        assert!(
-            secs.abs_diff(now & 0xffff_ffff) < 60,
-            "{program:?}: {tag} vs {now:x}"
-        );
+        // message shows its arrival.
+        assert_arrived_now(&run(program, "2e-10")[0], "/x is 1 \"hi\"");
     }
 }
 
