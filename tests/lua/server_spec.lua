@@ -480,6 +480,43 @@ describe("create_server", function()
       s:wait(50)
     end)
 
+    it("without socket_message, leaves the bytes to the program's receive (a LuaSocket-style loop)", function()
+      for _, notifier in ipairs({ "table", "instance" }) do
+        local s = server("127.0.0.1", 0)
+        local conns = {}
+        local accepted = function(c) conns[#conns + 1] = c end
+        if notifier == "table" then
+          s:run({ socket_accepted = accepted })
+        else
+          local Class = {}
+          Class.__index = Class
+          function Class:socket_accepted(c) accepted(c) end
+          s:run(setmetatable({}, Class))
+        end
+        local c = client(s.local_port)
+        assert.is_true(pump(s, function() return #conns == 1 end), notifier)
+        c:send("line0\nline1\n")
+        s:wait(100)
+        assert.are.equal("line0", conns[1]:receive("*l", 1000), notifier)
+        assert.are.equal("line1", conns[1]:receive("*l", 1000), notifier)
+        c:send("rest")
+        c:close()
+        s:wait(100)
+        assert.are.equal("rest", conns[1]:receive("*all", 1000), notifier)
+        local m, e = conns[1]:receive("*all", 1000)
+        assert.is_nil(m)
+        assert.are.equal("disconnected", e, notifier)
+        -- With socket_message again, the server reads as before.
+        local got = {}
+        s:run({ socket_message = function(_, data) got[#got + 1] = data end })
+        local d = client(s.local_port)
+        d:send("hello")
+        assert.is_true(pump(s, function() return #got == 1 end), notifier)
+        assert.are.equal("hello", got[1])
+        d:close()
+      end
+    end)
+
     it("run again replaces the notifier", function()
       local s = server("127.0.0.1", 0)
       local first, second = {}, {}
@@ -629,17 +666,17 @@ describe("create_server", function()
       c:send("a")
       local errs = drain()
       assert.is_truthy(errs[1] and errs[1]:find("index raised", 1, true), errs[1])
-      -- a userdata notifier (no callbacks in it)
+      -- a userdata notifier (no callbacks in it: the bytes stay unread)
       s:run(io.stdout)
       c:send("b")
       drain()
       -- callable tables as callbacks, on an instance
-      local got
-      local callable = setmetatable({}, { __call = function(_, self, sock, m) got = m end })
+      local got = ""
+      local callable = setmetatable({}, { __call = function(_, self, sock, m) got = got .. m end })
       s:run(setmetatable({}, { __index = { socket_message = callable } }))
       c:send("c")
-      assert.is_true(pump(s, function() return got ~= nil end))
-      assert.are.equal("c", got)
+      assert.is_true(pump(s, function() return #got == 2 end))
+      assert.are.equal("bc", got)
       c:close()
     end)
 

@@ -729,3 +729,42 @@ fn lines_written_from_several_threads_arrive_whole() {
         w.join().unwrap();
     }
 }
+
+/// With reading off, a connection's bytes wait for the program's own
+/// receive calls; the end it reads makes the server report it closed;
+/// back on, what came meanwhile is handed out.
+#[test]
+fn a_server_that_does_not_read_leaves_the_bytes_to_the_program() {
+    use renoise_socket::Mode;
+    use std::io::Write;
+    let (mut server, mut peer, conn) = server_with_peer();
+    server.read_connections(false);
+    peer.write_all(b"one\ntwo\n").unwrap();
+    for _ in 0..5 {
+        let events = server.poll(Duration::from_millis(20)).unwrap();
+        assert!(messages(&events).is_empty(), "{events:?}");
+    }
+    assert_eq!(conn.receive_vec(Mode::Line, BOUND).unwrap(), b"one");
+    // On again: the rest, buffered and in the kernel, comes as messages.
+    peer.write_all(b"three\n").unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    server.read_connections(true);
+    let events = poll_until(&mut server, |ev| {
+        messages(ev).iter().map(|(_, d)| d.len()).sum::<usize>() == 10
+    });
+    let got: Vec<u8> = messages(&events).into_iter().flat_map(|(_, d)| d).collect();
+    assert_eq!(got, b"two\nthree\n");
+    // Off again: the program reads the end, and the server reports it.
+    server.read_connections(false);
+    peer.write_all(b"last").unwrap();
+    drop(peer);
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(messages(&server.poll(Duration::from_millis(20)).unwrap()).is_empty());
+    assert_eq!(conn.receive_vec(Mode::All, BOUND).unwrap(), b"last");
+    assert!(matches!(
+        conn.receive_vec(Mode::All, BOUND),
+        Err(renoise_socket::Error::Disconnected)
+    ));
+    let events = poll_until(&mut server, |ev| count_closed(ev) == 1);
+    assert_eq!(count_closed(&events), 1);
+}

@@ -368,11 +368,30 @@ unsafe fn run_body(l: *mut lua_State) -> Result<c_int, Fail> {
         return Err(closed());
     }
     ffi::lua_settop(l, 2);
+    // Without a `socket_message` callback the bytes would be read and
+    // dropped: leave them to the program's own `receive` calls instead
+    // (a LuaSocket-style loop that only takes connections from the server).
+    ffi::lua_pushcfunction(l, has_message_cb);
+    ffi::lua_pushvalue(l, 2);
+    let reads = ffi::lua_pcall(l, 1, 1, 0) != 0 || ffi::lua_toboolean(l, -1) != 0;
+    ffi::lua_settop(l, 2);
     let state = push_state(l)?;
     ffi::lua_pushvalue(l, 2);
     ffi::lua_setfield(l, state, c"notifier".as_ptr());
+    if let Some(server) = (*p).server.as_mut() {
+        server.read_connections(reads);
+    }
     (*p).running = true;
     Ok(0)
+}
+
+/// `has_message_cb(notifier)`, run under `lua_pcall` (an instance's
+/// `__index` may raise): whether the notifier has a `socket_message`.
+unsafe extern "C-unwind" fn has_message_cb(l: *mut lua_State) -> c_int {
+    ffi::lua_getfield(l, 1, c"socket_message".as_ptr());
+    let has = ffi::lua_type(l, -1) != ffi::LUA_TNIL;
+    ffi::lua_pushboolean(l, has as c_int);
+    1
 }
 
 /// `server:stop()`: no more callbacks until `run` again; the socket stays

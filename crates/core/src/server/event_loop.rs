@@ -118,6 +118,9 @@ pub(crate) struct EventLoop {
     /// An [`Interrupter`] woke the last `epoll_wait`; taken by the call it
     /// ends.
     interrupted: bool,
+    /// Whether connections are read at all (see
+    /// [`Server::read_connections`](super::Server::read_connections)).
+    reading: bool,
 }
 
 impl EventLoop {
@@ -143,6 +146,7 @@ impl EventLoop {
             opts,
             waker,
             interrupted: false,
+            reading: true,
         };
         for (i, (sock, local)) in socks.into_iter().enumerate() {
             lp.poll.registry().register(
@@ -180,6 +184,21 @@ impl EventLoop {
         std::mem::take(&mut self.interrupted)
     }
 
+    /// Turns the reading of connections off or on. Back on, every
+    /// connection is queued: readiness is reported once (edge-triggered),
+    /// and reports that came while reading was off were dropped.
+    pub(crate) fn set_reading(&mut self, on: bool) {
+        if on && !self.reading {
+            for (&t, e) in self.conns.iter_mut() {
+                if !e.queued {
+                    e.queued = true;
+                    self.ready.push_back(t);
+                }
+            }
+        }
+        self.reading = on;
+    }
+
     /// Connections the server watches.
     pub(crate) fn connections(&self) -> impl Iterator<Item = &Connection> {
         self.conns.values().map(|e| &e.conn)
@@ -207,11 +226,11 @@ impl EventLoop {
                     self.deferred.push(t);
                 }
                 Some((false, _)) => gone.push(t),
-                Some((true, true)) => {
+                Some((true, true)) if self.reading => {
                     e.queued = true;
                     self.ready.push_back(t);
                 }
-                Some((true, false)) => {}
+                Some((true, _)) => {}
             }
         }
         for t in gone {
@@ -272,7 +291,7 @@ impl EventLoop {
                 } else if let Some(d) = self.udp.get_mut(t) {
                     d.ready = true;
                 }
-            } else if let Some(e) = self.conns.get_mut(&t) {
+            } else if let Some(e) = self.conns.get_mut(&t).filter(|_| self.reading) {
                 if !e.queued {
                     e.queued = true;
                     self.ready.push_back(t);
@@ -432,6 +451,15 @@ impl EventLoop {
     }
 
     fn read_connections(&mut self, out: &mut Vec<Event>, budget: &mut Budget) {
+        if !self.reading {
+            // Left to the program; queued again when reading is back on.
+            for t in self.ready.drain(..) {
+                if let Some(e) = self.conns.get_mut(&t) {
+                    e.queued = false;
+                }
+            }
+            return;
+        }
         // Only the connections queued when the pass starts: one read each.
         for _ in 0..self.ready.len() {
             if budget.spent() {

@@ -244,6 +244,39 @@ impl Server {
         }
     }
 
+    /// Whether the server reads its TCP connections (the default) and
+    /// hands their bytes out as [`Event::Message`]s. Off, it still accepts
+    /// them and reports [`Event::Accepted`], but leaves their bytes to the
+    /// program's own receive calls (a program polling its connections, as
+    /// with LuaSocket's `select`); a connection is reported
+    /// [`Event::Closed`] once the program has closed it, or read its end
+    /// (a `receive_*` call reported [`Error::Disconnected`]). Back on,
+    /// every connection is read again, what came meanwhile included. UDP
+    /// servers are not affected.
+    ///
+    /// ```
+    /// use renoise_socket::{Event, Mode, Protocol, Server};
+    /// use std::io::Write;
+    /// use std::time::Duration;
+    ///
+    /// let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Tcp)?;
+    /// server.read_connections(false);
+    /// let mut peer = std::net::TcpStream::connect(server.local_addr())?;
+    /// let conn = loop {
+    ///     let events = server.poll(Duration::from_secs(5))?;
+    ///     if let Some(Event::Accepted(c)) = events.into_iter().next() { break c; }
+    /// };
+    /// peer.write_all(b"line\n")?;
+    /// assert!(server.poll(Duration::from_millis(50))?.is_empty());
+    /// assert_eq!(conn.receive_vec(Mode::Line, Duration::from_secs(5))?, b"line");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn read_connections(&mut self, on: bool) {
+        if let Some(lp) = self.lp.as_mut() {
+            lp.set_reading(on);
+        }
+    }
+
     /// Waits up to `timeout` for something to happen and returns it: as
     /// soon as at least one event is there, or empty when the timeout
     /// passed. [`Duration::ZERO`] never blocks: it takes what is pending
