@@ -316,11 +316,13 @@ describe("renoise.Osc", function()
       it("for one argument not wrapped in an array, or an array without [1]", function()
         bad_arg(2, "/a", { tag = "i", value = 1 }, "got one such table alone (wrap it in { })")
         bad_arg(2, "/a", { [2] = { tag = "i", value = 1 } }, "got a table without [1]")
-        bad_arg(2, "/a", { x = 1 }, "got a table without [1]")
+        bad_arg(2, "/a", { [3] = { tag = "i", value = 1 }, n = 3 }, "got a table without [1]")
         -- An empty table is no arguments; other keys beside the array are
-        -- not looked at.
+        -- not looked at (table.pack's n, a tag beside the array).
         assert.are.equal("/a ,", tostring(Osc.Message("/a", {})))
+        assert.are.equal("/a ,", tostring(Osc.Message("/a", { n = 0 })))
         assert.are.equal("/a ,i 1", tostring(Osc.Message("/a", { { tag = "i", value = 1 }, n = 1 })))
+        assert.are.equal("/a ,i 1", tostring(Osc.Message("/a", { { tag = "i", value = 1 }, tag = "x" })))
       end)
 
       it("for an argument that is not a table", function()
@@ -519,6 +521,7 @@ describe("renoise.Osc", function()
         e = H.assert_arg_error(2, "Bundle", function() return Osc.Bundle(1, { [2] = m }) end)
         assert.truthy(e:find("got a table without [1]", 1, true))
         assert.are.equal("#bundle 1 []", tostring(Osc.Bundle(1, {})))
+        assert.are.equal("#bundle 1 []", tostring(Osc.Bundle(1, { n = 0 })))
       end)
 
       it("for a time that is not a number of seconds in 0 <= t < 2^32", function()

@@ -277,27 +277,15 @@ unsafe fn new_message_body(l: *mut lua_State) -> Result<c_int, Fail> {
 /// the vector is alive.
 unsafe fn read_args(l: *mut lua_State, index: c_int, keys: c_int) -> Result<Vec<Arg>, Fail> {
     let n = ffi::lua_rawlen(l, index).min(c_int::MAX as usize) as c_int;
-    // A lone argument not wrapped in an array, or an array that does not
-    // start at 1, would otherwise be an empty argument list, silently.
-    ffi::lua_pushvalue(l, keys);
-    ffi::lua_rawget(l, index);
-    let lone = ffi::lua_type(l, -1) != ffi::LUA_TNIL;
-    ffi::lua_pop(l, 1);
-    if lone {
-        return Err(Fail::arg(
-            2,
-            "arguments must be an array of {tag = ..., value = ...} tables, \
-             got one such table alone (wrap it in { })",
-        ));
-    }
+    // An empty array part with a lone argument in it (not wrapped in an
+    // array) or numbered keys (an array not starting at 1) would otherwise
+    // be an empty argument list, silently. Other keys (`n` of
+    // `table.pack`) are not arguments.
     if n == 0 {
-        ffi::lua_pushnil(l);
-        if ffi::lua_next(l, index) != 0 {
-            ffi::lua_pop(l, 2);
+        if let Some(why) = no_array_part(l, index, keys) {
             return Err(Fail::arg(
                 2,
-                "arguments must be an array of {tag = ..., value = ...} tables \
-                 from index 1, got a table without [1]",
+                format_args!("arguments must be an array of {{tag = ..., value = ...}} tables{why}"),
             ));
         }
     }
@@ -309,6 +297,30 @@ unsafe fn read_args(l: *mut lua_State, index: c_int, keys: c_int) -> Result<Vec<
         args.push(arg?);
     }
     Ok(args)
+}
+
+/// Why a table with an empty array part at `index` is not an empty list:
+/// it is one `{tag = ..., value = ...}` table (`keys` holds the string
+/// `"tag"`), or has numbered keys that do not start at 1. Raw accesses
+/// only: no metamethods, nothing allocated, nothing raised.
+unsafe fn no_array_part(l: *mut lua_State, index: c_int, keys: c_int) -> Option<&'static str> {
+    ffi::lua_pushvalue(l, keys);
+    ffi::lua_rawget(l, index);
+    let lone = ffi::lua_type(l, -1) != ffi::LUA_TNIL;
+    ffi::lua_pop(l, 1);
+    if lone {
+        return Some(", got one such table alone (wrap it in { })");
+    }
+    ffi::lua_pushnil(l);
+    while ffi::lua_next(l, index) != 0 {
+        let numbered = ffi::lua_type(l, -2) == ffi::LUA_TNUMBER;
+        ffi::lua_pop(l, 1);
+        if numbered {
+            ffi::lua_pop(l, 1);
+            return Some(" from index 1, got a table without [1]");
+        }
+    }
+    None
 }
 
 /// The name of the type of the value at `index`, as [`type_name`] gives
@@ -521,15 +533,19 @@ unsafe fn new_bundle_body(l: *mut lua_State) -> Result<c_int, Fail> {
     } else {
         ffi::lua_rawlen(l, 2).min(c_int::MAX as usize) as c_int
     };
-    if count == 0 {
+    if count == 0 && !single {
         // Elements that do not start at 1 would be an empty bundle, silently.
         ffi::lua_pushnil(l);
-        if ffi::lua_next(l, 2) != 0 {
-            ffi::lua_pop(l, 2);
-            return Err(Fail::arg(
-                2,
-                "Message or array of Messages from index 1 expected, got a table without [1]",
-            ));
+        while ffi::lua_next(l, 2) != 0 {
+            let numbered = ffi::lua_type(l, -2) == ffi::LUA_TNUMBER;
+            ffi::lua_pop(l, 1);
+            if numbered {
+                ffi::lua_pop(l, 1);
+                return Err(Fail::arg(
+                    2,
+                    "Message or array of Messages from index 1 expected, got a table without [1]",
+                ));
+            }
         }
     }
     // Check every element before anything is built.
