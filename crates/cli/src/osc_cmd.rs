@@ -292,24 +292,25 @@ fn ntp_now() -> u64 {
     (secs << 32) | frac
 }
 
-/// Prints every message of `packet`, one line each. With `tag`, each line
-/// starts with a timetag: `tag` itself for a lone message, the bundle's for
-/// a message in a bundle (the innermost one's when nested; a bundle timed
-/// "immediately" keeps the outer time, as oscdump shows its arrival). `raw` is the
+/// Prints every message of `packet`, one line each. With `tags` (the
+/// time of this level, the arrival time), each line starts with a
+/// timetag: the arrival for a lone message, the bundle's for a message in
+/// a bundle (the innermost one's when nested; a bundle timed
+/// "immediately", nested too, gives the arrival, as oscdump has it). `raw` is the
 /// packet's encoding: the timetag is printed from its 64 bits, which a
 /// decoded time in seconds cannot always hold exactly. Prints at most
 /// `left` messages and counts them down.
 fn print_packet(
     packet: &Packet,
     raw: &[u8],
-    tag: Option<u64>,
+    tags: Option<(u64, u64)>,
     out: &mut impl Write,
     left: &mut u64,
 ) -> std::io::Result<()> {
     match packet {
         Packet::Message(_) if *left == 0 => {}
         Packet::Message(m) => {
-            if let Some(t) = tag {
+            if let Some((t, _)) = tags {
                 write!(out, "{:08x}.{:08x} ", t >> 32, t & 0xffff_ffff)?;
             }
             // Decoded again for the timetags' 64 bits (a printing path).
@@ -321,13 +322,13 @@ fn print_packet(
         Packet::Bundle(b) => {
             // A decoded bundle is well formed: "#bundle\0", the timetag,
             // then each element as a 32-bit size and its bytes.
-            let inner = tag.map(|t| {
+            let inner = tags.map(|(_, arrival)| {
                 match raw
                     .get(8..16)
                     .map(|x| u64::from_be_bytes(x.try_into().unwrap()))
                 {
-                    Some(TIMETAG_IMMEDIATELY) | None => t,
-                    Some(own) => own,
+                    Some(TIMETAG_IMMEDIATELY) | None => (arrival, arrival),
+                    Some(own) => (own, arrival),
                 }
             });
             let mut rest = raw.get(16..).unwrap_or_default();
@@ -452,7 +453,9 @@ fn dump(
                 match Packet::decode(&p) {
                     Ok(packet) => {
                         let tag = timetags.then(ntp_now);
-                        if print_packet(&packet, &p, tag, &mut out, &mut left).is_err() {
+                        if print_packet(&packet, &p, tag.map(|t| (t, t)), &mut out, &mut left)
+                            .is_err()
+                        {
                             return Ok(ExitCode::SUCCESS);
                         }
                     }

@@ -180,7 +180,7 @@ end }
     let f = f.to_str().unwrap();
     let run = |extra: &[&str]| {
         let mut args = vec!["run", "-q", "--timeout", "10", f];
-        if extra[0] != "--menu" {
+        if !extra.contains(&"--menu") {
             args.extend(["--menu", "Echo"]);
         }
         args.extend_from_slice(extra);
@@ -239,6 +239,11 @@ end }
         (
             &["--set", "port=70000"][..],
             "'70000' is out of range for 'port' (1 to 65535)",
+        ),
+        // A set before the menu entry that makes its view: said so.
+        (
+            &["--set", "greeting=bye", "--menu", "Echo"][..],
+            "no view with the id 'greeting' (the tool made no view); --menu 'Echo', given after it, never ran",
         ),
         // The server's callback ends the run before the second press.
         (
@@ -1263,6 +1268,47 @@ fn osc_dump_timetags_mark_bundles_as_oscdump_does() {
         lines.get(..2),
         "oscdump printed {theirs:?}"
     );
+}
+
+#[test]
+fn osc_dump_timetags_an_immediate_bundle_inside_a_timed_one_with_the_arrival() {
+    // A bundle at 0x12345678.9abcdef0 holding an "immediately" bundle
+    // (timetag 1) holding `/c ,s "hi"`: oscdump starts every bundle, a
+    // nested one too, with the arrival time for "immediately".
+    let (_, msg) = hand_made_bundle();
+    let inner_msg = [osc_str("/c"), osc_str(",s"), osc_str("hi")].concat();
+    let mut inner = osc_str("#bundle");
+    inner.extend_from_slice(&1u64.to_be_bytes());
+    inner.extend_from_slice(&(inner_msg.len() as i32).to_be_bytes());
+    inner.extend_from_slice(&inner_msg);
+    let mut outer = osc_str("#bundle");
+    outer.extend_from_slice(&0x1234_5678_9abc_def0u64.to_be_bytes());
+    for e in [&msg, &inner] {
+        outer.extend_from_slice(&(e.len() as i32).to_be_bytes());
+        outer.extend_from_slice(e);
+    }
+    let port = free_udp_port();
+    let p = port.to_string();
+    let lines = dump_lines(
+        &cargo_bin("renoise-socket"),
+        &[
+            "osc",
+            "dump",
+            &p,
+            "--timetags",
+            "--count",
+            "2",
+            "--timeout",
+            "10000",
+        ],
+        2,
+        || {
+            let u = UdpSocket::bind("127.0.0.1:0").unwrap();
+            u.send_to(&outer, ("127.0.0.1", port)).unwrap();
+        },
+    );
+    assert_eq!(lines[0], "12345678.9abcdef0 /a/b if 7 1.500000");
+    assert_arrived_now(&lines[1], "/c s \"hi\"");
 }
 
 /// `line` is `TIMETAG rest`, with the timetag NTP seconds of about now

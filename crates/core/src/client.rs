@@ -267,7 +267,12 @@ impl Client {
             // A stream handed over (`from_tcp_stream`) after its peer reset
             // it: the kernel has forgotten the address, but still holds
             // what the peer sent, which the client delivers before the end.
-            (Err(e), None) if e.kind() == io::ErrorKind::NotConnected => {
+            (Err(e), None)
+                if e.kind() == io::ErrorKind::NotConnected
+                    // A socket that never connected (or listens) says so to
+                    // a receive too; a reset one has data, an end or a reset.
+                    && !matches!(peek(&sock), Err(p) if p.kind() == io::ErrorKind::NotConnected) =>
+            {
                 SocketAddr::new(unspecified_like(local.ip()), 0)
             }
             (Err(e), None) => return Err(e.into()),

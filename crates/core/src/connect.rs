@@ -197,6 +197,9 @@ pub(crate) fn tcp(
     let timeout = timeout.max(Duration::from_millis(1));
     let deadline = start.checked_add(timeout);
     let mut last = None;
+    // A timeout names the first address that had no answer: it had the
+    // larger share; a later one may have had a moment.
+    let mut first_timeout = None;
     for (i, &addr) in addrs.iter().enumerate() {
         let left = match deadline {
             Some(d) => d.saturating_duration_since(Instant::now()),
@@ -206,7 +209,7 @@ pub(crate) fn tcp(
             // The error of the last address tried stands; if none was
             // (resolving took all the time), this one had no time.
             last.get_or_insert(Error::ConnectTimeout {
-                addr,
+                addr: first_timeout.unwrap_or(addr),
                 timeout_ms: timeout.as_millis(),
             });
             break;
@@ -236,11 +239,14 @@ pub(crate) fn tcp(
             // that ended at once, as if the reset came a moment later.
             // Its first receive reports the end.
             Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => return Ok((sock, addr)),
-            // A timeout names the first address that had no answer: it
-            // had the larger share; a later one may have had a moment.
-            Err(e) => match (connect_error(e, addr, timeout), &last) {
-                (Error::ConnectTimeout { .. }, Some(Error::ConnectTimeout { .. })) => {}
-                (err, _) => last = Some(err),
+            Err(e) => match connect_error(e, addr, timeout) {
+                Error::ConnectTimeout { timeout_ms, .. } => {
+                    last = Some(Error::ConnectTimeout {
+                        addr: *first_timeout.get_or_insert(addr),
+                        timeout_ms,
+                    });
+                }
+                err => last = Some(err),
             },
         }
     }
@@ -383,6 +389,22 @@ mod tests {
         // Two silent addresses, one timeout: well under twice 400 ms.
         assert!(took >= Duration::from_millis(380), "{took:?}");
         assert!(took < Duration::from_millis(750), "{took:?}");
+    }
+
+    #[test]
+    fn a_timeout_names_the_first_address_that_did_not_answer() {
+        let (_l1, _f1, first) = silent();
+        let (_l2, _f2, last) = silent();
+        let err = tcp(
+            &[first, refused(), last],
+            Duration::from_millis(1200),
+            Instant::now(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, Error::ConnectTimeout { addr, .. } if addr == first),
+            "{err}"
+        );
     }
 
     #[test]

@@ -211,3 +211,17 @@ fn a_stream_reset_before_it_is_wrapped_still_delivers_what_came() {
         assert!(!c.is_open());
     }
 }
+
+/// ... but a socket that never connected is refused, as before.
+#[test]
+fn a_stream_that_never_connected_is_not_wrapped() {
+    use renoise_socket::ClientBuilder;
+    use std::os::fd::{FromRawFd, IntoRawFd};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    // A listening socket handed over as if it were a connection.
+    let stream = unsafe { TcpStream::from_raw_fd(listener.into_raw_fd()) };
+    let err = ClientBuilder::new().from_tcp_stream(stream).unwrap_err();
+    assert!(err.to_string().contains("not connected"), "{err}");
+    let never = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    assert!(ClientBuilder::new().from_tcp_stream(never.into()).is_err());
+}

@@ -45,8 +45,8 @@ fn quoted(f: &mut fmt::Formatter<'_>, b: &[u8], quote: char) -> fmt::Result {
 /// A float in plain decimal (`2.5`, `440`) when its magnitude is 0 or in
 /// `[1e-4, large)` (also `inf`), else in exponent form (`1e308`,
 /// `1.5e-9`) rather than hundreds of digits. Both are the shortest text
-/// that reads back as the same number. A NaN is `nan`, as Lua and C print
-/// it (Rust's `NaN` would stand out beside `inf`).
+/// that reads back as the same number. A NaN is `nan`, as C's `printf`
+/// writes it, beside `inf` (Rust would write `NaN`).
 fn float<T: fmt::Display + fmt::LowerExp>(
     f: &mut fmt::Formatter<'_>,
     v: T,

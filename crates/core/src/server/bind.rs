@@ -203,9 +203,8 @@ mod tests {
             let (_taken, at) = open("[::1]:0".parse().unwrap(), protocol, 8).unwrap();
             let addrs = [SocketAddr::from(([127, 0, 0, 1], at.port())), at];
             match bind_every(&addrs, protocol, 8) {
-                Err(Bind::PortTaken(e)) => {
-                    assert!(e.to_string().contains(&at.to_string()), "{e}")
-                }
+                // (Taken on 127.0.0.1 too, by chance, is the same verdict.)
+                Err(Bind::PortTaken(e)) => assert!(e.to_string().contains("in use"), "{e}"),
                 Err(Bind::Failed(e)) => panic!("{protocol:?}: {e}"),
                 Ok(b) => panic!(
                     "{protocol:?}: bound {:?}",
@@ -236,7 +235,11 @@ mod tests {
             SocketAddr::from(([127, 0, 0, 1], 0)),
             "[::1]:0".parse().unwrap(),
         ];
-        let bound = bind_every(&addrs, Protocol::Udp, 8).ok().unwrap();
+        // The port picked for 127.0.0.1 may be taken on ::1 by chance
+        // (`bind` then tries another): a few tries.
+        let bound = (0..8)
+            .find_map(|_| bind_every(&addrs, Protocol::Udp, 8).ok())
+            .unwrap();
         assert_eq!(bound.len(), 2);
         assert_eq!(bound[0].1.port(), bound[1].1.port());
     }
