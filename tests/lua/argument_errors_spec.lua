@@ -100,6 +100,21 @@ describe("raised argument errors", function()
     end)
   end)
 
+  describe("arguments past the last (LuaSocket's send(s, i, j), receive(mode, prefix))", function()
+    it("raise, on every path, rather than send or read something else", function()
+      -- Many calls: under LuaJIT the compiled fast path is taken too.
+      for _ = 1, 300 do
+        local e = H.assert_arg_error(2, "send", function() return c:send("hello", 2, 3) end)
+        assert.truthy(e:find("no more arguments expected", 1, true), e)
+        e = H.assert_arg_error(3, "receive", function() return c:receive("*l", 0, "prefix") end)
+        assert.truthy(e:find("no more arguments expected", 1, true), e)
+        H.assert_arg_error(3, "receive", function() return c:receive(4, 0, nil) end)
+      end
+      assert.is_true(c.is_open)
+      assert.are.equal("pend", c:receive(4, 1000))
+    end)
+  end)
+
   describe("calls with . instead of :", function()
     local function assert_self_error(fname, fn)
       local msg = H.raises(fn)

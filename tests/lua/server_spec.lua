@@ -506,6 +506,14 @@ describe("create_server", function()
         local m, e = conns[1]:receive("*all", 1000)
         assert.is_nil(m)
         assert.are.equal("disconnected", e, notifier)
+        -- A peer that leaves with nothing unread is seen by wait itself.
+        local quiet = client(s.local_port)
+        assert.is_true(pump(s, function() return #conns == 2 end), notifier)
+        quiet:close()
+        assert.is_true(pump(s, function() return not conns[2].is_open end), notifier)
+        m, e = conns[2]:receive("*all", 0)
+        assert.is_nil(m)
+        assert.are.equal("disconnected", e, notifier)
         -- With socket_message again, the server reads as before.
         local got = {}
         s:run({ socket_message = function(_, data) got[#got + 1] = data end })

@@ -767,4 +767,16 @@ fn a_server_that_does_not_read_leaves_the_bytes_to_the_program() {
     ));
     let events = poll_until(&mut server, |ev| count_closed(ev) == 1);
     assert_eq!(count_closed(&events), 1);
+    // A peer that ends with nothing unread: the server sees it by itself.
+    let (mut server, peer, conn) = server_with_peer();
+    server.read_connections(false);
+    // Read once (nothing there) before the peer goes, so that its end
+    // comes as a readiness report of its own.
+    for _ in 0..3 {
+        server.poll(Duration::from_millis(20)).unwrap();
+    }
+    drop(peer);
+    let events = poll_until(&mut server, |ev| count_closed(ev) == 1);
+    assert_eq!(count_closed(&events), 1);
+    assert!(!conn.is_open());
 }

@@ -349,6 +349,9 @@ unsafe fn receive_body(l: *mut lua_State) -> Result<c_int, Fail> {
     }
     let mode = mode_at(l, 2, (*ud).max_receive_size, &mut (*ud).last_size)?;
     let timeout = timeout_at_cached(l, 3, &mut (*ud).last_timeout)?;
+    if ffi::lua_gettop(l) > 3 {
+        return Err(extra_argument(l, 4, "a mode and a timeout (LuaSocket's prefix has no equivalent: a timeout keeps the partial data)"));
+    }
     let Some(client) = (*ud).owned_receivable() else {
         return receive_other(l, &mut *ud, mode, timeout);
     };
@@ -508,11 +511,29 @@ unsafe fn send_body(l: *mut lua_State) -> Result<c_int, Fail> {
             None => return Err(type_error(l, 2, "string, Message or Bundle")),
         },
     };
+    if ffi::lua_gettop(l) > 2 {
+        return Err(extra_argument(l, 3, "one message (LuaSocket's i, j have no equivalent: send a substring)"));
+    }
     let Some(client) = ud.owned_open() else {
         return send_other(l, ud, data);
     };
     let sent = guard(|| client.send(data).map_err(Msg::of))?;
     Ok(push_sent(l, sent))
+}
+
+/// An argument past the last one a method takes: an error, as in Renoise
+/// (its bindings match calls by their arguments), rather than ignored
+/// (LuaSocket gives `send` and `receive` more, with other meanings).
+#[cold]
+unsafe fn extra_argument(l: *mut lua_State, index: c_int, takes: &str) -> Fail {
+    let got = raw::type_name(l, index);
+    Fail::arg(
+        index,
+        format_args!(
+            "no more arguments expected: it takes {takes}; got {}",
+            Shown(got.as_bytes())
+        ),
+    )
 }
 
 /// `send`'s results: `true`, or `false, message`.

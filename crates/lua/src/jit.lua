@@ -26,7 +26,7 @@ local send_fn = ffi.cast("int (*)(void *, const char *, size_t, renoise_socket_j
 -- jit.rs). A struct of the shim's own, not a pointer: its fields are then
 -- at fixed offsets in compiled code.
 local out = ffi.new("renoise_socket_jit_io")
-local str, type = ffi.string, type
+local str, type, select = ffi.string, type, select
 
 -- Status codes of the C functions (jit.rs).
 -- 0: done (out = the bytes), 1: timeout, 2: failed (out = the message),
@@ -36,7 +36,7 @@ local str, type = ffi.string, type
 -- (its messages tell a missing argument from a nil one).
 function methods.receive(...)
   local self, mode, timeout = ...
-  if clients[self] and type(timeout) == "number" and out.busy == 0 then
+  if clients[self] and type(timeout) == "number" and out.busy == 0 and select("#", ...) == 3 then
     local kind, n
     if mode == "*line" or mode == "*l" then
       kind, n = 0, 0
@@ -65,7 +65,7 @@ end
 
 function methods.send(...)
   local self, data = ...
-  if clients[self] and type(data) == "string" and out.busy == 0 then
+  if clients[self] and type(data) == "string" and out.busy == 0 and select("#", ...) == 2 then
     local st = send_fn(self, data, #data, out)
     if st == 0 then return true end
     if st == 2 then

@@ -291,7 +291,7 @@ impl EventLoop {
                 } else if let Some(d) = self.udp.get_mut(t) {
                     d.ready = true;
                 }
-            } else if let Some(e) = self.conns.get_mut(&t).filter(|_| self.reading) {
+            } else if let Some(e) = self.conns.get_mut(&t) {
                 if !e.queued {
                     e.queued = true;
                     self.ready.push_back(t);
@@ -452,13 +452,22 @@ impl EventLoop {
 
     fn read_connections(&mut self, out: &mut Vec<Event>, budget: &mut Budget) {
         if !self.reading {
-            // Left to the program; queued again when reading is back on.
-            for t in self.ready.drain(..) {
-                if let Some(e) = self.conns.get_mut(&t) {
-                    e.queued = false;
-                }
-            }
-            return;
+            // The bytes are the program's; only a connection whose peer
+            // has ended it with nothing left to read is read (for its end,
+            // so it closes and is reported as when reading). The rest are
+            // queued again when reading is back on.
+            let conns = &mut self.conns;
+            self.ready.retain(|t| {
+                let Some(e) = conns.get_mut(t) else {
+                    return false;
+                };
+                let ended = e
+                    .conn
+                    .try_lock()
+                    .is_some_and(|c| c.is_open() && !c.is_connected());
+                e.queued = ended;
+                ended
+            });
         }
         // Only the connections queued when the pass starts: one read each.
         for _ in 0..self.ready.len() {

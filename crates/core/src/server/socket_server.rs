@@ -248,9 +248,12 @@ impl Server {
     /// hands their bytes out as [`Event::Message`]s. Off, it still accepts
     /// them and reports [`Event::Accepted`], but leaves their bytes to the
     /// program's own receive calls (a program polling its connections, as
-    /// with LuaSocket's `select`); a connection is reported
-    /// [`Event::Closed`] once the program has closed it, or read its end
-    /// (a `receive_*` call reported [`Error::Disconnected`]). Back on,
+    /// with LuaSocket's `select`). A connection whose peer ended it while
+    /// nothing of it was left unread is closed and reported
+    /// [`Event::Closed`] as usual (its next `receive_*` reports the end);
+    /// one with bytes left is the program's to read to its end (a
+    /// `receive_*` call reports [`Error::Disconnected`] after them), and
+    /// is reported once the program has. Back on,
     /// every connection is read again, what came meanwhile included. UDP
     /// servers are not affected.
     ///
