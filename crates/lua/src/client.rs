@@ -512,7 +512,11 @@ unsafe fn send_body(l: *mut lua_State) -> Result<c_int, Fail> {
         },
     };
     if ffi::lua_gettop(l) > 2 {
-        return Err(extra_argument(l, 3, "one message (LuaSocket's i, j have no equivalent: send a substring)"));
+        return Err(extra_argument(
+            l,
+            3,
+            "one message (LuaSocket's i, j have no equivalent: send a substring)",
+        ));
     }
     let Some(client) = ud.owned_open() else {
         return send_other(l, ud, data);

@@ -285,7 +285,9 @@ unsafe fn read_args(l: *mut lua_State, index: c_int, keys: c_int) -> Result<Vec<
         if let Some(why) = no_array_part(l, index, keys) {
             return Err(Fail::arg(
                 2,
-                format_args!("arguments must be an array of {{tag = ..., value = ...}} tables{why}"),
+                format_args!(
+                    "arguments must be an array of {{tag = ..., value = ...}} tables{why}"
+                ),
             ));
         }
     }
