@@ -315,6 +315,7 @@ describe("renoise.Osc", function()
 
       it("for one argument not wrapped in an array, or an array without [1]", function()
         bad_arg(2, "/a", { tag = "i", value = 1 }, "got one such table alone (wrap it in { })")
+        bad_arg(2, "/a", { value = 1 }, "got one such table alone (wrap it in { })")
         bad_arg(2, "/a", { [2] = { tag = "i", value = 1 } }, "got a table without [1]")
         bad_arg(2, "/a", { [3] = { tag = "i", value = 1 }, n = 3 }, "got a table without [1]")
         -- An empty table is no arguments; other keys beside the array are

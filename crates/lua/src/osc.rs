@@ -302,14 +302,18 @@ unsafe fn read_args(l: *mut lua_State, index: c_int, keys: c_int) -> Result<Vec<
 }
 
 /// Why a table with an empty array part at `index` is not an empty list:
-/// it is one `{tag = ..., value = ...}` table (`keys` holds the string
-/// `"tag"`), or has numbered keys that do not start at 1. Raw accesses
+/// it is one `{tag = ..., value = ...}` table (with a `tag` or a `value`),
+/// or has numbered keys that do not start at 1. Raw accesses
 /// only: no metamethods, nothing allocated, nothing raised.
 unsafe fn no_array_part(l: *mut lua_State, index: c_int, keys: c_int) -> Option<&'static str> {
-    ffi::lua_pushvalue(l, keys);
-    ffi::lua_rawget(l, index);
-    let lone = ffi::lua_type(l, -1) != ffi::LUA_TNIL;
-    ffi::lua_pop(l, 1);
+    // `keys` and `keys + 1` hold "tag" and "value".
+    let mut lone = false;
+    for key in [keys, keys + 1] {
+        ffi::lua_pushvalue(l, key);
+        ffi::lua_rawget(l, index);
+        lone |= ffi::lua_type(l, -1) != ffi::LUA_TNIL;
+        ffi::lua_pop(l, 1);
+    }
     if lone {
         return Some(", got one such table alone (wrap it in { })");
     }
