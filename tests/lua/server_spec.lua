@@ -514,6 +514,19 @@ describe("create_server", function()
         m, e = conns[2]:receive("*all", 0)
         assert.is_nil(m)
         assert.are.equal("disconnected", e, notifier)
+        -- A socket_message given to the notifier after run is used from
+        -- the next wait on, with what came meanwhile.
+        local late = { socket_accepted = accepted }
+        s:run(late)
+        local e2 = client(s.local_port)
+        assert.is_true(pump(s, function() return #conns == 3 end), notifier)
+        e2:send("early")
+        s:wait(50)
+        local later = {}
+        late.socket_message = function(_, data) later[#later + 1] = data end
+        e2:send("+late")
+        assert.is_true(pump(s, function() return table.concat(later) == "early+late" end), notifier)
+        e2:close()
         -- With socket_message again, the server reads as before.
         local got = {}
         s:run({ socket_message = function(_, data) got[#got + 1] = data end })

@@ -61,6 +61,9 @@ struct Srv {
     server: Option<Box<Server>>,
     /// Between `run` and `stop` / `close`.
     running: bool,
+    /// Whether the core server reads its TCP connections: only for a
+    /// notifier with a `socket_message` (see `run_body`).
+    reads: bool,
     /// Events polled and not dispatched yet (kept across `stop` / `run`,
     /// and when a callback error is re-raised from `wait`).
     queue: VecDeque<Event>,
@@ -288,6 +291,7 @@ unsafe fn create_server_body(l: *mut lua_State) -> Result<c_int, Fail> {
         Srv {
             server: None,
             running: false,
+            reads: true,
             queue: VecDeque::new(),
             protocol,
             local: SocketAddr::from(([0, 0, 0, 0], port)),
@@ -378,11 +382,16 @@ unsafe fn run_body(l: *mut lua_State) -> Result<c_int, Fail> {
     let state = push_state(l)?;
     ffi::lua_pushvalue(l, 2);
     ffi::lua_setfield(l, state, c"notifier".as_ptr());
-    if let Some(server) = (*p).server.as_mut() {
-        server.read_connections(reads);
-    }
+    set_reads(&mut *p, reads);
     (*p).running = true;
     Ok(0)
+}
+
+fn set_reads(srv: &mut Srv, reads: bool) {
+    srv.reads = reads;
+    if let Some(server) = srv.server.as_mut() {
+        server.read_connections(reads);
+    }
 }
 
 /// `has_message_cb(notifier)`, run under `lua_pcall` (an instance's
@@ -464,7 +473,16 @@ unsafe fn wait_body(l: *mut lua_State) -> Result<c_int, Fail> {
     let deadline = Instant::now().checked_add(timeout);
     ffi::lua_settop(l, 2);
     let state = push_state(l)?; // 3
-                                // The holder: 4.
+    if !(*p).reads {
+        // A `socket_message` the notifier got after `run`: read from now on.
+        ffi::lua_pushcfunction(l, has_message_cb);
+        ffi::lua_getfield(l, state, c"notifier".as_ptr());
+        if ffi::lua_pcall(l, 1, 1, 0) == 0 && ffi::lua_toboolean(l, -1) != 0 {
+            set_reads(&mut *p, true);
+        }
+        ffi::lua_settop(l, state);
+    }
+    // The holder: 4.
     let h = ffi::lua_newuserdata(l, std::mem::size_of::<Holder>()).cast::<Holder>();
     std::ptr::write(h, Holder(Vec::new()));
     ffi::lua_pushvalue(l, ffi::lua_upvalueindex(UP_HOLDER_MT));
