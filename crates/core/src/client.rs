@@ -190,7 +190,7 @@ fn sock_addr(a: socket2::SockAddr) -> Result<SocketAddr> {
 }
 
 /// The unspecified address (`0.0.0.0` or `::`) of `ip`'s family.
-fn unspecified_like(ip: std::net::IpAddr) -> std::net::IpAddr {
+pub(crate) fn unspecified_like(ip: std::net::IpAddr) -> std::net::IpAddr {
     match ip {
         std::net::IpAddr::V4(_) => std::net::Ipv4Addr::UNSPECIFIED.into(),
         std::net::IpAddr::V6(_) => std::net::Ipv6Addr::UNSPECIFIED.into(),

@@ -3,7 +3,7 @@
 use crate::{Error, Result};
 use socket2::{Domain, Socket, Type};
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread;
@@ -197,9 +197,9 @@ pub(crate) fn tcp(
     let timeout = timeout.max(Duration::from_millis(1));
     let deadline = start.checked_add(timeout);
     let mut last = None;
-    // A timeout names the first address that had no answer: it had the
-    // larger share; a later one may have had a moment.
-    let mut first_timeout = None;
+    // The first address that timed out: it had the larger share, a later
+    // one may have had a moment, so a timeout names it.
+    let mut first_silent = None;
     for (i, &addr) in addrs.iter().enumerate() {
         let left = match deadline {
             Some(d) => d.saturating_duration_since(Instant::now()),
@@ -209,7 +209,7 @@ pub(crate) fn tcp(
             // The error of the last address tried stands; if none was
             // (resolving took all the time), this one had no time.
             last.get_or_insert(Error::ConnectTimeout {
-                addr: first_timeout.unwrap_or(addr),
+                addr,
                 timeout_ms: timeout.as_millis(),
             });
             break;
@@ -239,18 +239,23 @@ pub(crate) fn tcp(
             // that ended at once, as if the reset came a moment later.
             // Its first receive reports the end.
             Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => return Ok((sock, addr)),
-            Err(e) => match connect_error(e, addr, timeout) {
-                Error::ConnectTimeout { timeout_ms, .. } => {
-                    last = Some(Error::ConnectTimeout {
-                        addr: *first_timeout.get_or_insert(addr),
-                        timeout_ms,
-                    });
+            Err(e) => {
+                let err = connect_error(e, addr, timeout);
+                if matches!(err, Error::ConnectTimeout { .. }) {
+                    first_silent.get_or_insert(addr);
                 }
-                err => last = Some(err),
-            },
+                last = Some(err);
+            }
         }
     }
-    Err(last.unwrap_or_else(|| Error::InvalidArgument("no address to connect to".into())))
+    Err(match (last, first_silent) {
+        (Some(Error::ConnectTimeout { timeout_ms, .. }), Some(addr)) => {
+            Error::ConnectTimeout { addr, timeout_ms }
+        }
+        (last, _) => {
+            last.unwrap_or_else(|| Error::InvalidArgument("no address to connect to".into()))
+        }
+    })
 }
 
 /// How many sockets a UDP connect tries before giving up on a local port
@@ -277,10 +282,7 @@ pub(crate) fn udp(addrs: &[SocketAddr]) -> Result<(Socket, SocketAddr)> {
     ordered.sort_by_key(SocketAddr::is_ipv6);
     let mut last = None;
     for addr in ordered {
-        let any: SocketAddr = match addr {
-            SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
-            SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
-        };
+        let any = SocketAddr::new(crate::client::unspecified_like(addr.ip()), 0);
         // The local port the kernel picks may be the very port asked for
         // (a port of the ephemeral range): a socket that would talk to
         // itself. Another socket gets another port.

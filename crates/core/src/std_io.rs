@@ -293,8 +293,7 @@ impl io::Write for &Connection {
     }
 
     fn write_fmt(&mut self, args: fmt::Arguments<'_>) -> io::Result<()> {
-        let text = formatted(&args);
-        self.lock().write_all(text.as_bytes())
+        self.lock().write_fmt(args)
     }
 }
 

@@ -85,8 +85,7 @@ fn bind_every(
 ) -> std::result::Result<Vec<(Socket, SocketAddr)>, Bind> {
     let mut bound: Vec<(Socket, SocketAddr)> = Vec::new();
     let mut first_err = None;
-    for &addr in addrs {
-        let mut addr = addr;
+    for mut addr in addrs.iter().copied() {
         if let Some((_, local)) = bound.first() {
             addr.set_port(local.port());
         }
