@@ -61,8 +61,9 @@ struct Srv {
     server: Option<Box<Server>>,
     /// Between `run` and `stop` / `close`.
     running: bool,
-    /// Whether the core server reads its TCP connections: only for a
-    /// notifier with a `socket_message` (see `run_body`).
+    /// The notifier has a `socket_message`, so the core server reads its
+    /// TCP connections (see `wait_body`); false from `run` until a `wait`
+    /// has looked.
     reads: bool,
     /// Events polled and not dispatched yet (kept across `stop` / `run`,
     /// and when a callback error is re-raised from `wait`).
@@ -291,7 +292,7 @@ unsafe fn create_server_body(l: *mut lua_State) -> Result<c_int, Fail> {
         Srv {
             server: None,
             running: false,
-            reads: true,
+            reads: false,
             queue: VecDeque::new(),
             protocol,
             local: SocketAddr::from(([0, 0, 0, 0], port)),
@@ -372,26 +373,13 @@ unsafe fn run_body(l: *mut lua_State) -> Result<c_int, Fail> {
         return Err(closed());
     }
     ffi::lua_settop(l, 2);
-    // Without a `socket_message` callback the bytes would be read and
-    // dropped: leave them to the program's own `receive` calls instead
-    // (a LuaSocket-style loop that only takes connections from the server).
-    ffi::lua_pushcfunction(l, has_message_cb);
-    ffi::lua_pushvalue(l, 2);
-    let reads = ffi::lua_pcall(l, 1, 1, 0) != 0 || ffi::lua_toboolean(l, -1) != 0;
-    ffi::lua_settop(l, 2);
     let state = push_state(l)?;
     ffi::lua_pushvalue(l, 2);
     ffi::lua_setfield(l, state, c"notifier".as_ptr());
-    set_reads(&mut *p, reads);
+    // The next `wait` looks for this notifier's `socket_message`.
+    (*p).reads = false;
     (*p).running = true;
     Ok(0)
-}
-
-fn set_reads(srv: &mut Srv, reads: bool) {
-    srv.reads = reads;
-    if let Some(server) = srv.server.as_mut() {
-        server.read_connections(reads);
-    }
 }
 
 /// `has_message_cb(notifier)`, run under `lua_pcall` (an instance's
@@ -474,13 +462,20 @@ unsafe fn wait_body(l: *mut lua_State) -> Result<c_int, Fail> {
     ffi::lua_settop(l, 2);
     let state = push_state(l)?; // 3
     if !(*p).reads {
-        // A `socket_message` the notifier got after `run`: read from now on.
+        // Without a `socket_message` the bytes would be read and dropped:
+        // they are left to the program's own `receive` calls (a
+        // LuaSocket-style loop that only takes connections from the
+        // server) until the notifier has one, given to `run` or added
+        // later. A lookup that raises counts as having one.
         ffi::lua_pushcfunction(l, has_message_cb);
         ffi::lua_getfield(l, state, c"notifier".as_ptr());
-        if ffi::lua_pcall(l, 1, 1, 0) == 0 && ffi::lua_toboolean(l, -1) != 0 {
-            set_reads(&mut *p, true);
-        }
+        let reads = ffi::lua_pcall(l, 1, 1, 0) != 0 || ffi::lua_toboolean(l, -1) != 0;
         ffi::lua_settop(l, state);
+        let srv = &mut *p;
+        srv.reads = reads;
+        if let Some(server) = srv.server.as_mut() {
+            server.read_connections(reads);
+        }
     }
     // The holder: 4.
     let h = ffi::lua_newuserdata(l, std::mem::size_of::<Holder>()).cast::<Holder>();
