@@ -317,16 +317,23 @@ unsafe fn no_array_part(l: *mut lua_State, index: c_int, keys: c_int) -> Option<
     if lone {
         return Some(", got one such table alone (wrap it in { })");
     }
+    has_numbered_key(l, index).then_some(" from index 1, got a table without [1]")
+}
+
+/// Whether the table at `index` has a number key (with an empty array
+/// part: an array that does not start at 1). Raw: `lua_next` from `nil`
+/// neither allocates nor raises.
+unsafe fn has_numbered_key(l: *mut lua_State, index: c_int) -> bool {
     ffi::lua_pushnil(l);
     while ffi::lua_next(l, index) != 0 {
         let numbered = ffi::lua_type(l, -2) == ffi::LUA_TNUMBER;
         ffi::lua_pop(l, 1);
         if numbered {
             ffi::lua_pop(l, 1);
-            return Some(" from index 1, got a table without [1]");
+            return true;
         }
     }
-    None
+    false
 }
 
 /// The name of the type of the value at `index`, as [`type_name`] gives
@@ -539,20 +546,12 @@ unsafe fn new_bundle_body(l: *mut lua_State) -> Result<c_int, Fail> {
     } else {
         ffi::lua_rawlen(l, 2).min(c_int::MAX as usize) as c_int
     };
-    if count == 0 && !single {
-        // Elements that do not start at 1 would be an empty bundle, silently.
-        ffi::lua_pushnil(l);
-        while ffi::lua_next(l, 2) != 0 {
-            let numbered = ffi::lua_type(l, -2) == ffi::LUA_TNUMBER;
-            ffi::lua_pop(l, 1);
-            if numbered {
-                ffi::lua_pop(l, 1);
-                return Err(Fail::arg(
-                    2,
-                    "Message or array of Messages from index 1 expected, got a table without [1]",
-                ));
-            }
-        }
+    // Elements that do not start at 1 would be an empty bundle, silently.
+    if count == 0 && !single && has_numbered_key(l, 2) {
+        return Err(Fail::arg(
+            2,
+            "Message or array of Messages from index 1 expected, got a table without [1]",
+        ));
     }
     // Check every element before anything is built.
     for i in 1..=count {
