@@ -349,18 +349,18 @@ end
 -- What a person could not click or edit: a view hidden itself or inside
 -- a hidden one, or inactive.
 local function unusable(v, name)
-  local p = rawget(v, "_props")
-  if p.visible == false then return "'" .. name .. "' is hidden (visible = false)" end
-  if p.active == false then return "'" .. name .. "' is inactive (active = false)" end
-  local parent = rawget(v, "_parent")
-  while parent ~= nil do
-    if rawget(parent, "_props").visible == false then
-      local id = rawget(parent, "_props").id
-      return "'" .. name .. "' is hidden (inside " .. (id and "'" .. id .. "'" or "a "
-        .. rawget(parent, "_type")) .. ", which has visible = false)"
+  local node = v
+  while node ~= nil do
+    local p = rawget(node, "_props")
+    if p.visible == false and node == v then
+      return "'" .. name .. "' is hidden (visible = false)"
+    elseif p.visible == false then
+      return "'" .. name .. "' is hidden (inside " .. (p.id and "'" .. p.id .. "'" or "a "
+        .. rawget(node, "_type")) .. ", which has visible = false)"
     end
-    parent = rawget(parent, "_parent")
+    node = rawget(node, "_parent")
   end
+  if rawget(v, "_props").active == false then return "'" .. name .. "' is inactive (active = false)" end
 end
 
 -- --press NAME: a button, bitmap or link is pressed, released and
@@ -389,6 +389,7 @@ end
 -- checkbox, an item's position or text for a popup, switch or chooser
 -- (told apart by their default values).
 local function set(name, text)
+  if text == nil then return false, "--set takes ID=VALUE, not '" .. name .. "'" end
   local v = find(name, false)
   if not v then return nil end
   local why = unusable(v, name)
@@ -422,11 +423,7 @@ local function set(name, text)
 end
 
 -- --menu NAME, as an action: the entry must exist when its turn comes.
-local function menu(name)
-  local found, why = host.invoke_entry(name)
-  if not found then return false, why end
-  return true
-end
+local menu = host.invoke_entry
 
 -- The --menu, --set and --press actions still to do, in command-line
 -- order: `actions` is a list of {"menu" | "set" | "press", argument}.
@@ -450,9 +447,6 @@ host.run_actions = function()
   while pending[1] do
     -- Taken off first: a notifier it fires may end the run (os.exit).
     local a = table.remove(pending, 1)
-    if a[1] == set and a[3] == nil then
-      return false, "--set takes ID=VALUE, not '" .. a[2] .. "'"
-    end
     local done, why = a[1](a[2], a[3])
     if done == nil then
       table.insert(pending, 1, a)
