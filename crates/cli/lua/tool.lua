@@ -298,6 +298,11 @@ host.invoke_entry = function(name)
     if type(found.entry.invoke) ~= "function" then
       error("'" .. found.entry.name .. "' has no invoke function")
     end
+    -- Renoise greys out a menu entry whose active() returns false: nobody
+    -- can click it, so --menu cannot either.
+    if type(found.entry.active) == "function" and not found.entry.active() then
+      return false, "'" .. found.entry.name .. "' is inactive (its active function returned false)"
+    end
     call(found.call, nil, found.entry)
     return true
   end

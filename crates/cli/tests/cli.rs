@@ -1503,6 +1503,43 @@ fn a_menu_name_shared_by_two_entries_needs_the_full_name() {
 }
 
 #[test]
+fn a_menu_entry_whose_active_function_says_false_cannot_be_invoked() {
+    // Renoise greys such an entry out; the state it depends on changes
+    // with the entries invoked before it.
+    let (dir, f) = temp_file(
+        "inactive",
+        "main.lua",
+        "local running = false\n\
+         renoise.tool():add_menu_entry { name = 'Main Menu:Tools:Start', \
+           active = function() return not running end, \
+           invoke = function() running = true print('started') end }\n\
+         renoise.tool():add_menu_entry { name = 'Main Menu:Tools:Stop', \
+           active = function() return running end, \
+           invoke = function() running = false print('stopped') end }\n",
+    );
+    let f = f.to_str().unwrap();
+    let so = run_ok(&["run", f, "--menu", "Start", "--menu", "Stop"]);
+    assert_eq!(so, "started\nstopped\n");
+    let o = cmd().args(["run", f, "--menu", "Stop"]).output().unwrap();
+    let (so, se) = out(&o);
+    assert_eq!(o.status.code(), Some(1), "{so}{se}");
+    assert!(
+        se.contains("'Main Menu:Tools:Stop' is inactive") && !so.contains("stopped"),
+        "{so}{se}"
+    );
+    assert!(!se.contains("stack traceback"), "{se}");
+    let o = cmd()
+        .args(["run", f, "--menu", "Start", "--menu", "Start"])
+        .output()
+        .unwrap();
+    let (so, se) = out(&o);
+    assert_eq!(o.status.code(), Some(1), "{so}{se}");
+    assert_eq!(so, "started\n");
+    assert!(se.contains("'Main Menu:Tools:Start' is inactive"), "{se}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn os_tmpname_folder_is_removed_however_the_run_ends() {
     // Each script names a file, writes it, prints the folder, then ends
     // its own way.
