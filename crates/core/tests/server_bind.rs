@@ -55,6 +55,12 @@ fn no_address_listens_on_every_interface_and_reports_ipv4_peers_as_ipv4() {
     let mut server = Server::bind(None, 0, Protocol::Tcp).unwrap();
     assert!(server.local_addr().ip().is_unspecified());
     let port = server.local_port();
+    // Renoise's servers are IPv4: tools build "address:port" URLs from it.
+    assert_eq!(server.local_address(), "0.0.0.0");
+    assert_eq!(
+        server.to_string(),
+        format!("SocketServer(TCP 0.0.0.0:{port}, open)")
+    );
     let mut v4 = Client::connect("127.0.0.1", port).unwrap();
     v4.send(b"4").unwrap();
     let events = poll_until(&mut server, |ev| messages(ev).len() == 1);
@@ -70,6 +76,7 @@ fn no_address_listens_on_every_interface_and_reports_ipv4_peers_as_ipv4() {
         assert_eq!(messages(&events)[0].0.peer_address(), "::1");
     }
     let mut udp = Server::bind(None, 0, Protocol::Udp).unwrap();
+    assert_eq!(udp.local_address(), "0.0.0.0");
     let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     s.send_to(b"u", ("127.0.0.1", udp.local_port())).unwrap();
     let events = poll_until(&mut udp, |ev| messages(ev).len() == 1);
@@ -212,4 +219,16 @@ fn options_reach_accepted_connections() {
         .unwrap_err();
     assert!(matches!(err, Error::LineTooLong), "{err}");
     assert!(events.iter().all(|e| !matches!(e, Event::Error(_))));
+}
+
+#[test]
+fn an_unspecified_address_given_by_name_is_reported_as_given() {
+    for (address, reported) in [("0.0.0.0", "0.0.0.0"), ("::", "::")] {
+        if reported == "::" && !has_ipv6() {
+            continue;
+        }
+        let server = Server::bind(Some(address), 0, Protocol::Tcp).unwrap();
+        assert_eq!(server.local_address(), reported);
+        assert_eq!(server.local_addr().ip().to_string(), reported);
+    }
 }

@@ -316,7 +316,10 @@ unsafe fn create_server_body(l: *mut lua_State) -> Result<c_int, Fail> {
             // SAFETY: `ud` is the userdata on top of the stack; no Lua call
             // happened since it was last borrowed.
             let srv = &mut *ud;
-            srv.local = server.local_addr();
+            // Renoise's address: `0.0.0.0` for every interface.
+            let local = server.local_addr();
+            let ip = server.local_address().parse().unwrap_or(local.ip());
+            srv.local = SocketAddr::new(ip, local.port());
             srv.server = Some(server);
             Ok(1)
         }

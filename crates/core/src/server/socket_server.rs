@@ -74,6 +74,8 @@ const EVENT_COST: usize = 128;
 pub struct Server {
     protocol: Protocol,
     locals: Vec<SocketAddr>,
+    /// Bound with no address (see [`Server::local_address`]).
+    every_interface: bool,
     lp: Option<EventLoop>,
 }
 
@@ -141,6 +143,7 @@ impl Server {
         Ok(Server {
             protocol: b.protocol,
             locals,
+            every_interface: address.is_none(),
             lp: Some(lp),
         })
     }
@@ -201,17 +204,34 @@ impl Server {
         &self.locals
     }
 
-    /// Renoise's `local_address`: numeric, such as `"127.0.0.1"`; `"::"`
-    /// when bound to every interface.
+    /// Renoise's `local_address`: numeric, such as `"127.0.0.1"`.
+    /// Bound to every interface (no address) it is `"0.0.0.0"`, as in
+    /// Renoise, whose servers are IPv4, and as tools that build a URL from
+    /// it expect, although the socket is a dual-stack `[::]` (which
+    /// [`local_addr`](Server::local_addr) gives); a server bound to
+    /// `"::"` by name says `"::"`.
     ///
     /// ```
     /// use renoise_socket::{Protocol, Server};
     /// let server = Server::bind(Some("::1"), 0, Protocol::Tcp)?;
     /// assert_eq!(server.local_address(), "::1");
+    /// let every = Server::bind(None, 0, Protocol::Tcp)?;
+    /// assert_eq!(every.local_address(), "0.0.0.0");
     /// # Ok::<(), renoise_socket::Error>(())
     /// ```
     pub fn local_address(&self) -> String {
-        self.local_addr().ip().to_string()
+        self.renoise_addr().ip().to_string()
+    }
+
+    /// [`local_addr`](Server::local_addr) as Renoise reports it (see
+    /// [`local_address`](Server::local_address)).
+    fn renoise_addr(&self) -> SocketAddr {
+        let addr = self.local_addr();
+        if self.every_interface {
+            SocketAddr::from(([0, 0, 0, 0], addr.port()))
+        } else {
+            addr
+        }
     }
 
     /// Renoise's `local_port`: the real port, also when bound to port 0.
@@ -451,13 +471,14 @@ impl Drop for Server {
 }
 
 impl fmt::Display for Server {
-    /// `SocketServer(TCP 127.0.0.1:9000, open)`.
+    /// `SocketServer(TCP 127.0.0.1:9000, open)`, with the address of
+    /// [`local_address`](Server::local_address).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
             "SocketServer({} {}, {})",
             self.protocol,
-            self.local_addr(),
+            self.renoise_addr(),
             if self.is_open() { "open" } else { "closed" }
         )
     }
