@@ -122,7 +122,10 @@ impl ClientBuilder {
     }
 
     /// How long a TCP `send` may make no progress (the peer is not
-    /// reading) before it fails; `None` waits forever.
+    /// reading) before it fails; `None` (or zero, as for `SO_SNDTIMEO`)
+    /// waits forever. A UDP send waits this long at most for room in a
+    /// full send buffer, then gives [`Error::Timeout`](crate::Error::Timeout)
+    /// (nothing was sent).
     ///
     /// ```
     /// use std::time::Duration;
@@ -147,8 +150,9 @@ impl ClientBuilder {
     }
 
     /// Largest `n` that `receive_exact` accepts. At least 1. The buffer
-    /// grows as the bytes arrive (at most 1 MiB ahead of them), so a large
-    /// `n` on a quiet socket takes no memory for what has not come.
+    /// grows as the bytes arrive, by doubling, so a large `n` on a quiet
+    /// socket takes no memory for what has not come: it holds at most
+    /// about twice what has come, plus 2 MiB.
     ///
     /// ```
     /// let b = renoise_socket::ClientBuilder::new().max_receive_size(1 << 20);

@@ -257,8 +257,12 @@ impl Client {
         opts: ClientBuilder,
         peer: Option<SocketAddr>,
     ) -> Result<Client> {
-        if opts.protocol == Protocol::Tcp {
-            sock.set_tcp_nodelay(opts.nodelay)?;
+        match opts.protocol {
+            Protocol::Tcp => sock.set_tcp_nodelay(opts.nodelay)?,
+            // A datagram goes whole or not at all: the kernel's timeout on
+            // a full send buffer is the whole bound (TCP's send measures
+            // progress itself).
+            Protocol::Udp => sock.set_write_timeout(opts.send_timeout)?,
         }
         let local = sock_addr(sock.local_addr()?)?;
         let peer = match (sock.peer_addr(), peer) {
@@ -1336,5 +1340,28 @@ pub(crate) fn max_datagram(peer: SocketAddr) -> usize {
     match peer {
         SocketAddr::V4(_) => 65507,
         SocketAddr::V6(_) => 65527,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{ClientBuilder, Protocol};
+    use std::time::Duration;
+
+    /// A UDP send blocks only on a full send buffer, which loopback never
+    /// fills: the kernel's own timeout, read back, is what bounds it.
+    #[test]
+    fn a_udp_client_gives_the_kernel_its_send_timeout() {
+        let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = peer.local_addr().unwrap().port();
+        for timeout in [Some(Duration::from_secs(2)), None] {
+            let c = ClientBuilder::new()
+                .protocol(Protocol::Udp)
+                .send_timeout(timeout)
+                .connect("127.0.0.1", port)
+                .unwrap();
+            let sock = c.sock.as_ref().unwrap();
+            assert_eq!(sock.write_timeout().unwrap(), timeout);
+        }
     }
 }

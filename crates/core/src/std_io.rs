@@ -65,8 +65,12 @@ impl Client {
     /// `None`) waits without a deadline, as a std `TcpStream` does.
     /// `Some(Duration::ZERO)` only looks at what is already pending. When
     /// the time is up, `read` fails with [`io::ErrorKind::TimedOut`] and,
-    /// as always, nothing is lost. The `receive_*` calls take their own
-    /// timeouts and ignore this one.
+    /// as always, nothing the client holds is lost. std's helpers built on
+    /// `read` are another matter: `read_exact` and `read_line` drop the
+    /// bytes they had read when a `read` fails (as on any std stream);
+    /// [`receive_exact`](Client::receive_exact) and
+    /// [`receive_line`](Client::receive_line) keep them for the next call.
+    /// The `receive_*` calls take their own timeouts and ignore this one.
     ///
     /// ```no_run
     /// use std::time::Duration;

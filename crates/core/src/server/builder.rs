@@ -125,7 +125,7 @@ impl ServerBuilder {
 
     /// How long a send may make no progress: TCP sends on accepted
     /// connections, and UDP replies through [`UdpPeer`](crate::UdpPeer).
-    /// `None` waits forever. See [`ClientBuilder::send_timeout`].
+    /// `None` (or zero) waits forever. See [`ClientBuilder::send_timeout`].
     ///
     /// ```
     /// use std::time::Duration;

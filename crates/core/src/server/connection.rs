@@ -141,7 +141,8 @@ impl Connection {
         }
     }
 
-    /// [`Client::is_open`].
+    /// [`Client::is_open`]. It takes the lock, so it waits while another
+    /// thread holds it (a receive that waits, say); the addresses do not.
     ///
     /// ```no_run
     /// use renoise_socket::{Client, Connection};

@@ -10,7 +10,9 @@ use std::sync::Arc;
 /// that is blocked in `wait` back (to [`close`](super::Server::close) it,
 /// say). One interrupt ends one call: the first `wait` or `poll` that
 /// sees it, which may be one that was about to return anyway (a `poll`
-/// with events, a zero timeout); the calls after it block as usual. So a
+/// with events, a zero timeout); the calls after it block as usual.
+/// Interrupts that no call has seen yet count as one: two in a row end
+/// one call, not two. So a
 /// thread that asks a loop to stop sets its own flag for the loop to read,
 /// and interrupts so that the loop reads it now. Cloning gives another
 /// handle on the same server; interrupting a closed server does nothing.

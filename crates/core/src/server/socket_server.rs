@@ -442,8 +442,9 @@ impl Server {
     /// Stops listening and releases the port at once (it can be bound
     /// again right away), closes every accepted connection (peers see the
     /// end of the stream; a [`Connection`] held elsewhere reports
-    /// `is_open() == false`, except one locked by another thread at that
-    /// moment, which stays open and is no longer watched), and makes
+    /// `is_open() == false`, except one locked at that moment, by another
+    /// thread or by a guard the caller holds, which stays open, is no
+    /// longer watched, and closes when its last handle goes), and makes
     /// [`UdpPeer::send`](crate::UdpPeer::send) fail. Calling it again does
     /// nothing. The address properties keep their values.
     ///
