@@ -76,6 +76,16 @@ describe("create_client", function()
     assert.is_true(elapsed < 10, "resolution failure took " .. elapsed)
   end)
 
+  it("returns nil, message for a name no host can have (NUL, bytes that are not UTF-8)", function()
+    for _, name in ipairs({ "127.0.0.1\0x", "\255\254", "h\192st" }) do
+      for _, proto in ipairs({ S.PROTOCOL_TCP, S.PROTOCOL_UDP }) do
+        local c, e = S.create_client(name, 80, proto, 1000)
+        assert.is_nil(c)
+        assert.is_truthy(e:find("^unknown host '"), e)
+      end
+    end
+  end)
+
   it("returns nil, message for an unknown host with UDP too", function()
     local c, e = S.create_client("no-such-host.invalid", 80, S.PROTOCOL_UDP, 1000)
     assert.is_nil(c)

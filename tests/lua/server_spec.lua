@@ -136,6 +136,11 @@ describe("create_server", function()
       local s3, e3 = S.create_server("no-such-host.invalid", 0)
       assert.is_nil(s3)
       assert.is_truthy(e3:find("no-such-host.invalid", 1, true), e3)
+      for _, name in ipairs({ "127.0.0.1\0", "\255\254" }) do
+        local s4, e4 = S.create_server(name, 0, S.PROTOCOL_UDP)
+        assert.is_nil(s4)
+        assert.is_truthy(e4:find("^unknown host '"), e4)
+      end
     end)
 
     it("has a readable tostring in every state", function()

@@ -275,7 +275,11 @@ unsafe fn create_server_body(l: *mut lua_State) -> Result<c_int, Fail> {
     let host = match host {
         Some(h) => match std::str::from_utf8(h) {
             Ok(h) => Some(h),
-            Err(_) => return Err(Fail::arg(1, "address must be a host name or an IP address")),
+            // Not a name: an expected failure, as in `create_client`.
+            Err(_) => {
+                let host = String::from_utf8_lossy(h).into_owned();
+                return Ok(push_failure(l, &Msg::of(Error::UnknownHost { host })));
+            }
         },
         None => None,
     };

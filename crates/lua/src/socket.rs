@@ -77,8 +77,11 @@ unsafe fn create_client_body(l: *mut lua_State) -> Result<c_int, Fail> {
         .protocol(protocol)
         .connect_timeout(timeout);
     let opts = options::read(l, 5, builder)?;
+    // Bytes that are not UTF-8 name no host: an expected failure, as a
+    // name with a NUL in it is (and as LuaSocket has it).
     let Ok(host) = std::str::from_utf8(host) else {
-        return Err(Fail::arg(1, "address must be a host name or an IP address"));
+        let host = String::from_utf8_lossy(host).into_owned();
+        return Ok(push_failure(l, &Msg::of(Error::UnknownHost { host })));
     };
 
     // Allocate first: if this raises (out of memory) no socket is open yet.
