@@ -13,7 +13,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// Framing of OSC over TCP.
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum FramingArg {
-    /// No framing (as Renoise): one packet per read.
+    /// No framing (as Renoise): packets one after another; a message
+    /// ends where its last argument does, a bundle takes all that came
+    /// with it.
     None,
     /// SLIP (OSC 1.1).
     Slip,
@@ -357,6 +359,70 @@ fn detect_framing(first: u8) -> Framing {
     }
 }
 
+/// Whole frames of a SLIP or size-prefixed stream into `packets`; what
+/// is not whole yet stays in `buf`. A broken frame is said, and the rest
+/// of what came is dropped (the stream cannot be trusted past it).
+fn deframe(
+    deframer: &mut Deframer,
+    buf: &mut Vec<u8>,
+    packets: &mut Vec<Vec<u8>>,
+    peer: std::net::SocketAddr,
+) {
+    loop {
+        match deframer.next_frame(buf) {
+            Ok(Some((used, frame))) => {
+                let frame = frame.into_owned();
+                buf.drain(..used);
+                deframer.reset();
+                if !frame.is_empty() {
+                    packets.push(frame);
+                }
+            }
+            Ok(None) => return,
+            Err(e) => {
+                eprintln!("renoise-socket: {peer}: {e}");
+                buf.clear();
+                deframer.reset();
+                return;
+            }
+        }
+    }
+}
+
+/// Most bytes an unframed message may take before it is whole.
+const MAX_UNFRAMED: usize = 1 << 24;
+
+/// Unframed OSC over TCP (Renoise's way) into `packets`: messages one
+/// after another, each ending where its last argument does, so two sent
+/// quickly are two even when one read brings both; a bundle takes all that
+/// came with it (its elements run to the end of the packet). What is not
+/// whole yet stays in `buf`.
+fn cut_unframed(buf: &mut Vec<u8>, packets: &mut Vec<Vec<u8>>) -> Result<(), String> {
+    let mut at = 0;
+    let cut = loop {
+        let rest = &buf[at..];
+        if rest.is_empty() {
+            break Ok(());
+        }
+        if rest[0] == b'#' {
+            packets.push(rest.to_vec());
+            at = buf.len();
+            break Ok(());
+        }
+        match Message::stream_len(rest) {
+            Ok(Some(n)) => {
+                packets.push(rest[..n].to_vec());
+                at += n;
+            }
+            Ok(None) if rest.len() <= MAX_UNFRAMED => break Ok(()),
+            Ok(None) => break Err(format!("not OSC: no message ends in {} bytes", rest.len())),
+            Err(e) => break Err(format!("not OSC ({} bytes): {e}", rest.len())),
+        }
+    };
+    buf.drain(..at);
+    cut
+}
+
 fn dump(
     port: u16,
     tcp: bool,
@@ -412,24 +478,13 @@ fn dump(
                         (Deframer::new(f, 1 << 24), Vec::new())
                     });
                     buf.extend_from_slice(&data);
-                    loop {
-                        match deframer.next_frame(buf) {
-                            Ok(Some((used, frame))) => {
-                                let frame = frame.into_owned();
-                                buf.drain(..used);
-                                deframer.reset();
-                                if !frame.is_empty() {
-                                    packets.push(frame);
-                                }
-                            }
-                            Ok(None) => break,
-                            Err(e) => {
-                                eprintln!("renoise-socket: {}: {e}", conn.peer_addr());
-                                buf.clear();
-                                deframer.reset();
-                                break;
-                            }
+                    if deframer.framing() == Framing::None {
+                        if let Err(e) = cut_unframed(buf, &mut packets) {
+                            eprintln!("renoise-socket: {}: {e}", conn.peer_addr());
+                            buf.clear();
                         }
+                    } else {
+                        deframe(deframer, buf, &mut packets, conn.peer_addr());
                     }
                 }
                 // An empty datagram is no packet (liblo ignores it too).
@@ -437,10 +492,21 @@ fn dump(
                 Event::Message { data, .. } => packets.push(data),
                 Event::Closed(conn) => {
                     // A frame the peer never finished is said, not dropped.
-                    if let Some((deframer, buf)) = streams.remove(&conn.id()) {
-                        if let Err(e) = deframer.end_of_stream(&buf) {
-                            eprintln!("renoise-socket: {}: {e}", conn.peer_addr());
+                    match streams.remove(&conn.id()) {
+                        // Unframed, the rest is one last packet (a message
+                        // with no type tags ends only here) or not OSC,
+                        // which the decoding below says.
+                        Some((deframer, buf))
+                            if deframer.framing() == Framing::None && !buf.is_empty() =>
+                        {
+                            packets.push(buf)
                         }
+                        Some((deframer, buf)) => {
+                            if let Err(e) = deframer.end_of_stream(&buf) {
+                                eprintln!("renoise-socket: {}: {e}", conn.peer_addr());
+                            }
+                        }
+                        None => {}
                     }
                 }
                 Event::Error(e) => eprintln!("renoise-socket: {e}"),

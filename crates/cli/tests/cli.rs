@@ -942,6 +942,34 @@ fn osc_dump_says_when_a_tcp_peer_ends_inside_a_frame() {
 }
 
 #[test]
+fn osc_dump_over_tcp_without_framing_cuts_messages_where_each_ends() {
+    use renoise_socket::osc::{Arg, Message};
+    let (dump, mut err, port) = dump_on_port_0("TCP", &["--tcp", "--timeout", "3000"]);
+    let bytes = |m: Message| m.to_bytes().unwrap();
+    let a = bytes(Message::new("/a", vec![Arg::Int(1)]));
+    let b = bytes(Message::new("/b", vec![Arg::String(b"x".to_vec())]));
+    let c = bytes(Message::new("/c", vec![Arg::Float(2.5), Arg::True]));
+    // Two whole messages and half of a third in one write, as TCP may
+    // deliver what a program sent quickly; then the rest, and a last
+    // message with no type tags (OSC 1.0), which only the end delimits.
+    let mut peer = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    peer.write_all(&[&a[..], &b[..], &c[..5]].concat()).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    peer.write_all(&c[5..]).unwrap();
+    peer.write_all(b"/end\0\0\0\0").unwrap();
+    drop(peer);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    let o = dump.wait_with_output().unwrap();
+    assert!(o.status.success());
+    assert_eq!(rest, "", "nothing to complain about");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "/a i 1\n/b s \"x\"\n/c fT 2.500000 #T\n/end \n"
+    );
+}
+
+#[test]
 fn osc_send_bad_arguments() {
     let fails = |args: &[&str], says: &str| {
         let o = cmd()

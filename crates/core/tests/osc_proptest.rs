@@ -120,6 +120,34 @@ proptest! {
     }
 
     #[test]
+    fn messages_sent_one_after_another_are_cut_where_each_ends(
+        msgs in prop::collection::vec(message(ALL), 1..6),
+    ) {
+        let parts: Vec<Vec<u8>> = msgs.iter().map(|m| m.to_bytes().unwrap()).collect();
+        let stream = parts.concat();
+        let mut at = 0;
+        for (m, part) in msgs.iter().zip(&parts) {
+            // Every cut inside the message asks for more (an error would
+            // drop a message that was only half there yet).
+            for end in at + 1..at + part.len() {
+                prop_assert_eq!(Message::stream_len(&stream[at..end]).ok(), Some(None));
+            }
+            let len = Message::stream_len(&stream[at..]).unwrap();
+            prop_assert_eq!(len, Some(part.len()));
+            prop_assert_eq!(Packet::decode(&stream[at..at + part.len()]).unwrap(), Packet::Message(m.clone()));
+            at += part.len();
+        }
+    }
+
+    #[test]
+    fn cutting_a_stream_never_panics(data in prop::collection::vec(any::<u8>(), 0..64)) {
+        let data = [&b"/a\0\0,"[..], &data[..]].concat();
+        if let Ok(Some(n)) = Message::stream_len(&data) {
+            prop_assert!(n <= data.len());
+        }
+    }
+
+    #[test]
     fn corrupting_one_byte_never_panics(p in packet(Gen { nan: true, ..ALL }), at in any::<prop::sample::Index>(), byte in any::<u8>()) {
         let mut bytes = p.to_bytes().unwrap();
         let i = at.index(bytes.len());

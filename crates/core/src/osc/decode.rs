@@ -31,11 +31,19 @@ fn err(why: impl Into<String>) -> Error {
 struct Reader<'a> {
     data: &'a [u8],
     pos: usize,
+    /// A read failed because the data ended (what a stream that has
+    /// more to come tells from a malformed packet).
+    short: bool,
 }
 
 impl<'a> Reader<'a> {
     fn at_end(&self) -> bool {
         self.pos >= self.data.len()
+    }
+
+    fn ran_out(&mut self, why: String) -> Error {
+        self.short = true;
+        err(why)
     }
 
     fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {
@@ -45,7 +53,7 @@ impl<'a> Reader<'a> {
                 self.pos += n;
                 Ok(bytes)
             }
-            None => Err(err(format!(
+            None => Err(self.ran_out(format!(
                 "truncated: {what} at byte {} needs {n} bytes, {} left",
                 self.pos,
                 self.data.len().saturating_sub(self.pos)
@@ -85,7 +93,7 @@ impl<'a> Reader<'a> {
     fn string(&mut self, what: &str) -> Result<&'a [u8]> {
         let rest = self.data.get(self.pos..).unwrap_or_default();
         let Some(len) = memchr::memchr(0, rest) else {
-            return Err(err(format!(
+            return Err(self.ran_out(format!(
                 "truncated: {what} at byte {} has no terminating NUL",
                 self.pos
             )));
@@ -111,7 +119,11 @@ fn message(data: &[u8]) -> Result<Message> {
 /// [`message`], and the 64-bit timetag of each `t` argument, in order,
 /// into `times`.
 pub(crate) fn message_and_timetags(data: &[u8], times: &mut Vec<u64>) -> Result<Message> {
-    let mut r = Reader { data, pos: 0 };
+    let mut r = Reader {
+        data,
+        pos: 0,
+        short: false,
+    };
     let pattern = r.string("address pattern")?.to_vec();
     // OSC 1.0 asks receivers to accept a message with no type-tag string
     // at all, from implementations older than type tags.
@@ -148,6 +160,53 @@ pub(crate) fn message_and_timetags(data: &[u8], times: &mut Vec<u64>) -> Result<
         )));
     }
     Ok(Message { pattern, args })
+}
+
+/// How many bytes the message at the start of `data` takes; `None` when
+/// `data` ends before it does. A message with no type-tag string ends
+/// where the next message (`/`) starts; at the end of `data` its tags may
+/// still be coming, so that is `None` too.
+pub(crate) fn message_len(data: &[u8]) -> Result<Option<usize>> {
+    if data.first() != Some(&b'/') {
+        return Err(err("message does not start with '/'"));
+    }
+    let mut r = Reader {
+        data,
+        pos: 0,
+        short: false,
+    };
+    let parsed = (|| {
+        r.string("address pattern")?;
+        match data.get(r.pos) {
+            None => return Ok(false),
+            Some(b'/') => return Ok(true),
+            Some(b',') => {}
+            Some(_) => {
+                return Err(err(format!(
+                    "type-tag string at byte {} does not start with ','",
+                    r.pos
+                )))
+            }
+        }
+        let tags = r.string("type-tag string")?.get(1..).unwrap_or_default();
+        for (i, &t) in tags.iter().enumerate() {
+            let tag = Tag::from_byte(t).ok_or_else(|| {
+                err(format!(
+                    "unknown type tag '{}' (argument {})",
+                    t.escape_ascii(),
+                    i + 1
+                ))
+            })?;
+            arg(&mut r, tag, &mut Vec::new())?;
+        }
+        Ok(true)
+    })();
+    match parsed {
+        Ok(true) => Ok(Some(r.pos)),
+        Ok(false) => Ok(None),
+        Err(_) if r.short => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 fn arg(r: &mut Reader<'_>, tag: Tag, times: &mut Vec<u64>) -> Result<Arg> {
@@ -193,7 +252,11 @@ fn bundle(data: &[u8], depth: usize) -> Result<Bundle> {
             "bundles nested deeper than {MAX_BUNDLE_DEPTH} levels"
         )));
     }
-    let mut r = Reader { data, pos: 8 };
+    let mut r = Reader {
+        data,
+        pos: 8,
+        short: false,
+    };
     let timetag = timetag_to_seconds(r.u64("bundle timetag")?);
     let mut elements = Vec::new();
     while !r.at_end() {

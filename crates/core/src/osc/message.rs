@@ -96,6 +96,31 @@ impl Message {
         let msg = decode::message_and_timetags(data, &mut times)?;
         Ok((msg, times))
     }
+
+    /// How many bytes the message at the start of `data` takes: how to
+    /// cut OSC sent over TCP with no framing (as Renoise and much OSC
+    /// software send it, one message after another) into messages, since
+    /// a message ends where its last argument does. `Ok(None)` while
+    /// `data` ends before the message does (wait for more); an error for
+    /// bytes that cannot start a message. A bundle cannot be cut this way
+    /// (its elements run to the end of the packet): that is what
+    /// [`framing`](crate::framing) is for.
+    ///
+    /// ```
+    /// use renoise_socket::osc::{Arg, Message, Packet};
+    /// let a = Message::new("/a", vec![Arg::Int(1)]).to_bytes()?;
+    /// let b = Message::new("/b", vec![Arg::String(b"x".to_vec())]).to_bytes()?;
+    /// let stream = [a.as_slice(), b.as_slice()].concat();
+    /// assert_eq!(Message::stream_len(&stream)?, Some(a.len()));
+    /// assert_eq!(Message::stream_len(&stream[a.len()..])?, Some(b.len()));
+    /// assert_eq!(Message::stream_len(&stream[a.len()..stream.len() - 1])?, None);
+    /// assert!(Message::stream_len(b"#bundle\0").is_err());
+    /// assert!(Packet::decode(&stream[..a.len()]).is_ok());
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn stream_len(data: &[u8]) -> Result<Option<usize>> {
+        decode::message_len(data)
+    }
 }
 
 impl fmt::Display for Message {
