@@ -3,7 +3,8 @@
 //! * [`Arg`] / [`Tag`]: one argument per Renoise type tag
 //!   (`i f s b h t d S c r m T F N I`; no arrays).
 //! * [`Message`], [`Bundle`], [`Packet`]: encode with `to_bytes`, decode
-//!   with [`Packet::decode`].
+//!   with [`Packet::decode`]; [`Message::stream_len`] cuts unframed OSC
+//!   over TCP (Renoise's way) into messages.
 //! * [`seconds_to_timetag`] / [`timetag_to_seconds`]: how a time in seconds
 //!   maps to the 64-bit OSC timetag, and why it round-trips exactly.
 //!
