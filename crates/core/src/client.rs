@@ -261,8 +261,12 @@ impl Client {
             Protocol::Tcp => sock.set_tcp_nodelay(opts.nodelay)?,
             // A datagram goes whole or not at all: the kernel's timeout on
             // a full send buffer is the whole bound (TCP's send measures
-            // progress itself).
-            Protocol::Udp => sock.set_write_timeout(opts.send_timeout)?,
+            // progress itself). A burst of replies between two receives
+            // waits in a queue as large as a server's.
+            Protocol::Udp => {
+                sock.set_write_timeout(opts.send_timeout)?;
+                crate::server::bind::grow_receive_queue(&sock);
+            }
         }
         let local = sock_addr(sock.local_addr()?)?;
         let peer = match (sock.peer_addr(), peer) {

@@ -54,8 +54,10 @@
 //!   open, so the data can be read with `receive_all` or `receive_exact`.
 //! - **All.** The buffer plus what one read finds pending, never empty, at
 //!   most the all-chunk size (64 KiB by default) per call. UDP: the rest of
-//!   the current datagram, or the next one; empty datagrams are skipped.
-//!   With [`framing`] on, exactly one whole packet.
+//!   the current datagram, or the next one; empty datagrams are skipped
+//!   (those that arrive between two receives wait in a kernel queue the
+//!   client asks to be 4 MiB, as a server does). With [`framing`] on,
+//!   exactly one whole packet.
 //! - **End of stream.** Every remaining byte is delivered first (an
 //!   unterminated last line is a line, a short last record is returned),
 //!   then [`Error::Disconnected`], and the client is closed. A connection

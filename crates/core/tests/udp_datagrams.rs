@@ -291,3 +291,28 @@ fn a_client_never_gets_the_port_it_sends_to() {
         assert_ne!(c.local_addr(), c.peer_addr(), "try {tries}");
     }
 }
+
+/// A burst of replies that arrives while the program does not receive
+/// waits in the kernel's queue, which the client makes as large as a
+/// server's (the Linux default, 208 KiB, holds about 256 datagrams of 64
+/// bytes on loopback). Where the system caps queues at the default
+/// (`net.core.rmem_max`), only a burst the default holds is sent, and the
+/// test shows nothing there.
+#[test]
+fn a_burst_between_receives_waits_in_the_kernel_queue() {
+    let rmem_max: usize = std::fs::read_to_string("/proc/sys/net/core/rmem_max")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
+    let burst: u32 = if rmem_max >= 1 << 20 { 2000 } else { 150 };
+    let (mut c, peer) = udp_pair("127.0.0.1");
+    for i in 0..burst {
+        let mut payload = [b'.'; 64];
+        payload[..4].copy_from_slice(&i.to_be_bytes());
+        peer.send(&payload).unwrap();
+    }
+    for i in 0..burst {
+        let d = c.receive_all(ms(500)).expect("datagram dropped");
+        assert_eq!(d[..4], i.to_be_bytes(), "out of order or dropped at {i}");
+    }
+}

@@ -141,17 +141,18 @@ fn resolve(address: &str, port: u16) -> Result<Vec<SocketAddr>> {
     Ok(addrs)
 }
 
-/// The kernel queue a UDP server asks for. Callbacks run only inside
-/// `wait`, so datagrams that arrive while the program does anything else
-/// (its callbacks included) wait in the kernel, whose default queue (208 KiB
-/// on Linux: a few hundred small datagrams, each charged with its buffer
-/// overhead) a fast sender fills in a millisecond; what does not fit is
-/// dropped. The kernel caps the request at `net.core.rmem_max`.
+/// The kernel queue a UDP server (and a UDP client) asks for. Callbacks
+/// run only inside `wait`, and a client reads only in `receive`, so
+/// datagrams that arrive while the program does anything else wait in the
+/// kernel, whose default queue (208 KiB on Linux: a few hundred small
+/// datagrams, each charged with its buffer overhead) a fast sender fills
+/// in a millisecond; what does not fit is dropped. The kernel caps the
+/// request at `net.core.rmem_max`.
 const UDP_RECEIVE_QUEUE: usize = 4 << 20;
 
 /// Asks for [`UDP_RECEIVE_QUEUE`], unless the queue is already larger; a
 /// refusal leaves the kernel's default, which works, only with less room.
-fn grow_receive_queue(sock: &Socket) {
+pub(crate) fn grow_receive_queue(sock: &Socket) {
     if sock.recv_buffer_size().is_ok_and(|n| n < UDP_RECEIVE_QUEUE) {
         let _ = sock.set_recv_buffer_size(UDP_RECEIVE_QUEUE);
     }

@@ -14,7 +14,7 @@
 //! - `event_loop.rs`: the `mio` loop: readiness, fair bounded reads,
 //!   accepting.
 
-mod bind;
+pub(crate) mod bind;
 mod builder;
 mod connection;
 mod event;
