@@ -85,6 +85,27 @@ describe("renoise.Osc", function()
   end)
 
   describe("Message", function()
+    it("sizes nothing by the length of an arguments table with holes", function()
+      -- `#t` of some 30 entries can be a border over 600 million (5.1,
+      -- LuaJIT); under a 3 GB address-space limit, sizing anything by it
+      -- would abort the interpreter instead of raising.
+      local script = (debug.getinfo(1, "S").source:match("^@(.*)/") or ".")
+        .. "/scenarios/osc_huge_border.lua"
+      local p = assert(io.popen(("ulimit -v 3000000 && timeout 30 %s %s 2>&1"):format(H.interpreter(), script)))
+      local out = p:read("*a")
+      local ok_close, _, code = p:close()
+      local ok, len, e = out:match("^(%a+)|(%d+)|([^\n]*)")
+      assert.is_truthy(ok, out)
+      if tonumber(len) > 1000 then
+        assert.are.equal("false", ok, out)
+        assert.is_truthy(e:find("bad argument #2 to 'Message' (arguments[6] must be a table", 1, true), out)
+      else -- Lua 5.4: the border is 5, the first five arguments
+        assert.are.equal("true", ok, out)
+      end
+      if code ~= nil then assert.are.equal(0, code, out) end
+      if type(ok_close) == "boolean" then assert.is_true(ok_close, out) end
+    end)
+
     it("encodes the exact OSC bytes", function()
       local m = Osc.Message("/a", { { tag = "i", value = 7 } })
       assert.are.equal("/a\0\0,i\0\0\0\0\0\7", m.binary_data)

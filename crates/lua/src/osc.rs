@@ -291,7 +291,9 @@ unsafe fn read_args(l: *mut lua_State, index: c_int, keys: c_int) -> Result<Vec<
             ));
         }
     }
-    let mut args = Vec::with_capacity(n as usize);
+    // `#t` is a border, not a count: a table of a few entries can have one
+    // in the hundreds of millions. The loop stops at the first hole.
+    let mut args = Vec::with_capacity((n as usize).min(256));
     for i in 1..=n {
         ffi::lua_rawgeti(l, index, i.into());
         let arg = read_arg(l, i, keys);
