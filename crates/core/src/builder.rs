@@ -70,6 +70,7 @@ pub struct ClientBuilder {
     pub(crate) framing: Framing,
 }
 
+/// The defaults of [`ClientBuilder::new`].
 impl Default for ClientBuilder {
     fn default() -> Self {
         ClientBuilder {

@@ -160,12 +160,14 @@ fn maybe_ready(ep: &OwnedFd) -> bool {
     unsafe { libc::epoll_wait(ep.as_raw_fd(), &mut ev, 1, 0) != 0 }
 }
 
+/// The same text as `Display`.
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{self}")
     }
 }
 
+/// `SocketClient(TCP 127.0.0.1:50000 -> 127.0.0.1:8080, open)`.
 impl fmt::Display for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(

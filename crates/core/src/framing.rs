@@ -147,6 +147,7 @@ impl FromStr for Framing {
     }
 }
 
+/// The name the Lua option takes: `none`, `slip`, `size`.
 impl fmt::Display for Framing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

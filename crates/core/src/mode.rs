@@ -42,6 +42,7 @@ impl Mode {
     }
 }
 
+/// `"*line"`, `"*all"` (and `"*l"`, `"*a"`) or a whole number > 0.
 impl FromStr for Mode {
     type Err = Error;
 
@@ -58,6 +59,7 @@ impl FromStr for Mode {
     }
 }
 
+/// `*line`, `*all` or the number.
 impl fmt::Display for Mode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -46,6 +46,7 @@ impl Protocol {
     }
 }
 
+/// `TCP` or `UDP`.
 impl fmt::Display for Protocol {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

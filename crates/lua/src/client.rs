@@ -273,8 +273,14 @@ unsafe fn check<'a>(l: *mut lua_State, index: c_int) -> Option<&'a mut Ud> {
         return None;
     }
     // SAFETY: only `create_client` gives a userdata this metatable, right
-    // after writing a `Ud` into it; Lua runs one call at a time per state,
-    // and nothing else holds a reference into it across calls.
+    // after writing a `Ud` into it (the `debug` library can give it to
+    // another userdata: outside what the module supports, see its
+    // README). Lua runs one call at a time per state, but a call can be
+    // re-entered: making a result string may run a `__gc` finalizer that
+    // calls a method of this very client. So the methods turn this
+    // reference into a raw pointer at once and reach the fields through
+    // it, and `push_result`'s busy mark keeps a nested call off the bytes
+    // being copied.
     Some(&mut *ffi::lua_touserdata(l, index).cast::<Ud>())
 }
 

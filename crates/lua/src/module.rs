@@ -29,8 +29,11 @@ pub fn module_table(lua: &Lua) -> Result<Table> {
         })?
     };
     module.raw_set("Socket", socket)?;
+    // SAFETY: as above: one table pushed.
     let osc: Table = unsafe { lua.exec_raw((), |l| osc::push_table(l))? };
     module.raw_set("Osc", osc)?;
+    // SAFETY: the argument (the module) is consumed into the closure,
+    // which is the one result.
     let install: mlua::Function = unsafe {
         lua.exec_raw(module.clone(), |l| {
             // The module (the argument) becomes the upvalue.

@@ -96,18 +96,21 @@ impl Packet {
     }
 }
 
+/// A lone message.
 impl From<Message> for Packet {
     fn from(m: Message) -> Packet {
         Packet::Message(m)
     }
 }
 
+/// A bundle.
 impl From<Bundle> for Packet {
     fn from(b: Bundle) -> Packet {
         Packet::Bundle(b)
     }
 }
 
+/// The message (`/pattern ,tags arg ...`) or the bundle and its elements.
 impl fmt::Display for Packet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -34,6 +34,7 @@ pub struct ServerBuilder {
     pub(crate) backlog: u32,
 }
 
+/// The defaults of [`ServerBuilder::new`].
 impl Default for ServerBuilder {
     fn default() -> Self {
         ServerBuilder {

@@ -347,20 +347,24 @@ impl Connection {
     }
 }
 
+/// [`Connection::new`].
 impl From<Client> for Connection {
     fn from(client: Client) -> Connection {
         Connection::new(client)
     }
 }
 
+/// Identity: the same shared connection.
 impl PartialEq for Connection {
     fn eq(&self, other: &Connection) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
     }
 }
 
+/// Identity (see `PartialEq`).
 impl Eq for Connection {}
 
+/// By identity, as `PartialEq`.
 impl Hash for Connection {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.id().hash(state);
@@ -384,6 +388,7 @@ impl fmt::Display for Connection {
     }
 }
 
+/// The client's text, or `in use` while another thread holds it.
 impl fmt::Debug for Connection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{self}")

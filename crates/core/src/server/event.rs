@@ -194,6 +194,7 @@ impl Peer {
     }
 }
 
+/// The connection's or the UDP sender's text.
 impl fmt::Display for Peer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -59,6 +59,7 @@ impl Interrupter {
     }
 }
 
+/// Names the type only.
 impl fmt::Debug for Interrupter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Interrupter")

@@ -465,6 +465,7 @@ impl Server {
     }
 }
 
+/// [`Server::close`].
 impl Drop for Server {
     fn drop(&mut self) {
         self.close();
@@ -485,6 +486,7 @@ impl fmt::Display for Server {
     }
 }
 
+/// The same text as `Display`.
 impl fmt::Debug for Server {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{self}")

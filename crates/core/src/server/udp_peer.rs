@@ -262,8 +262,10 @@ impl PartialEq for UdpPeer {
     }
 }
 
+/// See `PartialEq`: the same server and sender.
 impl Eq for UdpPeer {}
 
+/// As `PartialEq`: the server's identity and the sender's address.
 impl Hash for UdpPeer {
     fn hash<H: Hasher>(&self, state: &mut H) {
         // The allocation outlives the socket while any `Weak` to it is
@@ -284,6 +286,7 @@ impl fmt::Display for UdpPeer {
     }
 }
 
+/// The same text as `Display`.
 impl fmt::Debug for UdpPeer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{self}")
