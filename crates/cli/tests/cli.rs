@@ -1600,11 +1600,22 @@ fn os_tmpname_folder_is_removed_however_the_run_ends() {
     use std::os::unix::process::ExitStatusExt;
     for (sig, number) in [("INT", 2), ("TERM", 15), ("HUP", 1)] {
         let (dir, f) = temp_file("tmpname-sig", "sig.lua", format!("{make}while true do end"));
-        let mut child = std::process::Command::new(cargo_bin("renoise-socket"))
-            .args(["run", "-q", "--timeout", "20", f.to_str().unwrap()])
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut run = std::process::Command::new(cargo_bin("renoise-socket"));
+        run.args(["run", "-q", "--timeout", "20", f.to_str().unwrap()])
+            .stdout(std::process::Stdio::piped());
+        // The run keeps a signal its parent ignored ignored (as `nohup`
+        // asks; a shell's background job ignores INT): the test may run
+        // under either, so the child starts with the defaults.
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut run, || {
+                for s in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                    libc::signal(s, libc::SIG_DFL);
+                }
+                Ok(())
+            });
+        }
+        let mut child = run.spawn().unwrap();
         let mut line = String::new();
         std::io::BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
