@@ -20,9 +20,11 @@ describe("receive *all", function()
   end)
 
   it("returns the internal buffer plus what the kernel has pending", function()
-    local c = H.connect(H.peer({ "send:line\\nbuffered", "sleep:100", "send:+pending", "hold" }))
+    local p = H.peer({ "send:line\\nbuffered", "sleep:100", "send:+pending", "print:sent", "hold" })
+    local c = H.connect(p)
     assert.are.equal("line", c:receive("*line", 2000)) -- "buffered" is now in our buffer
-    H.sleep(300)                                        -- "+pending" is in the kernel
+    p:expect("sent")
+    H.sleep(100)                                        -- "+pending" is in the kernel
     local got = c:receive("*all", 0)
     assert.are.equal("buffered+pending", got)
     c:close()

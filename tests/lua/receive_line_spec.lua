@@ -171,8 +171,10 @@ describe("receive *line", function()
   end)
 
   it("delivers everything before \"disconnected\" even when polled with timeout 0", function()
-    local c = H.connect(H.peer({ "send:a\\nb\\r\\nc", "close" }))
-    H.sleep(200) -- data and FIN are both pending now
+    local p = H.peer({ "send:a\\nb\\r\\nc", "close", "print:closed" })
+    local c = H.connect(p)
+    p:expect("closed")
+    H.sleep(100) -- data and FIN are both pending now
     local got, e = {}, nil
     for _ = 1, 10 do
       local s, err = c:receive("*l", 0)

@@ -40,6 +40,31 @@ fn temp_file(tag: &str, name: &str, text: impl AsRef<[u8]>) -> (PathBuf, PathBuf
     (dir, f)
 }
 
+/// Accepts one connection within 10 s, with reads and writes bounded as
+/// long: a run that never connects fails the test instead of hanging it.
+fn accept_within(listener: &TcpListener) -> std::net::TcpStream {
+    listener.set_nonblocking(true).unwrap();
+    let start = std::time::Instant::now();
+    loop {
+        match listener.accept() {
+            Ok((s, _)) => {
+                s.set_nonblocking(false).unwrap();
+                s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                s.set_write_timeout(Some(Duration::from_secs(10))).unwrap();
+                return s;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                assert!(
+                    start.elapsed() < Duration::from_secs(10),
+                    "nobody connected"
+                );
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            Err(e) => panic!("accept: {e}"),
+        }
+    }
+}
+
 fn run_ok(args: &[&str]) -> String {
     let o = cmd().args(args).output().unwrap();
     let (so, se) = out(&o);
@@ -494,7 +519,7 @@ fn example_http_poller_own_server_and_external_peer() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let t = std::thread::spawn(move || {
-        let (mut s, _) = listener.accept().unwrap();
+        let mut s = accept_within(&listener);
         let mut line = String::new();
         BufReader::new(s.try_clone().unwrap())
             .read_line(&mut line)
@@ -593,7 +618,7 @@ fn connect_sends_lines_and_prints_replies() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let t = std::thread::spawn(move || {
-        let (s, _) = listener.accept().unwrap();
+        let s = accept_within(&listener);
         let mut w = s.try_clone().unwrap();
         for line in BufReader::new(s).lines() {
             let line = line.unwrap();
@@ -711,7 +736,7 @@ fn connect_against(
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port().to_string();
     let t = std::thread::spawn(move || {
-        let (mut s, _) = listener.accept().unwrap();
+        let mut s = accept_within(&listener);
         serve(&mut s);
         if hold {
             s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -781,16 +806,17 @@ fn connect_half_close_lets_a_peer_that_reads_to_the_end_answer() {
 
 #[test]
 fn connect_waits_while_a_line_is_still_arriving() {
-    // One line, a byte every 150 ms: 1.2 s in all, four times the client's
-    // quiet timeout, yet never quiet that long.
+    // One line, a byte every 100 ms: 1.6 s in all, twice the client's
+    // quiet timeout, yet never quiet for more than an eighth of it (room
+    // for a loaded machine's scheduling).
     let drip = |s: &mut std::net::TcpStream| {
-        for b in b"abcdefg\n" {
+        for b in b"abcdefghijklmno\n" {
             s.write_all(&[*b]).unwrap();
-            std::thread::sleep(Duration::from_millis(150));
+            std::thread::sleep(Duration::from_millis(100));
         }
     };
-    let o = connect_against(drip, true, &["--timeout", "300"], "");
-    assert_eq!(out(&o).0, "abcdefg\n");
+    let o = connect_against(drip, true, &["--timeout", "800"], "");
+    assert_eq!(out(&o).0, "abcdefghijklmno\n");
 }
 
 #[test]
@@ -1077,6 +1103,38 @@ fn dump_lines(program: &Path, args: &[&str], n: usize, send: impl FnOnce()) -> V
         .collect()
 }
 
+/// Waits (at most 10 s) until some process listens on TCP `port` or has
+/// bound UDP `port`, as the kernel's tables say: a program just started
+/// may take a while on a loaded machine, and a datagram sent before it
+/// binds is lost. Reading the tables binds nothing, so it cannot take the
+/// port from the program.
+fn wait_bound(port: u16, tcp: bool) {
+    let files: &[&str] = if tcp {
+        &["/proc/net/tcp", "/proc/net/tcp6"]
+    } else {
+        &["/proc/net/udp", "/proc/net/udp6"]
+    };
+    let local = format!(":{port:04X} ");
+    let bound = std::time::Instant::now() + Duration::from_secs(10);
+    while std::time::Instant::now() < bound {
+        let found = files.iter().any(|f| {
+            std::fs::read_to_string(f).is_ok_and(|table| {
+                table.lines().skip(1).any(|row| {
+                    let cols: Vec<&str> = row.split_whitespace().collect();
+                    // local address, then state: 0A is LISTEN (TCP); UDP: 07.
+                    cols.len() > 3
+                        && format!("{} ", cols[1]).ends_with(&local)
+                        && (!tcp || cols[3] == "0A")
+                })
+            })
+        });
+        if found {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// [`dump_lines`], as bytes (without the newlines).
 fn dump_byte_lines(program: &Path, args: &[&str], n: usize, send: impl FnOnce()) -> Vec<Vec<u8>> {
     let mut child = std::process::Command::new(program)
@@ -1084,7 +1142,15 @@ fn dump_byte_lines(program: &Path, args: &[&str], n: usize, send: impl FnOnce())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    // The port is the first number among the arguments.
+    let port = args
+        .iter()
+        .find_map(|a| a.parse::<u16>().ok().filter(|&p| p != 0));
+    let tcp = args.contains(&"--tcp");
+    match port {
+        Some(port) => wait_bound(port, tcp),
+        None => std::thread::sleep(Duration::from_millis(300)),
+    }
     send();
     let r = BufReader::new(child.stdout.take().unwrap());
     let reader = std::thread::spawn(move || r.split(b'\n').take(n).map_while(Result::ok).collect());

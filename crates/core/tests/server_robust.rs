@@ -140,7 +140,12 @@ fn a_zero_timeout_returns_at_once() {
         let t = Instant::now();
         assert!(server.poll(Duration::ZERO).unwrap().is_empty());
         assert!(server.wait(Duration::ZERO).unwrap().is_empty());
-        assert!(t.elapsed() < Duration::from_millis(50), "{:?}", t.elapsed());
+        // Far from any wait, with room for a loaded machine's scheduling.
+        assert!(
+            t.elapsed() < Duration::from_millis(500),
+            "{:?}",
+            t.elapsed()
+        );
     }
     // Pending data is taken by a zero-timeout call.
     let mut peer = stream(&server);
@@ -149,7 +154,7 @@ fn a_zero_timeout_returns_at_once() {
     let t = Instant::now();
     let mut events = server.poll(Duration::ZERO).unwrap();
     events.extend(server.poll(Duration::ZERO).unwrap());
-    assert!(t.elapsed() < Duration::from_millis(50));
+    assert!(t.elapsed() < Duration::from_millis(500));
     assert_eq!(count_accepted(&events), 1);
     assert_eq!(messages(&events)[0].1, b"now");
 }
@@ -305,7 +310,8 @@ fn server_types_can_move_between_threads() {
     send::<Peer>();
     let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Udp).unwrap();
     let port = server.local_port();
-    let h = thread::spawn(move || server.wait(Duration::from_millis(200)).unwrap());
+    // `poll` returns with the first event, whenever the datagram comes.
+    let h = thread::spawn(move || server.poll(Duration::from_secs(10)).unwrap());
     let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     thread::sleep(Duration::from_millis(20));
     s.send_to(b"t", ("127.0.0.1", port)).unwrap();

@@ -74,10 +74,11 @@ fn two_clients_connecting_during_one_wait_are_both_delivered() {
         thread::sleep(Duration::from_millis(100));
         let mut b = Client::connect("127.0.0.1", port).unwrap();
         b.send(b"late").unwrap();
-        thread::sleep(Duration::from_millis(600));
+        thread::sleep(Duration::from_millis(1600));
         (a.local_addr(), b.local_addr())
     });
-    let events = server.wait(Duration::from_millis(500)).unwrap();
+    // Long enough for a loaded machine to run the peers' thread.
+    let events = server.wait(Duration::from_millis(1500)).unwrap();
     let (a, b) = peers.join().unwrap();
     let by = data_by_peer(&events);
     assert_eq!(by.get(&a).map(Vec::as_slice), Some(&b"early"[..]));
