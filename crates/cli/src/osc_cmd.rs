@@ -493,13 +493,19 @@ fn dump(
                 Event::Closed(conn) => {
                     // A frame the peer never finished is said, not dropped.
                     match streams.remove(&conn.id()) {
-                        // Unframed, the rest is one last packet (a message
-                        // with no type tags ends only here) or not OSC,
-                        // which the decoding below says.
+                        // Unframed, the rest is one last message (one with
+                        // no type tags ends only here) or a message cut off.
                         Some((deframer, buf))
                             if deframer.framing() == Framing::None && !buf.is_empty() =>
                         {
-                            packets.push(buf)
+                            match Packet::decode(&buf) {
+                                Ok(_) => packets.push(buf),
+                                Err(e) => eprintln!(
+                                    "renoise-socket: {}: stream ended inside a message ({} bytes): {e}",
+                                    conn.peer_addr(),
+                                    buf.len()
+                                ),
+                            }
                         }
                         Some((deframer, buf)) => {
                             if let Err(e) = deframer.end_of_stream(&buf) {

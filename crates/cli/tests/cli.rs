@@ -965,6 +965,21 @@ fn osc_dump_says_when_a_tcp_peer_ends_inside_a_frame() {
         "{rest}"
     );
     assert!(o.stdout.is_empty());
+    // Unframed: a message cut off by the end, said with the peer.
+    let (dump, mut err, port) = dump_on_port_0("TCP", &["--tcp", "--timeout", "3000"]);
+    let mut peer = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let me = peer.local_addr().unwrap();
+    peer.write_all(b"/cut\0\0\0\0,i\0\0\0\0").unwrap();
+    drop(peer);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    let o = dump.wait_with_output().unwrap();
+    assert!(o.status.success());
+    assert!(
+        rest.contains(&format!("{me}: stream ended inside a message (14 bytes)")),
+        "{rest}"
+    );
+    assert!(o.stdout.is_empty());
 }
 
 #[test]

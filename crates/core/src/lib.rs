@@ -116,3 +116,9 @@ pub use error::{Error, Result};
 pub use mode::Mode;
 pub use protocol::Protocol;
 pub use server::{Connection, Event, Interrupter, Peer, Server, ServerBuilder, UdpPeer};
+
+/// The README's Rust example, compiled with the doctests (not run: it
+/// needs the network).
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeExample;
