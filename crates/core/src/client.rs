@@ -584,6 +584,40 @@ impl Client {
         }
     }
 
+    /// Another client on the same socket (a duplicated descriptor), with
+    /// its own buffer and state, as std's `TcpStream::try_clone`: how one
+    /// thread sends while another waits in a receive (a client is `&mut`
+    /// for both). Receive on one of them only: bytes go to whichever
+    /// reads first, and the receive timeout is the socket's, so two
+    /// receiving clones would also mix up their timeouts.
+    ///
+    /// The connection belongs to all of them: closing (or dropping) one
+    /// closes only its descriptor, and the peer sees the end once every
+    /// clone is closed; [`shutdown_send`](Client::shutdown_send) on any of
+    /// them ends the sending side for all. The options are this client's.
+    /// A closed client, or one closed for sending, is [`Error::Closed`].
+    ///
+    /// ```no_run
+    /// use renoise_socket::Client;
+    /// use std::time::Duration;
+    ///
+    /// let mut reader = Client::connect("127.0.0.1", 8080)?;
+    /// let mut writer = reader.try_clone()?;
+    /// let sender = std::thread::spawn(move || writer.send(b"ping\n"));
+    /// let reply = reader.receive_line(Duration::from_secs(5))?.to_vec();
+    /// sender.join().unwrap()?;
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn try_clone(&self) -> Result<Client> {
+        let Some(sock) = self.sock.as_ref().filter(|_| !self.peer_gone) else {
+            return Err(Error::Closed);
+        };
+        let dup = sock
+            .try_clone()
+            .map_err(|e| Error::os("cannot duplicate the socket", e))?;
+        Client::from_socket(dup, self.opts.clone(), Some(self.peer))
+    }
+
     /// Receives one unit in the given mode: the Renoise-shaped entry point.
     /// The slice borrows the client's buffer until the next call.
     ///

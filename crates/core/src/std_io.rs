@@ -230,7 +230,8 @@ impl io::Write for Client {
 /// connection from other threads (and [`Connection::send`]) until it
 /// returns. A thread that reads while others answer should set a short
 /// read timeout and retry on `TimedOut` (nothing is lost), or leave the
-/// reading to the server's [`Event::Message`](crate::Event::Message)s.
+/// reading to the server's [`Event::Message`](crate::Event::Message)s, or
+/// the others answer through a clone ([`Client::try_clone`]).
 ///
 /// ```
 /// use renoise_socket::{Event, Protocol, Server};

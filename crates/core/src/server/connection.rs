@@ -29,7 +29,9 @@ use std::time::Duration;
 /// **One lock for both directions.** A receive that waits (or an
 /// `io::Read` with a read timeout) holds the lock, so a send from another
 /// thread waits until it returns: read with short timeouts where other
-/// threads answer on the same connection.
+/// threads answer on the same connection, or give those threads a clone
+/// of the client (`conn.lock().try_clone()`, see [`Client::try_clone`]),
+/// which sends without the lock.
 ///
 /// **Why `Arc<Mutex<_>>`.** It makes [`Server`](crate::Server) and
 /// `Connection` `Send`, so a server can run on another thread, for the
