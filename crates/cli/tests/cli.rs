@@ -948,44 +948,48 @@ fn osc_dump_on_port_0_says_which_port_it_got() {
     assert_eq!(String::from_utf8_lossy(&o.stdout), "/x i 5\n");
 }
 
+/// Starts `osc dump 0 --tcp --timeout 3000`, lets `peer` talk to it over
+/// one connection (then closes it), and returns the connection's address,
+/// what the dump printed and what it said on stderr once it ended.
+fn tcp_dump_of(
+    peer: impl FnOnce(&mut std::net::TcpStream),
+) -> (std::net::SocketAddr, String, String) {
+    let (dump, mut err, port) = dump_on_port_0("TCP", &["--tcp", "--timeout", "3000"]);
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let me = s.local_addr().unwrap();
+    peer(&mut s);
+    drop(s);
+    let mut said = String::new();
+    std::io::Read::read_to_string(&mut err, &mut said).unwrap();
+    let o = dump.wait_with_output().unwrap();
+    assert!(o.status.success());
+    (me, String::from_utf8_lossy(&o.stdout).into_owned(), said)
+}
+
 #[test]
 fn osc_dump_says_when_a_tcp_peer_ends_inside_a_frame() {
-    let (dump, mut err, port) = dump_on_port_0("TCP", &["--tcp", "--timeout", "3000"]);
     // A size prefix announcing 100 bytes, then 10 of them, then the end.
-    let mut peer = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    peer.write_all(&[0, 0, 0, 100]).unwrap();
-    peer.write_all(b"/cut\0\0\0\0,i").unwrap();
-    drop(peer);
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
-    let o = dump.wait_with_output().unwrap();
-    assert!(o.status.success());
+    let (_, printed, said) = tcp_dump_of(|s| {
+        s.write_all(&[0, 0, 0, 100]).unwrap();
+        s.write_all(b"/cut\0\0\0\0,i").unwrap();
+    });
     assert!(
-        rest.contains("bad OSC frame: stream ended inside a frame (14 bytes)"),
-        "{rest}"
+        said.contains("bad OSC frame: stream ended inside a frame (14 bytes)"),
+        "{said}"
     );
-    assert!(o.stdout.is_empty());
+    assert_eq!(printed, "");
     // Unframed: a message cut off by the end, said with the peer.
-    let (dump, mut err, port) = dump_on_port_0("TCP", &["--tcp", "--timeout", "3000"]);
-    let mut peer = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    let me = peer.local_addr().unwrap();
-    peer.write_all(b"/cut\0\0\0\0,i\0\0\0\0").unwrap();
-    drop(peer);
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
-    let o = dump.wait_with_output().unwrap();
-    assert!(o.status.success());
+    let (me, printed, said) = tcp_dump_of(|s| s.write_all(b"/cut\0\0\0\0,i\0\0\0\0").unwrap());
     assert!(
-        rest.contains(&format!("{me}: stream ended inside a message (14 bytes)")),
-        "{rest}"
+        said.contains(&format!("{me}: stream ended inside a message (14 bytes)")),
+        "{said}"
     );
-    assert!(o.stdout.is_empty());
+    assert_eq!(printed, "");
 }
 
 #[test]
 fn osc_dump_over_tcp_without_framing_cuts_messages_where_each_ends() {
     use renoise_socket::osc::{Arg, Message};
-    let (dump, mut err, port) = dump_on_port_0("TCP", &["--tcp", "--timeout", "3000"]);
     let bytes = |m: Message| m.to_bytes().unwrap();
     let a = bytes(Message::new("/a", vec![Arg::Int(1)]));
     let b = bytes(Message::new("/b", vec![Arg::String(b"x".to_vec())]));
@@ -993,21 +997,14 @@ fn osc_dump_over_tcp_without_framing_cuts_messages_where_each_ends() {
     // Two whole messages and half of a third in one write, as TCP may
     // deliver what a program sent quickly; then the rest, and a last
     // message with no type tags (OSC 1.0), which only the end delimits.
-    let mut peer = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    peer.write_all(&[&a[..], &b[..], &c[..5]].concat()).unwrap();
-    std::thread::sleep(Duration::from_millis(200));
-    peer.write_all(&c[5..]).unwrap();
-    peer.write_all(b"/end\0\0\0\0").unwrap();
-    drop(peer);
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
-    let o = dump.wait_with_output().unwrap();
-    assert!(o.status.success());
-    assert_eq!(rest, "", "nothing to complain about");
-    assert_eq!(
-        String::from_utf8_lossy(&o.stdout),
-        "/a i 1\n/b s \"x\"\n/c fT 2.500000 #T\n/end \n"
-    );
+    let (_, printed, said) = tcp_dump_of(|s| {
+        s.write_all(&[&a[..], &b[..], &c[..5]].concat()).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        s.write_all(&c[5..]).unwrap();
+        s.write_all(b"/end\0\0\0\0").unwrap();
+    });
+    assert_eq!(said, "", "nothing to complain about");
+    assert_eq!(printed, "/a i 1\n/b s \"x\"\n/c fT 2.500000 #T\n/end \n");
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! UDP servers: one message per datagram, sender-only sockets, replies from
 //! the server's port.
 
+mod common;
 mod server_util;
 
 use renoise_socket::{Client, Error, Event, Peer, Protocol, Server, UdpPeer};
@@ -231,11 +232,7 @@ fn wait_returns_every_datagram_of_its_time() {
 /// a burst the default holds is sent, and the test shows nothing there.
 #[test]
 fn a_burst_between_polls_waits_in_the_kernel_queue() {
-    let rmem_max: usize = std::fs::read_to_string("/proc/sys/net/core/rmem_max")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(0);
-    let burst = if rmem_max >= 1 << 20 { 2000 } else { 150 };
+    let burst = common::udp_burst() as usize;
     let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Udp).unwrap();
     let sender = udp("127.0.0.1:0");
     for i in 0..burst {

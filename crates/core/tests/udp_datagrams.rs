@@ -300,11 +300,7 @@ fn a_client_never_gets_the_port_it_sends_to() {
 /// test shows nothing there.
 #[test]
 fn a_burst_between_receives_waits_in_the_kernel_queue() {
-    let rmem_max: usize = std::fs::read_to_string("/proc/sys/net/core/rmem_max")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(0);
-    let burst: u32 = if rmem_max >= 1 << 20 { 2000 } else { 150 };
+    let burst = udp_burst();
     let (mut c, peer) = udp_pair("127.0.0.1");
     for i in 0..burst {
         let mut payload = [b'.'; 64];

@@ -170,3 +170,19 @@ pub fn udp_peer(host: &str) -> UdpSocket {
     s.set_write_timeout(Some(BOUND)).unwrap();
     s
 }
+
+/// How many datagrams of 64 bytes a burst test sends before the reader
+/// looks: 2000 where the system lets a socket's queue grow to the 4 MiB
+/// asked for (`net.core.rmem_max`), else 150, which the default queue
+/// holds (and the test then shows nothing).
+pub fn udp_burst() -> u32 {
+    let rmem_max: usize = std::fs::read_to_string("/proc/sys/net/core/rmem_max")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
+    if rmem_max >= 1 << 20 {
+        2000
+    } else {
+        150
+    }
+}
