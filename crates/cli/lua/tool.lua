@@ -262,7 +262,7 @@ function MidiMessage:is_abs_value() return true end
 -- --menu NAME: the entry, keybinding or mapping by full name or last part.
 host.invoke_entry = function(name)
   local kinds = {
-    { tool._menu_entries, function(e) return e.invoke() end },
+    { tool._menu_entries, function(e) return e.invoke() end, menu = true },
     { tool._keybindings, function(e) return e.invoke(false) end },
     { tool._midi_mappings, function(e)
         return e.invoke(setmetatable({ int_value = 127, boolean_value = true,
@@ -274,7 +274,7 @@ host.invoke_entry = function(name)
   local all, exact, short = {}, nil, {}
   for _, kind in ipairs(kinds) do
     for _, e in ipairs(kind[1]) do
-      local item = { entry = e, call = kind[2] }
+      local item = { entry = e, call = kind[2], menu = kind.menu }
       all[#all + 1] = item
       local last = e.name:match("([^:]*)$")
       if e.name == name then
@@ -298,10 +298,25 @@ host.invoke_entry = function(name)
     if type(found.entry.invoke) ~= "function" then
       error("'" .. found.entry.name .. "' has no invoke function")
     end
-    -- Renoise greys out a menu entry whose active() returns false: nobody
-    -- can click it, so --menu cannot either.
-    if type(found.entry.active) == "function" and not found.entry.active() then
-      return false, "'" .. found.entry.name .. "' is inactive (its active function returned false)"
+    -- Renoise greys out a menu entry whose active() returns false (or
+    -- nil): nobody can click it, so --menu cannot either. Keybindings and
+    -- MIDI mappings have no such state. An error in active() is the tool's,
+    -- like one in invoke (with --keep-going: said, and the entry not run).
+    if found.menu and type(found.entry.active) == "function" then
+      local ok, active = true, nil
+      if host.keep_going then
+        ok, active = xpcall(found.entry.active, host.traceback)
+        if not ok then
+          host.went_on(active)
+          return true
+        end
+      else
+        active = found.entry.active()
+      end
+      if not active then
+        return false, "'" .. found.entry.name .. "' is inactive (its active function returned "
+          .. tostring(active) .. ")"
+      end
     end
     call(found.call, nil, found.entry)
     return true

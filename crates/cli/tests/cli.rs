@@ -1643,6 +1643,40 @@ fn a_menu_entry_whose_active_function_says_false_cannot_be_invoked() {
     assert_eq!(so, "started\n");
     assert!(se.contains("'Main Menu:Tools:Start' is inactive"), "{se}");
     std::fs::remove_dir_all(dir).unwrap();
+
+    // Only menu entries have that state; an error in active() is the
+    // tool's, which --keep-going reports and goes on from (the entry not
+    // run).
+    let (dir, f) = temp_file(
+        "inactive-kinds",
+        "main.lua",
+        "renoise.tool():add_keybinding { name = 'Global:Tools:Key', \
+           active = function() return false end, invoke = function() print('key') end }\n\
+         renoise.tool():add_menu_entry { name = 'Main Menu:Tools:Nil', \
+           active = function() end, invoke = function() print('nil') end }\n\
+         renoise.tool():add_menu_entry { name = 'Main Menu:Tools:Boom', \
+           active = function() error('active boom') end, invoke = function() print('boom') end }\n",
+    );
+    let f = f.to_str().unwrap();
+    assert_eq!(run_ok(&["run", f, "--menu", "Key"]), "key\n");
+    let o = cmd().args(["run", f, "--menu", "Nil"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        out(&o).1.contains("'Main Menu:Tools:Nil' is inactive (its active function returned nil)"),
+        "{}",
+        out(&o).1
+    );
+    let o = cmd()
+        .args(["run", f, "--keep-going", "--menu", "Boom", "--menu", "Key"])
+        .output()
+        .unwrap();
+    let (so, se) = out(&o);
+    assert_eq!(so, "key\n", "{se}");
+    assert!(se.contains("error (the run goes on)") && se.contains("active boom"), "{se}");
+    let o = cmd().args(["run", f, "--menu", "Boom"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(out(&o).1.contains("active boom"), "{}", out(&o).1);
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
