@@ -84,6 +84,9 @@ describe("create_client", function()
         assert.is_truthy(e:find("^unknown host '"), e)
       end
     end
+    -- The bytes that are not UTF-8 are shown as escapes, not lost.
+    local _, e = S.create_client("h\192st", 80, S.PROTOCOL_TCP, 1000)
+    assert.are.equal("unknown host 'h\\xc0st'", e)
   end)
 
   it("returns nil, message for an unknown host with UDP too", function()

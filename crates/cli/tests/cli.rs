@@ -1662,7 +1662,9 @@ fn a_menu_entry_whose_active_function_says_false_cannot_be_invoked() {
     let o = cmd().args(["run", f, "--menu", "Nil"]).output().unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        out(&o).1.contains("'Main Menu:Tools:Nil' is inactive (its active function returned nil)"),
+        out(&o)
+            .1
+            .contains("'Main Menu:Tools:Nil' is inactive (its active function returned nil)"),
         "{}",
         out(&o).1
     );
@@ -1672,7 +1674,10 @@ fn a_menu_entry_whose_active_function_says_false_cannot_be_invoked() {
         .unwrap();
     let (so, se) = out(&o);
     assert_eq!(so, "key\n", "{se}");
-    assert!(se.contains("error (the run goes on)") && se.contains("active boom"), "{se}");
+    assert!(
+        se.contains("error (the run goes on)") && se.contains("active boom"),
+        "{se}"
+    );
     let o = cmd().args(["run", f, "--menu", "Boom"]).output().unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(out(&o).1.contains("active boom"), "{}", out(&o).1);

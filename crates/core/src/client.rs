@@ -11,6 +11,7 @@ use std::mem::MaybeUninit;
 use std::net::SocketAddr;
 use std::ops::Range;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// Reads smaller than this are not worth a system call: the buffer is
@@ -77,6 +78,10 @@ pub struct Client {
     /// The `SO_RCVTIMEO` currently set, to skip the system call when a
     /// program uses the same timeout call after call.
     rcvtimeo: Option<Duration>,
+    /// The socket has another descriptor ([`Client::try_clone`]), whose
+    /// receives may change `SO_RCVTIMEO` behind `rcvtimeo`: set it before
+    /// every blocking read. Atomic: `try_clone` takes `&self`.
+    cloned: AtomicBool,
     opts: ClientBuilder,
     local: SocketAddr,
     peer: SocketAddr,
@@ -266,7 +271,10 @@ impl Client {
             // progress itself). A burst of replies between two receives
             // waits in a queue as large as a server's.
             Protocol::Udp => {
-                sock.set_write_timeout(opts.send_timeout)?;
+                // Under a microsecond the kernel's timeout would be zero,
+                // which is "forever": at least 1 ms, as a TCP send's wait.
+                let t = opts.send_timeout.map(|d| d.max(Duration::from_millis(1)));
+                sock.set_write_timeout(t)?;
                 crate::server::bind::grow_receive_queue(&sock);
             }
         }
@@ -306,6 +314,7 @@ impl Client {
             buf: Buffer::with_capacity(cap, opts.read_ahead),
             end: None,
             rcvtimeo: None,
+            cloned: AtomicBool::new(false),
             opts,
             local,
             peer,
@@ -587,14 +596,18 @@ impl Client {
     /// Another client on the same socket (a duplicated descriptor), with
     /// its own buffer and state, as std's `TcpStream::try_clone`: how one
     /// thread sends while another waits in a receive (a client is `&mut`
-    /// for both). Receive on one of them only: bytes go to whichever
-    /// reads first, and the receive timeout is the socket's, so two
-    /// receiving clones would also mix up their timeouts.
+    /// for both). Receive on one of them at a time: bytes go to whichever
+    /// reads first, and the receive timeout is the socket's (each clone
+    /// sets its own before every read that waits, so receives taking
+    /// turns keep their timeouts; two at once would mix them up).
     ///
     /// The connection belongs to all of them: closing (or dropping) one
     /// closes only its descriptor, and the peer sees the end once every
     /// clone is closed; [`shutdown_send`](Client::shutdown_send) on any of
-    /// them ends the sending side for all. The options are this client's.
+    /// them ends the sending side for all (a send on another clone then
+    /// fails as if the peer had gone: [`Error::Disconnected`], and that
+    /// clone is closed; shut down the clone that sends). The options are
+    /// this client's.
     /// A closed client, or one closed for sending, is [`Error::Closed`].
     ///
     /// ```no_run
@@ -615,7 +628,10 @@ impl Client {
         let dup = sock
             .try_clone()
             .map_err(|e| Error::os("cannot duplicate the socket", e))?;
-        Client::from_socket(dup, self.opts.clone(), Some(self.peer))
+        let clone = Client::from_socket(dup, self.opts.clone(), Some(self.peer))?;
+        self.cloned.store(true, Ordering::Relaxed);
+        clone.cloned.store(true, Ordering::Relaxed);
+        Ok(clone)
     }
 
     /// Receives one unit in the given mode: the Renoise-shaped entry point.
@@ -1110,7 +1126,7 @@ impl Client {
                 }
                 Step::Poll => recv_now(sock, self.buf.spare()),
                 Step::Block(d) => {
-                    if self.rcvtimeo != Some(d) {
+                    if self.rcvtimeo != Some(d) || self.cloned.load(Ordering::Relaxed) {
                         sock.set_read_timeout(Some(d.max(Duration::from_micros(1))))?;
                         self.rcvtimeo = Some(d);
                     }
@@ -1394,14 +1410,27 @@ mod tests {
     fn a_udp_client_gives_the_kernel_its_send_timeout() {
         let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         let port = peer.local_addr().unwrap().port();
-        for timeout in [Some(Duration::from_secs(2)), None] {
+        let tiny = Some(Duration::from_nanos(500));
+        for (timeout, set) in [
+            (Some(Duration::from_secs(2)), Some(Duration::from_secs(2))),
+            (None, None),
+            // Not zero, which the kernel takes as "forever".
+            (tiny, Some(Duration::from_millis(1))),
+        ] {
             let c = ClientBuilder::new()
                 .protocol(Protocol::Udp)
                 .send_timeout(timeout)
                 .connect("127.0.0.1", port)
                 .unwrap();
             let sock = c.sock.as_ref().unwrap();
-            assert_eq!(sock.write_timeout().unwrap(), timeout);
+            let got = sock.write_timeout().unwrap();
+            // The kernel keeps it in its clock's ticks.
+            assert!(
+                got.is_some() == set.is_some()
+                    && got >= set
+                    && got <= set.map(|d| d + Duration::from_millis(10)),
+                "{timeout:?}: {got:?}"
+            );
         }
     }
 }

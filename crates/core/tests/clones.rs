@@ -148,3 +148,23 @@ fn a_udp_clone_sends_from_the_same_port() {
     peer.send_to(b"reply", from).unwrap();
     assert_eq!(a.receive_all(BOUND).unwrap(), b"reply");
 }
+
+#[test]
+fn clones_that_receive_in_turn_keep_their_own_timeouts() {
+    let (mut a, peer) = pair(|mut s| {
+        std::thread::sleep(ms(100));
+        s.write_all(b"for b\n").unwrap();
+        // Then quiet until the client goes.
+        let _ = s.read(&mut [0u8; 1]);
+    });
+    let mut b = a.try_clone().unwrap();
+    assert!(matches!(a.receive_line(ms(50)), Err(Error::Timeout)));
+    // b waits without a deadline: the socket's timeout becomes "none".
+    assert_eq!(b.receive_line(std::time::Duration::MAX).unwrap(), b"for b");
+    let t = std::time::Instant::now();
+    assert!(matches!(a.receive_line(ms(50)), Err(Error::Timeout)));
+    assert!(t.elapsed() < ms(2000), "a's 50 ms took {:?}", t.elapsed());
+    a.close();
+    b.close();
+    peer.join().unwrap();
+}

@@ -292,7 +292,8 @@ unsafe fn read_args(l: *mut lua_State, index: c_int, keys: c_int) -> Result<Vec<
         }
     }
     // `#t` is a border, not a count: a table of a few entries can have one
-    // in the hundreds of millions. The loop stops at the first hole.
+    // in the hundreds of millions. The loop stops at the first hole below
+    // it.
     let mut args = Vec::with_capacity((n as usize).min(256));
     for i in 1..=n {
         ffi::lua_rawgeti(l, index, i.into());
@@ -300,7 +301,33 @@ unsafe fn read_args(l: *mut lua_State, index: c_int, keys: c_int) -> Result<Vec<
         ffi::lua_pop(l, 1);
         args.push(arg?);
     }
+    // A hole before a later argument: which of the borders `#t` is differs
+    // between interpreters, so say so rather than drop what follows.
+    if let Some(k) = numbered_key_above(l, index, n) {
+        return Err(Fail::arg(
+            2,
+            format_args!(
+                "arguments must be an array without holes: arguments[{}] is nil, but arguments[{k}] is not",
+                n + 1
+            ),
+        ));
+    }
     Ok(args)
+}
+
+/// A number key of the table at `index` above `n`, if it has one (the
+/// first that `lua_next` finds). Raw: nothing allocated, nothing raised.
+unsafe fn numbered_key_above(l: *mut lua_State, index: c_int, n: c_int) -> Option<f64> {
+    ffi::lua_pushnil(l);
+    while ffi::lua_next(l, index) != 0 {
+        ffi::lua_pop(l, 1);
+        if ffi::lua_type(l, -1) == ffi::LUA_TNUMBER && ffi::lua_tonumber(l, -1) > f64::from(n) {
+            let k = ffi::lua_tonumber(l, -1);
+            ffi::lua_pop(l, 1);
+            return Some(k);
+        }
+    }
+    None
 }
 
 /// Why a table with an empty array part at `index` is not an empty list:

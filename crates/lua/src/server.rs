@@ -277,8 +277,10 @@ unsafe fn create_server_body(l: *mut lua_State) -> Result<c_int, Fail> {
             Ok(h) => Some(h),
             // Not a name: an expected failure, as in `create_client`.
             Err(_) => {
-                let host = String::from_utf8_lossy(h).into_owned();
-                return Ok(push_failure(l, &Msg::of(Error::UnknownHost { host })));
+                // As `Error::UnknownHost` shows a name, with the bytes
+                // that are not UTF-8 as escapes.
+                let msg = Msg::of(format_args!("unknown host '{}'", h.escape_ascii()));
+                return Ok(push_failure(l, &msg));
             }
         },
         None => None,

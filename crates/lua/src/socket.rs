@@ -80,8 +80,10 @@ unsafe fn create_client_body(l: *mut lua_State) -> Result<c_int, Fail> {
     // Bytes that are not UTF-8 name no host: an expected failure, as a
     // name with a NUL in it is (and as LuaSocket has it).
     let Ok(host) = std::str::from_utf8(host) else {
-        let host = String::from_utf8_lossy(host).into_owned();
-        return Ok(push_failure(l, &Msg::of(Error::UnknownHost { host })));
+        // As `Error::UnknownHost` shows a name, with the bytes that are
+        // not UTF-8 as escapes.
+        let msg = Msg::of(format_args!("unknown host '{}'", host.escape_ascii()));
+        return Ok(push_failure(l, &msg));
     };
 
     // Allocate first: if this raises (out of memory) no socket is open yet.
