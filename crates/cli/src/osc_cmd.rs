@@ -4,7 +4,7 @@
 use renoise_socket::framing::{Deframer, Framing};
 use renoise_socket::osc::{Arg, Bundle, Message, Packet, TIMETAG_IMMEDIATELY};
 use renoise_socket::{Client, Event, Peer, Protocol, Server};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::num::IntErrorKind;
 use std::process::ExitCode;
@@ -360,17 +360,16 @@ fn detect_framing(first: u8) -> Framing {
 }
 
 /// Whole frames of a SLIP or size-prefixed stream into `packets`; what
-/// is not whole yet stays in `buf`. A broken frame is said, and the rest
-/// of what came is dropped (the stream cannot be trusted past it).
+/// is not whole yet stays in `buf`. A broken frame is an error (the
+/// stream cannot be trusted past it).
 fn deframe(
     deframer: &mut Deframer,
     buf: &mut Vec<u8>,
     packets: &mut Vec<Vec<u8>>,
-    peer: std::net::SocketAddr,
-) {
+) -> Result<(), String> {
     loop {
-        match deframer.next_frame(buf) {
-            Ok(Some((used, frame))) => {
+        match deframer.next_frame(buf).map_err(|e| e.to_string())? {
+            Some((used, frame)) => {
                 let frame = frame.into_owned();
                 buf.drain(..used);
                 deframer.reset();
@@ -378,13 +377,7 @@ fn deframe(
                     packets.push(frame);
                 }
             }
-            Ok(None) => return,
-            Err(e) => {
-                eprintln!("renoise-socket: {peer}: {e}");
-                buf.clear();
-                deframer.reset();
-                return;
-            }
+            None => return Ok(()),
         }
     }
 }
@@ -443,6 +436,9 @@ fn dump(
     let deadline = timeout.map(|ms| Instant::now() + Duration::from_millis(ms));
     let framing = framing.map(FramingArg::framing);
     let mut streams: HashMap<usize, (Deframer, Vec<u8>)> = HashMap::new();
+    // Connections ended for bytes that are not OSC: what they sent later in
+    // the same wait is not looked at either.
+    let mut ended: HashSet<usize> = HashSet::new();
     let mut left = count.unwrap_or(u64::MAX);
     let stdout = std::io::stdout();
     loop {
@@ -467,7 +463,16 @@ fn dump(
                 break;
             }
             let mut packets: Vec<Vec<u8>> = Vec::new();
+            // Who sent them, for the message about a packet that is not OSC.
+            let sender = match &event {
+                Event::Message { from, .. } => format!("{}: ", from.peer_addr()),
+                _ => String::new(),
+            };
             match event {
+                Event::Message {
+                    from: Peer::Tcp(conn),
+                    ..
+                } if ended.contains(&conn.id()) => {}
                 Event::Message {
                     from: Peer::Tcp(conn),
                     data,
@@ -478,19 +483,26 @@ fn dump(
                         (Deframer::new(f, 1 << 24), Vec::new())
                     });
                     buf.extend_from_slice(&data);
-                    if deframer.framing() == Framing::None {
-                        if let Err(e) = cut_unframed(buf, &mut packets) {
-                            eprintln!("renoise-socket: {}: {e}", conn.peer_addr());
-                            buf.clear();
-                        }
+                    let cut = if deframer.framing() == Framing::None {
+                        cut_unframed(buf, &mut packets)
                     } else {
-                        deframe(deframer, buf, &mut packets, conn.peer_addr());
+                        deframe(deframer, buf, &mut packets)
+                    };
+                    // Past a broken frame or bytes that are not OSC the
+                    // stream cannot be trusted: the connection ends (what
+                    // came whole before is still printed).
+                    if let Err(e) = cut {
+                        eprintln!("renoise-socket: {}: {e}", conn.peer_addr());
+                        streams.remove(&conn.id());
+                        ended.insert(conn.id());
+                        conn.close();
                     }
                 }
                 // An empty datagram is no packet (liblo ignores it too).
                 Event::Message { data, .. } if data.is_empty() => {}
                 Event::Message { data, .. } => packets.push(data),
                 Event::Closed(conn) => {
+                    ended.remove(&conn.id());
                     // A frame the peer never finished is said, not dropped.
                     match streams.remove(&conn.id()) {
                         // Unframed, the rest is one last message (one with
@@ -531,7 +543,7 @@ fn dump(
                             return Ok(ExitCode::SUCCESS);
                         }
                     }
-                    Err(e) => eprintln!("renoise-socket: not OSC ({} bytes): {e}", p.len()),
+                    Err(e) => eprintln!("renoise-socket: {sender}not OSC ({} bytes): {e}", p.len()),
                 }
             }
         }

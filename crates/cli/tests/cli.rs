@@ -1008,6 +1008,33 @@ fn osc_dump_over_tcp_without_framing_cuts_messages_where_each_ends() {
 }
 
 #[test]
+fn osc_dump_ends_an_unframed_connection_at_bytes_that_are_not_osc() {
+    use renoise_socket::osc::{Arg, Message};
+    let a = Message::new("/a", vec![Arg::Int(1)]).to_bytes().unwrap();
+    let b = Message::new("/b", vec![Arg::Int(2)]).to_bytes().unwrap();
+    // A message, then bytes no message starts with, in one write; a
+    // message after that is not trusted (how TCP cut the stream must not
+    // decide what is printed).
+    let (me, printed, said) = tcp_dump_of(|s| {
+        s.write_all(&[&a[..], b"XYZW"].concat()).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        let _ = s.write_all(&b);
+    });
+    assert!(said.contains(&format!("{me}: not OSC (4 bytes)")), "{said}");
+    assert_eq!(printed, "/a i 1\n", "{said}");
+    // A tag-less message (OSC 1.0) before a bundle: both printed.
+    let bundle = renoise_socket::osc::Bundle::of_messages(0.0, vec![Message::new("/in", vec![])])
+        .to_bytes()
+        .unwrap();
+    let (_, printed, said) = tcp_dump_of(|s| {
+        s.write_all(&[&b"/tagless\0\0\0\0"[..], &bundle[..]].concat())
+            .unwrap();
+    });
+    assert_eq!(said, "");
+    assert_eq!(printed, "/tagless \n/in \n");
+}
+
+#[test]
 fn osc_send_bad_arguments() {
     let fails = |args: &[&str], says: &str| {
         let o = cmd()

@@ -370,3 +370,19 @@ fn control_characters_of_a_pattern_are_shown_escaped() {
     let m = Message::new("/a\nb\u{1b}[31m", vec!["x\ny".into()]);
     assert_eq!(m.to_string(), "/a\\nb\\u{1b}[31m ,s \"x\\ny\"");
 }
+
+#[test]
+fn a_message_without_type_tags_ends_where_the_next_packet_starts() {
+    let bundle = Bundle::of_messages(1.0, vec![Message::new("/b", vec![])])
+        .to_bytes()
+        .unwrap();
+    let message = Message::new("/m", vec![]).to_bytes().unwrap();
+    for next in [&bundle[..], &message[..]] {
+        let stream = [&b"/tagless\0\0\0\0"[..], next].concat();
+        assert_eq!(Message::stream_len(&stream).unwrap(), Some(12));
+        // What follows is a message again, or a bundle (not cut this way).
+        assert_eq!(Message::stream_len(&stream[12..]).is_ok(), next[0] == b'/');
+    }
+    // At the end of what came, its tags may be on their way.
+    assert_eq!(Message::stream_len(b"/tagless\0\0\0\0").unwrap(), None);
+}

@@ -164,8 +164,8 @@ pub(crate) fn message_and_timetags(data: &[u8], times: &mut Vec<u64>) -> Result<
 
 /// How many bytes the message at the start of `data` takes; `None` when
 /// `data` ends before it does. A message with no type-tag string ends
-/// where the next message (`/`) starts; at the end of `data` its tags may
-/// still be coming, so that is `None` too.
+/// where the next packet (`/` or `#`) starts; at the end of `data` its
+/// tags may still be coming, so that is `None` too.
 pub(crate) fn message_len(data: &[u8]) -> Result<Option<usize>> {
     if data.first() != Some(&b'/') {
         return Err(err("message does not start with '/'"));
@@ -179,7 +179,9 @@ pub(crate) fn message_len(data: &[u8]) -> Result<Option<usize>> {
         r.string("address pattern")?;
         match data.get(r.pos) {
             None => return Ok(false),
-            Some(b'/') => return Ok(true),
+            // No type tags (OSC 1.0): the message ends where the next
+            // packet, a message or a bundle, starts.
+            Some(b'/' | b'#') => return Ok(true),
             Some(b',') => {}
             Some(_) => {
                 return Err(err(format!(
