@@ -111,6 +111,14 @@ describe("create_server", function()
       assert.are.equal("SocketServer(TCP 0.0.0.0:" .. port .. ", open, not running)", tostring(s))
       local u = server(0, S.PROTOCOL_UDP)
       assert.are.equal("0.0.0.0", u.local_address)
+      -- and so do the sender sockets of its datagrams
+      local seen
+      u:run({ socket_message = function(sock) seen = sock.local_address .. " " .. sock.local_port end })
+      local uc = client(u.local_port, true)
+      uc:send("x")
+      assert.is_true(pump(u, function() return seen ~= nil end))
+      assert.are.equal("0.0.0.0 " .. u.local_port, seen)
+      uc:close()
       u:close()
       assert.are.equal("0.0.0.0", u.local_address)
       -- reachable over IPv4 loopback

@@ -127,9 +127,14 @@ impl Ud {
         Ud::of(sock, local, peer, protocol, max_receive_size)
     }
 
-    /// The sender-only socket of a UDP server's message.
-    pub(crate) fn sender(peer: UdpPeer) -> Ud {
-        let (local, to) = (peer.local_addr(), peer.peer_addr());
+    /// The sender-only socket of a UDP server's message. `server_local` is
+    /// the server's `local_address` and port: an every-interface socket
+    /// (`[::]`) is `0.0.0.0` there, and its senders say the same.
+    pub(crate) fn sender(peer: UdpPeer, server_local: SocketAddr) -> Ud {
+        let (mut local, to) = (peer.local_addr(), peer.peer_addr());
+        if local.ip().is_unspecified() && local.port() == server_local.port() {
+            local = server_local;
+        }
         Ud::of(Sock::Sender(peer), local, to, Protocol::Udp, 0)
     }
 

@@ -570,7 +570,7 @@ unsafe fn dispatch(
     let Some(ev) = (*h).0.first() else {
         return Ok(true);
     };
-    let max = (*p).max_receive_size;
+    let (max, server_local) = ((*p).max_receive_size, (*p).local);
     // Room for the arguments and the error path (raises if there is none).
     ffi::luaL_checkstack(l, 24, c"SocketServer:wait".as_ptr());
     ffi::lua_pushcfunction(l, call_cb);
@@ -586,7 +586,7 @@ unsafe fn dispatch(
                 Peer::Tcp(conn) => push_connection(l, state, conn, max),
                 Peer::Udp(peer) => {
                     let ud = ffi::lua_newuserdata(l, std::mem::size_of::<Ud>()).cast::<Ud>();
-                    std::ptr::write(ud, Ud::sender(peer.clone()));
+                    std::ptr::write(ud, Ud::sender(peer.clone(), server_local));
                     ffi::lua_pushvalue(l, ffi::lua_upvalueindex(UP_CLIENT_MT));
                     ffi::lua_setmetatable(l, -2);
                 }
