@@ -3,7 +3,7 @@
 
 mod server_util;
 
-use renoise_socket::{Client, Error, Event, Protocol, Server};
+use renoise_socket::{Client, Error, Event, Peer, Protocol, Server};
 use server_util::*;
 use std::io::Write;
 use std::time::Duration;
@@ -82,6 +82,12 @@ fn no_address_listens_on_every_interface_and_reports_ipv4_peers_as_ipv4() {
     let events = poll_until(&mut udp, |ev| messages(ev).len() == 1);
     let (from, _) = messages(&events).remove(0);
     assert_eq!(from.peer_address(), "127.0.0.1");
+    // The sender-only socket says what its server says.
+    let Peer::Udp(sender) = &from else {
+        panic!("{from:?}")
+    };
+    assert_eq!(sender.local_address(), "0.0.0.0");
+    assert_eq!(sender.local_port(), udp.local_port());
     // The reply reaches the IPv4 sender.
     from.send(b"r").unwrap();
     s.set_read_timeout(Some(BOUND)).unwrap();

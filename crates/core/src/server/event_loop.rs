@@ -79,6 +79,8 @@ struct Listener {
 struct Datagrams {
     sock: Arc<Socket>,
     local: SocketAddr,
+    /// `local`'s address as the server reports it.
+    shown: std::net::IpAddr,
     ready: bool,
 }
 
@@ -125,10 +127,13 @@ pub(crate) struct EventLoop {
 
 impl EventLoop {
     /// A loop over bound sockets (see `bind.rs`), registered for reading.
+    /// `every_interface`: bound with no address (see
+    /// [`Server::local_address`](crate::Server::local_address)).
     pub(crate) fn new(
         socks: Vec<(Socket, SocketAddr)>,
         protocol: Protocol,
         opts: ClientBuilder,
+        every_interface: bool,
     ) -> io::Result<EventLoop> {
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKE)?);
@@ -166,6 +171,11 @@ impl EventLoop {
                     lp.udp.push(Datagrams {
                         sock: Arc::new(sock),
                         local,
+                        shown: if every_interface {
+                            std::net::Ipv4Addr::UNSPECIFIED.into()
+                        } else {
+                            local.ip()
+                        },
                         ready: true,
                     });
                     lp.datagram = vec![0; MAX_DATAGRAM];
@@ -424,7 +434,12 @@ impl EventLoop {
                             continue;
                         };
                         out.push(Event::Message {
-                            from: Peer::Udp(UdpPeer::new(Arc::downgrade(&d.sock), d.local, from)),
+                            from: Peer::Udp(UdpPeer::new(
+                                Arc::downgrade(&d.sock),
+                                d.local,
+                                d.shown,
+                                from,
+                            )),
                             data: data.to_vec(),
                         });
                     }

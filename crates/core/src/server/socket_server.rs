@@ -139,7 +139,7 @@ impl Server {
         let locals = socks.iter().map(|(_, a)| *a).collect();
         let mut opts = b.connection.clone();
         opts.protocol = Protocol::Tcp;
-        let lp = EventLoop::new(socks, b.protocol, opts)?;
+        let lp = EventLoop::new(socks, b.protocol, opts, address.is_none())?;
         Ok(Server {
             protocol: b.protocol,
             locals,

@@ -49,6 +49,9 @@ pub struct UdpPeer {
     sock: Weak<Socket>,
     /// The server socket's address.
     local: SocketAddr,
+    /// Its address as the server's `local_address` gives it (`0.0.0.0`
+    /// for a dual-stack socket on every interface).
+    shown: std::net::IpAddr,
     /// The sender as the kernel gave it: where replies go.
     to: SocketAddr,
     /// The sender as reported (IPv4-mapped addresses as IPv4).
@@ -56,10 +59,16 @@ pub struct UdpPeer {
 }
 
 impl UdpPeer {
-    pub(crate) fn new(sock: Weak<Socket>, local: SocketAddr, to: SocketAddr) -> UdpPeer {
+    pub(crate) fn new(
+        sock: Weak<Socket>,
+        local: SocketAddr,
+        shown: std::net::IpAddr,
+        to: SocketAddr,
+    ) -> UdpPeer {
         UdpPeer {
             sock,
             local,
+            shown,
             to,
             peer: crate::client::canonical(to),
         }
@@ -196,7 +205,9 @@ impl UdpPeer {
         self.local
     }
 
-    /// Renoise's `local_address`: the server socket's numeric address.
+    /// Renoise's `local_address`: the server's, as
+    /// [`Server::local_address`](crate::Server::local_address) gives it
+    /// (`"0.0.0.0"` for a server on every interface).
     ///
     /// ```
     /// # use renoise_socket::{Event, Peer, Protocol, Server};
@@ -209,7 +220,7 @@ impl UdpPeer {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn local_address(&self) -> String {
-        self.local.ip().to_string()
+        self.shown.to_string()
     }
 
     /// Renoise's `local_port`: the server's port.
@@ -276,12 +287,14 @@ impl Hash for UdpPeer {
 }
 
 impl fmt::Display for UdpPeer {
-    /// `SocketClient(UDP 127.0.0.1:9000 <- 127.0.0.1:50000, sender)`.
+    /// `SocketClient(UDP 127.0.0.1:9000 <- 127.0.0.1:50000, sender)`, with
+    /// the address of [`local_address`](UdpPeer::local_address).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
             "SocketClient(UDP {} <- {}, sender)",
-            self.local, self.peer
+            SocketAddr::new(self.shown, self.local.port()),
+            self.peer
         )
     }
 }
