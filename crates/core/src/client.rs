@@ -605,9 +605,9 @@ impl Client {
     /// closes only its descriptor, and the peer sees the end once every
     /// clone is closed; [`shutdown_send`](Client::shutdown_send) on any of
     /// them ends the sending side for all (a send on another clone then
-    /// fails as if the peer had gone: [`Error::Disconnected`], and that
-    /// clone is closed; shut down the clone that sends). The options are
-    /// this client's.
+    /// fails as if the peer had gone, [`Error::Disconnected`], and closes
+    /// that clone for sending; what the peer sends stays receivable). The
+    /// options are this client's.
     /// A closed client, or one closed for sending, is [`Error::Closed`].
     ///
     /// ```no_run
@@ -1340,7 +1340,9 @@ impl Client {
                 .sock
                 .as_ref()
                 .is_some_and(|s| matches!(peek(s), Ok(n) if n > 0));
-        if !unread {
+        // A clone's `shutdown_send` fails our sends too, with the peer
+        // still there: a clone keeps its socket for what comes.
+        if !unread && !self.cloned.load(Ordering::Relaxed) {
             self.close();
         }
         self.peer_gone = true;

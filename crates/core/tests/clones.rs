@@ -81,6 +81,9 @@ fn shutdown_send_on_a_clone_ends_the_stream_for_the_peer() {
     b.send(b"12345").unwrap();
     b.shutdown_send().unwrap();
     assert!(!b.is_open());
+    // The other clone can no longer send either, but keeps receiving.
+    assert!(matches!(a.send(b"more"), Err(Error::Disconnected)));
+    assert!(!a.is_open());
     // The original receives the answer the end brought.
     assert_eq!(a.receive_line(BOUND).unwrap(), b"5 bytes");
     assert!(matches!(a.receive_line(BOUND), Err(Error::Disconnected)));
