@@ -608,6 +608,13 @@ impl Client {
     /// fails as if the peer had gone, [`Error::Disconnected`], and closes
     /// that clone for sending; what the peer sends stays receivable). The
     /// options are this client's.
+    ///
+    /// Sends through different clones are not atomic with each other (as
+    /// with std's clones): a message larger than what the socket takes at
+    /// once can be split by another clone's send. Send from one clone, or
+    /// serialize the senders. A send that stalls part way
+    /// ([`Error::SendStalled`]) shuts the connection down for every clone:
+    /// no other clone's message can follow the cut-off one.
     /// A closed client, or one closed for sending, is [`Error::Closed`].
     ///
     /// ```no_run
@@ -1295,14 +1302,14 @@ impl Client {
                             Ok(true) => {}
                             Ok(false) if written == 0 => return Err(Error::Timeout),
                             Ok(false) => {
-                                self.close();
+                                self.break_stream();
                                 return Err(Error::SendStalled {
                                     written,
                                     total: data.len(),
                                 });
                             }
                             Err(e) => {
-                                self.close();
+                                self.break_stream();
                                 return Err(Error::Io(e));
                             }
                         }
@@ -1312,7 +1319,7 @@ impl Client {
                     | io::ErrorKind::ConnectionAborted
                     | io::ErrorKind::NotConnected => return Err(self.peer_gone_while_sending()),
                     _ => {
-                        self.close();
+                        self.break_stream();
                         return Err(Error::Io(e));
                     }
                 },
@@ -1334,6 +1341,18 @@ impl Client {
     /// unread; with nothing left to deliver the socket goes at once and the
     /// next receive says so.
     #[cold]
+    /// Closes a stream a send left half-written. With clones, closing
+    /// this descriptor alone would let another clone's next send follow
+    /// the cut-off message: the connection is shut down for all of them.
+    fn break_stream(&mut self) {
+        if self.cloned.load(Ordering::Relaxed) {
+            if let Some(sock) = &self.sock {
+                let _ = sock.shutdown(std::net::Shutdown::Both);
+            }
+        }
+        self.close();
+    }
+
     fn peer_gone_while_sending(&mut self) -> Error {
         let unread = !self.buf.is_empty()
             || self

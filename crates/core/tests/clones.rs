@@ -171,3 +171,38 @@ fn clones_that_receive_in_turn_keep_their_own_timeouts() {
     b.close();
     peer.join().unwrap();
 }
+
+#[test]
+fn a_send_that_stalls_through_a_clone_ends_the_stream_for_every_clone() {
+    // A peer that reads nothing until told to, then all until the end.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    socket2::SockRef::from(&listener)
+        .set_recv_buffer_size(4096)
+        .unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (go, wait) = mpsc::channel::<()>();
+    let peer = thread::spawn(move || {
+        let mut s = accept(&listener);
+        let _ = wait.recv_timeout(BOUND);
+        let mut all = Vec::new();
+        s.read_to_end(&mut all).unwrap();
+        all
+    });
+    let mut a = renoise_socket::ClientBuilder::new()
+        .send_timeout(Some(ms(300)))
+        .connect("127.0.0.1", port)
+        .unwrap();
+    let mut b = a.try_clone().unwrap();
+    let written = match b.send(&vec![7u8; 64 << 20]) {
+        Err(Error::SendStalled { written, .. }) => written,
+        other => panic!("{other:?}"),
+    };
+    // The other clone cannot send after the cut-off message either.
+    assert!(a.send(b"NEXT\n").is_err());
+    assert!(!a.is_open());
+    go.send(()).unwrap();
+    // The peer gets the part written, then the end (no "NEXT").
+    let got = peer.join().unwrap();
+    assert_eq!(got.len(), written);
+    assert!(got.iter().all(|&x| x == 7));
+}

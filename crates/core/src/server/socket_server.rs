@@ -444,7 +444,10 @@ impl Server {
     /// end of the stream; a [`Connection`] held elsewhere reports
     /// `is_open() == false`, except one locked at that moment, by another
     /// thread or by a guard the caller holds, which stays open, is no
-    /// longer watched, and closes when its last handle goes), and makes
+    /// longer watched, and closes when its last handle goes; a clone of a
+    /// connection's client ([`Client::try_clone`](crate::Client::try_clone))
+    /// keeps its own descriptor: the peer sees the end when the clones
+    /// close too, or at once after `shutdown_send` on one), and makes
     /// [`UdpPeer::send`](crate::UdpPeer::send) fail. Calling it again does
     /// nothing. The address properties keep their values.
     ///
