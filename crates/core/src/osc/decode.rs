@@ -37,6 +37,14 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    fn new(data: &'a [u8], pos: usize) -> Reader<'a> {
+        Reader {
+            data,
+            pos,
+            short: false,
+        }
+    }
+
     fn at_end(&self) -> bool {
         self.pos >= self.data.len()
     }
@@ -119,96 +127,71 @@ fn message(data: &[u8]) -> Result<Message> {
 /// [`message`], and the 64-bit timetag of each `t` argument, in order,
 /// into `times`.
 pub(crate) fn message_and_timetags(data: &[u8], times: &mut Vec<u64>) -> Result<Message> {
-    let mut r = Reader {
-        data,
-        pos: 0,
-        short: false,
-    };
-    let pattern = r.string("address pattern")?.to_vec();
-    // OSC 1.0 asks receivers to accept a message with no type-tag string
-    // at all, from implementations older than type tags.
-    if r.at_end() {
-        return Ok(Message {
-            pattern,
-            args: Vec::new(),
-        });
-    }
-    let tags_at = r.pos;
-    if data.get(tags_at) != Some(&b',') {
-        return Err(err(format!(
-            "type-tag string at byte {tags_at} does not start with ','"
-        )));
-    }
-    // Without the ',' (checked above).
-    let tags = r.string("type-tag string")?.get(1..).unwrap_or_default();
-    let mut args = Vec::with_capacity(tags.len());
-    for (i, &t) in tags.iter().enumerate() {
-        let tag = Tag::from_byte(t).ok_or_else(|| match t {
-            b'[' | b']' => err("OSC arrays ('[' ... ']') are not supported"),
-            _ => err(format!(
-                "unknown type tag '{}' (argument {})",
-                t.escape_ascii(),
-                i + 1
-            )),
-        })?;
-        args.push(arg(&mut r, tag, times)?);
-    }
+    let mut r = Reader::new(data, 0);
+    let msg = message_at(&mut r, times, false)?;
     if !r.at_end() {
         return Err(err(format!(
             "{} bytes of trailing data after the last argument",
             data.len() - r.pos
         )));
     }
-    Ok(Message { pattern, args })
+    Ok(msg)
 }
 
 /// How many bytes the message at the start of `data` takes; `None` when
-/// `data` ends before it does. A message with no type-tag string ends
-/// where the next packet (`/` or `#`) starts; at the end of `data` its
-/// tags may still be coming, so that is `None` too.
+/// `data` ends before it does (see [`message_at`] for one without type
+/// tags).
 pub(crate) fn message_len(data: &[u8]) -> Result<Option<usize>> {
     if data.first() != Some(&b'/') {
         return Err(err("message does not start with '/'"));
     }
-    let mut r = Reader {
-        data,
-        pos: 0,
-        short: false,
-    };
-    let parsed = (|| {
-        r.string("address pattern")?;
-        match data.get(r.pos) {
-            None => return Ok(false),
-            // No type tags (OSC 1.0): the message ends where the next
-            // packet, a message or a bundle, starts.
-            Some(b'/' | b'#') => return Ok(true),
-            Some(b',') => {}
-            Some(_) => {
-                return Err(err(format!(
-                    "type-tag string at byte {} does not start with ','",
-                    r.pos
-                )))
-            }
-        }
-        let tags = r.string("type-tag string")?.get(1..).unwrap_or_default();
-        for (i, &t) in tags.iter().enumerate() {
-            let tag = Tag::from_byte(t).ok_or_else(|| {
-                err(format!(
-                    "unknown type tag '{}' (argument {})",
-                    t.escape_ascii(),
-                    i + 1
-                ))
-            })?;
-            arg(&mut r, tag, &mut Vec::new())?;
-        }
-        Ok(true)
-    })();
-    match parsed {
-        Ok(true) => Ok(Some(r.pos)),
-        Ok(false) => Ok(None),
+    let mut r = Reader::new(data, 0);
+    match message_at(&mut r, &mut Vec::new(), true) {
+        Ok(_) => Ok(Some(r.pos)),
         Err(_) if r.short => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+/// The message at `r`'s position; `r` stops where it ends. OSC 1.0 asks
+/// receivers to accept a message with no type-tag string at all, from
+/// implementations older than type tags: it ends with the data, or, in a
+/// `stream`, where the next packet (`/` or `#`) starts, and a stream that
+/// ends after the pattern may still have its tags coming (short).
+fn message_at(r: &mut Reader<'_>, times: &mut Vec<u64>, stream: bool) -> Result<Message> {
+    let pattern = r.string("address pattern")?.to_vec();
+    let tags_at = r.pos;
+    match r.data.get(tags_at) {
+        None if stream => return Err(r.ran_out("message ends after its pattern".into())),
+        None => {}
+        Some(b'/' | b'#') if stream => {}
+        Some(b',') => {
+            // Without the ','.
+            let tags = r.string("type-tag string")?.get(1..).unwrap_or_default();
+            let mut args = Vec::with_capacity(tags.len());
+            for (i, &t) in tags.iter().enumerate() {
+                let tag = Tag::from_byte(t).ok_or_else(|| match t {
+                    b'[' | b']' => err("OSC arrays ('[' ... ']') are not supported"),
+                    _ => err(format!(
+                        "unknown type tag '{}' (argument {})",
+                        t.escape_ascii(),
+                        i + 1
+                    )),
+                })?;
+                args.push(arg(r, tag, times)?);
+            }
+            return Ok(Message { pattern, args });
+        }
+        Some(_) => {
+            return Err(err(format!(
+                "type-tag string at byte {tags_at} does not start with ','"
+            )))
+        }
+    }
+    Ok(Message {
+        pattern,
+        args: Vec::new(),
+    })
 }
 
 fn arg(r: &mut Reader<'_>, tag: Tag, times: &mut Vec<u64>) -> Result<Arg> {
@@ -254,11 +237,7 @@ fn bundle(data: &[u8], depth: usize) -> Result<Bundle> {
             "bundles nested deeper than {MAX_BUNDLE_DEPTH} levels"
         )));
     }
-    let mut r = Reader {
-        data,
-        pos: 8,
-        short: false,
-    };
+    let mut r = Reader::new(data, 8);
     let timetag = timetag_to_seconds(r.u64("bundle timetag")?);
     let mut elements = Vec::new();
     while !r.at_end() {
