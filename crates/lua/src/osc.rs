@@ -291,6 +291,15 @@ unsafe fn read_args(l: *mut lua_State, index: c_int, keys: c_int) -> Result<Vec<
             ));
         }
     }
+    if let Some(k) = hole_before(l, index, n) {
+        return Err(Fail::arg(
+            2,
+            format_args!(
+                "arguments must be an array without holes: arguments[{}] is nil, but arguments[{k}] is not",
+                n + 1
+            ),
+        ));
+    }
     // `#t` is a border, not a count: a table of a few entries can have one
     // in the hundreds of millions. The loop stops at the first hole below
     // it.
@@ -301,27 +310,25 @@ unsafe fn read_args(l: *mut lua_State, index: c_int, keys: c_int) -> Result<Vec<
         ffi::lua_pop(l, 1);
         args.push(arg?);
     }
-    // A hole before a later argument: which of the borders `#t` is differs
-    // between interpreters, so say so rather than drop what follows.
-    if let Some(k) = numbered_key_above(l, index, n) {
-        return Err(Fail::arg(
-            2,
-            format_args!(
-                "arguments must be an array without holes: arguments[{}] is nil, but arguments[{k}] is not",
-                n + 1
-            ),
-        ));
-    }
     Ok(args)
 }
 
-/// A number key of the table at `index` above `n`, if it has one (the
-/// first that `lua_next` finds). Raw: nothing allocated, nothing raised.
-unsafe fn numbered_key_above(l: *mut lua_State, index: c_int, n: c_int) -> Option<f64> {
+/// A number key of the table at `index` above its border `n` (`#t`), if
+/// it has one: an array with a hole, whose border differs between
+/// interpreters (5.1 and LuaJIT may find the one before the hole, 5.4 the
+/// last), so its elements after the hole are refused rather than dropped
+/// by some interpreters only.
+unsafe fn hole_before(l: *mut lua_State, index: c_int, n: c_int) -> Option<f64> {
+    number_key_above(l, index, f64::from(n))
+}
+
+/// The first number key above `floor` that `lua_next` finds in the table
+/// at `index`. Raw: nothing allocated, nothing raised.
+unsafe fn number_key_above(l: *mut lua_State, index: c_int, floor: f64) -> Option<f64> {
     ffi::lua_pushnil(l);
     while ffi::lua_next(l, index) != 0 {
         ffi::lua_pop(l, 1);
-        if ffi::lua_type(l, -1) == ffi::LUA_TNUMBER && ffi::lua_tonumber(l, -1) > f64::from(n) {
+        if ffi::lua_type(l, -1) == ffi::LUA_TNUMBER && ffi::lua_tonumber(l, -1) > floor {
             let k = ffi::lua_tonumber(l, -1);
             ffi::lua_pop(l, 1);
             return Some(k);
@@ -346,23 +353,13 @@ unsafe fn no_array_part(l: *mut lua_State, index: c_int, keys: c_int) -> Option<
     if lone {
         return Some(", got one such table alone (wrap it in { })");
     }
-    has_numbered_key(l, index).then_some(" from index 1, got a table without [1]")
+    has_number_key(l, index).then_some(" from index 1, got a table without [1]")
 }
 
-/// Whether the table at `index` has a number key (with an empty array
-/// part: an array that does not start at 1). Raw: `lua_next` from `nil`
-/// neither allocates nor raises.
-unsafe fn has_numbered_key(l: *mut lua_State, index: c_int) -> bool {
-    ffi::lua_pushnil(l);
-    while ffi::lua_next(l, index) != 0 {
-        let numbered = ffi::lua_type(l, -2) == ffi::LUA_TNUMBER;
-        ffi::lua_pop(l, 1);
-        if numbered {
-            ffi::lua_pop(l, 1);
-            return true;
-        }
-    }
-    false
+/// Whether the table at `index` has a number key at all (with an empty
+/// array part: an array that does not start at 1).
+unsafe fn has_number_key(l: *mut lua_State, index: c_int) -> bool {
+    number_key_above(l, index, f64::NEG_INFINITY).is_some()
 }
 
 /// The name of the type of the value at `index`, as [`type_name`] gives
@@ -576,10 +573,19 @@ unsafe fn new_bundle_body(l: *mut lua_State) -> Result<c_int, Fail> {
         ffi::lua_rawlen(l, 2).min(c_int::MAX as usize) as c_int
     };
     // Elements that do not start at 1 would be an empty bundle, silently.
-    if count == 0 && !single && has_numbered_key(l, 2) {
+    if count == 0 && !single && has_number_key(l, 2) {
         return Err(Fail::arg(
             2,
             "Message or array of Messages from index 1 expected, got a table without [1]",
+        ));
+    }
+    if let Some(k) = (!single).then(|| hole_before(l, 2, count)).flatten() {
+        return Err(Fail::arg(
+            2,
+            format_args!(
+                "array of Messages without holes: element {} is nil, but element {k} is not",
+                count + 1
+            ),
         ));
     }
     // Check every element before anything is built.
