@@ -382,8 +382,9 @@ fn deframe(
     }
 }
 
-/// Most bytes an unframed message may take before it is whole.
-const MAX_UNFRAMED: usize = 1 << 24;
+/// Most bytes a packet over TCP may take before it is whole, framed or
+/// not.
+const MAX_PACKET: usize = 1 << 24;
 
 /// Unframed OSC over TCP (Renoise's way) into `packets`: messages one
 /// after another, each ending where its last argument does, so two sent
@@ -407,7 +408,7 @@ fn cut_unframed(buf: &mut Vec<u8>, packets: &mut Vec<Vec<u8>>) -> Result<(), Str
                 packets.push(rest[..n].to_vec());
                 at += n;
             }
-            Ok(None) if rest.len() <= MAX_UNFRAMED => break Ok(()),
+            Ok(None) if rest.len() <= MAX_PACKET => break Ok(()),
             Ok(None) => break Err(format!("not OSC: no message ends in {} bytes", rest.len())),
             Err(e) => break Err(format!("not OSC ({} bytes): {e}", rest.len())),
         }
@@ -465,8 +466,8 @@ fn dump(
             let mut packets: Vec<Vec<u8>> = Vec::new();
             // Who sent them, for the message about a packet that is not OSC.
             let sender = match &event {
-                Event::Message { from, .. } => format!("{}: ", from.peer_addr()),
-                _ => String::new(),
+                Event::Message { from, .. } => Some(from.peer_addr()),
+                _ => None,
             };
             match event {
                 Event::Message {
@@ -480,7 +481,7 @@ fn dump(
                     let (deframer, buf) = streams.entry(conn.id()).or_insert_with(|| {
                         let first = data.first().copied().unwrap_or(0);
                         let f = framing.unwrap_or_else(|| detect_framing(first));
-                        (Deframer::new(f, 1 << 24), Vec::new())
+                        (Deframer::new(f, MAX_PACKET), Vec::new())
                     });
                     buf.extend_from_slice(&data);
                     let cut = if deframer.framing() == Framing::None {
@@ -543,7 +544,12 @@ fn dump(
                             return Ok(ExitCode::SUCCESS);
                         }
                     }
-                    Err(e) => eprintln!("renoise-socket: {sender}not OSC ({} bytes): {e}", p.len()),
+                    Err(e) => match sender {
+                        Some(a) => {
+                            eprintln!("renoise-socket: {a}: not OSC ({} bytes): {e}", p.len())
+                        }
+                        None => eprintln!("renoise-socket: not OSC ({} bytes): {e}", p.len()),
+                    },
                 }
             }
         }
