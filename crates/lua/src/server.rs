@@ -276,12 +276,7 @@ unsafe fn create_server_body(l: *mut lua_State) -> Result<c_int, Fail> {
         Some(h) => match std::str::from_utf8(h) {
             Ok(h) => Some(h),
             // Not a name: an expected failure, as in `create_client`.
-            Err(_) => {
-                // As `Error::UnknownHost` shows a name, with the bytes
-                // that are not UTF-8 as escapes.
-                let msg = Msg::of(format_args!("unknown host '{}'", h.escape_ascii()));
-                return Ok(push_failure(l, &msg));
-            }
+            Err(_) => return Ok(crate::socket::push_unknown_host(l, h)),
         },
         None => None,
     };

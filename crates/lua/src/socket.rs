@@ -80,10 +80,7 @@ unsafe fn create_client_body(l: *mut lua_State) -> Result<c_int, Fail> {
     // Bytes that are not UTF-8 name no host: an expected failure, as a
     // name with a NUL in it is (and as LuaSocket has it).
     let Ok(host) = std::str::from_utf8(host) else {
-        // As `Error::UnknownHost` shows a name, with the bytes that are
-        // not UTF-8 as escapes.
-        let msg = Msg::of(format_args!("unknown host '{}'", host.escape_ascii()));
-        return Ok(push_failure(l, &msg));
+        return Ok(push_unknown_host(l, host));
     };
 
     // Allocate first: if this raises (out of memory) no socket is open yet.
@@ -111,4 +108,14 @@ unsafe fn create_client_body(l: *mut lua_State) -> Result<c_int, Fail> {
         Err(Fail::Error(msg)) => Ok(push_failure(l, &msg)),
         Err(arg) => Err(arg),
     }
+}
+
+/// `nil, "unknown host '...'"` for an address that is not UTF-8, so no
+/// host name: shown as `Error::UnknownHost` shows a name, with the bytes
+/// that are not UTF-8 as escapes. For `create_client` and `create_server`.
+pub(crate) unsafe fn push_unknown_host(l: *mut lua_State, name: &[u8]) -> c_int {
+    push_failure(
+        l,
+        &Msg::of(format_args!("unknown host '{}'", name.escape_ascii())),
+    )
 }
