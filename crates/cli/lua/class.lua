@@ -3,10 +3,8 @@
 local host = ...
 local rawtype, setmetatable, getmetatable, rawget, rawset, error =
   type, setmetatable, getmetatable, rawget, rawset, error
--- Lua 5.1 and LuaJIT have getfenv; Lua 5.2+ have _ENV instead. Read with
--- rawget: once strict globals are on, reading an absent global raises.
-local getfenv = rawget(_G, "getfenv")
-local getinfo, getupvalue = debug.getinfo, debug.getupvalue
+-- Classes are registered here whatever environment declares them.
+local globals = _G
 host.rawtype = rawtype
 -- Instances are tables, but Lua 5.1 and LuaJIT ignore `__len` on tables,
 -- and luabind's instances are userdata: there, an instance of a class
@@ -196,36 +194,17 @@ local function new_class(name)
   return cls, info
 end
 
--- The global environment of the function `level` levels above the caller
--- (1: the caller's caller): its getfenv, or in Lua 5.2+ its _ENV upvalue.
-local function env_of(level)
-  if getfenv then
-    local env = getfenv(level + 2) -- not a tail call: LuaJIT drops the frame
-    return env
-  end
-  local info = getinfo(level + 2, "f")
-  local f = info and info.func
-  if f then
-    local i = 1
-    while true do
-      local n, v = getupvalue(f, i)
-      if n == nil then break end
-      if n == "_ENV" then return v end
-      i = i + 1
-    end
-  end
-  return _G
-end
-host.env_of = env_of
-
--- class "X" or class "X" (Base): defines the global X.
+-- class "X" or class "X" (Base): defines the global X. As luabind's
+-- lua_setglobal in Renoise ("class defs are always global"), X goes into
+-- the global table even when the caller runs in another environment (a
+-- `module(...)` file, a chunk under setfenv or with its own _ENV): a class
+-- declared in a module is used from main.lua by its bare name.
 function class(name)
   if rawtype(name) ~= "string" then
     error("class: the name must be a string", 2)
   end
-  local env = env_of(1)
   local cls, info = new_class(name)
-  rawset(env, name, cls)
+  rawset(globals, name, cls)
   return function(base)
     if base == cls then return cls end -- class "X" (X): ignored
     if not class_info[base] then

@@ -260,9 +260,8 @@ end
 
 -- DocumentNode: a class whose properties are observables (or nodes).
 class "DocumentNode"
-local env = host.env_of(0)
-local DocumentNode = rawget(env, "DocumentNode")
-rawset(env, "DocumentNode", nil)
+local DocumentNode = rawget(_G, "DocumentNode")
+rawset(_G, "DocumentNode", nil)
 Document.DocumentNode = DocumentNode
 
 -- A document's type, its XML root: a model's name, a DocumentNode

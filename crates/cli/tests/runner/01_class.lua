@@ -88,13 +88,14 @@ class "BadFinal"
 function BadFinal:__finalize() error("finalizer error") end
 (function() BadFinal() end)()
 collectgarbage() collectgarbage()
--- class "X" defines X in the caller's environment (getfenv in Lua 5.1, _ENV
--- in Lua 5.2+), not always in _G
+-- class "X" defines the global X even when the caller runs in another
+-- environment (as luabind's lua_setglobal in Renoise: "class defs are
+-- always global"): a chunk under setfenv or with its own _ENV
 local env = setmetatable({}, { __index = _G })
 local code = 'class "Inner"; function Inner:__init() self.x = 1 end; return Inner'
 local f
 if rawget(_G, "setfenv") then f = loadstring(code); setfenv(f, env) else f = load(code, "inner", "t", env) end
 local Inner = f()
-assert(rawget(env, "Inner") == Inner and rawget(_G, "Inner") == nil, "class in the caller's environment")
+assert(rawget(_G, "Inner") == Inner and rawget(env, "Inner") == nil, "a class is global wherever it is declared")
 assert(Inner().x == 1 and type(Inner()) == "Inner")
 print("ok")
