@@ -189,6 +189,12 @@ local function registrar(list, what)
     if type(entry) ~= "table" or type(entry.name) ~= "string" then
       error("add_" .. what .. ": expected a table with a 'name'", 2)
     end
+    -- Renoise requires the function at once; a missing one would
+    -- otherwise surface only when the entry is invoked.
+    if type(entry.invoke) ~= "function" then
+      error("add_" .. what .. " '" .. entry.name .. "': 'invoke' must be a function, got "
+        .. type(entry.invoke), 2)
+    end
     for _, e in ipairs(list) do
       if e.name == entry.name then
         error("add_" .. what .. ": '" .. entry.name .. "' was already added", 2)

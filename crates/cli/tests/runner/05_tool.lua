@@ -18,6 +18,12 @@ tool:add_menu_entry { name = "Main Menu:Tools:Test...", invoke = function() end 
 assert(tool:has_menu_entry("Main Menu:Tools:Test..."))
 tool:add_keybinding { name = "Global:Tools:Test", invoke = function() end }
 tool:add_midi_mapping { name = "Tools:Test", invoke = function() end }
+-- an entry without its invoke function is refused when it is added
+for _, add in ipairs { "add_menu_entry", "add_keybinding", "add_midi_mapping" } do
+  local ok, err = pcall(tool[add], tool, { name = "Main Menu:Tools:No invoke" })
+  assert(not ok and err:find("'invoke' must be a function, got nil", 1, true), err)
+end
+assert(not tool:has_menu_entry("Main Menu:Tools:No invoke"))
 assert(tool.bundle_path:sub(-1) == "/")
 tool.preferences = { x = 1 }
 assert(tool.preferences.x == 1)
