@@ -385,14 +385,20 @@ function App:open_path(path) say("open_path", path) end
 -- Nothing is installed: there is no Renoise to install into.
 function App:install_tool(path) say("install_tool", path) end
 function App:uninstall_tool(path) say("uninstall_tool", path) end
-local function answer(buttons)
-  if host.prompt_answer ~= nil then return host.prompt_answer end
-  if type(buttons) == "table" and buttons[1] ~= nil then return buttons[1] end
-  return "Ok"
+-- The button a prompt returns, said on stderr with the buttons there
+-- were, so a user at a terminal sees which way the tool went.
+local function answer(kind, text, buttons)
+  local chosen = host.prompt_answer
+  local shown = { "Ok" }
+  if type(buttons) == "table" and buttons[1] ~= nil then shown = buttons end
+  if chosen == nil then chosen = shown[1] end
+  local names = {}
+  for i, b in ipairs(shown) do names[i] = tostring(b) end
+  say(kind, text .. " [" .. table.concat(names, "/") .. "] -> " .. tostring(chosen))
+  return chosen
 end
 function App:show_prompt(title, message, buttons)
-  say("prompt", tostring(title) .. ": " .. tostring(message))
-  return answer(buttons)
+  return answer("prompt", tostring(title) .. ": " .. tostring(message), buttons)
 end
 local function content_arg(fname, view)
   if not host.is_view(view) then
@@ -402,8 +408,7 @@ local function content_arg(fname, view)
 end
 function App:show_custom_prompt(title, view, buttons)
   content_arg("show_custom_prompt", view)
-  say("custom prompt", tostring(title))
-  return answer(buttons)
+  return answer("custom prompt", tostring(title), buttons)
 end
 -- The dialog is "shown" (visible) until the tool closes it; `visible` and
 -- `focused` are read-only. The newest dialog shown (or brought to front

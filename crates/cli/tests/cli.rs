@@ -384,6 +384,10 @@ fn app_stubs_print_to_stderr_and_prompt_answer() {
         se.contains("status: status text") && se.contains("error: error text"),
         "{se}"
     );
+    assert!(
+        se.contains("prompt: Title: Question? [Yes/No] -> No"),
+        "a prompt says its buttons and the answer: {se}"
+    );
     let q = cmd()
         .args(["run", "-q", s.to_str().unwrap()])
         .output()
