@@ -53,6 +53,9 @@ TCP steps (the first step needing a connection accepts one; the peer prints
   recvline          read up to and including "\\n"; prints "data <hex>".
   recv_all          read until EOF; prints "data <hex>" then "eof".
   wait_eof          read and discard until EOF; prints "eof <nbytes>".
+  slow_read:N:MS    read at most N bytes, pause MS ms, again, until EOF
+                    (a reader that is slow but never stops); prints
+                    "eof <nbytes>".
   http              read an HTTP request head; prints "request <line>" and
                     answers "HTTP/1.0 200 OK" with a 5-byte body "hello",
                     then closes.
@@ -229,6 +232,16 @@ class Tcp:
                 if not chunk:
                     break
                 total += len(chunk)
+            out("eof %d" % total)
+        elif name == "slow_read":
+            n, ms = (int(x) for x in arg.split(":"))
+            total = 0
+            while True:
+                chunk = self.read_some(n)
+                if not chunk:
+                    break
+                total += len(chunk)
+                time.sleep(ms / 1000.0)
             out("eof %d" % total)
         elif name == "http":
             buf = b""

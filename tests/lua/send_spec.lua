@@ -171,6 +171,20 @@ describe("send over TCP", function()
     assert.are.equal(false, c.is_open)
   end)
 
+  it("succeeds to a peer that reads slowly but never stops", function()
+    -- Every byte the peer takes is progress. The kernel lets a writer with
+    -- a full send buffer (autotuned to about 4 MiB) go on only once a third
+    -- of it has drained: at 16 KiB every 10 ms that takes this reader
+    -- about 0.8 s, far past the send timeout, yet it never stops reading.
+    local total = 5 * 1024 * 1024
+    local peer = H.peer({ "slow_read:16384:10" }, { rcvbuf = 16384, lifetime = 40 })
+    local c = H.connect(peer, { options = { send_timeout_ms = 200 } })
+    local ok, e = c:send(string.rep("s", total))
+    assert.are.equal(true, ok, e)
+    c:close()
+    assert.are.equal(tostring(total), peer:expect("eof"))
+  end)
+
   it("fails after send_timeout_ms without progress when the peer never reads", function()
     local peer = H.peer({ "never_read" }, { rcvbuf = 4096, lifetime = 20 })
     local c = H.connect(peer, { options = { send_timeout_ms = 300 } })

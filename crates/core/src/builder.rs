@@ -123,7 +123,8 @@ impl ClientBuilder {
     }
 
     /// How long a TCP `send` may make no progress (the peer is not
-    /// reading) before it fails; `None` (or zero, as for `SO_SNDTIMEO`)
+    /// reading; every byte the peer acknowledges is progress) before it
+    /// fails; `None` (or zero, as for `SO_SNDTIMEO`)
     /// waits forever. A UDP send waits this long at most for room in a
     /// full send buffer, then gives [`Error::Timeout`](crate::Error::Timeout)
     /// (nothing was sent).

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::ops::Range;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Reads smaller than this are not worth a system call: the buffer is
 /// compacted or grown first.
@@ -1328,8 +1328,9 @@ impl Client {
                 return Ok(());
             }
             // Non-blocking, so "no progress for the send timeout" can be
-            // measured from the last byte that went out: SO_SNDTIMEO would
-            // bound the total wait of one call instead.
+            // measured from the last byte that went out or that the peer
+            // took: SO_SNDTIMEO would bound the total wait of one call
+            // instead.
             res = sock.send_with_flags(&data[written..], SEND_FLAGS);
         }
     }
@@ -1377,18 +1378,54 @@ fn peek(sock: &Socket) -> io::Result<usize> {
 }
 
 /// Waits until the socket can take more data: `Ok(false)` when `timeout`
-/// passed first (`None` waits forever). Out of line: otherwise the
-/// compiler hoists its millisecond conversion (a 128-bit division) into
-/// every send, full socket or not.
+/// passed without progress (`None` waits forever). Progress is the peer
+/// taking bytes, not only the socket taking more: Linux wakes a blocked
+/// writer only once a third of its send buffer (autotuned to MiBs) has
+/// drained, which a reader that never stops but reads slowly (80 KB/s
+/// against a 4 MiB buffer) takes longer than the timeout to do. So the
+/// wait looks, a few times per timeout, at how much of what was sent the
+/// peer has not acknowledged yet (`SIOCOUTQ`, alias `TIOCOUTQ`), and every drop in it starts
+/// the timeout again. Out of line: otherwise the compiler hoists its
+/// millisecond conversion (a 128-bit division) into every send, full
+/// socket or not.
 #[cold]
 #[inline(never)]
 fn wait_writable(sock: &Socket, timeout: Option<Duration>) -> io::Result<bool> {
-    use std::os::fd::AsRawFd;
-    let ms = match timeout {
-        // Round up: a send timeout of 0.5 ms must still wait.
-        Some(d) => d.as_micros().div_ceil(1000).min(i32::MAX as u128) as libc::c_int,
-        None => -1,
+    let Some(timeout) = timeout else {
+        return poll_writable(sock, -1);
     };
+    // A stalled peer is reported at most an eighth of the timeout late.
+    let slice = (timeout / 8).max(Duration::from_millis(1));
+    let mut last_progress = Instant::now();
+    let mut unacked = unacknowledged(sock);
+    loop {
+        let left = timeout.saturating_sub(last_progress.elapsed());
+        if left.is_zero() {
+            return Ok(false);
+        }
+        if poll_writable(sock, millis_up(left.min(slice)))? {
+            return Ok(true);
+        }
+        let now = unacknowledged(sock);
+        if let (Some(before), Some(after)) = (unacked, now) {
+            if after < before {
+                last_progress = Instant::now();
+            }
+        }
+        unacked = now;
+    }
+}
+
+/// Milliseconds for `poll`, rounded up: a send timeout of 0.5 ms must
+/// still wait.
+fn millis_up(d: Duration) -> libc::c_int {
+    d.as_micros().div_ceil(1000).min(i32::MAX as u128) as libc::c_int
+}
+
+/// `poll` for room to write, up to `ms` (-1: forever); `Ok(false)` when
+/// the time passed.
+fn poll_writable(sock: &Socket, ms: libc::c_int) -> io::Result<bool> {
+    use std::os::fd::AsRawFd;
     let mut p = libc::pollfd {
         fd: sock.as_raw_fd(),
         events: libc::POLLOUT,
@@ -1406,6 +1443,18 @@ fn wait_writable(sock: &Socket, timeout: Option<Duration>) -> io::Result<bool> {
             return Err(e);
         }
     }
+}
+
+/// Bytes sent that the peer has not acknowledged yet (`None` if the
+/// kernel does not say). While nothing is written it only falls, as the
+/// peer takes data.
+fn unacknowledged(sock: &Socket) -> Option<libc::c_int> {
+    use std::os::fd::AsRawFd;
+    let mut n: libc::c_int = 0;
+    // SAFETY: TIOCOUTQ (SIOCOUTQ for a socket) writes one c_int through
+    // the pointer.
+    let r = unsafe { libc::ioctl(sock.as_raw_fd(), libc::TIOCOUTQ, &mut n) };
+    (r == 0).then_some(n)
 }
 
 /// A TCP send never raises `SIGPIPE` and never blocks: waiting for room

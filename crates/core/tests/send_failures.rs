@@ -170,6 +170,51 @@ fn peer_that_never_reads_stalls_a_big_send() {
     }
 }
 
+/// A peer that reads slowly but never stops makes progress, and a send to
+/// it does not stall: Linux lets a blocked writer go on only once a third
+/// of its send buffer has drained, which this reader (4 KiB every 10 ms
+/// against a 512 KiB buffer: about 0.4 s) takes longer than the send
+/// timeout to do, but every read lets the peer acknowledge more.
+#[test]
+fn a_slow_reader_that_keeps_reading_is_progress() {
+    thread::scope(|scope| {
+        for host in LOOPBACKS {
+            scope.spawn(move || {
+                let (listener, port) = listen(host);
+                SockRef::from(&listener).set_recv_buffer_size(4096).unwrap();
+                let peer = serve_one(listener, |mut s: TcpStream| {
+                    s.set_read_timeout(Some(BOUND)).unwrap();
+                    let mut got = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    loop {
+                        match s.read(&mut chunk) {
+                            Ok(0) => return got,
+                            Ok(n) => got.extend_from_slice(&chunk[..n]),
+                            Err(e) => panic!("the reader: {e}"),
+                        }
+                        thread::sleep(ms(10));
+                    }
+                });
+                let stream = TcpStream::connect((host, port)).unwrap();
+                // Fixed (no autotuning): the kernel doubles it to 512 KiB.
+                SockRef::from(&stream)
+                    .set_send_buffer_size(256 << 10)
+                    .unwrap();
+                let mut c = ClientBuilder::new()
+                    .send_timeout(Some(ms(150)))
+                    .from_tcp_stream(stream)
+                    .unwrap();
+                let data: Vec<u8> = (0..768u32 << 10).map(|i| (i % 251) as u8).collect();
+                if let Err(e) = c.send(&data) {
+                    panic!("{host}: the peer never stopped reading, yet {e}");
+                }
+                c.close();
+                assert!(join(peer) == data, "{host}: the peer got other bytes");
+            });
+        }
+    });
+}
+
 #[test]
 fn full_pipe_with_nothing_written_is_a_timeout_and_stays_open() {
     for host in LOOPBACKS {
