@@ -151,10 +151,14 @@ impl ClientBuilder {
         self
     }
 
-    /// Largest `n` that `receive_exact` accepts. At least 1. The buffer
+    /// Largest `n` that `receive_exact` accepts, and with framing the
+    /// largest packet. At least 1. The buffer
     /// grows as the bytes arrive, by doubling, so a large `n` on a quiet
     /// socket takes no memory for what has not come: it holds at most
-    /// about twice what has come, plus 2 MiB.
+    /// about twice what has come, plus 2 MiB. An unfinished frame waits in
+    /// the buffer, so a server open to peers it does not trust bounds what
+    /// they can make it hold (connections times this) by lowering it to
+    /// its largest real packet.
     ///
     /// ```
     /// let b = renoise_socket::ClientBuilder::new().max_receive_size(1 << 20);
