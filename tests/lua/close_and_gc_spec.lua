@@ -168,6 +168,21 @@ describe("finalizers that use the client while it receives", function()
   end)
 end)
 
+describe("finalizers at exit", function()
+  it("may make servers, clients and OSC messages while the interpreter closes", function()
+    -- LuaJIT unloads C modules in lua_close before it runs the finalizers
+    -- of objects that other finalizers made there (a crash in code no
+    -- longer mapped, before the module was linked "nodelete").
+    local script = (debug.getinfo(1, "S").source:match("^@(.*)/") or ".")
+      .. "/scenarios/finalizers_at_exit.lua"
+    local p = assert(io.popen(("timeout 30 %s %s 2>&1; echo \"status=$?\""):format(H.interpreter(), script)))
+    local out = p:read("*a")
+    p:close()
+    assert.is_truthy(out:find("^exit\n"), out)
+    assert.is_truthy(out:find("status=0", 1, true), out)
+  end)
+end)
+
 describe("to-be-closed clients (__close)", function()
   after_each(H.cleanup)
 
