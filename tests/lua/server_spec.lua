@@ -840,6 +840,109 @@ describe("create_server", function()
       a:close(); b:close()
     end)
 
+    it("a callback that calls wait without end meets a nesting limit, reported as its error", function()
+      -- Unbounded, the C stack would overflow: Lua 5.1 and 5.4 raise
+      -- errors that get lost on the way out, LuaJIT crashes.
+      local s = server("127.0.0.1", 0)
+      local got, errors = {}, {}
+      s:run({
+        socket_message = function(_, m)
+          got[#got + 1] = m
+          s:wait(0)
+        end,
+        socket_error = function(e) errors[#errors + 1] = e end,
+      })
+      local clients = {}
+      for i = 1, 40 do
+        clients[i] = client(s.local_port)
+        clients[i]:send("m" .. i)
+      end
+      assert.is_true(pump(s, function() return #got == 40 end), #got .. " of 40 messages")
+      table.sort(got)
+      local want = {}
+      for i = 1, 40 do want[i] = "m" .. i end
+      table.sort(want)
+      assert.are.same(want, got)
+      assert.is_true(#errors > 0, "no wait met the limit")
+      assert.is_truthy(tostring(errors[1]):find("wait nested 32 deep", 1, true), tostring(errors[1]))
+      for _, c in ipairs(clients) do c:close() end
+    end)
+
+    it("a notifier whose __index calls wait loses no message and no error", function()
+      -- The lookup of socket_message that decides whether wait reads must
+      -- not swallow what a wait inside it dispatched: such a wait raises.
+      local s = server("127.0.0.1", 0)
+      local got, inner = {}, {}
+      local notifier = setmetatable({}, {
+        __index = function(_, key)
+          local ok, e = pcall(s.wait, s, 0)
+          if not ok then inner[#inner + 1] = e end
+          if key == "socket_message" then
+            return function(_, _, m) got[#got + 1] = m end
+          end
+        end,
+      })
+      s:run(notifier)
+      local a, b = client(s.local_port), client(s.local_port)
+      a:send("1"); b:send("2")
+      assert.is_true(pump(s, function() return #got == 2 end), #got .. " of 2 messages")
+      table.sort(got)
+      assert.are.same({ "1", "2" }, got)
+      assert.is_truthy(inner[1] and inner[1]:find("asks its notifier for socket_message", 1, true),
+        tostring(inner[1]))
+      a:close(); b:close()
+    end)
+
+    it("keeps an event whose callback's arguments could not be made; the next wait gives it", function()
+      -- A wait called with the Lua stack nearly full fails to push the
+      -- callback's arguments ("stack overflow"): the event goes back to the
+      -- front of the queue. (Lua 5.1 grows its stack without that limit.)
+      local s = server("127.0.0.1", 0)
+      local got = {}
+      s:run({ socket_message = function(_, m) got[#got + 1] = m end })
+      local c = client(s.local_port)
+      assert.is_true(pump(s, function() return s.is_open end))
+      local unpack = table.unpack or unpack
+      local filler = {}
+      for i = 1, 400 do filler[i] = i end
+      local function h(...) return s:wait(0) end
+      local function g(n, k)
+        if n == 0 then return h(unpack(filler, 1, k)) end
+        local a1, a2, a3, a4, a5, a6, a7, a8, a9, a10 = 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
+        return (g(n - 1, k)) or a1 or a2 or a3 or a4 or a5 or a6 or a7 or a8 or a9 or a10
+      end
+      local function fits(n, k) return (pcall(g, n, k)) end
+      -- The deepest call of wait that runs with nothing to dispatch.
+      local n = 0
+      while n < 1e6 and fits(n * 2 + 1, 0) do n = n * 2 + 1 end
+      local lo, hi = n, n * 2 + 1
+      while hi - lo > 1 do
+        local m = math.floor((lo + hi) / 2)
+        if fits(m, 0) then lo = m else hi = m end
+      end
+      local k = 0
+      while k < 400 and fits(lo, k + 1) do k = k + 1 end
+      -- Now one message to dispatch, and calls ever less deep until one runs.
+      c:send("kept")
+      H.sleep(100)
+      local failed, ran = 0, false
+      for nn = lo, math.max(lo - 3, 0), -1 do
+        for kk = (nn == lo and k or 40), 0, -1 do
+          local ok, e = pcall(g, nn, kk)
+          if ok then ran = true break end
+          if tostring(e):find("SocketServer:wait", 1, true) then failed = failed + 1 end
+        end
+        if ran then break end
+      end
+      assert.is_true(ran)
+      assert.is_true(pump(s, function() return #got == 1 end), "the message was lost")
+      assert.are.same({ "kept" }, got)
+      if _VERSION ~= "Lua 5.1" and not jit then
+        assert.is_true(failed > 0, "no wait failed to push its arguments")
+      end
+      c:close()
+    end)
+
     it("garbage collection closes the server and frees the port", function()
       local port
       do

@@ -20,9 +20,12 @@
 //! - the events of a poll are moved straight into the userdata's queue;
 //! - the event being dispatched is moved into a *holder*: a fresh userdata
 //!   on this call's stack, reachable from nowhere else, whose `__gc` drops
-//!   it. Arguments are pushed from it; if anything raises, the collector
-//!   frees it. No other code (a nested `wait`, a finalizer that closes the
-//!   server) can reach it, so borrowing from it across Lua calls is safe;
+//!   it. Arguments are pushed from it. The body of `wait` runs under
+//!   `lua_pcall`; if anything raises before the callback has the event
+//!   (out of memory, a full Lua stack), the `wait` entry puts the event
+//!   back at the front of the queue and re-raises. No other code (a nested
+//!   `wait`, a finalizer that closes the server) can reach the holder, so
+//!   borrowing from it across Lua calls is safe;
 //! - the server userdata is reached through a raw pointer, re-borrowed
 //!   briefly after every call into Lua (a callback may stop, close, or
 //!   `wait` on the same server);
@@ -68,6 +71,13 @@ struct Srv {
     /// Events polled and not dispatched yet (kept across `stop` / `run`,
     /// and when a callback error is re-raised from `wait`).
     queue: VecDeque<Event>,
+    /// `wait` calls of this server running now, one inside another's
+    /// callback (see [`MAX_NESTED_WAITS`]).
+    depth: u32,
+    /// `wait` is asking the notifier whether it has a `socket_message`:
+    /// a `wait` from inside that lookup (a class instance's `__index`)
+    /// raises, since an error it met would be taken for the lookup's.
+    probing: bool,
     protocol: Protocol,
     local: SocketAddr,
     /// For the `SocketClient`s of accepted connections.
@@ -212,7 +222,102 @@ const RERAISE: c_int = -1;
 
 method!(run, "run", run_body);
 method!(stop, "stop", stop_body);
-method!(wait, "wait", wait_body);
+
+/// Most `wait` calls of one server running at once, one inside another's
+/// callback. A callback (or a notifier's `__index`) that calls `wait` on
+/// its own server without end would otherwise overflow the C stack: Lua
+/// 5.1 and 5.4 then raise errors that may be dropped on the way out, and
+/// LuaJIT crashes.
+const MAX_NESTED_WAITS: u32 = 32;
+
+/// `server:wait(timeout_ms)`: checks its arguments, then runs
+/// [`wait_body`] under `lua_pcall`, so that whatever is raised inside (out
+/// of memory, the nesting limit of a `wait` within) leaves the server
+/// consistent before it goes on: the nesting count goes back, and an event
+/// whose callback's arguments could not be made goes back to the front of
+/// the queue, to be dispatched first by the next `wait` (never lost).
+unsafe extern "C-unwind" fn wait(l: *mut lua_State) -> c_int {
+    let p = match wait_check(l) {
+        Ok(p) => p,
+        Err(fail) => raise(
+            l,
+            Callee {
+                name: "wait",
+                method: true,
+            },
+            fail,
+        ),
+    };
+    ffi::lua_settop(l, 2);
+    // The holder (3) lives on this frame, so it outlives the protected call.
+    let h = ffi::lua_newuserdata(l, std::mem::size_of::<Holder>()).cast::<Holder>();
+    std::ptr::write(h, Holder(Vec::new()));
+    ffi::lua_pushvalue(l, ffi::lua_upvalueindex(UP_HOLDER_MT));
+    ffi::lua_setmetatable(l, -2);
+    ffi::lua_pushvalue(l, ffi::lua_upvalueindex(UP_SERVER_MT));
+    ffi::lua_pushvalue(l, ffi::lua_upvalueindex(UP_CLIENT_MT));
+    ffi::lua_pushvalue(l, ffi::lua_upvalueindex(UP_HOLDER_MT));
+    ffi::lua_pushcclosure(l, wait_protected, 3);
+    ffi::lua_pushvalue(l, 1);
+    ffi::lua_pushvalue(l, 2);
+    ffi::lua_pushvalue(l, 3);
+    (*p).depth += 1;
+    let status = ffi::lua_pcall(l, 3, 0, 0);
+    // `p` is still the server: `self` (1) keeps the userdata alive.
+    let srv = &mut *p;
+    srv.depth -= 1;
+    if status == ffi::LUA_OK {
+        return 0;
+    }
+    if let Some(ev) = (*h).0.pop() {
+        if srv.is_open() {
+            srv.queue.push_front(ev);
+        } else {
+            let _ = guard(move || drop(ev));
+        }
+    }
+    ffi::lua_error(l)
+}
+
+/// The checks of `wait` before it runs: `self`, the timeout, an open
+/// server, and the nesting rules.
+unsafe fn wait_check(l: *mut lua_State) -> Result<*mut Srv, Fail> {
+    let p = this(l)?;
+    timeout_at(l, 2)?;
+    let srv = &*p;
+    if !srv.is_open() {
+        return Err(closed());
+    }
+    if srv.probing {
+        return Err(Fail::error(
+            "wait called while the server asks its notifier for socket_message \
+             (from the notifier's __index?)",
+        ));
+    }
+    if srv.depth >= MAX_NESTED_WAITS {
+        return Err(Fail::error(format_args!(
+            "wait nested {MAX_NESTED_WAITS} deep: a callback of this server (or its \
+             notifier's __index) calls wait on it without end"
+        )));
+    }
+    Ok(p)
+}
+
+/// The body of `wait` under `lua_pcall` (`self`, timeout, holder).
+unsafe extern "C-unwind" fn wait_protected(l: *mut lua_State) -> c_int {
+    match wait_body(l) {
+        Ok(RERAISE) => ffi::lua_error(l),
+        Ok(n) => n,
+        Err(fail) => raise(
+            l,
+            Callee {
+                name: "wait",
+                method: true,
+            },
+            fail,
+        ),
+    }
+}
 method!(close, "close", close_body);
 method!(index, "__index", index_body);
 method!(newindex, "__newindex", newindex_body);
@@ -295,6 +400,8 @@ unsafe fn create_server_body(l: *mut lua_State) -> Result<c_int, Fail> {
             running: false,
             reads: false,
             queue: VecDeque::new(),
+            depth: 0,
+            probing: false,
             protocol,
             local: SocketAddr::from(([0, 0, 0, 0], port)),
             max_receive_size: opts.max_receive_size,
@@ -463,8 +570,10 @@ unsafe fn wait_body(l: *mut lua_State) -> Result<c_int, Fail> {
         return Ok(0);
     }
     let deadline = Instant::now().checked_add(timeout);
-    ffi::lua_settop(l, 2);
-    let state = push_state(l)?; // 3
+    ffi::lua_settop(l, 3);
+    // The holder, made by `wait`.
+    let h = ffi::lua_touserdata(l, 3).cast::<Holder>();
+    let state = push_state(l)?; // 4
     if !(*p).reads {
         // Without a `socket_message` the bytes would be read and dropped:
         // they are left to the program's own `receive` calls (a
@@ -473,7 +582,9 @@ unsafe fn wait_body(l: *mut lua_State) -> Result<c_int, Fail> {
         // later. A lookup that raises counts as having one.
         ffi::lua_pushcfunction(l, has_message_cb);
         ffi::lua_getfield(l, state, c"notifier".as_ptr());
+        (*p).probing = true;
         let reads = ffi::lua_pcall(l, 1, 1, 0) != 0 || ffi::lua_toboolean(l, -1) != 0;
+        (*p).probing = false;
         ffi::lua_settop(l, state);
         let srv = &mut *p;
         srv.reads = reads;
@@ -481,11 +592,6 @@ unsafe fn wait_body(l: *mut lua_State) -> Result<c_int, Fail> {
             server.read_connections(reads);
         }
     }
-    // The holder: 4.
-    let h = ffi::lua_newuserdata(l, std::mem::size_of::<Holder>()).cast::<Holder>();
-    std::ptr::write(h, Holder(Vec::new()));
-    ffi::lua_pushvalue(l, ffi::lua_upvalueindex(UP_HOLDER_MT));
-    ffi::lua_setmetatable(l, -2);
     let base = ffi::lua_gettop(l);
 
     // Polls left once the deadline has passed: one, and once one more
