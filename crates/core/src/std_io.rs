@@ -121,9 +121,10 @@ impl Client {
 /// client never reads as a clean end. On UDP a read returns (part of) one
 /// datagram. A client with OSC framing refuses (`Unsupported`): its
 /// stream is packets, which [`receive_all`](Client::receive_all) hands out
-/// whole. A `Client` is one object (no `try_clone`): read and write it
-/// from one thread, or share a server's [`Connection`](crate::Connection),
-/// which locks.
+/// whole. `Read` and `Write` take `&mut self`: to read in one thread and
+/// write in another, give the second a clone
+/// ([`try_clone`](Client::try_clone)), or share a server's
+/// [`Connection`](crate::Connection), which locks.
 ///
 /// ```
 /// use std::io::{BufRead, BufReader, Write};
