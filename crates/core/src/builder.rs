@@ -243,9 +243,32 @@ impl ClientBuilder {
     pub fn connect(&self, host: &str, port: u16) -> Result<Client> {
         let start = std::time::Instant::now();
         let addrs = connect::resolve(host, port, self.connect_timeout)?;
+        self.connect_to(&addrs, start)
+    }
+
+    /// Connects to `addr`: no name to resolve (for an address a program
+    /// already holds, such as a `UdpPeer`'s or a listener's).
+    ///
+    /// ```no_run
+    /// use std::net::SocketAddr;
+    /// let addr: SocketAddr = "[::1]:8000".parse()?;
+    /// let c = renoise_socket::ClientBuilder::new().connect_addr(addr)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn connect_addr(&self, addr: SocketAddr) -> Result<Client> {
+        let start = std::time::Instant::now();
+        if addr.port() == 0 {
+            return Err(crate::Error::InvalidArgument(
+                "port must be between 1 and 65535, got 0".into(),
+            ));
+        }
+        self.connect_to(&[addr], start)
+    }
+
+    fn connect_to(&self, addrs: &[SocketAddr], start: std::time::Instant) -> Result<Client> {
         let (sock, peer) = match self.protocol {
-            Protocol::Tcp => connect::tcp(&addrs, self.connect_timeout, start)?,
-            Protocol::Udp => connect::udp(&addrs)?,
+            Protocol::Tcp => connect::tcp(addrs, self.connect_timeout, start)?,
+            Protocol::Udp => connect::udp(addrs)?,
         };
         Client::from_socket(sock, self.clone(), Some(peer))
     }

@@ -244,6 +244,18 @@ impl Client {
         ClientBuilder::new().connect(host, port)
     }
 
+    /// Connects over TCP to `addr` with the default options, with no name
+    /// to resolve.
+    ///
+    /// ```no_run
+    /// let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 8080));
+    /// let c = renoise_socket::Client::connect_addr(addr)?;
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn connect_addr(addr: SocketAddr) -> Result<Client> {
+        ClientBuilder::new().connect_addr(addr)
+    }
+
     /// Options for [`Client`]: protocol, timeouts, size limits.
     ///
     /// ```no_run
