@@ -303,21 +303,9 @@ unsafe fn wait_check(l: *mut lua_State) -> Result<*mut Srv, Fail> {
     Ok(p)
 }
 
-/// The body of `wait` under `lua_pcall` (`self`, timeout, holder).
-unsafe extern "C-unwind" fn wait_protected(l: *mut lua_State) -> c_int {
-    match wait_body(l) {
-        Ok(RERAISE) => ffi::lua_error(l),
-        Ok(n) => n,
-        Err(fail) => raise(
-            l,
-            Callee {
-                name: "wait",
-                method: true,
-            },
-            fail,
-        ),
-    }
-}
+// The body of `wait`, called by it under `lua_pcall` (`self`, timeout,
+// holder).
+method!(wait_protected, "wait", wait_body);
 method!(close, "close", close_body);
 method!(index, "__index", index_body);
 method!(newindex, "__newindex", newindex_body);
