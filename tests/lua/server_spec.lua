@@ -868,6 +868,44 @@ describe("create_server", function()
       for _, c in ipairs(clients) do c:close() end
     end)
 
+    it("the nesting limit counts the waits of every server (they share the C stack)", function()
+      -- A ring of three servers whose callbacks each wait on the next one:
+      -- counted per server, 3 x 32 levels would overflow the C stack of
+      -- Lua 5.1 and 5.4 (at about 49), and callbacks would never run.
+      local ring, got, errors = {}, {}, {}
+      for i = 1, 3 do ring[i] = server("127.0.0.1", 0) end
+      for i = 1, 3 do
+        local nxt = ring[i % 3 + 1]
+        ring[i]:run({
+          socket_message = function(_, m)
+            got[#got + 1] = m
+            nxt:wait(0)
+          end,
+          socket_error = function(e) errors[#errors + 1] = e end,
+        })
+      end
+      local clients, want = {}, {}
+      for i = 1, 3 do
+        for j = 1, 25 do
+          local c = client(ring[i].local_port)
+          clients[#clients + 1] = c
+          c:send(i .. "." .. j)
+          want[#want + 1] = i .. "." .. j
+        end
+      end
+      assert.is_true(pump(ring[1], function()
+        ring[2]:wait(0); ring[3]:wait(0)
+        return #got == #want
+      end, 5000), #got .. " of " .. #want .. " messages")
+      table.sort(got); table.sort(want)
+      assert.are.same(want, got)
+      assert.is_true(#errors > 0, "no wait met the limit")
+      for _, e in ipairs(errors) do
+        assert.is_truthy(tostring(e):find("wait nested 32 deep", 1, true), tostring(e))
+      end
+      for _, c in ipairs(clients) do c:close() end
+    end)
+
     it("a notifier whose __index calls wait loses no message and no error", function()
       -- The lookup of socket_message that decides whether wait reads must
       -- not swallow what a wait inside it dispatched: such a wait raises.

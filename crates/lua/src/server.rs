@@ -44,6 +44,7 @@ use crate::raw::{
 };
 use mlua::ffi::{self, lua_CFunction, lua_State};
 use renoise_socket::{ClientBuilder, Error, Event, Peer, Protocol, Server, ServerBuilder};
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::ffi::{c_int, c_void, CStr};
 use std::net::SocketAddr;
@@ -71,13 +72,6 @@ struct Srv {
     /// Events polled and not dispatched yet (kept across `stop` / `run`,
     /// and when a callback error is re-raised from `wait`).
     queue: VecDeque<Event>,
-    /// `wait` calls of this server running now, one inside another's
-    /// callback (see [`MAX_NESTED_WAITS`]).
-    depth: u32,
-    /// `wait` is asking the notifier whether it has a `socket_message`:
-    /// a `wait` from inside that lookup (a class instance's `__index`)
-    /// raises, since an error it met would be taken for the lookup's.
-    probing: bool,
     protocol: Protocol,
     local: SocketAddr,
     /// For the `SocketClient`s of accepted connections.
@@ -223,12 +217,23 @@ const RERAISE: c_int = -1;
 method!(run, "run", run_body);
 method!(stop, "stop", stop_body);
 
-/// Most `wait` calls of one server running at once, one inside another's
-/// callback. A callback (or a notifier's `__index`) that calls `wait` on
-/// its own server without end would otherwise overflow the C stack: Lua
-/// 5.1 and 5.4 then raise errors that may be dropped on the way out, and
+/// Most `wait` calls running at once on one thread, one inside another's
+/// callback, of one server or of several (they share the C stack). A
+/// callback (or a notifier's `__index`) that calls `wait` without end
+/// would otherwise overflow the C stack: Lua 5.1 and 5.4 (at about 49
+/// levels) then raise errors that may be dropped on the way out, and
 /// LuaJIT crashes.
 const MAX_NESTED_WAITS: u32 = 32;
+
+thread_local! {
+    /// `wait` calls running now on this thread (see [`MAX_NESTED_WAITS`]).
+    static DEPTH: Cell<u32> = const { Cell::new(0) };
+    /// A `wait` on this thread is asking its notifier whether it has a
+    /// `socket_message`: a `wait` from inside that lookup (a class
+    /// instance's `__index`) raises, since an error it met would be taken
+    /// for the lookup's own.
+    static PROBING: Cell<bool> = const { Cell::new(false) };
+}
 
 /// `server:wait(timeout_ms)`: checks its arguments, then runs
 /// [`wait_body`] under `lua_pcall`, so that whatever is raised inside (out
@@ -261,11 +266,11 @@ unsafe extern "C-unwind" fn wait(l: *mut lua_State) -> c_int {
     ffi::lua_pushvalue(l, 1);
     ffi::lua_pushvalue(l, 2);
     ffi::lua_pushvalue(l, 3);
-    (*p).depth += 1;
+    DEPTH.set(DEPTH.get() + 1);
     let status = ffi::lua_pcall(l, 3, 0, 0);
+    DEPTH.set(DEPTH.get() - 1);
     // `p` is still the server: `self` (1) keeps the userdata alive.
     let srv = &mut *p;
-    srv.depth -= 1;
     if status == ffi::LUA_OK {
         return 0;
     }
@@ -288,16 +293,16 @@ unsafe fn wait_check(l: *mut lua_State) -> Result<*mut Srv, Fail> {
     if !srv.is_open() {
         return Err(closed());
     }
-    if srv.probing {
+    if PROBING.get() {
         return Err(Fail::error(
             "wait called while the server asks its notifier for socket_message \
              (from the notifier's __index?)",
         ));
     }
-    if srv.depth >= MAX_NESTED_WAITS {
+    if DEPTH.get() >= MAX_NESTED_WAITS {
         return Err(Fail::error(format_args!(
-            "wait nested {MAX_NESTED_WAITS} deep: a callback of this server (or its \
-             notifier's __index) calls wait on it without end"
+            "wait nested {MAX_NESTED_WAITS} deep: a server's callback (or its \
+             notifier's __index) calls wait without end"
         )));
     }
     Ok(p)
@@ -388,8 +393,6 @@ unsafe fn create_server_body(l: *mut lua_State) -> Result<c_int, Fail> {
             running: false,
             reads: false,
             queue: VecDeque::new(),
-            depth: 0,
-            probing: false,
             protocol,
             local: SocketAddr::from(([0, 0, 0, 0], port)),
             max_receive_size: opts.max_receive_size,
@@ -570,9 +573,9 @@ unsafe fn wait_body(l: *mut lua_State) -> Result<c_int, Fail> {
         // later. A lookup that raises counts as having one.
         ffi::lua_pushcfunction(l, has_message_cb);
         ffi::lua_getfield(l, state, c"notifier".as_ptr());
-        (*p).probing = true;
+        PROBING.set(true);
         let reads = ffi::lua_pcall(l, 1, 1, 0) != 0 || ffi::lua_toboolean(l, -1) != 0;
-        (*p).probing = false;
+        PROBING.set(false);
         ffi::lua_settop(l, state);
         let srv = &mut *p;
         srv.reads = reads;
@@ -695,6 +698,12 @@ unsafe fn dispatch(
         }
         _ => Call::None,
     };
+    if let Call::Some(name, _) = call {
+        // The last push that may raise (out of memory) while the event is
+        // still in the holder, to be put back.
+        ffi::lua_pushstring(l, name.as_ptr());
+        ffi::lua_insert(l, func + 2);
+    }
     // The arguments are Lua values now: free the event early.
     let ev = (*h).0.pop();
     guard(move || drop(ev))?;
@@ -704,8 +713,6 @@ unsafe fn dispatch(
     if ffi::lua_type(l, func + 1) == ffi::LUA_TNIL {
         return Ok(true); // `close` from a finalizer: no notifier any more
     }
-    ffi::lua_pushstring(l, name.as_ptr());
-    ffi::lua_insert(l, func + 2);
     if ffi::lua_pcall(l, 2 + nargs, 0, 0) == ffi::LUA_OK {
         return Ok(true);
     }
