@@ -127,17 +127,11 @@ describe("finalizers that use the client while it receives", function()
   -- any finalizer, which may use the very client whose bytes are being
   -- copied. Run in a child interpreter (scenarios/), whose small heap makes
   -- the collector run often.
-  local script = (debug.getinfo(1, "S").source:match("^@(.*)/") or ".")
-    .. "/scenarios/finalizer_during_receive.lua"
-
   local function scenario(act, read_ahead)
     local data = act == "slip-send" and "sendslip:400:600" or "sendlines:3000:2008"
     local peer = H.peer({ data, "sleep:5000" }, { lifetime = 30 })
-    local cmd = ("timeout 60 %s %s %d %s %d 2>&1"):format(
-      H.interpreter(), script, peer.port, act, read_ahead)
-    local p = assert(io.popen(cmd))
-    local out = p:read("*a")
-    p:close()
+    local out = H.scenario("finalizer_during_receive.lua",
+      ("%d %s %d"):format(peer.port, act, read_ahead), nil, 60)
     local r = {}
     for k, v in out:gmatch("(%a+)=(%S+)") do r[k] = v end
     assert(r.intact, "the scenario failed: " .. out)
@@ -173,13 +167,9 @@ describe("finalizers at exit", function()
     -- LuaJIT unloads C modules in lua_close before it runs the finalizers
     -- of objects that other finalizers made there (a crash in code no
     -- longer mapped, before the module was linked "nodelete").
-    local script = (debug.getinfo(1, "S").source:match("^@(.*)/") or ".")
-      .. "/scenarios/finalizers_at_exit.lua"
-    local p = assert(io.popen(("timeout 30 %s %s 2>&1; echo \"status=$?\""):format(H.interpreter(), script)))
-    local out = p:read("*a")
-    p:close()
+    local out, status = H.scenario("finalizers_at_exit.lua")
     assert.is_truthy(out:find("^exit\n"), out)
-    assert.is_truthy(out:find("status=0", 1, true), out)
+    assert.are.equal(0, status, out)
   end)
 end)
 

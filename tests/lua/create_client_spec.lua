@@ -96,11 +96,7 @@ describe("create_client", function()
   end)
 
   it("out of file descriptors: returns a message that says so, for a name too", function()
-    local script = (debug.getinfo(1, "S").source:match("^@(.*)/") or ".")
-      .. "/scenarios/out_of_descriptors.lua"
-    local p = assert(io.popen(("ulimit -n 32 && timeout 30 %s %s 2>&1"):format(H.interpreter(), script)))
-    local out = p:read("*a")
-    p:close()
+    local out = H.scenario("out_of_descriptors.lua", nil, "ulimit -n 32 &&")
     local n = 0
     for host, c, e in out:gmatch("([^|\n]+)|([^|\n]+)|([^\n]*)") do
       n = n + 1

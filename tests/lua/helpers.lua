@@ -54,6 +54,21 @@ local function shell_quote(s)
 end
 H.shell_quote = shell_quote
 
+-- Runs scenarios/NAME in a child process of this interpreter, with the
+-- words of ARGS (a string) and after the shell commands PREFIX (such as
+-- "ulimit -n 32 &&"), for at most 30 s (or SECONDS). Returns its output
+-- (stdout and stderr) and its exit status, which io.popen's close does not
+-- give in Lua 5.1.
+function H.scenario(name, args, prefix, seconds)
+  local cmd = ("%s timeout %d %s %s %s 2>&1; echo \"status=$?\""):format(prefix or "",
+    seconds or 30, H.interpreter(), shell_quote(here .. "/scenarios/" .. name), args or "")
+  local p = assert(io.popen(cmd))
+  local out = p:read("*a")
+  p:close()
+  local body, status = out:match("^(.-)status=(%d+)\n?$")
+  return body or out, tonumber(status)
+end
+
 function H.hex_decode(hex)
   return (hex:gsub("%x%x", function(h) return string.char(tonumber(h, 16)) end))
 end

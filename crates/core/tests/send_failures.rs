@@ -137,6 +137,18 @@ fn lazy_reader(host: &str) -> (u16, mpsc::Sender<()>, JoinHandle<Vec<u8>>) {
     (port, tx, peer)
 }
 
+/// A client of `host:port` with a fixed send buffer of `bytes` (no
+/// autotuning up to 4 MiB, so the pipe fills when a test needs it to) and
+/// the send timeout `timeout`.
+fn with_send_buffer(host: &str, port: u16, bytes: usize, timeout: Duration) -> Client {
+    let stream = TcpStream::connect((host, port)).unwrap();
+    SockRef::from(&stream).set_send_buffer_size(bytes).unwrap();
+    ClientBuilder::new()
+        .send_timeout(Some(timeout))
+        .from_tcp_stream(stream)
+        .unwrap()
+}
+
 #[test]
 fn peer_that_never_reads_stalls_a_big_send() {
     for host in LOOPBACKS {
@@ -195,15 +207,8 @@ fn a_slow_reader_that_keeps_reading_is_progress() {
                         thread::sleep(ms(10));
                     }
                 });
-                let stream = TcpStream::connect((host, port)).unwrap();
-                // Fixed (no autotuning): the kernel doubles it to 512 KiB.
-                SockRef::from(&stream)
-                    .set_send_buffer_size(256 << 10)
-                    .unwrap();
-                let mut c = ClientBuilder::new()
-                    .send_timeout(Some(ms(150)))
-                    .from_tcp_stream(stream)
-                    .unwrap();
+                // The kernel doubles the buffer to 512 KiB.
+                let mut c = with_send_buffer(host, port, 256 << 10, ms(150));
                 let data: Vec<u8> = (0..768u32 << 10).map(|i| (i % 251) as u8).collect();
                 if let Err(e) = c.send(&data) {
                     panic!("{host}: the peer never stopped reading, yet {e}");
@@ -223,14 +228,7 @@ fn full_pipe_with_nothing_written_is_a_timeout_and_stays_open() {
         // about 100 KiB, so it fills after a fraction of a second of one-byte
         // sends. (Much smaller buffers make each one-byte send wait for an
         // ACK instead, so the pipe never fills.)
-        let stream = TcpStream::connect((host, port)).unwrap();
-        SockRef::from(&stream)
-            .set_send_buffer_size(64 << 10)
-            .unwrap();
-        let mut c = ClientBuilder::new()
-            .send_timeout(Some(ms(200)))
-            .from_tcp_stream(stream)
-            .unwrap();
+        let mut c = with_send_buffer(host, port, 64 << 10, ms(200));
         // One-byte sends either go in whole or not at all, so the send that
         // finds the pipe full has written nothing.
         let mut sent: Vec<u8> = Vec::new();
