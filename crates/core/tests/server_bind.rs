@@ -238,3 +238,31 @@ fn an_unspecified_address_given_by_name_is_reported_as_given() {
         assert_eq!(server.local_addr().ip().to_string(), reported);
     }
 }
+
+#[test]
+fn a_socket_address_binds_as_its_ip_literal_does() {
+    for (ip, shown) in [("127.0.0.1", "127.0.0.1"), ("::1", "::1"), ("::", "::")] {
+        let addr = std::net::SocketAddr::new(ip.parse().unwrap(), 0);
+        let mut server = renoise_socket::ServerBuilder::new()
+            .bind_addr(addr)
+            .unwrap();
+        assert_eq!(server.local_address(), shown);
+        assert_eq!(server.local_addr().ip(), addr.ip());
+        let port = server.local_port();
+        assert_ne!(port, 0);
+        let host = if ip == "::" { "::1" } else { ip };
+        let mut c = Client::connect(host, port).unwrap();
+        c.send(b"hi").unwrap();
+        let mut got = Vec::new();
+        let start = std::time::Instant::now();
+        while got.is_empty() && start.elapsed() < Duration::from_secs(5) {
+            for e in server.poll(Duration::from_millis(50)).unwrap() {
+                if let Event::Message { data, .. } = e {
+                    got.extend_from_slice(&data);
+                }
+            }
+        }
+        assert_eq!(got, b"hi", "{ip}");
+        server.close();
+    }
+}

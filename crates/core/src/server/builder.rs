@@ -187,4 +187,19 @@ impl ServerBuilder {
     pub fn bind(&self, address: Option<&str>, port: u16) -> Result<Server> {
         Server::from_builder(self, address, port)
     }
+
+    /// Binds to `addr`, as [`bind`](Self::bind) does to its IP literal:
+    /// nothing to resolve; an unspecified address (`0.0.0.0`, `[::]`) is
+    /// reported as given.
+    ///
+    /// ```
+    /// use std::net::SocketAddr;
+    /// let addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    /// let server = renoise_socket::ServerBuilder::new().bind_addr(addr)?;
+    /// assert_eq!(server.local_address(), "127.0.0.1");
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn bind_addr(&self, addr: std::net::SocketAddr) -> Result<Server> {
+        self.bind(Some(&addr.ip().to_string()), addr.port())
+    }
 }
