@@ -259,11 +259,7 @@ impl ClientBuilder {
     /// ```
     pub fn connect_addr(&self, addr: SocketAddr) -> Result<Client> {
         let start = std::time::Instant::now();
-        if addr.port() == 0 {
-            return Err(crate::Error::InvalidArgument(
-                "port must be between 1 and 65535, got 0".into(),
-            ));
-        }
+        connect::check_port(addr.port())?;
         self.connect_to(&[addr], start)
     }
 

@@ -1349,14 +1349,10 @@ impl Client {
 }
 
 impl Client {
-    /// A TCP send found the peer gone: closed for sending, and still
-    /// readable (see [`Client::can_receive`]) if the peer's last bytes are
-    /// unread; with nothing left to deliver the socket goes at once and the
-    /// next receive says so.
-    #[cold]
     /// Closes a stream a send left half-written. With clones, closing
     /// this descriptor alone would let another clone's next send follow
     /// the cut-off message: the connection is shut down for all of them.
+    #[cold]
     fn break_stream(&mut self) {
         if self.cloned.load(Ordering::Relaxed) {
             if let Some(sock) = &self.sock {
@@ -1366,6 +1362,11 @@ impl Client {
         self.close();
     }
 
+    /// A TCP send found the peer gone: closed for sending, and still
+    /// readable (see [`Client::can_receive`]) if the peer's last bytes are
+    /// unread; with nothing left to deliver the socket goes at once and the
+    /// next receive says so.
+    #[cold]
     fn peer_gone_while_sending(&mut self) -> Error {
         let unread = !self.buf.is_empty()
             || self
@@ -1396,10 +1397,10 @@ fn peek(sock: &Socket) -> io::Result<usize> {
 /// drained, which a reader that never stops but reads slowly (80 KB/s
 /// against a 4 MiB buffer) takes longer than the timeout to do. So the
 /// wait looks, a few times per timeout, at how much of what was sent the
-/// peer has not acknowledged yet (`SIOCOUTQ`, alias `TIOCOUTQ`), and every drop in it starts
-/// the timeout again. Out of line: otherwise the compiler hoists its
-/// millisecond conversion (a 128-bit division) into every send, full
-/// socket or not.
+/// peer has not acknowledged yet (`SIOCOUTQ`, alias `TIOCOUTQ`), and
+/// every drop in it starts the timeout again. Out of line: otherwise the
+/// compiler hoists its millisecond conversion (a 128-bit division) into
+/// every send, full socket or not.
 #[cold]
 #[inline(never)]
 fn wait_writable(sock: &Socket, timeout: Option<Duration>) -> io::Result<bool> {

@@ -14,11 +14,7 @@ use std::time::{Duration, Instant};
 /// for connecting).
 pub(crate) fn resolve(host: &str, port: u16, timeout: Duration) -> Result<Vec<SocketAddr>> {
     let timeout = timeout.max(Duration::from_millis(1));
-    if port == 0 {
-        return Err(Error::InvalidArgument(
-            "port must be between 1 and 65535, got 0".into(),
-        ));
-    }
+    check_port(port)?;
     // "[::1]" is how people write IPv6 literals next to a port.
     let name = host
         .strip_prefix('[')
@@ -59,6 +55,16 @@ pub(crate) fn resolve(host: &str, port: u16, timeout: Duration) -> Result<Vec<So
             _ => Err(unknown()),
         },
     }
+}
+
+/// Port 0 cannot be connected to.
+pub(crate) fn check_port(port: u16) -> Result<()> {
+    if port == 0 {
+        return Err(Error::InvalidArgument(
+            "port must be between 1 and 65535, got 0".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// A lookup that failed for a reason of the system's, not of the name.
