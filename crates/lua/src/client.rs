@@ -93,6 +93,17 @@ enum Sock {
 // Lua aligns userdata memory to at least 8 bytes on every supported target.
 const _: () = assert!(std::mem::align_of::<Ud>() <= 8);
 
+/// A server socket's address `actual` as the core reports it (`shown`,
+/// its `local_address()` text): a server on every interface is a
+/// dual-stack `[::]` that says `0.0.0.0`, as in Renoise. Only an
+/// unspecified address can differ, so only then is the text made.
+pub(crate) fn reported(actual: SocketAddr, shown: impl FnOnce() -> String) -> SocketAddr {
+    if !actual.ip().is_unspecified() {
+        return actual;
+    }
+    SocketAddr::new(shown().parse().unwrap_or(actual.ip()), actual.port())
+}
+
 impl Ud {
     /// The fields every `Ud` starts with.
     fn of(client: Sock, local: SocketAddr, peer: SocketAddr, protocol: Protocol, max: usize) -> Ud {
@@ -127,14 +138,11 @@ impl Ud {
         Ud::of(sock, local, peer, protocol, max_receive_size)
     }
 
-    /// The sender-only socket of a UDP server's message. `server_local` is
-    /// the server's `local_address` and port: an every-interface socket
-    /// (`[::]`) is `0.0.0.0` there, and its senders say the same.
-    pub(crate) fn sender(peer: UdpPeer, server_local: SocketAddr) -> Ud {
-        let (mut local, to) = (peer.local_addr(), peer.peer_addr());
-        if local.ip().is_unspecified() && local.port() == server_local.port() {
-            local = server_local;
-        }
+    /// The sender-only socket of a UDP server's message, with the local
+    /// address its server reports.
+    pub(crate) fn sender(peer: UdpPeer) -> Ud {
+        let local = reported(peer.local_addr(), || peer.local_address());
+        let to = peer.peer_addr();
         Ud::of(Sock::Sender(peer), local, to, Protocol::Udp, 0)
     }
 

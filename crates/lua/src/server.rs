@@ -415,10 +415,7 @@ unsafe fn create_server_body(l: *mut lua_State) -> Result<c_int, Fail> {
             // SAFETY: `ud` is the userdata on top of the stack; no Lua call
             // happened since it was last borrowed.
             let srv = &mut *ud;
-            // Renoise's address: `0.0.0.0` for every interface.
-            let local = server.local_addr();
-            let ip = server.local_address().parse().unwrap_or(local.ip());
-            srv.local = SocketAddr::new(ip, local.port());
+            srv.local = crate::client::reported(server.local_addr(), || server.local_address());
             srv.server = Some(server);
             Ok(1)
         }
@@ -662,7 +659,7 @@ unsafe fn dispatch(
     let Some(ev) = (*h).0.first() else {
         return Ok(true);
     };
-    let (max, server_local) = ((*p).max_receive_size, (*p).local);
+    let max = (*p).max_receive_size;
     // Room for the arguments and the error path (raises if there is none).
     ffi::luaL_checkstack(l, 24, c"SocketServer:wait".as_ptr());
     ffi::lua_pushcfunction(l, call_cb);
@@ -678,7 +675,7 @@ unsafe fn dispatch(
                 Peer::Tcp(conn) => push_connection(l, state, conn, max),
                 Peer::Udp(peer) => {
                     let ud = ffi::lua_newuserdata(l, std::mem::size_of::<Ud>()).cast::<Ud>();
-                    std::ptr::write(ud, Ud::sender(peer.clone(), server_local));
+                    std::ptr::write(ud, Ud::sender(peer.clone()));
                     ffi::lua_pushvalue(l, ffi::lua_upvalueindex(UP_CLIENT_MT));
                     ffi::lua_setmetatable(l, -2);
                 }

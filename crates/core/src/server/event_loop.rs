@@ -171,11 +171,7 @@ impl EventLoop {
                     lp.udp.push(Datagrams {
                         sock: Arc::new(sock),
                         local,
-                        shown: if every_interface {
-                            std::net::Ipv4Addr::UNSPECIFIED.into()
-                        } else {
-                            local.ip()
-                        },
+                        shown: super::socket_server::reported_ip(local, every_interface),
                         ready: true,
                     });
                     lp.datagram = vec![0; MAX_DATAGRAM];

@@ -5,7 +5,7 @@ use super::event_loop::EventLoop;
 use super::{Connection, Event, Interrupter, ServerBuilder};
 use crate::{Error, Protocol, Result};
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 /// What one event is counted as in [`Server::WAIT_DATA_LIMIT`], beyond its
@@ -227,11 +227,7 @@ impl Server {
     /// [`local_address`](Server::local_address)).
     fn renoise_addr(&self) -> SocketAddr {
         let addr = self.local_addr();
-        if self.every_interface {
-            SocketAddr::from(([0, 0, 0, 0], addr.port()))
-        } else {
-            addr
-        }
+        SocketAddr::new(reported_ip(addr, self.every_interface), addr.port())
     }
 
     /// Renoise's `local_port`: the real port, also when bound to port 0.
@@ -465,6 +461,18 @@ impl Server {
         if let Some(mut lp) = self.lp.take() {
             lp.close_connections();
         }
+    }
+}
+
+/// The address a server reports for its socket bound at `local`
+/// (`Server::local_address`, and `UdpPeer::local_address` of its
+/// datagrams): `0.0.0.0` when it was bound with no address, as Renoise's
+/// IPv4 servers say, although the socket is a dual-stack `[::]`.
+pub(crate) fn reported_ip(local: SocketAddr, every_interface: bool) -> IpAddr {
+    if every_interface {
+        Ipv4Addr::UNSPECIFIED.into()
+    } else {
+        local.ip()
     }
 }
 
