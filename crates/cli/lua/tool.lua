@@ -29,20 +29,25 @@ local function notifier_key(a, b)
   return a, b
 end
 
--- Calls a notifier or timer (`obj` first when it has a context). With
--- --keep-going an error is reported and the caller goes on, as Renoise
--- shows a tool's error and keeps the tool running.
+-- Calls a notifier, timer or menu function (`obj` first when it has a
+-- context): true and its first result. With --keep-going an error is
+-- reported and the caller goes on (false), as Renoise shows a tool's error
+-- and keeps the tool running.
 local function call(fn, obj, ...)
   if not host.keep_going then
-    if obj ~= nil then return fn(obj, ...) end
-    return fn(...)
+    if obj ~= nil then return true, fn(obj, ...) end
+    return true, fn(...)
   end
   local n, args = select("#", ...), { ... }
-  local ok, err = xpcall(function()
+  local ok, res = xpcall(function()
     if obj ~= nil then return fn(obj, unpack(args, 1, n)) end
     return fn(unpack(args, 1, n))
   end, host.traceback)
-  if not ok then host.went_on(err) end
+  if not ok then
+    host.went_on(res)
+    return false
+  end
+  return true, res
 end
 host.call = call
 
@@ -301,24 +306,13 @@ host.invoke_entry = function(name)
   end
   local found = exact or short[1]
   if found then
-    if type(found.entry.invoke) ~= "function" then
-      error("'" .. found.entry.name .. "' has no invoke function")
-    end
     -- Renoise greys out a menu entry whose active() returns false (or
     -- nil): nobody can click it, so --menu cannot either. Keybindings and
     -- MIDI mappings have no such state. An error in active() is the tool's,
     -- like one in invoke (with --keep-going: said, and the entry not run).
     if found.menu and type(found.entry.active) == "function" then
-      local ok, active = true, nil
-      if host.keep_going then
-        ok, active = xpcall(found.entry.active, host.traceback)
-        if not ok then
-          host.went_on(active)
-          return true
-        end
-      else
-        active = found.entry.active()
-      end
+      local ran, active = call(found.entry.active)
+      if not ran then return true end
       if not active then
         return false, "'" .. found.entry.name .. "' is inactive (its active function returned "
           .. tostring(active) .. ")"
