@@ -3,9 +3,10 @@
 //! closed, or at once after `shutdown_send` on any of them.
 
 mod common;
+mod server_util;
 
 use common::*;
-use renoise_socket::{Error, Protocol, Server};
+use renoise_socket::{Error, Protocol};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::sync::mpsc;
 use std::thread;
@@ -46,8 +47,7 @@ fn a_clone_sends_while_the_client_waits_in_a_receive() {
 
 #[test]
 fn the_peer_sees_the_end_only_when_every_clone_is_closed() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
+    let (listener, port) = listen("127.0.0.1");
     let mut a = renoise_socket::Client::connect("127.0.0.1", port).unwrap();
     let mut peer = accept(&listener);
     let mut b = a.try_clone().unwrap();
@@ -100,20 +100,7 @@ fn a_closed_client_has_no_clone() {
 
 #[test]
 fn a_connection_answers_through_a_clone_while_another_thread_holds_its_lock() {
-    let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Tcp).unwrap();
-    let mut peer = std::net::TcpStream::connect(server.local_addr()).unwrap();
-    peer.set_read_timeout(Some(BOUND)).unwrap();
-    let deadline = std::time::Instant::now() + BOUND;
-    let conn = loop {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no connection accepted"
-        );
-        let events = server.poll(ms(100)).unwrap();
-        if let Some(renoise_socket::Event::Accepted(c)) = events.into_iter().next() {
-            break c;
-        }
-    };
+    let (_server, mut peer, conn) = server_util::server_with_peer();
     let mut writer = conn.lock().try_clone().unwrap();
     // Another thread waits in a receive, holding the lock.
     let held = conn.clone();
@@ -174,20 +161,7 @@ fn clones_that_receive_in_turn_keep_their_own_timeouts() {
 
 #[test]
 fn a_send_that_stalls_through_a_clone_ends_the_stream_for_every_clone() {
-    // A peer that reads nothing until told to, then all until the end.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    socket2::SockRef::from(&listener)
-        .set_recv_buffer_size(4096)
-        .unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (go, wait) = mpsc::channel::<()>();
-    let peer = thread::spawn(move || {
-        let mut s = accept(&listener);
-        let _ = wait.recv_timeout(BOUND);
-        let mut all = Vec::new();
-        s.read_to_end(&mut all).unwrap();
-        all
-    });
+    let (port, go, peer) = lazy_reader("127.0.0.1");
     let mut a = renoise_socket::ClientBuilder::new()
         .send_timeout(Some(ms(300)))
         .connect("127.0.0.1", port)
@@ -202,7 +176,7 @@ fn a_send_that_stalls_through_a_clone_ends_the_stream_for_every_clone() {
     assert!(!a.is_open());
     go.send(()).unwrap();
     // The peer gets the part written, then the end (no "NEXT").
-    let got = peer.join().unwrap();
+    let got = join(peer);
     assert_eq!(got.len(), written);
     assert!(got.iter().all(|&x| x == 7));
 }

@@ -17,7 +17,7 @@ use socket2::SockRef;
 use std::io::Read;
 use std::net::TcpStream;
 use std::sync::mpsc;
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::{Duration, Instant};
 
 /// Sends 1 KiB messages (at most `max`, pausing between them) until one
@@ -117,24 +117,6 @@ fn receive_then_send_after_peer_closed() {
     join(peer);
     assert!(matches!(c.receive_all(LONG), Err(Error::Disconnected)));
     assert!(matches!(c.send(b"x"), Err(Error::Closed)));
-}
-
-/// A peer that reads nothing until told to, then reads everything until end
-/// of stream and returns it. Its receive buffer is kept small (set on the
-/// listener, inherited by the accepted stream) so the pipe fills quickly.
-fn lazy_reader(host: &str) -> (u16, mpsc::Sender<()>, JoinHandle<Vec<u8>>) {
-    let (listener, port) = listen(host);
-    SockRef::from(&listener).set_recv_buffer_size(4096).unwrap();
-    let (tx, rx) = mpsc::channel::<()>();
-    let peer = serve_one(listener, move |mut s: TcpStream| {
-        // Either the go signal or the test dropping the sender.
-        let _ = rx.recv_timeout(BOUND);
-        let mut all = Vec::new();
-        s.set_read_timeout(Some(BOUND)).unwrap();
-        s.read_to_end(&mut all).unwrap();
-        all
-    });
-    (port, tx, peer)
 }
 
 /// A client of `host:port` with a fixed send buffer of `bytes` (no

@@ -3,8 +3,9 @@
 #![allow(dead_code)]
 
 use renoise_socket::{Client, ClientBuilder};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -185,4 +186,24 @@ pub fn udp_burst() -> u32 {
     } else {
         150
     }
+}
+
+/// A peer that reads nothing until told to, then reads everything until end
+/// of stream and returns it. Its receive buffer is kept small (set on the
+/// listener, inherited by the accepted stream) so the pipe fills quickly.
+pub fn lazy_reader(host: &str) -> (u16, mpsc::Sender<()>, JoinHandle<Vec<u8>>) {
+    let (listener, port) = listen(host);
+    socket2::SockRef::from(&listener)
+        .set_recv_buffer_size(4096)
+        .unwrap();
+    let (tx, rx) = mpsc::channel::<()>();
+    let peer = serve_one(listener, move |mut s: TcpStream| {
+        // Either the go signal or the test dropping the sender.
+        let _ = rx.recv_timeout(BOUND);
+        let mut all = Vec::new();
+        s.set_read_timeout(Some(BOUND)).unwrap();
+        s.read_to_end(&mut all).unwrap();
+        all
+    });
+    (port, tx, peer)
 }
