@@ -18,16 +18,27 @@ local function describe(err)
     return err
   end
   if t == "number" then return tostring(err) end
-  local mt = getmetatable(err)
-  if rawtype(mt) == "table" and rawget(mt, "__tostring") then
-    local ok, text = pcall(tostring, err)
-    if ok and rawtype(text) == "string" and text ~= "" then return text end
+  -- Lua 5.1 passes on whatever a __tostring returns (nil, a table), Lua
+  -- 5.4 raises when it is not a string: neither may break the report.
+  local ok, text = pcall(tostring, err)
+  if ok and rawtype(text) == "number" then text = tostring(text) end
+  if not ok or rawtype(text) ~= "string" then
+    return "(error object is a " .. type(err) .. " value whose __tostring gives no text)"
   end
-  return "(error object is a " .. type(err) .. " value: " .. tostring(err) .. ")"
+  local mt = getmetatable(err)
+  if rawtype(mt) == "table" and rawget(mt, "__tostring") and text ~= "" then return text end
+  return "(error object is a " .. type(err) .. " value: " .. text .. ")"
 end
 
 -- The error's message, then the traceback without the runner's own frames.
+-- An error that `host.call` already caught comes with the traceback made
+-- where it was raised.
 local function traceback(err)
+  local raised = host.raised
+  if raised and rawequal(raised.err, err) then
+    host.raised = nil
+    return raised.text
+  end
   local lines = { describe(err) }
   for line in debug.traceback("", 2):gmatch("[^\n]+") do
     if not (line:find("[renoise-socket", 1, true) or line:find("in function 'xpcall'", 1, true)
@@ -151,7 +162,7 @@ return function(opts)
   -- Renoise appends its Libraries folder, relative to the tool's.
   package.path = folder .. "/?.lua;" .. folder .. "/?/init.lua;" .. package.path
     .. ";Libraries/?.lua"
-  renoise.tool().bundle_path = folder .. "/"
+  host.tool_fields.bundle_path = folder .. "/"
 
   arg = { [0] = opts.script }
   for i, a in ipairs(opts.args) do arg[i] = a end

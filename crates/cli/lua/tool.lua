@@ -29,25 +29,36 @@ local function notifier_key(a, b)
   return a, b
 end
 
+-- The message handler of `call`: the traceback is made where the error
+-- was raised, and kept with the error's value for the report of a run that
+-- ends with it (main.lua's traceback takes it when that value reaches it).
+local function capture(err)
+  local text = host.traceback(err)
+  host.raised = { err = err, text = text }
+  return text
+end
+
 -- Calls a notifier, timer or menu function (`obj` first when it has a
--- context): true and its first result. With --keep-going an error is
--- reported and the caller goes on (false), as Renoise shows a tool's error
--- and keeps the tool running.
+-- context): true and its first result. Renoise calls these from C++, so
+-- `error(msg, 2)` in one names no position; here too, since the function
+-- is tail-called from inside xpcall (and not named after a line of the
+-- runner's own files). With --keep-going an error is reported and the
+-- caller goes on (false), as Renoise shows a tool's error and keeps the
+-- tool running; without, the error goes on up with its own value, as an
+-- error in a notifier fired by an assignment reaches the assigning code.
 local function call(fn, obj, ...)
-  if not host.keep_going then
-    if obj ~= nil then return true, fn(obj, ...) end
-    return true, fn(...)
-  end
   local n, args = select("#", ...), { ... }
   local ok, res = xpcall(function()
     if obj ~= nil then return fn(obj, unpack(args, 1, n)) end
     return fn(unpack(args, 1, n))
-  end, host.traceback)
-  if not ok then
+  end, capture)
+  if ok then return true, res end
+  if host.keep_going then
+    host.raised = nil
     host.went_on(res)
     return false
   end
-  return true, res
+  error(host.raised.err, 0)
 end
 host.call = call
 
@@ -108,27 +119,49 @@ end
 
 -- renoise.tool()
 local Tool = {}
--- Kept out of the tool table, so that every assignment reaches __newindex.
+-- The tool's values are kept out of the tool table, so that every
+-- assignment reaches __newindex. Renoise's own observables exist from the
+-- start (objinfo lists them before the tool has read one); another name
+-- ending in `_observable` is made when first read.
 local preferences
+local fields = {
+  _timers = {}, _menu_entries = {}, _keybindings = {}, _midi_mappings = {},
+  name = "renoise-socket run", id = "com.renoise-socket.run",
+}
+host.tool_fields = fields
+for _, name in ipairs({
+  "tool_finished_loading_observable", "tool_will_unload_observable",
+  "app_became_active_observable", "app_resigned_active_observable", "app_idle_observable",
+  "app_release_document_observable", "app_new_document_observable",
+  "app_saved_document_observable",
+}) do
+  fields[name] = host.Observable()
+end
 local tool_mt = {
   __index = function(t, key)
     if key == "preferences" then return preferences end
-    local v = Tool[key]
+    local v = fields[key]
+    if v ~= nil then return v end
+    v = Tool[key]
     if v ~= nil then return v end
     if type(key) == "string" and key:match("_observable$") then
       local o = host.Observable()
-      rawset(t, key, o)
+      fields[key] = o
       return o
     end
     return nil
   end,
   -- Assigning `preferences` loads the tool's preferences.xml into the
   -- document, as Renoise does; nothing is saved back (a run leaves the
-  -- tool's folder as it was).
+  -- tool's folder as it was). Everything else is read-only, as in Renoise:
+  -- a tool that overwrote `bundle_path` or an observable would otherwise
+  -- break later, far from its mistake.
   __newindex = function(t, key, value)
-    if key ~= "preferences" then return rawset(t, key, value) end
+    if key ~= "preferences" then
+      error(("renoise.tool(): '%s' cannot be set"):format(tostring(key)), 2)
+    end
     preferences = value
-    local path = (rawget(t, "bundle_path") or "") .. "preferences.xml"
+    local path = (fields.bundle_path or "") .. "preferences.xml"
     local kind = host.rawtype(value)
     if (kind == "table" or kind == "userdata") and type(value.load_from) == "function"
         and io.exists(path) then
@@ -140,15 +173,9 @@ local tool_mt = {
   end,
 }
 host.api_names[tool_mt] = "ScriptingTool"
-host.api_members[tool_mt] = host.members_of(Tool, { preferences = true })
+host.api_members[tool_mt] = host.members_of(Tool, fields, { preferences = true })
 local tool = setmetatable({}, tool_mt)
 host.tool = tool
-tool._timers = {}
-tool._menu_entries = {}
-tool._keybindings = {}
-tool._midi_mappings = {}
-tool.name = "renoise-socket run"
-tool.id = "com.renoise-socket.run"
 
 function renoise.tool() return tool end
 

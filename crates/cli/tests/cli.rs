@@ -434,6 +434,16 @@ fn error_without_a_string_message_still_says_something() {
             "error: custom",
         ),
         ("class 'Oops'\nerror(Oops())", "error: Oops object"),
+        // A __tostring that gives no text must not break the report (Lua
+        // 5.1 passes its nil or table on; Lua 5.4 raises).
+        (
+            "error(setmetatable({}, { __tostring = function() end }))",
+            "error: (error object is a table value whose __tostring gives no text)",
+        ),
+        (
+            "renoise.tool():add_timer(function()\n  error(setmetatable({}, { __tostring = function() return {} end }))\nend, 10)",
+            "error: (error object is a table value whose __tostring gives no text)",
+        ),
     ] {
         std::fs::write(&f, code).unwrap();
         let o = cmd().args(["run", f.to_str().unwrap()]).output().unwrap();
@@ -444,6 +454,67 @@ fn error_without_a_string_message_still_says_something() {
             se.contains("stack traceback") && se.contains("empty.lua:"),
             "{code}: {se}"
         );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn preferences_xml_in_the_tool_folder_is_loaded() {
+    // Assigning `preferences` loads the tool folder's preferences.xml into
+    // the document, as Renoise does; without the file the defaults stay,
+    // and the run writes nothing back.
+    let (dir, main) = temp_file(
+        "prefs",
+        "main.lua",
+        "local tool = renoise.tool()\n\
+         if arg[1] == 'save' then\n\
+           local saved = renoise.Document.create('ScriptingToolPreferences') { host = 'stored', port = 9000 }\n\
+           assert(saved:save_as(tool.bundle_path .. 'preferences.xml'))\n\
+           return\n\
+         end\n\
+         local prefs = renoise.Document.create('ScriptingToolPreferences') { host = 'default', port = 8000 }\n\
+         tool.preferences = prefs\n\
+         assert(tool.preferences == prefs)\n\
+         print(prefs.host.value, prefs.port.value)\n",
+    );
+    let _ = std::fs::remove_file(dir.join("preferences.xml")); // of an earlier run
+    let main = main.to_str().unwrap();
+    let run = |what| run_ok(&["run", "--timeout", "20", main, "--", what]);
+    assert_eq!(run("load").trim(), "default\t8000");
+    assert!(!dir.join("preferences.xml").exists());
+    run("save");
+    let saved = std::fs::read(dir.join("preferences.xml")).unwrap();
+    assert_eq!(run("load").trim(), "stored\t9000");
+    assert_eq!(std::fs::read(dir.join("preferences.xml")).unwrap(), saved);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn error_at_level_2_in_a_notifier_or_timer_names_no_runner_file() {
+    // Renoise calls notifiers and timers from C++: `error(msg, 2)` in one
+    // has no Lua caller to name, so the message is just `msg`.
+    let (dir, f) = temp_file("level2", "level2.lua", "");
+    for code in [
+        "renoise.tool():add_timer(function() error('bad state', 2) end, 10)",
+        "renoise.tool().app_idle_observable:add_notifier(function() error('bad state', 2) end)",
+        "renoise.tool().app_new_document_observable:add_notifier(function() error('bad state', 2) end)",
+        "local o = renoise.Document.ObservableNumber(1)\n\
+         o:add_notifier(function() error('bad state', 2) end)\n\
+         o.value = 2",
+    ] {
+        std::fs::write(&f, code).unwrap();
+        let o = cmd()
+            .args(["run", "--timeout", "20", f.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let se = out(&o).1;
+        assert_eq!(o.status.code(), Some(1), "{code}: {se}");
+        assert!(
+            se.starts_with("renoise-socket: error: bad state\n"),
+            "{code}: {se}"
+        );
+        assert!(!se.contains("[renoise-socket"), "{code}: {se}");
+        assert!(se.contains("level2.lua:"), "{code}: the tool's frame: {se}");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

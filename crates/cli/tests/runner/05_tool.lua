@@ -1,4 +1,22 @@
 local tool = renoise.tool()
+-- Renoise's observables are there before the tool reads one: objinfo
+-- lists them at once.
+local listed = "\n" .. table.concat(objinfo(tool), "\n") .. "\n"
+for _, name in ipairs { "app_idle_observable", "app_new_document_observable",
+    "app_release_document_observable", "app_saved_document_observable",
+    "app_became_active_observable", "app_resigned_active_observable",
+    "tool_finished_loading_observable", "tool_will_unload_observable" } do
+  assert(listed:find("\n  " .. name .. "\n", 1, true), name .. " not listed:" .. listed)
+end
+-- Everything but `preferences` is read-only, as in Renoise: a write raises
+-- where it is made and changes nothing.
+for _, key in ipairs { "bundle_path", "app_idle_observable", "name", "add_timer", "no_such_field" } do
+  local before = tool[key]
+  local ok, err = pcall(function() tool[key] = "x" end)
+  assert(not ok and err:find("05_tool.lua:%d+: renoise.tool%(%): '" .. key .. "' cannot be set"),
+    key .. ": " .. tostring(err))
+  assert(rawequal(tool[key], before), key)
+end
 local idle = tool.app_idle_observable
 local n, obj_calls = 0, 0
 local function f() n = n + 1 end
