@@ -679,6 +679,38 @@ describe("create_server", function()
       c:close()
     end)
 
+    it("are re-raised as the original value when socket_error raises too and either is not a string", function()
+      local s = server("127.0.0.1", 0)
+      local obj = { code = 7 }
+      s:run({
+        socket_message = function() error(obj) end,
+        socket_error = function() error("second") end,
+      })
+      local c = client(s.local_port)
+      c:send("x")
+      assert.are.equal(obj, raised(s))
+      c:close()
+    end)
+
+    it("a callback that yields gets an error, which goes to socket_error", function()
+      local s = server("127.0.0.1", 0)
+      local errors = {}
+      s:run({
+        socket_message = function() coroutine.yield() end,
+        socket_error = function(e) errors[#errors + 1] = e end,
+      })
+      local c = client(s.local_port)
+      c:send("x")
+      local co = coroutine.create(function()
+        assert.is_true(pump(s, function() return #errors == 1 end))
+      end)
+      local ok, e = coroutine.resume(co)
+      assert.is_true(ok, tostring(e))
+      assert.are.equal("dead", coroutine.status(co))
+      assert.is_truthy(tostring(errors[1]):find("yield across", 1, true), tostring(errors[1]))
+      c:close()
+    end)
+
     it("a callback that is not a function is reported as an error naming it", function()
       local N = setmetatable({}, { __index = { socket_message = 42 } })
       local s = server("127.0.0.1", 0)
