@@ -63,6 +63,15 @@ describe("receive *line", function()
     c:close()
   end)
 
+  it("drops the \\n of a split \\r\\n whichever mode reads next", function()
+    for _, mode in ipairs({ "*all", 1 }) do
+      local c = H.connect(H.peer({ "send:first\\r", "sleep:300", "send:\\nZ", "hold" }))
+      assert.are.equal("first", c:receive("*line", 2000))
+      assert.are.equal("Z", c:receive(mode, 2000))
+      c:close()
+    end
+  end)
+
   it("does not make an extra empty line of \\r\\n split across a polling timeout", function()
     local c = H.connect(H.peer({ "send:first\\r", "sleep:300", "send:\\nsecond\\n", "hold" }))
     local got = {}
