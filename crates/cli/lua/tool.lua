@@ -48,17 +48,21 @@ end
 -- error in a notifier fired by an assignment reaches the assigning code.
 local function call(fn, obj, ...)
   local n, args = select("#", ...), { ... }
+  host.raised = nil
   local ok, res = xpcall(function()
     if obj ~= nil then return fn(obj, unpack(args, 1, n)) end
     return fn(unpack(args, 1, n))
   end, capture)
   if ok then return true, res end
+  local raised = host.raised
   if host.keep_going then
     host.raised = nil
     host.went_on(res)
     return false
   end
-  error(host.raised.err, 0)
+  -- (Without `raised`, the handler itself failed: `res` says how.)
+  if raised then error(raised.err, 0) end
+  error(res, 0)
 end
 host.call = call
 
