@@ -6,6 +6,47 @@ local rawtype, setmetatable, getmetatable, rawget, rawset, error =
 -- Classes are registered here whatever environment declares them.
 local globals = _G
 host.rawtype = rawtype
+
+-- Raises `msg` at the line of the tool that called into the runner's API:
+-- the first frame up the stack that is not the runner's own code. (A
+-- level given to error() counts frames, and the runner's own calls and
+-- tail calls between the tool and the check would move it into the
+-- runner's files.) A C caller, such as pcall, gives no position, as it
+-- does for Lua's own argument errors.
+local getinfo = debug.getinfo
+local function fail(msg)
+  local level = 2
+  while true do
+    local info = getinfo(level, "S")
+    if info == nil then error(msg, 0) end
+    local source = info.source
+    if not (source:find("=[renoise-socket ", 1, true) == 1 or info.what == "tail") then
+      error(msg, level) -- (not a tail call: that would take this frame away)
+    end
+    level = level + 1
+  end
+end
+host.fail = fail
+
+-- Makes each method of `methods` check its `self` first: one called with
+-- '.' instead of ':' (or on another object) gets Lua's own message for a
+-- bad self, at the tool's line, instead of failing somewhere inside the
+-- runner. Names starting with '_' (metamethods, the runner's own) are
+-- left alone.
+function host.check_self(methods, what, is_self)
+  local wrapped = {}
+  for name, f in pairs(methods) do
+    if rawtype(f) == "function" and rawtype(name) == "string" and name:sub(1, 1) ~= "_" then
+      wrapped[name] = function(self, ...)
+        if not is_self(self) then
+          fail(("calling '%s' on bad self (%s expected, got %s)"):format(name, what, type(self)))
+        end
+        return f(self, ...)
+      end
+    end
+  end
+  for name, f in pairs(wrapped) do methods[name] = f end
+end
 -- Instances are tables, but Lua 5.1 and LuaJIT ignore `__len` on tables,
 -- and luabind's instances are userdata: there, an instance of a class
 -- with `__len` is a userdata whose fields are its environment table.
@@ -55,10 +96,10 @@ local property_mark = {}
 -- writes of that field go through the functions.
 function property(getter, setter)
   if rawtype(getter) ~= "function" then
-    error("property: the getter must be a function", 2)
+    fail("property: the getter must be a function")
   end
   if setter ~= nil and rawtype(setter) ~= "function" then
-    error("property: the setter must be a function or nil", 2)
+    fail("property: the setter must be a function or nil")
   end
   return setmetatable({ get = getter, set = setter }, property_mark)
 end
@@ -131,7 +172,7 @@ local function new_class(name)
     end
     if p then
       if not p.set then
-        error("property '" .. tostring(key) .. "' of " .. name .. " is read-only", 2)
+        fail("property '" .. tostring(key) .. "' of " .. name .. " is read-only")
       end
       return p.set(self, value)
     end
@@ -149,7 +190,7 @@ local function new_class(name)
         -- Without __eq, two instances are equal when they are the same
         -- one (tools keep instances in tables and compare them).
         if op == "__eq" then return rawequal(...) end
-        error("attempt to use operator '" .. op .. "' on a " .. name .. " object", 2)
+        fail("attempt to use operator '" .. op .. "' on a " .. name .. " object")
       end
       return f(...)
     end
@@ -201,14 +242,14 @@ end
 -- declared in a module is used from main.lua by its bare name.
 function class(name)
   if rawtype(name) ~= "string" then
-    error("class: the name must be a string", 2)
+    fail("class: the name must be a string")
   end
   local cls, info = new_class(name)
   rawset(globals, name, cls)
   return function(base)
     if base == cls then return cls end -- class "X" (X): ignored
     if not class_info[base] then
-      error("class '" .. name .. "': the base is not a class", 2)
+      fail("class '" .. name .. "': the base is not a class")
     end
     info.base = base
     return cls
@@ -221,7 +262,7 @@ function type(...)
   local v = ...
   local t = rawtype(v)
   if t == "nil" and select("#", ...) == 0 then
-    error("bad argument #1 to 'type' (value expected)", 2)
+    fail("bad argument #1 to 'type' (value expected)")
   end
   if t == "table" then
     local info = class_info[v]

@@ -2,6 +2,7 @@
 -- created from a model, DocumentNode with add_property, XML load_from /
 -- save_as (Renoise-like: one element per field, nested nodes nested).
 local host = ...
+local fail = host.fail -- raises at the tool's line (class.lua)
 local rawtype = host.rawtype -- observables and lists are tables here
 -- A node's own fields (a DocumentNode subclass with __len is a userdata in
 -- Lua 5.1 / LuaJIT, its fields in its environment).
@@ -61,8 +62,8 @@ local function observable(value_kind, default)
     return mt[key]
   end
   mt.__newindex = function(self, key, v)
-    if key ~= "value" then error(kind .. ": no field '" .. tostring(key) .. "'", 2) end
-    if not check(v) then error(kind .. ": wrong value type " .. type(v), 2) end
+    if key ~= "value" then fail(kind .. ": no field '" .. tostring(key) .. "'") end
+    if not check(v) then fail(kind .. ": wrong value type " .. type(v)) end
     local old = rawget(self, "_value")
     rawset(self, "_value", v)
     if old ~= v then rawget(self, "_obs"):_fire() end
@@ -94,12 +95,13 @@ local function observable(value_kind, default)
     mt[m] = function(self, ...) local o = rawget(self, "_obs") return o[m](o, ...) end
   end
   mt.observable = function(self) return rawget(self, "_obs") end
+  host.check_self(mt, kind, function(o) return getmetatable(o) == mt end)
   mt._kind = kind
   host.api_names[mt] = kind
   host.api_members[mt] = host.members_of(mt, { value = true })
   return function(v)
     if v == nil then v = default end
-    if not check(v) then error(kind .. ": wrong value type " .. type(v), 2) end
+    if not check(v) then fail(kind .. ": wrong value type " .. type(v)) end
     return setmetatable({ _value = v, _obs = host.Observable() }, mt)
   end
 end
@@ -110,14 +112,13 @@ Document.ObservableString = observable("string", "")
 local Bang = {}
 Bang.__index = Bang
 host.api_names[Bang] = "ObservableBang"
+function Bang:bang() rawget(self, "_obs"):_fire() end
+for _, m in ipairs({ "add_notifier", "has_notifier", "remove_notifier" }) do
+  Bang[m] = function(self, ...) local o = rawget(self, "_obs") return o[m](o, ...) end
+end
+host.check_self(Bang, "ObservableBang", function(o) return getmetatable(o) == Bang end)
 function Document.ObservableBang()
-  local o = host.Observable()
-  return setmetatable({
-    bang = function() o:_fire() end,
-    add_notifier = function(_, ...) return o:add_notifier(...) end,
-    has_notifier = function(_, ...) return o:has_notifier(...) end,
-    remove_notifier = function(_, ...) return o:remove_notifier(...) end,
-  }, Bang)
+  return setmetatable({ _obs = host.Observable() }, Bang)
 end
 
 local scalar = {
@@ -150,14 +151,14 @@ function List:property(i) return self[i] end
 -- {type = "insert" | "remove", index = i} or {type = "swap", index1, index2}.
 local function check_index(fname, i, last)
   if type(i) ~= "number" or i % 1 ~= 0 or i < 1 or i > last then
-    error(("%s: index %s out of range 1..%d"):format(fname, tostring(i), last), 3)
+    fail(("%s: index %s out of range 1..%d"):format(fname, tostring(i), last))
   end
 end
 function List:insert(pos, value)
   if value == nil then pos, value = #self + 1, pos end
   check_index("insert", pos, #self + 1)
   if type(value) ~= self._kind then
-    error(("insert: a %s expected, got %s"):format(self._kind, type(value)), 2)
+    fail(("insert: a %s expected, got %s"):format(self._kind, type(value)))
   end
   local item = self._make(value)
   table.insert(self, pos, item)
@@ -165,7 +166,7 @@ function List:insert(pos, value)
   return item
 end
 function List:remove(pos)
-  if #self == 0 then error("remove: the list is empty", 2) end
+  if #self == 0 then fail("remove: the list is empty") end
   if pos == nil then pos = #self end
   check_index("remove", pos, #self)
   table.remove(self, pos)
@@ -218,7 +219,7 @@ function DocList:property(i) return self[i] end
 function DocList:insert(pos, node)
   if node == nil then pos, node = #self + 1, pos end
   check_index("insert", pos, #self + 1)
-  if not is_node(node) then error("insert: a DocumentList holds document nodes, got " .. type(node), 2) end
+  if not is_node(node) then fail("insert: a DocumentList holds document nodes, got " .. type(node)) end
   table.insert(self, pos, node)
   self._obs:_fire({ type = "insert", index = pos })
   return node
@@ -235,9 +236,13 @@ for _, m in ipairs({ "add_notifier", "has_notifier", "remove_notifier" }) do
 end
 for _, m in ipairs({ "save_as", "load_from", "to_string", "from_string" }) do
   DocList[m] = function()
-    error(m .. ": a DocumentList is saved and loaded as part of a document, not on its own", 2)
+    fail(m .. ": a DocumentList is saved and loaded as part of a document, not on its own")
   end
 end
+
+-- (After DocList took List's functions: each checks for its own kind.)
+host.check_self(List, "an observable list", function(l) return getmetatable(l) == List end)
+host.check_self(DocList, "DocumentList", function(l) return getmetatable(l) == DocList end)
 
 -- A non-empty array of one scalar type becomes an observable list.
 local function as_list(t)
@@ -294,27 +299,27 @@ end
 
 -- Names become XML element names: letters, digits and '_', not starting
 -- with a digit (Renoise refuses the rest).
-local function check_name(what, name, level)
+local function check_name(what, name)
   if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") then
-    error(("%s: invalid name '%s' (letters, digits and '_', not starting with a digit)")
-      :format(what, tostring(name)), level + 1)
+    fail(("%s: invalid name '%s' (letters, digits and '_', not starting with a digit)")
+      :format(what, tostring(name)))
   end
 end
 
 -- A table literal as a property: an array of one type is a list, a table
 -- with names a node; an empty one or a mixed one says nothing of its
 -- type and is refused, as Renoise does.
-local function from_literal(t, level)
+local function from_literal(t)
   if next(t) == nil then
-    error("add_property: an empty table is neither a list (of which type?) nor a node", level + 1)
+    fail("add_property: an empty table is neither a list (of which type?) nor a node")
   end
   local list = as_list(t)
   if list then return list end
   if t[1] ~= nil then
-    error("add_property: a list holds values of one type: booleans, numbers or strings", level + 1)
+    fail("add_property: a list holds values of one type: booleans, numbers or strings")
   end
   local child = DocumentNode()
-  for _, k in ipairs(sorted_keys(t)) do child:_add(k, t[k], level + 1) end
+  for _, k in ipairs(sorted_keys(t)) do child:_add(k, t[k]) end
   return child
 end
 
@@ -325,22 +330,22 @@ local reserved = {
   save_as = true, load_from = true, to_string = true, from_string = true,
 }
 
-function DocumentNode:_add(name, value, level)
-  check_name("add_property", name, level + 1)
+function DocumentNode:_add(name, value)
+  check_name("add_property", name)
   if reserved[name] then
-    error("add_property: '" .. name .. "' is a name of DocumentNode's own", level + 1)
+    fail("add_property: '" .. name .. "' is a name of DocumentNode's own")
   end
   local rt = rawtype(value)
   if not (rt == "table" or rt == "userdata" or scalar[rt]) then
-    error("add_property: '" .. name .. "' needs a boolean, number or string, an observable, a list or a node, got "
-      .. type(value), level + 1)
+    fail("add_property: '" .. name .. "' needs a boolean, number or string, an observable, a list or a node, got "
+      .. type(value))
   end
   if nget(self, "_names") == nil then nset(self, "_names", {}) end
   if index_of(nget(self, "_names"), name) then
-    error("add_property: there is a property '" .. name .. "' already", level + 1)
+    fail("add_property: there is a property '" .. name .. "' already")
   end
   if type(value) == "table" and getmetatable(value) == nil then
-    value = from_literal(value, level + 1)
+    value = from_literal(value)
   end
   local p = wrap(value)
   table.insert(nget(self, "_names"), name)
@@ -349,8 +354,7 @@ function DocumentNode:_add(name, value, level)
 end
 
 function DocumentNode:add_property(name, value)
-  local p = self:_add(name, value, 2) -- not a tail call: error levels count this frame
-  return p
+  return self:_add(name, value)
 end
 
 function DocumentNode:property(name) return nget(self, name) end
@@ -362,7 +366,7 @@ end
 -- add_properties{...}: add_property for each field (by name: a table has
 -- no order).
 function DocumentNode:add_properties(t)
-  for _, k in ipairs(sorted_keys(t)) do self:_add(k, t[k], 2) end
+  for _, k in ipairs(sorted_keys(t)) do self:_add(k, t[k]) end
 end
 
 -- remove_property(property): the property object, as Renoise takes it (or
@@ -376,7 +380,7 @@ function DocumentNode:remove_property(p)
       return
     end
   end
-  error("remove_property: not a property of this document", 2)
+  fail("remove_property: not a property of this document")
 end
 
 local function escape(s)
@@ -447,7 +451,9 @@ end
 -- well-formed.
 local function parse_xml(xml)
   local root, stack, pos = nil, {}, 1
-  local function fail(msg)
+  -- A byte order mark, which editors on Windows often write, is no text.
+  if xml:sub(1, 3) == "\239\187\191" then pos = 4 end
+  local function bad(msg)
     local line = select(2, xml:sub(1, pos):gsub("\n", "")) + 1
     return nil, ("line %d: %s"):format(line, msg)
   end
@@ -458,44 +464,50 @@ local function parse_xml(xml)
     if top then
       top.raw[#top.raw + 1] = chars
     elseif chars:find("%S") then
-      return fail("text outside the root element")
+      return bad("text outside the root element")
     end
     if not lt then break end
     pos = lt
     if xml:find("^<%?", pos) then
       local e = xml:find("?>", pos, true)
-      if not e then return fail("unterminated <?") end
+      if not e then return bad("unterminated <?") end
       pos = e + 2
     elseif xml:find("^<!%-%-", pos) then
       local e = xml:find("-->", pos, true)
-      if not e then return fail("unterminated comment") end
+      if not e then return bad("unterminated comment") end
       pos = e + 3
     elseif xml:find("^<!%[CDATA%[", pos) then
       local e = xml:find("]]>", pos, true)
-      if not e or not top then return fail("misplaced CDATA") end
+      if not e or not top then return bad("misplaced CDATA") end
       top.raw[#top.raw + 1] = xml:sub(pos, e + 2)
       pos = e + 3
     elseif xml:find("^<!", pos) then
+      -- A DOCTYPE's internal subset holds declarations with '>' of their own.
       local e = xml:find(">", pos, true)
-      if not e then return fail("unterminated <!") end
+      local subset = xml:find("[", pos, true)
+      if subset and e and subset < e and xml:find("^<!DOCTYPE", pos) then
+        local _, close = xml:find("]%s*>", subset + 1)
+        e = close
+      end
+      if not e then return bad("unterminated <!") end
       pos = e + 1
     else
       local e = tag_end(xml, pos)
-      if not e then return fail("unterminated tag") end
+      if not e then return bad("unterminated tag") end
       local tag = xml:sub(pos + 1, e - 1)
       local closing, name = tag:match("^(/?)([%a_:][%w_:%.%-]*)")
-      if not name then return fail("bad tag <" .. tag .. ">") end
+      if not name then return bad("bad tag <" .. tag .. ">") end
       pos = e + 1
       if closing == "/" then
         if not top or top.name ~= name then
-          return fail("</" .. name .. "> does not close " .. (top and "<" .. top.name .. ">" or "anything"))
+          return bad("</" .. name .. "> does not close " .. (top and "<" .. top.name .. ">" or "anything"))
         end
         stack[#stack] = nil
         local text, err = text_of(table.concat(top.raw))
-        if not text then return fail(err) end
+        if not text then return bad(err) end
         top.text, top.raw = text, nil
       else
-        if root and not top then return fail("a second root element <" .. name .. ">") end
+        if root and not top then return bad("a second root element <" .. name .. ">") end
         local el = { name = name, children = {}, raw = {}, tag = tag }
         if top then top.children[#top.children + 1] = el else root = el end
         if tag:sub(-1) == "/" then
@@ -506,8 +518,8 @@ local function parse_xml(xml)
       end
     end
   end
-  if #stack > 0 then return fail("<" .. stack[#stack].name .. "> is not closed") end
-  if not root then return fail("no root element") end
+  if #stack > 0 then return bad("<" .. stack[#stack].name .. "> is not closed") end
+  if not root then return bad("no root element") end
   return root
 end
 
@@ -558,6 +570,9 @@ function DocumentNode:to_string()
 end
 
 function DocumentNode:save_as(path)
+  if type(path) ~= "string" then
+    fail("bad argument #1 to 'save_as' (string expected, got " .. type(path) .. ")")
+  end
   local f, err = io.open(path, "wb")
   if not f then return false, err end
   f:write(self:to_string())
@@ -660,17 +675,22 @@ local function load_text(self, text, what)
 end
 
 function DocumentNode:load_from(path)
+  if type(path) ~= "string" then
+    fail("bad argument #1 to 'load_from' (string expected, got " .. type(path) .. ")")
+  end
   local f, err = io.open(path, "rb")
   if not f then return false, err end
-  local text = f:read("*a")
+  -- (A folder opens, and then cannot be read.)
+  local text, rerr = f:read("*a")
   f:close()
+  if not text then return false, path .. ": " .. tostring(rerr or "cannot be read") end
   return load_text(self, text, path)
 end
 
 -- The text to_string gives, as load_from reads a file.
 function DocumentNode:from_string(text)
   if type(text) ~= "string" then
-    error("bad argument #1 to 'from_string' (string expected, got " .. type(text) .. ")", 2)
+    fail("bad argument #1 to 'from_string' (string expected, got " .. type(text) .. ")")
   end
   return load_text(self, text, "from_string")
 end
@@ -712,11 +732,15 @@ end
 -- Document.create("Name") { field = default, nested = { ... } }: a
 -- document, and the model Document.instantiate("Name") makes new ones of.
 function Document.create(name)
-  check_name("Document.create", name, 2)
+  check_name("Document.create", name)
   return function(model)
+    if rawtype(model) ~= "table" then
+      fail("Document.create('" .. name .. "'): the model must be a table of properties, got "
+        .. type(model))
+    end
     local doc = DocumentNode()
     nset(doc, "_doc_name", name)
-    for _, k in ipairs(sorted_keys(model)) do doc:_add(k, model[k], 2) end
+    for _, k in ipairs(sorted_keys(model)) do doc:_add(k, model[k]) end
     models[name] = model
     return doc
   end
@@ -725,10 +749,13 @@ end
 function Document.instantiate(name)
   local model = models[name]
   if not model then
-    error("Document.instantiate: no document model '" .. tostring(name) .. "' was created", 2)
+    fail("Document.instantiate: no document model '" .. tostring(name) .. "' was created")
   end
   local doc = DocumentNode()
   nset(doc, "_doc_name", name)
-  for _, k in ipairs(sorted_keys(model)) do doc:_add(k, fresh(model[k]), 2) end
+  for _, k in ipairs(sorted_keys(model)) do doc:_add(k, fresh(model[k])) end
   return doc
 end
+
+-- (Subclasses find these through their base, so they check too.)
+host.check_self(DocumentNode, "DocumentNode", function(n) return host.raw(n) ~= nil end)

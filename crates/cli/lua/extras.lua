@@ -1,5 +1,6 @@
 -- Renoise's table extensions and the extras (RUNNER.md items 8, 10, 11).
 local host = ...
+local fail = host.fail -- raises at the tool's line (class.lua)
 
 renoise = renoise or {}
 renoise.RENOISE_VERSION = "3.4.4"
@@ -38,7 +39,7 @@ if not (type(bit) == "table" and bit.tobit) then
           local x = type(v) == "string" and tonumber(v)
           if not x and (i <= need or v ~= nil) then
             local got = (v == nil and i > n) and "no value" or type(v)
-            error(("bad argument #%d to '%s' (number expected, got %s)"):format(i, name, got), 2)
+            fail(("bad argument #%d to '%s' (number expected, got %s)"):format(i, name, got))
           end
           args[i] = x or nil
         end
@@ -54,7 +55,7 @@ package.loaded.bit = bit
 -- naming the caller's line.
 local function check(fname, i, v, want)
   if type(v) ~= want then
-    error(("bad argument #%d to '%s' (%s expected, got %s)"):format(i, fname, want, type(v)), 3)
+    fail(("bad argument #%d to '%s' (%s expected, got %s)"):format(i, fname, want, type(v)))
   end
 end
 
@@ -159,7 +160,7 @@ end
 function os.filenames(path, wildcards)
   check("filenames", 1, path, "string")
   local files, err = host.list_dir(path)
-  if not files then error(err, 2) end
+  if not files then fail(err) end
   if type(wildcards) == "string" then wildcards = { wildcards } end
   if wildcards == nil then return files end
   check("filenames", 2, wildcards, "table")
@@ -185,7 +186,7 @@ end
 function os.dirnames(path)
   check("dirnames", 1, path, "string")
   local files, dirs = host.list_dir(path)
-  if not files then error(dirs, 2) end
+  if not files then fail(dirs) end
   return dirs
 end
 

@@ -1,5 +1,6 @@
 -- renoise.tool(), renoise.app() and the observables (RUNNER.md items 5, 7).
 local host = ...
+local fail = host.fail -- raises at the tool's line (class.lua)
 
 -- An observable: notifiers are a function, or an object and a method.
 local Observable = {}
@@ -77,10 +78,10 @@ end
 function Observable:add_notifier(a, b)
   local obj, fn = notifier_key(a, b)
   if type(fn) ~= "function" then
-    error("add_notifier: expected a function, (object, function) or {object, function}", 2)
+    fail("add_notifier: expected a function, (object, function) or {object, function}")
   end
   if find(self, obj, fn) then
-    error("add_notifier: the given function was already added as notifier", 2)
+    fail("add_notifier: the given function was already added as notifier")
   end
   table.insert(self._notifiers, { obj = obj, fn = fn })
 end
@@ -101,7 +102,7 @@ function Observable:remove_notifier(a, b)
   end
   local i = find(self, obj, fn)
   if not i then
-    error("remove_notifier: the given function was not added as notifier", 2)
+    fail("remove_notifier: the given function was not added as notifier")
   end
   table.remove(self._notifiers, i).removed = true
 end
@@ -115,6 +116,7 @@ function Observable:_fire(...)
 end
 
 function Observable:_count() return #self._notifiers end
+host.check_self(Observable, "Observable", function(o) return getmetatable(o) == Observable end)
 
 host.api_names[Observable] = "Observable"
 host.Observable = function()
@@ -162,7 +164,7 @@ local tool_mt = {
   -- break later, far from its mistake.
   __newindex = function(t, key, value)
     if key ~= "preferences" then
-      error(("renoise.tool(): '%s' cannot be set"):format(tostring(key)), 2)
+      fail(("renoise.tool(): '%s' cannot be set"):format(tostring(key)))
     end
     preferences = value
     local path = (fields.bundle_path or "") .. "preferences.xml"
@@ -187,7 +189,7 @@ local function timer_key(t)
   if type(t) == "function" then return nil, t end
   local obj, fn = pair(t)
   if fn then return obj, fn end
-  error("expected a function or a table {object, function} as timer", 3)
+  fail("expected a function or a table {object, function} as timer")
 end
 
 local function find_timer(obj, fn)
@@ -200,10 +202,10 @@ function Tool:add_timer(fn, interval_ms)
   local obj, f = timer_key(fn)
   -- Renoise: "must be > 0" (NaN fails the test too).
   if type(interval_ms) ~= "number" or not (interval_ms > 0) then
-    error("add_timer: the interval must be a number of milliseconds > 0", 2)
+    fail("add_timer: the interval must be a number of milliseconds > 0")
   end
   if find_timer(obj, f) then
-    error("add_timer: the given timer function was already added", 2)
+    fail("add_timer: the given timer function was already added")
   end
   table.insert(tool._timers, {
     obj = obj, fn = f, interval = interval_ms / 1000, due = host.now() + interval_ms / 1000,
@@ -216,24 +218,24 @@ end
 
 function Tool:remove_timer(fn)
   local i = find_timer(timer_key(fn))
-  if not i then error("remove_timer: the given timer function was not added", 2) end
+  if not i then fail("remove_timer: the given timer function was not added") end
   table.remove(tool._timers, i)
 end
 
 local function registrar(list, what)
   return function(self, entry)
     if type(entry) ~= "table" or type(entry.name) ~= "string" then
-      error("add_" .. what .. ": expected a table with a 'name'", 2)
+      fail("add_" .. what .. ": expected a table with a 'name'")
     end
     -- Renoise requires the function at once; a missing one would
     -- otherwise surface only when the entry is invoked.
     if type(entry.invoke) ~= "function" then
-      error("add_" .. what .. " '" .. entry.name .. "': 'invoke' must be a function, got "
-        .. type(entry.invoke), 2)
+      fail("add_" .. what .. " '" .. entry.name .. "': 'invoke' must be a function, got "
+        .. type(entry.invoke))
     end
     for _, e in ipairs(list) do
       if e.name == entry.name then
-        error("add_" .. what .. ": '" .. entry.name .. "' was already added", 2)
+        fail("add_" .. what .. ": '" .. entry.name .. "' was already added")
       end
     end
     table.insert(list, entry)
@@ -266,7 +268,7 @@ Tool.remove_midi_mapping = remover(tool._midi_mappings)
 local import_hooks = {}
 local function hook_key(category, extensions)
   if type(category) ~= "string" or type(extensions) ~= "table" then
-    error("file import hook: expected a category (string) and a table of extensions", 3)
+    fail("file import hook: expected a category (string) and a table of extensions")
   end
   local exts = {}
   for i, e in ipairs(extensions) do exts[i] = tostring(e):lower() end
@@ -275,11 +277,11 @@ local function hook_key(category, extensions)
 end
 function Tool:add_file_import_hook(hook)
   if type(hook) ~= "table" or type(hook.invoke) ~= "function" then
-    error("add_file_import_hook: expected a table with 'category', 'extensions' and 'invoke'", 2)
+    fail("add_file_import_hook: expected a table with 'category', 'extensions' and 'invoke'")
   end
   local key = hook_key(hook.category, hook.extensions)
   if import_hooks[key] then
-    error("add_file_import_hook: a hook for these extensions was already added", 2)
+    fail("add_file_import_hook: a hook for these extensions was already added")
   end
   import_hooks[key] = hook
 end
@@ -378,15 +380,15 @@ local app_mt = {
       if type(v) == "table" then v = table.copy(v) end
       return v
     end
-    error(("renoise.app() has no property or function '%s' (renoise-socket run)"):format(tostring(key)), 2)
+    fail(("renoise.app() has no property or function '%s' (renoise-socket run)"):format(tostring(key)))
   end,
   __newindex = function(_, key, value)
     if key ~= "active_clipboard_index" then
-      error(("renoise.app(): '%s' cannot be set"):format(tostring(key)), 2)
+      fail(("renoise.app(): '%s' cannot be set"):format(tostring(key)))
     end
     if type(value) ~= "number" or value % 1 ~= 0 or value < 1 or value > 4 then
-      error("renoise.app().active_clipboard_index: expected a number from 1 to 4, got "
-        .. tostring(value), 2)
+      fail("renoise.app().active_clipboard_index: expected a number from 1 to 4, got "
+        .. tostring(value))
     end
     app_values.active_clipboard_index = value
   end,
@@ -427,8 +429,8 @@ function App:show_prompt(title, message, buttons)
 end
 local function content_arg(fname, view)
   if not host.is_view(view) then
-    error("bad argument #2 to '" .. fname .. "' (a view from renoise.ViewBuilder expected, got "
-      .. type(view) .. ")", 3)
+    fail("bad argument #2 to '" .. fname .. "' (a view from renoise.ViewBuilder expected, got "
+      .. type(view) .. ")")
   end
 end
 function App:show_custom_prompt(title, view, buttons)
@@ -448,9 +450,9 @@ local dialog_mt = {
   end,
   __newindex = function(_, key)
     if key == "visible" or key == "focused" then
-      error("property '" .. key .. "' of Dialog is read-only", 2)
+      fail("property '" .. key .. "' of Dialog is read-only")
     end
-    error("Dialog has no field '" .. tostring(key) .. "'", 2)
+    fail("Dialog has no field '" .. tostring(key) .. "'")
   end,
 }
 host.api_names[dialog_mt] = "Dialog"
@@ -495,7 +497,7 @@ for _, name in ipairs({ "new_song", "new_song_no_template", "load_song", "save_s
     "save_instrument_multi_sample", "save_instrument_device_chain",
     "save_instrument_modulation_set", "save_instrument_phrase", "save_instrument_sample" }) do
   App[name] = function()
-    error("renoise.app():" .. name .. "(): there is no song outside Renoise (renoise-socket run)", 2)
+    fail("renoise.app():" .. name .. "(): there is no song outside Renoise (renoise-socket run)")
   end
 end
 
@@ -540,15 +542,15 @@ local window_mt = {
       window_observables[base] = window_observables[base] or host.Observable()
       return window_observables[base]
     end
-    error(("renoise.app().window has no property '%s'"):format(tostring(key)), 2)
+    fail(("renoise.app().window has no property '%s'"):format(tostring(key)))
   end,
   __newindex = function(_, key, value)
     local old = window_values[key]
     if old == nil or read_only[key] then
-      error(("renoise.app().window: '%s' cannot be set"):format(tostring(key)), 2)
+      fail(("renoise.app().window: '%s' cannot be set"):format(tostring(key)))
     end
     if type(value) ~= type(old) then
-      error(("renoise.app().window.%s: expected a %s, got %s"):format(key, type(old), type(value)), 2)
+      fail(("renoise.app().window.%s: expected a %s, got %s"):format(key, type(old), type(value)))
     end
     window_values[key] = value
     if window_observables[key] then window_observables[key]:_fire() end
@@ -557,6 +559,8 @@ local window_mt = {
 host.api_names[window_mt] = "ApplicationWindow"
 host.api_members[window_mt] = host.members_of(Window, window_values)
 App.window = setmetatable({}, window_mt)
+host.check_self(Tool, "ScriptingTool", function(t) return rawequal(t, tool) end)
+host.check_self(App, "Application", function(a) return rawequal(a, app) end)
 
 -- renoise.Midi: no devices here. Tools that list devices while they start
 -- (OSC-to-MIDI bridges, controller drivers) see none and load; opening a
@@ -568,14 +572,14 @@ renoise.Midi = {
   devices_changed_observable = function() return midi_changed end,
 }
 local function no_device(name)
-  error(("MIDI device '%s' not found: there are no MIDI devices outside Renoise (renoise-socket run)")
-    :format(tostring(name)), 3)
+  fail(("MIDI device '%s' not found: there are no MIDI devices outside Renoise (renoise-socket run)")
+    :format(tostring(name)))
 end
 function renoise.Midi.create_input_device(name) no_device(name) end
 function renoise.Midi.create_output_device(name) no_device(name) end
 
 function renoise.song()
-  error("renoise.song(): there is no song outside Renoise (renoise-socket run)", 2)
+  fail("renoise.song(): there is no song outside Renoise (renoise-socket run)")
 end
 
 -- Servers and clients the script creates stay alive until closed, as in
@@ -586,10 +590,9 @@ host.servers, host.clients = {}, {}
 local function keep(create, registry)
   return function(...)
     -- Called through pcall, the module names itself in an argument error
-    -- and adds no position; error(e, 2) gives the script's line, not this
-    -- one's.
+    -- and adds no position; fail gives it the script's line.
     local ok, socket, err = pcall(create, ...)
-    if not ok then error(socket, 2) end
+    if not ok then fail(socket) end
     if socket then registry[socket] = true end
     return socket, err
   end

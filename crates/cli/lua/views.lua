@@ -2,6 +2,7 @@
 -- children and notifiers, so a tool that builds a dialog gets past it to
 -- its networking; --set and --press fill in and click its views.
 local host = ...
+local fail = host.fail -- raises at the tool's line (class.lua)
 
 -- Each constructor: its type() name, the default value of views that hold
 -- one (its type is what --set takes: text, true / false, a number, or 1
@@ -74,11 +75,11 @@ local function set_value(v, value)
       rawset(v, "_quiet", true)
       local ok, err = pcall(function() bind.x.value, bind.y.value = value.x, value.y end)
       rawset(v, "_quiet", nil)
-      if not ok then error(err, 3) end
+      if not ok then fail(err) end
       local new = get_value(v)
       if new.x ~= old.x or new.y ~= old.y then rawget(v, "_changed"):_fire(new) end
     elseif type(bind) == "ObservableStringList" then
-      error("a text field bound to a string list is set through the list", 3)
+      fail("a text field bound to a string list is set through the list")
     else
       bind.value = value
     end
@@ -118,7 +119,7 @@ view_mt.__index = function(v, key)
 end
 
 view_mt.__newindex = function(v, key, value)
-  if key == "views" then error("property 'views' is read-only", 2) end
+  if key == "views" then fail("property 'views' is read-only") end
   if key == "value" or is_text_value(v, key) then return set_value(v, value) end
   if key == "size" and host.rawtype(value) == "table" then
     v.width, v.height = value.width or value[1], value.height or value[2]
@@ -136,9 +137,9 @@ view_mt.__tostring = function(v)
   return rawget(v, "_type") .. (id and (" '" .. tostring(id) .. "'") or "")
 end
 
-local function child_arg(fname, child, level)
+local function child_arg(fname, child)
   if not is_view(child) then
-    error("bad argument #1 to '" .. fname .. "' (a view expected, got " .. type(child) .. ")", level + 1)
+    fail("bad argument #1 to '" .. fname .. "' (a view expected, got " .. type(child) .. ")")
   end
 end
 
@@ -149,25 +150,31 @@ local function index_of(v, child)
 end
 
 -- A view has one parent, as in Renoise.
-local function adopt(v, child, fname, level)
-  child_arg(fname, child, level + 1)
+local function adopt(v, child, fname)
+  child_arg(fname, child)
   if rawequal(rawget(child, "_parent"), v) then
-    error(fname .. ": the view was already added", level + 1)
+    fail(fname .. ": the view was already added")
   end
   if rawget(child, "_parent") ~= nil then
-    error(fname .. ": the view is already a child of another view", level + 1)
+    fail(fname .. ": the view is already a child of another view")
+  end
+  -- A view inside itself would make every walk through the views endless.
+  local up = v
+  while up ~= nil do
+    if rawequal(up, child) then fail(fname .. ": a view cannot be added inside itself") end
+    up = rawget(up, "_parent")
   end
   rawset(child, "_parent", v)
   table.insert(rawget(v, "_children"), child)
 end
 
-function View:add_view(child) adopt(self, child, "add_view", 2) end
-function View:add_child(child) adopt(self, child, "add_child", 2) end
+function View:add_view(child) adopt(self, child, "add_view") end
+function View:add_child(child) adopt(self, child, "add_child") end
 
 local function remove(v, child, fname)
-  child_arg(fname, child, 2)
+  child_arg(fname, child)
   local i = index_of(v, child)
-  if not i then error(fname .. ": the view is not a child of this view", 3) end
+  if not i then fail(fname .. ": the view is not a child of this view") end
   rawset(child, "_parent", nil)
   table.remove(rawget(v, "_children"), i)
 end
@@ -175,10 +182,10 @@ function View:remove_view(child) remove(self, child, "remove_view") end
 function View:remove_child(child) remove(self, child, "remove_child") end
 
 local function swap(v, a, b, fname)
-  child_arg(fname, a, 2)
-  child_arg(fname, b, 2)
+  child_arg(fname, a)
+  child_arg(fname, b)
   local i, j = index_of(v, a), index_of(v, b)
-  if not i or not j then error(fname .. ": both views must be children of this view", 3) end
+  if not i or not j then fail(fname .. ": both views must be children of this view") end
   local children = rawget(v, "_children")
   children[i], children[j] = children[j], children[i]
 end
@@ -204,7 +211,7 @@ local function notifier_method(name, field, method)
     local obs = rawget(self, field)
     local ok, res = pcall(obs[method], obs, ...)
     if not ok then
-      error(name .. tostring(res):gsub("^.-" .. method, "", 1), 2)
+      fail(name .. tostring(res):gsub("^.-" .. method, "", 1))
     end
     return res
   end
@@ -220,7 +227,7 @@ notifier_method("remove_released_notifier", "_released", "remove_notifier")
 local function make(vb, kind, props)
   local info = KINDS[kind]
   if props ~= nil and host.rawtype(props) ~= "table" then
-    error("bad argument #1 to '" .. kind .. "' (table expected, got " .. type(props) .. ")", 3)
+    fail("bad argument #1 to '" .. kind .. "' (table expected, got " .. type(props) .. ")")
   end
   serial = serial + 1
   local v = setmetatable({
@@ -242,36 +249,37 @@ local function make(vb, kind, props)
   end
   for _, c in ipairs(children) do
     if not is_view(c[1]) then
-      error("bad argument #1 to '" .. kind .. "' (" .. c[2]
-        .. " of the table: a view expected, got " .. type(c[1]) .. ")", 3)
+      fail("bad argument #1 to '" .. kind .. "' (" .. c[2]
+        .. " of the table: a view expected, got " .. type(c[1]) .. ")")
     end
-    adopt(v, c[1], kind, 3)
+    adopt(v, c[1], kind)
   end
   for key, value in pairs(props) do
     if host.rawtype(key) == "number" or key == "views" then
       -- children, above
     elseif key == "id" then
       if host.rawtype(value) ~= "string" then
-        error("bad argument #1 to '" .. kind .. "' (id: a string expected, got " .. type(value) .. ")", 3)
+        fail("bad argument #1 to '" .. kind .. "' (id: a string expected, got " .. type(value) .. ")")
       end
       if rawget(vb, "_views")[value] ~= nil then
-        error("a view with the id '" .. value .. "' already exists in this ViewBuilder", 3)
+        fail("a view with the id '" .. value .. "' already exists in this ViewBuilder")
       end
       rawget(vb, "_views")[value] = v
       p.id = value
-    elseif key == "notifier" then
-      rawget(v, info[3] and "_clicked" or "_changed"):add_notifier(value)
-    elseif key == "pressed" then
-      rawget(v, "_pressed"):add_notifier(value)
-    elseif key == "released" then
-      rawget(v, "_released"):add_notifier(value)
+    elseif key == "notifier" or key == "pressed" or key == "released" then
+      if host.rawtype(value) ~= "function" then
+        fail("bad argument #1 to '" .. kind .. "' (" .. key .. ": a function expected, got "
+          .. type(value) .. ")")
+      end
+      local field = key == "notifier" and (info[3] and "_clicked" or "_changed") or "_" .. key
+      rawget(v, field):add_notifier(value)
     elseif key == "bind" then
       local observables = kind == "xypad" and host.rawtype(value) == "table"
         and { value.x, value.y } or { value }
       for _, o in ipairs(observables) do
         if host.rawtype(o) ~= "table" or o.add_notifier == nil then
-          error("bad argument #1 to '" .. kind .. "' (bind: an observable expected, got "
-            .. type(o) .. ")", 3)
+          fail("bad argument #1 to '" .. kind .. "' (bind: an observable expected, got "
+            .. type(o) .. ")")
         end
         o:add_notifier(function()
           if not rawget(v, "_quiet") then rawget(v, "_changed"):_fire(get_value(v)) end
@@ -300,14 +308,14 @@ local builder_mt = {
     if m ~= nil then return m end
     return renoise.ViewBuilder[key]
   end,
-  __newindex = function() error("ViewBuilder objects take no new fields", 2) end,
+  __newindex = function() fail("ViewBuilder objects take no new fields") end,
 }
 host.api_names[builder_mt] = "ViewBuilder"
 for kind in pairs(KINDS) do
   Builder[kind] = function(vb, props)
     if getmetatable(vb) ~= builder_mt then
-      error("bad argument #1 to '" .. kind .. "' (a ViewBuilder expected: call it as vb:"
-        .. kind .. "{...})", 2)
+      fail("bad argument #1 to '" .. kind .. "' (a ViewBuilder expected: call it as vb:"
+        .. kind .. "{...})")
     end
     return make(vb, kind, props)
   end
@@ -401,6 +409,9 @@ local function set(name, text)
     if text == "true" then value = true elseif text == "false" then value = false end
   elseif default == 0 then
     value = tonumber(text)
+    -- NaN (Lua 5.1 reads "nan") is no value: it would pass every range
+    -- check, each comparison with it being false.
+    if value ~= value then value = nil end
     local p = rawget(v, "_props")
     if value and ((type(p.min) == "number" and value < p.min)
         or (type(p.max) == "number" and value > p.max)) then

@@ -265,6 +265,10 @@ end }
             &["--set", "port=70000"][..],
             "'70000' is out of range for 'port' (1 to 65535)",
         ),
+        (
+            &["--set", "port=nan"][..],
+            "'nan' is no value for 'port', a ValueBox",
+        ),
         // A set before the menu entry that makes its view: said so.
         (
             &["--set", "greeting=bye", "--menu", "Echo"][..],
