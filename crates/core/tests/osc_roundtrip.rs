@@ -386,3 +386,11 @@ fn a_message_without_type_tags_ends_where_the_next_packet_starts() {
     // At the end of what came, its tags may be on their way.
     assert_eq!(Message::stream_len(b"/tagless\0\0\0\0").unwrap(), None);
 }
+
+#[test]
+fn an_empty_stream_is_a_message_still_to_come() {
+    // What a cutter has left after taking a whole message off: wait for
+    // more, not a stream that is no OSC.
+    assert_eq!(Message::stream_len(b"").unwrap(), None);
+    assert!(Message::stream_len(b"x").is_err());
+}

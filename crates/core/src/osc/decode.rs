@@ -142,8 +142,11 @@ pub(crate) fn message_and_timetags(data: &[u8], times: &mut Vec<u64>) -> Result<
 /// `data` ends before it does (see [`message_at`] for one without type
 /// tags).
 pub(crate) fn message_len(data: &[u8]) -> Result<Option<usize>> {
-    if data.first() != Some(&b'/') {
-        return Err(err("message does not start with '/'"));
+    match data.first() {
+        // Nothing yet: what a cutter has left after a whole message.
+        None => return Ok(None),
+        Some(b'/') => {}
+        Some(_) => return Err(err("message does not start with '/'")),
     }
     let mut r = Reader::new(data, 0);
     match message_at(&mut r, &mut Vec::new(), true) {

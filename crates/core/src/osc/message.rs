@@ -101,8 +101,8 @@ impl Message {
     /// cut OSC sent over TCP with no framing (as Renoise and much OSC
     /// software send it, one message after another) into messages, since
     /// a message ends where its last argument does. `Ok(None)` while
-    /// `data` ends before the message does (wait for more); an error for
-    /// bytes that cannot start a message. A bundle cannot be cut this way
+    /// `data` ends before the message does, or is empty (wait for more);
+    /// an error for bytes that cannot start a message. A bundle cannot be cut this way
     /// (its elements run to the end of the packet): that is what
     /// [`framing`](crate::framing) is for.
     ///
@@ -114,6 +114,7 @@ impl Message {
     /// assert_eq!(Message::stream_len(&stream)?, Some(a.len()));
     /// assert_eq!(Message::stream_len(&stream[a.len()..])?, Some(b.len()));
     /// assert_eq!(Message::stream_len(&stream[a.len()..stream.len() - 1])?, None);
+    /// assert_eq!(Message::stream_len(&stream[stream.len()..])?, None);
     /// assert!(Message::stream_len(b"#bundle\0").is_err());
     /// assert!(Packet::decode(&stream[..a.len()]).is_ok());
     /// # Ok::<(), renoise_socket::Error>(())
