@@ -103,7 +103,13 @@ function os.clock() return host.now() end
 -- os.exit leaves without returning to the runner: the temporary folder
 -- goes first.
 local exit = os.exit
-function os.exit(...)
+function os.exit(code, ...)
+  -- Booleans as Lua 5.2+ and LuaJIT take them; anything else that is not
+  -- a number is the tool's mistake, at its line.
+  if code == true then code = 0 elseif code == false then code = 1 end
+  if code ~= nil and not tonumber(code) then
+    fail("bad argument #1 to 'exit' (number expected, got " .. type(code) .. ")")
+  end
   -- A --set / --press never done: the run must not pass silently.
   local left = host.actions_left()
   host.cleanup()
@@ -111,7 +117,7 @@ function os.exit(...)
     io.stderr:write("renoise-socket: error: ", left, " (the script called os.exit first)\n")
     return exit(1)
   end
-  return exit(...)
+  return exit(code, ...)
 end
 
 -- debug.start() / debug.stop(): Renoise's shortcuts to its remote

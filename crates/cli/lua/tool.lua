@@ -398,17 +398,38 @@ host.api_members[app_mt] = host.members_of(App, app_values, { current_song = tru
 local app = setmetatable({}, app_mt)
 function renoise.app() return app end
 
+-- A text argument of renoise.app()'s functions: a string (or a number,
+-- which Renoise's bindings take as its text).
+local function text_arg(fname, i, v, optional)
+  local t = host.rawtype(v)
+  if not (t == "string" or t == "number" or (optional and v == nil)) then
+    fail(("bad argument #%d to '%s' (string expected, got %s)"):format(i, fname, type(v)))
+  end
+end
+-- A list of strings (button labels, file extensions), or nil.
+local function strings_arg(fname, i, v)
+  local ok = v == nil or host.rawtype(v) == "table"
+  for _, s in ipairs(host.rawtype(v) == "table" and v or {}) do
+    ok = ok and host.rawtype(s) == "string"
+  end
+  if not ok then
+    fail(("bad argument #%d to '%s' (a table of strings expected, got %s)"):format(i, fname, type(v)))
+  end
+end
+
 local function say(kind, msg)
   if not host.quiet then
     io.stderr:write("[renoise.app] ", kind, ": ", tostring(msg), "\n")
   end
 end
-function App:show_status(msg) say("status", msg) end
-function App:show_message(msg) say("message", msg) end
-function App:show_warning(msg) say("warning", msg) end
-function App:show_error(msg) say("error", msg) end
-function App:open_url(url) say("open_url", url) end
-function App:open_path(path) say("open_path", path) end
+for _, kind in ipairs({ "status", "message", "warning", "error" }) do
+  App["show_" .. kind] = function(_, msg)
+    text_arg("show_" .. kind, 1, msg)
+    say(kind, msg)
+  end
+end
+function App:open_url(url) text_arg("open_url", 1, url) say("open_url", url) end
+function App:open_path(path) text_arg("open_path", 1, path) say("open_path", path) end
 -- Nothing is installed: there is no Renoise to install into.
 function App:install_tool(path) say("install_tool", path) end
 function App:uninstall_tool(path) say("uninstall_tool", path) end
@@ -425,6 +446,9 @@ local function answer(kind, text, buttons)
   return chosen
 end
 function App:show_prompt(title, message, buttons)
+  text_arg("show_prompt", 1, title)
+  text_arg("show_prompt", 2, message)
+  strings_arg("show_prompt", 3, buttons)
   return answer("prompt", tostring(title) .. ": " .. tostring(message), buttons)
 end
 local function content_arg(fname, view)
@@ -434,6 +458,8 @@ local function content_arg(fname, view)
   end
 end
 function App:show_custom_prompt(title, view, buttons)
+  text_arg("show_custom_prompt", 1, title)
+  strings_arg("show_custom_prompt", 3, buttons)
   content_arg("show_custom_prompt", view)
   return answer("custom prompt", tostring(title), buttons)
 end
@@ -461,7 +487,9 @@ function Dialog:show()
   if not rawget(self, "_closed") then front = self end
 end
 function Dialog:close() rawset(self, "_closed", true) end
+host.check_self(Dialog, "Dialog", function(d) return getmetatable(d) == dialog_mt end)
 function App:show_custom_dialog(title, view)
+  text_arg("show_custom_dialog", 1, title)
   content_arg("show_custom_dialog", view)
   say("custom dialog", tostring(title))
   local d = setmetatable({}, dialog_mt)
@@ -475,17 +503,25 @@ local function path_answer(kind, title)
   say(kind, tostring(title or ""))
   return host.path_answer or ""
 end
-function App:prompt_for_filename_to_read(_, title)
+function App:prompt_for_filename_to_read(extensions, title)
+  strings_arg("prompt_for_filename_to_read", 1, extensions)
+  text_arg("prompt_for_filename_to_read", 2, title, true)
   return path_answer("prompt_for_filename_to_read", title)
 end
-function App:prompt_for_multiple_filenames_to_read(_, title)
+function App:prompt_for_multiple_filenames_to_read(extensions, title)
+  strings_arg("prompt_for_multiple_filenames_to_read", 1, extensions)
+  text_arg("prompt_for_multiple_filenames_to_read", 2, title, true)
   local path = path_answer("prompt_for_multiple_filenames_to_read", title)
   return path == "" and {} or { path }
 end
-function App:prompt_for_filename_to_write(_, title)
+function App:prompt_for_filename_to_write(extension, title)
+  text_arg("prompt_for_filename_to_write", 1, extension, true)
+  text_arg("prompt_for_filename_to_write", 2, title, true)
   return path_answer("prompt_for_filename_to_write", title)
 end
-function App:prompt_for_path(title) return path_answer("prompt_for_path", title) end
+function App:prompt_for_path(title)
+  text_arg("prompt_for_path", 1, title, true)
+  return path_answer("prompt_for_path", title) end
 
 -- What needs a song (or the instrument or track it selects) raises, as
 -- renoise.song() does.

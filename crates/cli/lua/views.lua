@@ -65,7 +65,46 @@ local function get_value(v)
   return bind.value
 end
 
+local function split_lines(text)
+  local lines = {}
+  for line in (tostring(text) .. "\n"):gmatch("([^\n]*)\n") do lines[#lines + 1] = line end
+  return lines
+end
+
+-- A value the view can hold (what --set checks too): a checkbox's
+-- boolean, a text field's string, an item's position in a popup, switch
+-- or chooser, a number in a number view's min..max, an XY pad's {x, y};
+-- anything else is the tool's mistake, raised at its line.
+local function check_value(v, value)
+  local kind, t = rawget(v, "_kind"), host.rawtype(value)
+  local default, p, want = KINDS[kind][2], rawget(v, "_props"), nil
+  if kind == "xypad" then
+    if t ~= "table" or host.rawtype(value.x) ~= "number" or host.rawtype(value.y) ~= "number" then
+      want = "a table {x = number, y = number}"
+    end
+  elseif default == nil then
+    return
+  elseif host.rawtype(default) ~= "number" then
+    if t ~= host.rawtype(default) then want = "a " .. host.rawtype(default) end
+  elseif default == 1 then
+    local n = math.max(1, host.rawtype(p.items) == "table" and #p.items or 0)
+    if t ~= "number" or value % 1 ~= 0 or value < 1 or value > n then
+      want = "an item's position from 1 to " .. n
+    end
+  elseif t ~= "number" or value ~= value then
+    want = "a number"
+  elseif (host.rawtype(p.min) == "number" and value < p.min)
+      or (host.rawtype(p.max) == "number" and value > p.max) then
+    want = "a number from " .. tostring(p.min) .. " to " .. tostring(p.max)
+  end
+  if want then
+    fail(("%s.value: %s expected, got %s"):format(rawget(v, "_type"), want,
+      t == "number" and tostring(value) or type(value)))
+  end
+end
+
 local function set_value(v, value)
+  check_value(v, value)
   local bind = rawget(v, "_bind")
   if bind ~= nil then
     -- The observable's notifier fires the view's (see `bind` in make).
@@ -79,7 +118,18 @@ local function set_value(v, value)
       local new = get_value(v)
       if new.x ~= old.x or new.y ~= old.y then rawget(v, "_changed"):_fire(new) end
     elseif type(bind) == "ObservableStringList" then
-      fail("a text field bound to a string list is set through the list")
+      -- The lines become the list's items, one notification for the view.
+      if host.rawtype(value) ~= "string" then
+        fail(rawget(v, "_type") .. ".text: a string expected, got " .. type(value))
+      end
+      local old = get_value(v)
+      rawset(v, "_quiet", true)
+      while #bind > 0 do bind:remove() end
+      if value ~= "" then
+        for _, line in ipairs(split_lines(value)) do bind:insert(line) end
+      end
+      rawset(v, "_quiet", nil)
+      if get_value(v) ~= old then rawget(v, "_changed"):_fire(get_value(v)) end
     else
       bind.value = value
     end
@@ -89,12 +139,6 @@ local function set_value(v, value)
   if props.value == value then return end
   props.value = value
   rawget(v, "_changed"):_fire(value)
-end
-
-local function split_lines(text)
-  local lines = {}
-  for line in (tostring(text) .. "\n"):gmatch("([^\n]*)\n") do lines[#lines + 1] = line end
-  return lines
 end
 
 view_mt.__index = function(v, key)
@@ -128,6 +172,11 @@ view_mt.__newindex = function(v, key, value)
   if key == "paragraphs" and host.rawtype(value) == "table" then
     v.text = table.concat(value, "\n")
     return
+  end
+  if key == "items" then
+    local ok = host.rawtype(value) == "table"
+    for _, item in ipairs(ok and value or {}) do ok = ok and host.rawtype(item) == "string" end
+    if not ok then fail(rawget(v, "_type") .. ".items: a table of strings expected, got " .. type(value)) end
   end
   rawget(v, "_props")[key] = value
 end
@@ -295,7 +344,12 @@ local function make(vb, kind, props)
   local value = props.value
   if value == nil and kind:match("textfield$") then value = props.text end
   if value ~= nil then
-    if rawget(v, "_bind") ~= nil then set_value(v, value) else p.value = value end
+    if rawget(v, "_bind") ~= nil then
+      set_value(v, value)
+    else
+      check_value(v, value)
+      p.value = value
+    end
   end
   return v
 end
@@ -485,3 +539,6 @@ host.actions_left = function()
   end
   return msg
 end
+
+-- Every view method checks its self (a '.' for a ':' is the tool's mistake).
+host.check_self(View, "a view", is_view)

@@ -37,6 +37,43 @@ local vb = renoise.ViewBuilder()
 raises(function() vb:button { notifier = 5 } end,
   "bad argument #1 to 'button' (notifier: a function expected, got number)")
 
+raises(function() vb:popup { items = "Fast" } end, "Popup.items: a table of strings expected, got string")
+raises(function() vb:slider { min = 0, max = 1, value = 7 } end, "Slider.value: a number from 0 to 1 expected, got 7")
+local slider = vb:slider { min = 0, max = 1 }
+raises(function() slider.value = "loud" end, "Slider.value: a number expected, got string")
+raises(function() vb:checkbox {}.value = "yes" end, "CheckBox.value: a boolean expected, got string")
+raises(function() vb:popup { items = { "a", "b" } }.value = 9 end,
+  "Popup.value: an item's position from 1 to 2 expected, got 9")
+raises(function() vb:xypad { value = 3 } end, "XYPad.value: a table {x = number, y = number} expected")
+raises(function() slider.add_notifier(print) end, "calling 'add_notifier' on bad self (a view expected, got function)")
+raises(function() vb:multiline_textfield {}.add_line("x") end, "calling 'add_line' on bad self (a view expected, got string)")
+
+-- renoise.app()'s functions take text where Renoise does.
+raises(function() renoise.app():show_status(nil) end, "bad argument #1 to 'show_status' (string expected, got nil)")
+raises(function() renoise.app():show_message({}) end, "bad argument #1 to 'show_message' (string expected, got table)")
+raises(function() renoise.app():show_prompt("Quit?", "Sure", "Yes") end,
+  "bad argument #3 to 'show_prompt' (a table of strings expected, got string)")
+raises(function() renoise.app():prompt_for_filename_to_read("wav", "Open") end,
+  "bad argument #1 to 'prompt_for_filename_to_read' (a table of strings expected, got string)")
+raises(function() os.exit("x") end, "bad argument #1 to 'exit' (number expected, got string)")
+local dialog = renoise.app():show_custom_dialog("D", vb:column {})
+raises(function() dialog.close() end, "calling 'close' on bad self (Dialog expected, got nil)")
+dialog:close()
+
+-- A multiline text field bound to a list of strings: its text becomes the
+-- list's lines, with one notification for the view.
+local lines = Document.ObservableStringList({ "old" })
+local notes = vb:multiline_textfield { bind = lines }
+local heard = 0
+notes:add_notifier(function() heard = heard + 1 end)
+notes.text = "A\nB"
+assert(#lines == 2 and lines[1].value == "A" and lines[2].value == "B" and notes.text == "A\nB")
+assert(heard == 1, heard)
+notes.paragraphs = { "x" }
+assert(#lines == 1 and lines[1].value == "x")
+notes.text = ""
+assert(#lines == 0 and notes.text == "")
+
 -- A view inside itself, directly or through another.
 local outer, inner = vb:column {}, vb:row {}
 raises(function() outer:add_child(outer) end, "add_child: a view cannot be added inside itself")
