@@ -22,7 +22,14 @@ local function describe(err)
   -- 5.4 raises when it is not a string: neither may break the report.
   local ok, text = pcall(tostring, err)
   if ok and rawtype(text) == "number" then text = tostring(text) end
-  if not ok or rawtype(text) ~= "string" then
+  if not ok then
+    -- (Lua 5.4's own complaint about a non-string result reads the same.)
+    if rawtype(text) == "string" and not text:find("'__tostring' must return a string", 1, true) then
+      return "(error object is a " .. type(err) .. " value whose __tostring raised: " .. text .. ")"
+    end
+    ok, text = true, nil
+  end
+  if rawtype(text) ~= "string" then
     return "(error object is a " .. type(err) .. " value whose __tostring gives no text)"
   end
   local mt = getmetatable(err)

@@ -448,6 +448,10 @@ fn error_without_a_string_message_still_says_something() {
             "renoise.tool():add_timer(function()\n  error(setmetatable({}, { __tostring = function() return {} end }))\nend, 10)",
             "error: (error object is a table value whose __tostring gives no text)",
         ),
+        (
+            "error(setmetatable({}, { __tostring = function() error('inner') end }))",
+            "error: (error object is a table value whose __tostring raised: ",
+        ),
     ] {
         std::fs::write(&f, code).unwrap();
         let o = cmd().args(["run", f.to_str().unwrap()]).output().unwrap();
