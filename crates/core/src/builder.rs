@@ -170,7 +170,11 @@ impl ClientBuilder {
         self
     }
 
-    /// Most bytes one `receive_all` returns. At least 1.
+    /// Most bytes one `receive_all` returns. At least 1. The receive
+    /// buffer a client starts with is this size, from 16 KiB up to 1 MiB,
+    /// and one call returns at most what the buffer holds: a size above
+    /// 1 MiB gives 1 MiB pieces (or larger ones from a buffer that read
+    /// ahead grew).
     ///
     /// ```
     /// let b = renoise_socket::ClientBuilder::new().all_chunk_size(256 * 1024);

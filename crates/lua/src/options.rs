@@ -13,7 +13,7 @@
 //!
 //! Unknown keys and values of the wrong kind are argument errors.
 
-use crate::raw::{millis, number_at, string_at, type_error, Fail, Shown};
+use crate::raw::{millis, number_at, string_at, type_error, Fail, Num, Shown};
 use mlua::ffi::{self, lua_State};
 use renoise_socket::{framing::Framing, ClientBuilder};
 use std::ffi::c_int;
@@ -79,7 +79,19 @@ pub(crate) unsafe fn read(
                         "option 'send_timeout_ms' must be a number of milliseconds >= 0",
                     )
                 })?;
-                // 0 and math.huge both mean: no limit.
+                // 0 and math.huge both mean: no limit. A positive time
+                // too short for a Duration (under a nanosecond) is the
+                // shortest one, not "no limit".
+                let positive = match value {
+                    Some(Num::Int(i)) => i > 0,
+                    Some(Num::Float(f)) => f > 0.0,
+                    None => false,
+                };
+                let d = if d.is_zero() && positive {
+                    std::time::Duration::from_nanos(1)
+                } else {
+                    d
+                };
                 o.builder = o
                     .builder
                     .send_timeout((d != std::time::Duration::MAX).then_some(d));
