@@ -123,25 +123,70 @@ pub fn connect(args: ConnectArgs) -> Result<ExitCode, String> {
             .map_err(|e| e.to_string())?
     };
 
-    // stdin on its own thread; lines come back through a channel.
-    let (tx, rx) = mpsc::channel::<Option<Vec<u8>>>();
+    // stdin on its own thread, and the sends on another (a clone of the
+    // client), so that the receive loop below keeps reading while a send
+    // waits: a peer that answers while it is still being sent to (an echo
+    // server) must not be left blocked with us blocked on it. The channel
+    // is bounded: a peer slower than stdin holds stdin back, not memory.
+    // (TCP takes stdin as it comes, in pieces of at most stdin's buffer;
+    // UDP needs whole lines, one a datagram.)
+    let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(64);
+    let udp = args.udp;
     std::thread::spawn(move || {
         let stdin = std::io::stdin();
         let mut lock = stdin.lock();
         loop {
-            let mut line = Vec::new();
-            match lock.read_until(b'\n', &mut line) {
-                Ok(0) | Err(_) => {
-                    let _ = tx.send(None);
+            let piece = if udp {
+                let mut line = Vec::new();
+                match lock.read_until(b'\n', &mut line) {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => line,
+                }
+            } else {
+                let piece = match lock.fill_buf() {
+                    Ok([]) | Err(_) => return,
+                    Ok(bytes) => bytes.to_vec(),
+                };
+                lock.consume(piece.len());
+                piece
+            };
+            if tx.send(piece).is_err() {
+                return;
+            }
+        }
+    });
+    let (events, sent) = mpsc::channel::<Sent>();
+    let mut writer = client.try_clone().map_err(|e| e.to_string())?;
+    let half_close = args.half_close;
+    std::thread::spawn(move || {
+        for mut line in rx {
+            if udp && line.ends_with(b"\n") {
+                line.pop();
+                if line.ends_with(b"\r") {
+                    line.pop();
+                }
+            }
+            match writer.send(&line) {
+                Ok(()) => {}
+                // What the peer sent before is printed, then the next
+                // receive reports the end.
+                Err(Error::Disconnected) => {
+                    let _ = events.send(Sent::PeerGone);
                     return;
                 }
-                Ok(_) => {
-                    if tx.send(Some(line)).is_err() {
-                        return;
-                    }
+                Err(e) => {
+                    let _ = events.send(Sent::Failed(e.to_string()));
+                    return;
                 }
             }
         }
+        if half_close {
+            if let Err(e) = writer.shutdown_send() {
+                let _ = events.send(Sent::Failed(e.to_string()));
+                return;
+            }
+        }
+        let _ = events.send(Sent::AllOfStdin);
     });
 
     let mut stdin_done_at: Option<Instant> = None;
@@ -155,39 +200,13 @@ pub fn connect(args: ConnectArgs) -> Result<ExitCode, String> {
         }
         o.flush()
     };
-    // Set when a send found the peer gone: what it sent before is still
-    // printed, then the command ends as on any end of stream.
-    let mut peer_gone = false;
     loop {
-        while !peer_gone {
-            match rx.try_recv() {
-                Ok(Some(mut line)) => {
-                    if args.udp && line.ends_with(b"\n") {
-                        line.pop();
-                        if line.ends_with(b"\r") {
-                            line.pop();
-                        }
-                    }
-                    match client.send(&line) {
-                        Ok(()) => {}
-                        // What the peer sent before is printed, then the
-                        // next receive reports the end.
-                        Err(Error::Disconnected) => {
-                            peer_gone = true;
-                            stdin_done_at.get_or_insert_with(Instant::now);
-                        }
-                        Err(e) => return Err(e.to_string()),
-                    }
-                }
-                Ok(None) | Err(mpsc::TryRecvError::Disconnected) => {
-                    if stdin_done_at.is_none() && args.half_close {
-                        client.shutdown_send().map_err(|e| e.to_string())?;
-                    }
-                    stdin_done_at.get_or_insert_with(Instant::now);
-                    break;
-                }
-                Err(mpsc::TryRecvError::Empty) => break,
+        match sent.try_recv() {
+            Ok(Sent::AllOfStdin | Sent::PeerGone) => {
+                stdin_done_at.get_or_insert_with(Instant::now);
             }
+            Ok(Sent::Failed(e)) => return Err(e),
+            Err(_) => {}
         }
         let buffered = client.buffered();
         match client.receive(mode, Duration::from_millis(20)) {
@@ -209,6 +228,17 @@ pub fn connect(args: ConnectArgs) -> Result<ExitCode, String> {
                 // Whatever is left of a partial unit was delivered first.
                 return Ok(ExitCode::SUCCESS);
             }
+            // A line longer than a client holds whole goes out in pieces,
+            // as it came: what ends it comes with the line after.
+            Err(Error::LineTooLong) => match client.receive(Mode::All, Duration::ZERO) {
+                Ok(piece) => {
+                    if print(piece, false).is_err() {
+                        return Ok(ExitCode::SUCCESS);
+                    }
+                    last_data = Instant::now();
+                }
+                Err(e) => return Err(e.to_string()),
+            },
             Err(e) => return Err(e.to_string()),
         }
         if let Some(done) = stdin_done_at {
@@ -227,4 +257,15 @@ pub fn connect(args: ConnectArgs) -> Result<ExitCode, String> {
             }
         }
     }
+}
+
+/// What the sending thread tells the receive loop.
+enum Sent {
+    /// Stdin ended and all of it was sent (and, with --half-close, the
+    /// sending side shut down).
+    AllOfStdin,
+    /// The peer was gone: what it sent before is still to be printed.
+    PeerGone,
+    /// A send failed otherwise: the command ends with this message.
+    Failed(String),
 }

@@ -838,6 +838,51 @@ fn connect_against(
 }
 
 #[test]
+fn connect_keeps_reading_while_it_sends_to_a_peer_that_echoes() {
+    // An echo peer answers while it is still being sent to: a command that
+    // stopped reading during its sends would leave it blocked, and itself
+    // blocked on it, until the send timed out with nothing printed.
+    let input = b"a line of text for the echo peer, sixty bytes or so....\n".repeat(400_000);
+    let o = connect_against(
+        |s| {
+            s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+            s.set_write_timeout(Some(Duration::from_secs(20))).unwrap();
+            let mut buf = vec![0u8; 1 << 16];
+            loop {
+                match std::io::Read::read(s, &mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => s.write_all(&buf[..n]).unwrap(),
+                }
+            }
+        },
+        false,
+        &["--half-close", "--timeout", "2000"],
+        input.clone(),
+    );
+    assert!(
+        o.stdout == input,
+        "{} of {} bytes",
+        o.stdout.len(),
+        input.len()
+    );
+}
+
+#[test]
+fn connect_prints_a_line_longer_than_a_client_holds_as_it_came() {
+    let mut wire = b"before\n".to_vec();
+    wire.extend(std::iter::repeat_n(b'a', (16 << 20) + 1));
+    wire.extend_from_slice(b"\nafter\n");
+    let sent = wire.clone();
+    let o = connect_against(move |s| s.write_all(&sent).unwrap(), false, &[], "");
+    assert!(
+        o.stdout == wire,
+        "{} of {} bytes",
+        o.stdout.len(),
+        wire.len()
+    );
+}
+
+#[test]
 fn connect_prints_an_unfinished_line_before_it_ends() {
     let o = connect_against(
         |s| s.write_all(b"whole\nno newline").unwrap(),
