@@ -1130,6 +1130,21 @@ describe("create_server", function()
       c:close()
     end)
 
+    it("a sender socket's tostring keeps its direction once closed", function()
+      local s = server("127.0.0.1", 0, S.PROTOCOL_UDP)
+      local kept
+      s:run({ socket_message = function(sock) kept = sock end })
+      local c = client(s.local_port, true)
+      c:send("x")
+      assert.is_true(pump(s, function() return kept ~= nil end))
+      local open = "SocketClient(UDP 127.0.0.1:" .. s.local_port .. " <- 127.0.0.1:" .. c.local_port .. ", sender"
+      assert.are.equal(open .. ")", tostring(kept))
+      kept:close()
+      assert.are.equal(open .. ", closed)", tostring(kept))
+      s:close()
+      c:close()
+    end)
+
     it("receives from liblo's oscsend, decoded with renoise.Osc", function()
       local s = server("localhost", 0, S.PROTOCOL_UDP)
       local got

@@ -67,6 +67,8 @@ pub(crate) struct Ud {
     /// finalizer): the client counts as closed, and is closed once that is
     /// done (see [`Ud::settle_close`]).
     pub(crate) close_pending: bool,
+    /// A UDP server's sender-only socket: `tostring` says so once closed.
+    sender: bool,
 }
 
 /// The socket behind a `SocketClient`.
@@ -117,6 +119,7 @@ impl Ud {
             last_size: LastSize::default(),
             busy: false,
             close_pending: false,
+            sender: false,
         }
     }
 
@@ -143,7 +146,10 @@ impl Ud {
     pub(crate) fn sender(peer: UdpPeer) -> Ud {
         let local = reported(peer.local_addr(), || peer.local_address());
         let to = peer.peer_addr();
-        Ud::of(Sock::Sender(peer), local, to, Protocol::Udp, 0)
+        Ud {
+            sender: true,
+            ..Ud::of(Sock::Sender(peer), local, to, Protocol::Udp, 0)
+        }
     }
 
     /// Largest `n` that `receive(n, ...)` accepts.
@@ -736,6 +742,14 @@ unsafe fn newindex_body(l: *mut lua_State) -> Result<c_int, Fail> {
 unsafe fn tostring_body(l: *mut lua_State) -> Result<c_int, Fail> {
     let ud = this(l)?;
     let gone = || {
+        if ud.sender {
+            // As while open (the core's `UdpPeer`): the server's address,
+            // then who sent to it.
+            return Msg::of(format_args!(
+                "{CLASS}(UDP {} <- {}, sender, closed)",
+                ud.local, ud.peer
+            ));
+        }
         Msg::of(format_args!(
             "{CLASS}({} {} -> {}, closed)",
             ud.protocol, ud.local, ud.peer
