@@ -1116,13 +1116,20 @@ describe("create_server", function()
       c:close()
     end)
 
-    it("a sender socket kept after close cannot send", function()
+    -- A UDP server, a client that sent it one datagram, and the sender
+    -- socket of that datagram, kept past its callback.
+    local function kept_sender()
       local s = server("127.0.0.1", 0, S.PROTOCOL_UDP)
       local kept
       s:run({ socket_message = function(sock) kept = sock end })
       local c = client(s.local_port, true)
       c:send("x")
       assert.is_true(pump(s, function() return kept ~= nil end))
+      return s, c, kept
+    end
+
+    it("a sender socket kept after close cannot send", function()
+      local s, c, kept = kept_sender()
       s:close()
       local ok, e = kept:send("late")
       assert.is_false(ok)
@@ -1131,12 +1138,7 @@ describe("create_server", function()
     end)
 
     it("a sender socket's tostring keeps its direction once closed", function()
-      local s = server("127.0.0.1", 0, S.PROTOCOL_UDP)
-      local kept
-      s:run({ socket_message = function(sock) kept = sock end })
-      local c = client(s.local_port, true)
-      c:send("x")
-      assert.is_true(pump(s, function() return kept ~= nil end))
+      local s, c, kept = kept_sender()
       local open = "SocketClient(UDP 127.0.0.1:" .. s.local_port .. " <- 127.0.0.1:" .. c.local_port .. ", sender"
       assert.are.equal(open .. ")", tostring(kept))
       kept:close()
