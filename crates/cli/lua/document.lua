@@ -51,6 +51,13 @@ end
 local observable_mts = {}
 local function is_observable(v) return observable_mts[getmetatable(v)] ~= nil end
 
+-- The notifier methods of an object that keeps its Observable in `_obs`.
+local function forward_notifiers(methods)
+  for _, m in ipairs({ "add_notifier", "has_notifier", "remove_notifier" }) do
+    methods[m] = function(self, ...) local o = rawget(self, "_obs") return o[m](o, ...) end
+  end
+end
+
 -- The observable of one Lua type: "number" -> ObservableNumber.
 local function observable(value_kind, default)
   local kind = "Observable" .. value_kind:sub(1, 1):upper() .. value_kind:sub(2)
@@ -91,9 +98,7 @@ local function observable(value_kind, default)
     mt.__pow = function(a, b) return num(a) ^ num(b) end
     mt.__unm = function(a) return -num(a) end
   end
-  for _, m in ipairs({ "add_notifier", "has_notifier", "remove_notifier" }) do
-    mt[m] = function(self, ...) local o = rawget(self, "_obs") return o[m](o, ...) end
-  end
+  forward_notifiers(mt)
   mt.observable = function(self) return rawget(self, "_obs") end
   host.check_self(mt, kind, function(o) return getmetatable(o) == mt end)
   mt._kind = kind
@@ -113,9 +118,7 @@ local Bang = {}
 Bang.__index = Bang
 host.api_names[Bang] = "ObservableBang"
 function Bang:bang() rawget(self, "_obs"):_fire() end
-for _, m in ipairs({ "add_notifier", "has_notifier", "remove_notifier" }) do
-  Bang[m] = function(self, ...) local o = rawget(self, "_obs") return o[m](o, ...) end
-end
+forward_notifiers(Bang)
 host.check_self(Bang, "ObservableBang", function(o) return getmetatable(o) == Bang end)
 function Document.ObservableBang()
   return setmetatable({ _obs = host.Observable() }, Bang)
@@ -183,9 +186,7 @@ function List:find(start, value)
   check_index("find", start, math.max(#self, 1))
   for i = start, #self do if self[i].value == value then return i end end
 end
-for _, m in ipairs({ "add_notifier", "has_notifier", "remove_notifier" }) do
-  List[m] = function(self, ...) return self._obs[m](self._obs, ...) end
-end
+forward_notifiers(List)
 -- Loading replaces the items: notifiers hear each removal and insertion.
 local function replace_items(list, items)
   for i = #list, 1, -1 do
