@@ -468,6 +468,9 @@ end
 -- with `show()`) has the focus while it is open.
 local Dialog = {}
 local front
+-- Open dialogs, held with their content: in Renoise a dialog stays on
+-- screen, clickable, whether or not the tool keeps a reference to it.
+local open_dialogs = {}
 local dialog_mt = {
   __index = function(d, key)
     if key == "visible" then return not rawget(d, "_closed") end
@@ -486,7 +489,10 @@ host.api_members[dialog_mt] = host.members_of(Dialog, { visible = true, focused 
 function Dialog:show()
   if not rawget(self, "_closed") then front = self end
 end
-function Dialog:close() rawset(self, "_closed", true) end
+function Dialog:close()
+  rawset(self, "_closed", true)
+  open_dialogs[self] = nil
+end
 host.check_self(Dialog, "Dialog", function(d) return getmetatable(d) == dialog_mt end)
 function App:show_custom_dialog(title, view)
   text_arg("show_custom_dialog", 1, title)
@@ -494,6 +500,7 @@ function App:show_custom_dialog(title, view)
   say("custom dialog", tostring(title))
   local d = setmetatable({}, dialog_mt)
   front = d
+  open_dialogs[d] = view
   -- Its views cannot be clicked once it is closed (see views.lua).
   rawset(view, "_dialog", d)
   return d

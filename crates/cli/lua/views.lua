@@ -528,7 +528,7 @@ host.actions_left = function()
   if not a then return nil end
   local what = a[1] == press and "no button, bitmap, link or checkbox with the id or text '"
     or "no view with the id '"
-  local msg = what .. a[2] .. "'" .. (next(made) and "" or " (the tool made no view)")
+  local msg = what .. a[2] .. "'" .. (serial > 0 and "" or " (the tool made no view)")
   -- A --menu given after it never ran: say so, since it may be what makes
   -- the view (actions run in the order given).
   for i = 2, #pending do

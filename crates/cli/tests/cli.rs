@@ -341,6 +341,50 @@ show()
 }
 
 #[test]
+fn an_open_dialog_stays_pressable_when_the_tool_keeps_no_reference_to_it() {
+    // Renoise keeps a shown dialog on screen, clickable, whether or not the
+    // tool holds it; a full collection must not take its views away. The
+    // second dialog is opened by a timer and the collections run after it,
+    // while the loop is running.
+    let script = r#"
+do
+  local vb = renoise.ViewBuilder()
+  renoise.app():show_custom_dialog("Kept by nobody", vb:column {
+    vb:button { id = "ok", text = "OK", notifier = function() print("ok") end },
+    vb:textfield { id = "name", text = "", notifier = function(t) print("name " .. t) end },
+  })
+end
+local function later()
+  renoise.tool():remove_timer(later)
+  local vb = renoise.ViewBuilder()
+  renoise.app():show_custom_dialog("Later", vb:button {
+    text = "Done", notifier = function() print("done") os.exit(0) end })
+  collectgarbage()
+  collectgarbage()
+end
+collectgarbage()
+collectgarbage()
+renoise.tool():add_timer(later, 20)
+"#;
+    let (dir, f) = temp_file("press-gc", "press_gc.lua", script);
+    let so = run_ok(&[
+        "run",
+        "-q",
+        "--timeout",
+        "10",
+        f.to_str().unwrap(),
+        "--set",
+        "name=x",
+        "--press",
+        "OK",
+        "--press",
+        "Done",
+    ]);
+    assert_eq!(so, "name x\nok\ndone\n");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn file_prompts_return_the_path_answer_or_nothing() {
     let script = r#"
 local app = renoise.app()
