@@ -179,6 +179,9 @@ return function(opts)
     report(err)
     return 1
   end
+  -- Queued before the script runs: a custom prompt it shows while loading
+  -- takes the actions meant for it (see views.lua).
+  host.queue_actions(opts.actions)
   strict()
   local ok, e = xpcall(function() return chunk(unpack(opts.args)) end, traceback)
   if not ok then
@@ -191,7 +194,6 @@ return function(opts)
   ok, e = xpcall(function()
     host.tool.tool_finished_loading_observable:_fire()
     host.tool.app_new_document_observable:_fire()
-    host.queue_actions(opts.actions)
     local done, why = host.run_actions()
     if not done then unmatched = why return end
     unmatched = loop()

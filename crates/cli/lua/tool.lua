@@ -435,8 +435,8 @@ function App:install_tool(path) say("install_tool", path) end
 function App:uninstall_tool(path) say("uninstall_tool", path) end
 -- The button a prompt returns, said on stderr with the buttons there
 -- were, so a user at a terminal sees which way the tool went.
-local function answer(kind, text, buttons)
-  local chosen = host.prompt_answer
+local function answer(kind, text, buttons, pressed)
+  local chosen = pressed or host.prompt_answer
   local shown = { "Ok" }
   if type(buttons) == "table" and buttons[1] ~= nil then shown = buttons end
   if chosen == nil then chosen = shown[1] end
@@ -461,7 +461,11 @@ function App:show_custom_prompt(title, view, buttons)
   text_arg("show_custom_prompt", 1, title)
   strings_arg("show_custom_prompt", 3, buttons)
   content_arg("show_custom_prompt", view)
-  return answer("custom prompt", tostring(title), buttons)
+  local pressed = host.run_prompt_actions(view,
+    host.rawtype(buttons) == "table" and buttons[1] ~= nil and buttons or { "Ok" })
+  -- Closed once it returns: its views can no longer be pressed or set.
+  rawset(view, "_dialog", { _closed = true })
+  return answer("custom prompt", tostring(title), buttons, pressed)
 end
 -- The dialog is "shown" (visible) until the tool closes it; `visible` and
 -- `focused` are read-only. The newest dialog shown (or brought to front

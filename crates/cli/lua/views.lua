@@ -386,10 +386,14 @@ host.api_members[builder_mt] = host.members_of(Builder, renoise.ViewBuilder, { v
 
 host.is_view = is_view
 
+local function root_of(v)
+  while rawget(v, "_parent") ~= nil do v = rawget(v, "_parent") end
+  return v
+end
+
 -- Whether the view is in a dialog that was closed: nobody can click it.
 local function in_closed_dialog(v)
-  while rawget(v, "_parent") ~= nil do v = rawget(v, "_parent") end
-  local d = rawget(v, "_dialog")
+  local d = rawget(root_of(v), "_dialog")
   return d ~= nil and rawget(d, "_closed") == true
 end
 
@@ -508,8 +512,9 @@ end
 -- Does the actions whose views exist, in order, up to the first whose view
 -- does not exist yet (a dialog a timer opens later). -> true; or false,
 -- message for an action that cannot be done.
+local failed -- what an action done inside a custom prompt could not do
 host.run_actions = function()
-  while pending[1] do
+  while pending[1] and not failed do
     -- Taken off first: a notifier it fires may end the run (os.exit).
     local a = table.remove(pending, 1)
     local done, why = a[1](a[2], a[3])
@@ -519,7 +524,37 @@ host.run_actions = function()
     end
     if not done then return false, why end
   end
+  if failed then return false, failed end
   return true
+end
+
+-- A custom prompt is modal: while it is up, the --set and --press actions
+-- next in line whose views are in its `content` are done, as a person
+-- fills in a form before choosing a button; then a --press that names one
+-- of its `buttons` chooses it. -> the button so chosen, or nil. What an
+-- action cannot do is reported by run_actions, once the tool's code has
+-- returned to the loop.
+host.run_prompt_actions = function(content, buttons)
+  while pending[1] and not failed do
+    local a = pending[1]
+    if a[1] ~= set and a[1] ~= press then return nil end
+    local v = find(a[2], a[1] == press)
+    if v and root_of(v) == content then
+      table.remove(pending, 1)
+      local done, why = a[1](a[2], a[3])
+      if not done then failed = why end
+    elseif a[1] == press and not v then
+      for _, b in ipairs(buttons) do
+        if b == a[2] then
+          table.remove(pending, 1)
+          return b
+        end
+      end
+      return nil
+    else
+      return nil
+    end
+  end
 end
 
 -- The first action left undone, as a message; nil when all were done.

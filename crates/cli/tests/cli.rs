@@ -385,6 +385,76 @@ renoise.tool():add_timer(later, 20)
 }
 
 #[test]
+fn a_custom_prompt_is_filled_in_by_the_actions_next_in_line_and_answered_by_a_press() {
+    // A modal form: the script reads its fields right after the prompt
+    // returns, so the --set / --press meant for it must be done while it
+    // is up; a --press naming one of its buttons chooses that button. One
+    // prompt is shown while the script loads, one by a menu entry.
+    let script = r#"
+local function ask()
+  local vb = renoise.ViewBuilder()
+  local content = vb:column {
+    vb:textfield { id = "host", text = "localhost" },
+    vb:valuebox { id = "port", min = 1, max = 65535, value = 8000 },
+    vb:checkbox { id = "tcp", value = false },
+  }
+  local b = renoise.app():show_custom_prompt("Connect", content, { "Connect", "Cancel" })
+  print(b, vb.views.host.text, vb.views.port.value, vb.views.tcp.value)
+end
+ask()
+renoise.tool():add_menu_entry { name = "Main Menu:Tools:Ask", invoke = ask }
+"#;
+    let (dir, f) = temp_file("custom-prompt", "prompt.lua", script);
+    let f = f.to_str().unwrap();
+    for (extra, says) in [
+        (&[][..], "Connect\tlocalhost\t8000\tfalse\n"),
+        (
+            &["--set", "host=x", "--set", "port=9", "--press", "tcp"][..],
+            "Connect\tx\t9\ttrue\n",
+        ),
+        (
+            &[
+                "--set", "host=x", "--press", "Cancel", "--menu", "Ask", "--set", "port=7",
+                "--press", "Connect",
+            ][..],
+            "Cancel\tx\t8000\tfalse\nConnect\tlocalhost\t7\tfalse\n",
+        ),
+        // --prompt-answer still answers when no press chooses.
+        (
+            &["--prompt-answer", "Cancel", "--set", "host=y"][..],
+            "Cancel\ty\t8000\tfalse\n",
+        ),
+    ] {
+        let mut args = vec!["run", "-q", "--timeout", "10", f];
+        args.extend_from_slice(extra);
+        assert_eq!(run_ok(&args), says, "{extra:?}");
+    }
+    for (extra, says) in [
+        // Its views are gone with it: nobody can click a closed prompt.
+        (
+            &["--press", "Cancel", "--press", "tcp"][..],
+            "no button, bitmap, link or checkbox with the id or text 'tcp'",
+        ),
+        // A value it cannot take is a usage error, as in a dialog.
+        (
+            &["--set", "port=0"][..],
+            "'0' is out of range for 'port' (1 to 65535)",
+        ),
+    ] {
+        let mut args = vec!["run", "-q", "--timeout", "10", f];
+        args.extend_from_slice(extra);
+        let o = cmd().args(&args).output().unwrap();
+        let (so, se) = out(&o);
+        assert_eq!(o.status.code(), Some(1), "{extra:?}: {so}{se}");
+        assert!(
+            se.contains(says) && !se.contains("stack traceback"),
+            "{extra:?}: {se}"
+        );
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn file_prompts_return_the_path_answer_or_nothing() {
     let script = r#"
 local app = renoise.app()
