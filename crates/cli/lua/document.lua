@@ -384,8 +384,10 @@ function DocumentNode:remove_property(p)
   fail("remove_property: not a property of this document")
 end
 
+-- A carriage return is written as a reference: a reader turns every raw
+-- line end into "\n" (XML 1.0, 2.11), so only "&#13;" brings one back.
 local function escape(s)
-  return (s:gsub("&", "&amp;"):gsub("<", "&lt;"):gsub(">", "&gt;"))
+  return (s:gsub("&", "&amp;"):gsub("<", "&lt;"):gsub(">", "&gt;"):gsub("\r", "&#13;"))
 end
 
 -- A code point as UTF-8 (for &#NN; references).
@@ -454,6 +456,8 @@ local function parse_xml(xml)
   local root, stack, pos = nil, {}, 1
   -- A byte order mark, which editors on Windows often write, is no text.
   if xml:sub(1, 3) == "\239\187\191" then pos = 4 end
+  -- Line ends as a Windows editor saves them read as "\n" (XML 1.0, 2.11).
+  xml = xml:gsub("\r\n?", "\n")
   local function bad(msg)
     local line = select(2, xml:sub(1, pos):gsub("\n", "")) + 1
     return nil, ("line %d: %s"):format(line, msg)

@@ -102,5 +102,22 @@ for _, head in ipairs({
   assert(ok == true and doc.host.value == "from file", tostring(why))
   os.remove(path)
 end
+-- Line ends: a file saved with "\r\n" reads as "\n" (XML 1.0, 2.11),
+-- and a value's own carriage returns survive a save and a load.
+do
+  local path = folder .. "/crlf.xml"
+  local f = assert(io.open(path, "wb"))
+  f:write("<?xml version=\"1.0\"?>\r\n<MisusePrefs doc_version=\"0\">\r\n",
+    "  <host>two\r\nlines\rthree</host>\r\n</MisusePrefs>\r\n")
+  f:close()
+  ok, why = doc:load_from(path)
+  assert(ok == true and doc.host.value == "two\nlines\nthree", tostring(why) .. " " .. doc.host.value)
+  doc.host.value = "cr\r crlf\r\n lf\n"
+  assert(doc:save_as(path))
+  doc.host.value = "h"
+  ok, why = doc:load_from(path)
+  assert(ok == true and doc.host.value == "cr\r crlf\r\n lf\n", tostring(why))
+  os.remove(path)
+end
 os.remove(folder)
 print("ok")
