@@ -75,3 +75,49 @@ describe("rs.install()", function()
     H.cleanup()
   end)
 end)
+
+-- Under LuaJIT the module's fast path exists so that receive loops compile.
+-- A loop written the usual way, `c:receive(...)`, looks the method up
+-- through the client's __index: when that was a C function, the loop's
+-- traces ended there and never closed into a loop (the loop then ran
+-- slower than with the JIT off). What is pinned is the trace's shape, not
+-- a time.
+if H.is_jit then
+  describe("under LuaJIT", function()
+    after_each(function() H.cleanup() end)
+
+    it("a loop of c:receive(...) compiles into a looping trace", function()
+      local peer = H.peer({ "sendlines:3000:16", "wait_eof" })
+      local c = H.connect(peer)
+      local jit_util = require("jit.util")
+      local links = {}
+      local function loop()
+        local n = 0
+        while true do
+          local l = c:receive("*line", 2000)
+          if not l then break end
+          n = n + 1
+          if n == 3000 then break end
+        end
+        return n
+      end
+      jit.flush()
+      jit.attach(function(what, tr, func)
+        if what == "stop" and func == loop then
+          links[#links + 1] = jit_util.traceinfo(tr).linktype
+        end
+      end, "trace")
+      local ok, n = pcall(loop)
+      jit.attach(function() end)
+      assert.is_true(ok, tostring(n))
+      assert.are.equal(3000, n)
+      assert.is_truthy(table.concat(links, " "):find("loop", 1, true),
+        "traces of the loop: " .. table.concat(links, " "))
+      -- The properties still come from the C __index.
+      assert.is_true(c.is_open)
+      assert.are.equal(peer.port, c.peer_port)
+      assert.is_nil(c.no_such_field)
+      c:close()
+    end)
+  end)
+end

@@ -9,7 +9,7 @@
 -- or a number, a number timeout, a string message); everything else, every
 -- argument error included, is handed to the classic C function, so
 -- behaviour and messages are exactly the same.
-local methods, clients, c_receive, c_send, p_receive, p_send = ...
+local methods, clients, c_receive, c_send, p_receive, p_send, mt = ...
 local ffi = require("ffi")
 if not pcall(ffi.typeof, "renoise_socket_jit_io") then
   ffi.cdef [[
@@ -75,6 +75,18 @@ function methods.send(...)
     end
   end
   return c_send(...)
+end
+
+-- `c:receive(...)` looks the method up through `__index` first. The
+-- classic `__index` is a C function, at which a trace ends: a loop written
+-- as `c:receive(...)` then left compiled code on every turn and ran slower
+-- than with the JIT off. A Lua `__index` is compiled with the loop; it asks
+-- the C one only for the properties.
+local c_index = mt.__index
+mt.__index = function(self, key)
+  local m = methods[key]
+  if m ~= nil then return m end
+  return c_index(self, key)
 end
 
 return out

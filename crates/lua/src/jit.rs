@@ -203,9 +203,10 @@ pub(crate) unsafe fn install(l: *mut lua_State, mt: c_int, methods: c_int) {
     ffi::lua_getfield(l, methods, c"send".as_ptr());
     ffi::lua_pushlightuserdata(l, receive as *mut c_void);
     ffi::lua_pushlightuserdata(l, send as *mut c_void);
+    ffi::lua_pushvalue(l, mt);
     // The shim returns its `Out` (a cdata, whose address lua_topointer
     // gives): kept in the metatable, read by the classic functions.
-    if ffi::lua_pcall(l, 6, 1, 0) == 0 && !ffi::lua_topointer(l, -1).is_null() {
+    if ffi::lua_pcall(l, 7, 1, 0) == 0 && !ffi::lua_topointer(l, -1).is_null() {
         ffi::lua_setfield(l, mt, c"__jitout".as_ptr());
         ffi::lua_pushvalue(l, clients);
         ffi::lua_setfield(l, mt, c"__jit".as_ptr());
