@@ -1147,6 +1147,15 @@ describe("create_server", function()
       c:close()
     end)
 
+    it("a sender socket's tostring says closed once its server closed", function()
+      local s, c, kept = kept_sender()
+      local open = "SocketClient(UDP 127.0.0.1:" .. s.local_port .. " <- 127.0.0.1:" .. c.local_port .. ", sender"
+      s:close()
+      assert.are.equal(open .. ", closed)", tostring(kept))
+      assert.is_false((kept:send("late")))
+      c:close()
+    end)
+
     it("receives from liblo's oscsend, decoded with renoise.Osc", function()
       local s = server("localhost", 0, S.PROTOCOL_UDP)
       local got

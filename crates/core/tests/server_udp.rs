@@ -129,8 +129,14 @@ fn a_sender_outliving_the_server_cannot_send_and_does_not_hold_the_port() {
     s.send_to(b"x", server.local_addr()).unwrap();
     let events = poll_until(&mut server, |ev| messages(ev).len() == 1);
     let (from, _) = messages(&events).remove(0);
+    let shown = format!(
+        "SocketClient(UDP 127.0.0.1:{port} <- {}, sender",
+        s.local_addr().unwrap()
+    );
+    assert_eq!(from.to_string(), format!("{shown})"));
     server.close();
     assert!(matches!(from.send(b"late"), Err(Error::Closed)));
+    assert_eq!(from.to_string(), format!("{shown}, closed)"));
     let mut again = Server::bind(Some("127.0.0.1"), port, Protocol::Udp).unwrap();
     s.send_to(b"again", again.local_addr()).unwrap();
     let events = poll_until(&mut again, |ev| messages(ev).len() == 1);

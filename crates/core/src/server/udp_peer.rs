@@ -288,11 +288,17 @@ impl Hash for UdpPeer {
 
 impl fmt::Display for UdpPeer {
     /// `SocketClient(UDP 127.0.0.1:9000 <- 127.0.0.1:50000, sender)`, with
-    /// the address of [`local_address`](UdpPeer::local_address).
+    /// the address of [`local_address`](UdpPeer::local_address); `, sender,
+    /// closed)` once its server has closed (it can no longer send).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let closed = if self.sock.strong_count() == 0 {
+            ", closed"
+        } else {
+            ""
+        };
         write!(
             f,
-            "SocketClient(UDP {} <- {}, sender)",
+            "SocketClient(UDP {} <- {}, sender{closed})",
             SocketAddr::new(self.shown, self.local.port()),
             self.peer
         )
