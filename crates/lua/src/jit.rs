@@ -7,8 +7,11 @@
 //! `send` methods by Lua functions calling the two `extern "C"` functions
 //! below through the FFI, for the common cases, and calling the classic C
 //! functions for everything else (so results and error messages are the
-//! same either way). If the `ffi` library is missing, or the JIT is off,
-//! nothing changes.
+//! same either way). It also gives the class a Lua `__index` that finds the
+//! methods and asks the classic one only for the properties: the method
+//! lookup of `c:receive(...)` would otherwise end the trace at a C
+//! function on every turn. If the `ffi` library is missing, or the JIT is
+//! off, nothing changes.
 //!
 //! Which objects may take the fast path: only userdata that
 //! `create_client` made, listed in a weak-keyed table (`clients`, kept in
@@ -171,6 +174,7 @@ unsafe extern "C" fn send(ud: *mut c_void, data: *const u8, len: usize, out: *mu
 
 /// Runs the shim for the class metatable `mt` and its methods table
 /// `methods` (absolute stack indices). On success the metatable gets the
+/// shim's `__index` and the
 /// `__jit` table of fast-path objects, the shim's `Out` (`__jitout`) and
 /// its two functions (`__jitfns`, to recognise their frames); on any
 /// failure (no `ffi`, JIT off) the classic methods stay and nothing else
