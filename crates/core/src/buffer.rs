@@ -220,7 +220,8 @@ mod avx2 {
 }
 
 impl Buffer {
-    /// A buffer that allocates `cap` bytes on its first read, so idle
+    /// A buffer that allocates `cap` bytes on its first read (a TCP
+    /// client's first read that can find something, see `Client::fill`), so idle
     /// connections (a server may hold thousands) cost no buffer memory.
     pub(crate) fn with_capacity(cap: usize, read_ahead: usize) -> Buffer {
         Buffer {
@@ -236,6 +237,12 @@ impl Buffer {
             deep: 0,
             read_ahead,
         }
+    }
+
+    /// True until the first read has allocated the buffer.
+    #[inline]
+    pub(crate) fn is_unallocated(&self) -> bool {
+        self.data.is_empty()
     }
 
     #[inline]

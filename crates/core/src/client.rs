@@ -1132,14 +1132,27 @@ impl Client {
         } else {
             (want.max(1), limit)
         };
-        self.buf.reserve(want, limit);
         let Some(sock) = self.sock.as_ref() else {
             return Err(Error::Closed);
         };
-        let room = self.buf.spare().len();
+        // A TCP connection that has sent nothing yet gets no buffer until
+        // something can be read: a server reads each new connection once,
+        // and thousands of idle ones would otherwise hold a zeroed chunk
+        // each (64 KiB by default).
+        let mut lazy = !udp && self.buf.is_unallocated();
+        if !lazy {
+            self.buf.reserve(want, limit);
+        }
+        let mut room = self.buf.spare().len();
         loop {
             let step = wait.step();
+            if lazy && (step != Step::Poll || maybe_readable(sock)) {
+                lazy = false;
+                self.buf.reserve(want, limit);
+                room = self.buf.spare().len();
+            }
             let res = match step {
+                _ if lazy => Err(io::ErrorKind::WouldBlock.into()),
                 Step::Poll if self.idle > 0 && !udp && !maybe_readable(sock) => {
                     Err(io::ErrorKind::WouldBlock.into())
                 }
@@ -1486,6 +1499,42 @@ pub(crate) fn max_datagram(peer: SocketAddr) -> usize {
 mod tests {
     use crate::{ClientBuilder, Protocol};
     use std::time::Duration;
+
+    /// A connection whose peer has sent nothing costs no buffer, however
+    /// often it is polled (a server reads every new connection once); the
+    /// first byte allocates it, and nothing is lost on the way.
+    #[test]
+    fn polling_a_quiet_connection_allocates_no_buffer() {
+        use std::io::Write;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut c = crate::Client::connect("127.0.0.1", port).unwrap();
+        let (mut peer, _) = listener.accept().unwrap();
+        for _ in 0..20 {
+            assert!(matches!(
+                c.receive_all(Duration::ZERO),
+                Err(crate::Error::Timeout)
+            ));
+        }
+        assert!(c.buf.is_unallocated());
+        peer.write_all(b"x\ny").unwrap();
+        assert_eq!(c.receive_line(Duration::from_secs(5)).unwrap(), b"x");
+        assert!(!c.buf.is_unallocated());
+        drop(peer);
+        assert_eq!(c.receive_all(Duration::from_secs(5)).unwrap(), b"y");
+        assert!(matches!(
+            c.receive_all(Duration::from_secs(5)),
+            Err(crate::Error::Disconnected)
+        ));
+        // The end of the stream of a peer that never sent anything is seen
+        // without a buffer too.
+        let mut quiet = crate::Client::connect("127.0.0.1", port).unwrap();
+        drop(listener.accept().unwrap());
+        assert!(matches!(
+            quiet.receive_all(Duration::from_secs(5)),
+            Err(crate::Error::Disconnected)
+        ));
+    }
 
     /// A UDP send blocks only on a full send buffer, which loopback never
     /// fills: the kernel's own timeout, read back, is what bounds it.

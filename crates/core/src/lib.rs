@@ -87,8 +87,9 @@
 //!   range, which the kernel may pick as the local port too) is
 //!   [`Error::Refused`]; a UDP client that got the port it sends to as its
 //!   own takes another one.
-//! - **Memory.** The receive buffer is allocated on the first read and
-//!   grows only as far as the longest line, the largest `n` or one chunk
+//! - **Memory.** The receive buffer is allocated on the first read that
+//!   finds something (a quiet connection polled with a zero timeout, as a
+//!   server's new connections are, holds none) and grows only as far as the longest line, the largest `n` or one chunk
 //!   require, or, with [`ClientBuilder::read_ahead`] (off by default; the
 //!   Lua module's default is 1 MiB), up to the read-ahead size for a
 //!   program that falls behind its sender and takes lines or records.
