@@ -435,10 +435,14 @@ function App:install_tool(path) say("install_tool", path) end
 function App:uninstall_tool(path) say("uninstall_tool", path) end
 -- The button a prompt returns, said on stderr with the buttons there
 -- were, so a user at a terminal sees which way the tool went.
+-- The buttons a prompt shows: those given, else one "Ok".
+local function shown_buttons(buttons)
+  if host.rawtype(buttons) == "table" and buttons[1] ~= nil then return buttons end
+  return { "Ok" }
+end
 local function answer(kind, text, buttons, pressed)
   local chosen = pressed or host.prompt_answer
-  local shown = { "Ok" }
-  if type(buttons) == "table" and buttons[1] ~= nil then shown = buttons end
+  local shown = shown_buttons(buttons)
   if chosen == nil then chosen = shown[1] end
   local names = {}
   for i, b in ipairs(shown) do names[i] = tostring(b) end
@@ -461,8 +465,7 @@ function App:show_custom_prompt(title, view, buttons)
   text_arg("show_custom_prompt", 1, title)
   strings_arg("show_custom_prompt", 3, buttons)
   content_arg("show_custom_prompt", view)
-  local pressed = host.run_prompt_actions(view,
-    host.rawtype(buttons) == "table" and buttons[1] ~= nil and buttons or { "Ok" })
+  local pressed = host.run_prompt_actions(view, shown_buttons(buttons))
   -- Closed once it returns: its views can no longer be pressed or set.
   rawset(view, "_dialog", { _closed = true })
   return answer("custom prompt", tostring(title), buttons, pressed)

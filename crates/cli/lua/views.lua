@@ -539,21 +539,19 @@ host.run_prompt_actions = function(content, buttons)
     local a = pending[1]
     if a[1] ~= set and a[1] ~= press then return nil end
     local v = find(a[2], a[1] == press)
-    if v and root_of(v) == content then
-      table.remove(pending, 1)
-      local done, why = a[1](a[2], a[3])
-      if not done then failed = why end
-    elseif a[1] == press and not v then
-      for _, b in ipairs(buttons) do
+    if not (v and root_of(v) == content) then
+      -- Not one of its views: one of its buttons, or an action for later.
+      for _, b in ipairs(a[1] == press and not v and buttons or {}) do
         if b == a[2] then
           table.remove(pending, 1)
           return b
         end
       end
       return nil
-    else
-      return nil
     end
+    table.remove(pending, 1)
+    local done, why = a[1](a[2], a[3])
+    if not done then failed = why end
   end
 end
 
