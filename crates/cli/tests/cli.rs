@@ -65,6 +65,12 @@ fn accept_within(listener: &TcpListener) -> std::net::TcpStream {
     }
 }
 
+/// Large outputs compared whole, reported by length (a diff of megabytes
+/// would drown the message).
+fn assert_same_bytes(got: &[u8], want: &[u8]) {
+    assert!(got == want, "{} of {} bytes", got.len(), want.len());
+}
+
 fn run_ok(args: &[&str]) -> String {
     let o = cmd().args(args).output().unwrap();
     let (so, se) = out(&o);
@@ -973,12 +979,7 @@ fn connect_keeps_reading_while_it_sends_to_a_peer_that_echoes() {
         &["--half-close", "--timeout", "2000"],
         input.clone(),
     );
-    assert!(
-        o.stdout == input,
-        "{} of {} bytes",
-        o.stdout.len(),
-        input.len()
-    );
+    assert_same_bytes(&o.stdout, &input);
 }
 
 #[test]
@@ -988,12 +989,7 @@ fn connect_prints_a_line_longer_than_a_client_holds_as_it_came() {
     wire.extend_from_slice(b"\nafter\n");
     let sent = wire.clone();
     let o = connect_against(move |s| s.write_all(&sent).unwrap(), false, &[], "");
-    assert!(
-        o.stdout == wire,
-        "{} of {} bytes",
-        o.stdout.len(),
-        wire.len()
-    );
+    assert_same_bytes(&o.stdout, &wire);
 }
 
 #[test]
