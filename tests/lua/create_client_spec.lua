@@ -89,6 +89,24 @@ describe("create_client", function()
     assert.are.equal("unknown host 'h\\xc0st'", e)
   end)
 
+  it("returns nil, message for brackets around anything but an IPv6 address", function()
+    -- "[::1]" is an IPv6 literal written next to a port; "[127.0.0.1]" is
+    -- no address (the system resolver and URLs refuse it too) and must not
+    -- be taken for 127.0.0.1.
+    local server = S.create_server("127.0.0.1", 0)
+    for _, name in ipairs({ "[127.0.0.1]", "[localhost]" }) do
+      for _, proto in ipairs({ S.PROTOCOL_TCP, S.PROTOCOL_UDP }) do
+        local c, e = S.create_client(name, server.local_port, proto, 1000)
+        assert.is_nil(c)
+        assert.are.equal("unknown host '" .. name .. "' (brackets enclose only an IPv6 address)", e)
+      end
+      local s, e = S.create_server(name, 0)
+      assert.is_nil(s)
+      assert.is_truthy(e:find("^unknown host '%[" ), e)
+    end
+    server:close()
+  end)
+
   it("returns nil, message for an unknown host with UDP too", function()
     local c, e = S.create_client("no-such-host.invalid", 80, S.PROTOCOL_UDP, 1000)
     assert.is_nil(c)

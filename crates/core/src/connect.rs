@@ -15,11 +15,7 @@ use std::time::{Duration, Instant};
 pub(crate) fn resolve(host: &str, port: u16, timeout: Duration) -> Result<Vec<SocketAddr>> {
     let timeout = timeout.max(Duration::from_millis(1));
     check_port(port)?;
-    // "[::1]" is how people write IPv6 literals next to a port.
-    let name = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
+    let name = unbracket(host)?;
     if name.is_empty() {
         return Err(Error::InvalidArgument("address must not be empty".into()));
     }
@@ -54,6 +50,21 @@ pub(crate) fn resolve(host: &str, port: u16, timeout: Duration) -> Result<Vec<So
             }
             _ => Err(unknown()),
         },
+    }
+}
+
+/// `host` without the brackets of an IPv6 literal: "[::1]" is how people
+/// write one next to a port. Anything else in brackets (an IPv4 address,
+/// a name) is no host, as for the system resolver, URLs and `SocketAddr`;
+/// dropping the brackets would accept a mistake silently.
+pub(crate) fn unbracket(host: &str) -> Result<&str> {
+    match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        None => Ok(host),
+        // Empty is refused by the caller, with its own message.
+        Some(inner) if inner.is_empty() || inner.contains(':') => Ok(inner),
+        Some(_) => Err(Error::UnknownHost {
+            host: host.to_string(),
+        }),
     }
 }
 

@@ -148,6 +148,8 @@ impl From<io::Error> for Error {
 fn port_hint(host: &str) -> &'static str {
     if host.parse::<std::net::SocketAddr>().is_ok() {
         " (the port goes in its own argument)"
+    } else if host.starts_with('[') && host.ends_with(']') {
+        " (brackets enclose only an IPv6 address)"
     } else {
         ""
     }

@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use renoise_socket::{Client, ClientBuilder, Error, Protocol};
+use renoise_socket::{Client, ClientBuilder, Error, Protocol, Server};
 use socket2::{Domain, Socket, Type};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
@@ -194,6 +194,35 @@ fn empty_host_is_an_argument_error() {
             );
         }
     }
+}
+
+#[test]
+fn brackets_around_anything_but_ipv6_are_an_unknown_host() {
+    // Taking "[127.0.0.1]" for 127.0.0.1 would accept a mistake: the
+    // system resolver, URLs and `SocketAddr` all refuse it.
+    let (listener, port) = listen("127.0.0.1");
+    for host in ["[127.0.0.1]", "[localhost]"] {
+        for proto in [Protocol::Tcp, Protocol::Udp] {
+            let err = ClientBuilder::new()
+                .protocol(proto)
+                .connect(host, port)
+                .expect_err("bracketed non-IPv6");
+            assert!(
+                matches!(&err, Error::UnknownHost { host: h } if h == host),
+                "{host:?} {proto}: {err:?}"
+            );
+            assert_eq!(
+                err.to_string(),
+                format!("unknown host '{host}' (brackets enclose only an IPv6 address)")
+            );
+        }
+        let err = Server::bind(Some(host), 0, Protocol::Tcp).expect_err("bracketed non-IPv6");
+        assert!(
+            matches!(err, Error::UnknownHost { .. }),
+            "{host:?}: {err:?}"
+        );
+    }
+    drop(listener);
 }
 
 #[test]

@@ -113,10 +113,7 @@ fn bind_error(addr: SocketAddr, e: io::Error) -> Error {
 
 /// Resolves a bind address; see the module documentation.
 fn resolve(address: &str, port: u16) -> Result<Vec<SocketAddr>> {
-    let name = address
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(address);
+    let name = crate::connect::unbracket(address)?;
     if name.is_empty() {
         return Err(Error::InvalidArgument(
             "address must not be empty (leave it out to listen on every interface)".into(),
