@@ -241,7 +241,7 @@ impl ClientBuilder {
 
     /// Resolves `host` (a name, or an IPv4 / IPv6 literal; an IPv6 one with
     /// or without brackets, while brackets around anything else are
-    /// [`Error::UnknownHost`]) and connects.
+    /// [`Error::UnknownHost`](crate::Error::UnknownHost)) and connects.
     ///
     /// ```no_run
     /// let c = renoise_socket::ClientBuilder::new().connect("::1", 8000)?;
