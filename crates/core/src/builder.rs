@@ -174,7 +174,8 @@ impl ClientBuilder {
     /// buffer a client starts with is this size, from 16 KiB up to 1 MiB,
     /// and one call returns at most what the buffer holds: a size above
     /// 1 MiB gives 1 MiB pieces (or larger ones from a buffer that read
-    /// ahead grew).
+    /// ahead grew). On UDP a datagram larger than this comes in pieces of
+    /// this size, and never shares a call with the next datagram.
     ///
     /// ```
     /// let b = renoise_socket::ClientBuilder::new().all_chunk_size(256 * 1024);
