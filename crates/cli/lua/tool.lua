@@ -155,7 +155,10 @@ local tool_mt = {
       fields[key] = o
       return o
     end
-    return nil
+    -- As in Renoise, and as renoise.app() does: a misspelt name fails
+    -- where it is read, not later as a nil.
+    fail(("renoise.tool() has no property or function '%s' (renoise-socket run)")
+      :format(tostring(key)))
   end,
   -- Assigning `preferences` loads the tool's preferences.xml into the
   -- document, as Renoise does; nothing is saved back (a run leaves the
