@@ -46,10 +46,12 @@ fn accept_one(
     wait: Duration,
     builder: renoise_socket::ClientBuilder,
 ) -> Result<Client, String> {
-    // "[::1]", as everywhere else: std takes the address without brackets.
+    // "[::1]", as everywhere else: std takes the address without brackets
+    // (and, as the core does, refuses anything else in brackets).
     let bare = host
         .strip_prefix('[')
         .and_then(|h| h.strip_suffix(']'))
+        .filter(|h| h.contains(':'))
         .unwrap_or(host);
     let listener = std::net::TcpListener::bind((bare, port))
         .map_err(|e| format!("cannot listen on {host}:{port}: {e}"))?;
@@ -191,14 +193,19 @@ pub fn connect(args: ConnectArgs) -> Result<ExitCode, String> {
 
     let mut stdin_done_at: Option<Instant> = None;
     let mut last_data = Instant::now();
-    let out = std::io::stdout();
-    let print = |data: &[u8], newline: bool| -> std::io::Result<()> {
-        let mut o = out.lock();
-        o.write_all(data)?;
+    // Units are written to a buffer, which goes out whenever the next unit
+    // is not already in the client's buffer: at once for a peer that
+    // talks, in large writes for one that streams (one write per unit made
+    // `--mode 16` a system call per 16 bytes). Dropping it, at every
+    // return, writes what is left.
+    let mut out = std::io::BufWriter::with_capacity(64 << 10, std::io::stdout().lock());
+    let newline = mode == Mode::Line;
+    let print = |out: &mut std::io::BufWriter<_>, data: &[u8], newline: bool| {
+        out.write_all(data)?;
         if newline {
-            o.write_all(b"\n")?;
+            out.write_all(b"\n")?;
         }
-        o.flush()
+        std::io::Result::Ok(())
     };
     loop {
         match sent.try_recv() {
@@ -208,11 +215,21 @@ pub fn connect(args: ConnectArgs) -> Result<ExitCode, String> {
             Ok(Sent::Failed(e)) => return Err(e),
             Err(_) => {}
         }
+        if let Some(data) = client.receive_buffered(mode) {
+            if print(&mut out, data, newline).is_err() {
+                // stdout closed (a pipe ended): nothing more to do.
+                return Ok(ExitCode::SUCCESS);
+            }
+            last_data = Instant::now();
+            continue;
+        }
+        if out.flush().is_err() {
+            return Ok(ExitCode::SUCCESS);
+        }
         let buffered = client.buffered();
         match client.receive(mode, Duration::from_millis(20)) {
             Ok(data) => {
-                if print(data, mode == Mode::Line).is_err() {
-                    // stdout closed (a pipe ended): nothing more to do.
+                if print(&mut out, data, newline).is_err() {
                     return Ok(ExitCode::SUCCESS);
                 }
                 last_data = Instant::now();
@@ -232,7 +249,7 @@ pub fn connect(args: ConnectArgs) -> Result<ExitCode, String> {
             // as it came: what ends it comes with the line after.
             Err(Error::LineTooLong) => match client.receive(Mode::All, Duration::ZERO) {
                 Ok(piece) => {
-                    if print(piece, false).is_err() {
+                    if print(&mut out, piece, false).is_err() {
                         return Ok(ExitCode::SUCCESS);
                     }
                     last_data = Instant::now();
@@ -249,7 +266,7 @@ pub fn connect(args: ConnectArgs) -> Result<ExitCode, String> {
                 // (Bounded: a peer still sending would keep it going.)
                 for _ in 0..64 {
                     match client.receive(Mode::All, Duration::ZERO) {
-                        Ok(rest) if print(rest, false).is_ok() => {}
+                        Ok(rest) if print(&mut out, rest, false).is_ok() => {}
                         _ => break,
                     }
                 }

@@ -846,6 +846,70 @@ fn connect_sends_lines_and_prints_replies() {
 }
 
 #[test]
+fn connect_prints_each_unit_before_it_waits_for_the_next() {
+    // Output is buffered while units come fast, so it must go out before
+    // a receive that may wait: here the peer sends its next piece only
+    // after the last unit was printed, also when part of the next unit
+    // is already in the client's buffer ("ef" of `--mode 4`).
+    for (mode, pieces, units) in [
+        ("line", ["one\n", "two\n"], ["one\n", "two\n"]),
+        ("4", ["abcdef", "gh"], ["abcd", "efgh"]),
+    ] {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (cue, next) = std::sync::mpsc::channel::<()>();
+        let peer = std::thread::spawn(move || {
+            let mut s = accept_within(&listener);
+            for piece in pieces {
+                s.write_all(piece.as_bytes()).unwrap();
+                if next.recv_timeout(Duration::from_secs(10)).is_err() {
+                    return; // the test failed; close
+                }
+            }
+        });
+        let mut child = std::process::Command::new(cargo_bin("renoise-socket"))
+            .args(["connect", "--mode", mode, "127.0.0.1", &port.to_string()])
+            .args(["--timeout", "1000"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let (got_tx, got) = std::sync::mpsc::channel::<Vec<u8>>();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 64];
+            while let Ok(n @ 1..) = std::io::Read::read(&mut stdout, &mut buf) {
+                if got_tx.send(buf[..n].to_vec()).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut printed = Vec::new();
+        for unit in units {
+            let want = [printed.as_slice(), unit.as_bytes()].concat();
+            while printed.len() < want.len() {
+                match got.recv_timeout(Duration::from_secs(5)) {
+                    Ok(bytes) => printed.extend(bytes),
+                    Err(_) => {
+                        let _ = child.kill();
+                        panic!(
+                            "--mode {mode}: {unit:?} was not printed before the peer's next piece; got {:?}",
+                            String::from_utf8_lossy(&printed)
+                        );
+                    }
+                }
+            }
+            assert_eq!(printed, want, "--mode {mode}");
+            let _ = cue.send(());
+        }
+        let status = child.wait().unwrap();
+        assert!(status.success(), "--mode {mode}");
+        peer.join().unwrap();
+    }
+}
+
+#[test]
 fn connect_errors_are_one_line() {
     // Its refused port must not become a listener's meanwhile.
     let _one_at_a_time = LISTENING.lock();
