@@ -297,7 +297,8 @@ for name, members in pairs({
 end
 
 -- objinfo(object): Renoise's list of an object's properties and methods,
--- as lines of text. For a class instance its fields and properties, and
+-- a string (tools parse it: cLib's cReflection reads the names between
+-- "properties:" and "methods:", so both headings are always there). For a class instance its fields and properties, and
 -- the methods of its class and bases; for another table (an API object)
 -- its fields and the functions its metatable's __index table offers.
 function objinfo(object)
@@ -342,11 +343,10 @@ function objinfo(object)
   end
   table.sort(props)
   table.sort(methods)
-  local lines = { "class: " .. type(object) }
-  if #props > 0 then lines[#lines + 1] = " properties:" end
+  local lines = { "class: " .. type(object), " properties:" }
   for _, k in ipairs(props) do lines[#lines + 1] = "  " .. k end
-  if #methods > 0 then lines[#lines + 1] = " methods:" end
+  lines[#lines + 1] = " methods:"
   for _, k in ipairs(methods) do lines[#lines + 1] = "  " .. k end
-  return lines
+  return table.concat(lines, "\n")
 end
 

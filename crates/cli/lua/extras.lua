@@ -302,7 +302,7 @@ function rprint(value)
   end
 end
 -- oprint(object): Renoise's dump of an object's properties and methods,
--- the lines of objinfo.
+-- what objinfo says.
 function oprint(value)
-  for _, line in ipairs(objinfo(value)) do print(line) end
+  print(objinfo(value))
 end

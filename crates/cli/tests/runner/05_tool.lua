@@ -1,7 +1,7 @@
 local tool = renoise.tool()
 -- Renoise's observables are there before the tool reads one: objinfo
 -- lists them at once.
-local listed = "\n" .. table.concat(objinfo(tool), "\n") .. "\n"
+local listed = "\n" .. objinfo(tool) .. "\n"
 for _, name in ipairs { "app_idle_observable", "app_new_document_observable",
     "app_release_document_observable", "app_saved_document_observable",
     "app_became_active_observable", "app_resigned_active_observable",

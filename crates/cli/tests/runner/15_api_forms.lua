@@ -87,24 +87,36 @@ ok, e = pcall(function() w.active_middle_frame = "mixer" end)
 assert(not ok and e:find("expected a number", 1, true), e)
 w:maximize() w:restore() w:select_preset(1)
 
--- objinfo: an object's properties and methods as lines, a class's bases
--- included.
+-- objinfo: a string of an object's properties and methods, a class's
+-- bases included.
 class "Animal"
 function Animal:__init(name) self.name = name self.legs = property(function() return 4 end) end
 function Animal:speak() end
 class "Dog" (Animal)
 function Dog:__init(name) Animal.__init(self, name) self.tricks = 0 end
 function Dog:fetch() end
-local info = table.concat(objinfo(Dog("rex")), "\n")
+local info = objinfo(Dog("rex"))
 assert(info == "class: Dog\n properties:\n  legs\n  name\n  tricks\n methods:\n  fetch\n  speak", info)
-info = table.concat(objinfo(renoise.app()), "\n")
+info = objinfo(renoise.app())
 assert(info:find("^class: Application\n") and info:find("\n  show_message\n", 1, true), info)
 -- The socket module's objects, whose metatables are guarded.
 local server = renoise.Socket.create_server("127.0.0.1", 0)
-info = table.concat(objinfo(server), "\n")
+info = objinfo(server)
 assert(info == "class: SocketServer\n properties:\n  is_open\n  is_running\n  local_address\n  local_port\n"
   .. " methods:\n  close\n  run\n  stop\n  wait", info)
 server:close()
-info = table.concat(objinfo(renoise.Osc.Message("/a")), "\n")
+-- A string with both headings, even with no methods, as tools parse it
+-- (cLib's cReflection.get_object_info, as it is written there).
+class "Plain"
+function Plain:__init() self.a = 1 self.b_c = 2 end
+info = objinfo(Plain())
+assert(type(info) == "string", type(info))
+assert(info == "class: Plain\n properties:\n  a\n  b_c\n methods:", info)
+local begin1, begin2 = info:find("properties:")
+local end1 = info:find("methods:")
+local names = {}
+for prop in info:sub(begin2 + 1, end1 - 1):gmatch("([%a_]+)") do names[#names + 1] = prop end
+assert(table.concat(names, ",") == "a,b_c", table.concat(names, ","))
+info = objinfo(renoise.Osc.Message("/a"))
 assert(info:find("^class: Message\n properties:\n  arguments\n  binary_data\n  pattern\n"), info)
 print("ok")
