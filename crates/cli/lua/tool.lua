@@ -425,14 +425,24 @@ local function say(kind, msg)
     io.stderr:write("[renoise.app] ", kind, ": ", tostring(msg), "\n")
   end
 end
-for _, kind in ipairs({ "status", "message", "warning", "error" }) do
-  App["show_" .. kind] = function(_, msg)
-    text_arg("show_" .. kind, 1, msg)
-    say(kind, msg)
+-- One text, as Renoise's bindings take: more arguments raise there ("no
+-- matching overload"), so a tool that passes pieces to be joined must
+-- not pass here and fail in Renoise.
+local function one_text(fname, kind)
+  return function(_, text, ...)
+    text_arg(fname, 1, text)
+    local extra = select("#", ...)
+    if extra > 0 then
+      fail(("'%s' takes one text, got %d arguments (join them with ..)"):format(fname, extra + 1))
+    end
+    say(kind, text)
   end
 end
-function App:open_url(url) text_arg("open_url", 1, url) say("open_url", url) end
-function App:open_path(path) text_arg("open_path", 1, path) say("open_path", path) end
+for _, kind in ipairs({ "status", "message", "warning", "error" }) do
+  App["show_" .. kind] = one_text("show_" .. kind, kind)
+end
+App.open_url = one_text("open_url", "open_url")
+App.open_path = one_text("open_path", "open_path")
 -- Nothing is installed: there is no Renoise to install into.
 function App:install_tool(path) say("install_tool", path) end
 function App:uninstall_tool(path) say("uninstall_tool", path) end

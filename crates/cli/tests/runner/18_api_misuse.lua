@@ -51,6 +51,11 @@ raises(function() vb:multiline_textfield {}.add_line("x") end, "calling 'add_lin
 -- renoise.app()'s functions take text where Renoise does.
 raises(function() renoise.app():show_status(nil) end, "bad argument #1 to 'show_status' (string expected, got nil)")
 raises(function() renoise.app():show_message({}) end, "bad argument #1 to 'show_message' (string expected, got table)")
+-- One text, not pieces to join: Renoise's bindings have no overload for more.
+raises(function() renoise.app():show_warning("Warning: ", "Tool", " failed") end,
+  "'show_warning' takes one text, got 3 arguments (join them with ..)")
+raises(function() renoise.app():open_url("http://a", "b") end,
+  "'open_url' takes one text, got 2 arguments (join them with ..)")
 raises(function() renoise.app():show_prompt("Quit?", "Sure", "Yes") end,
   "bad argument #3 to 'show_prompt' (a table of strings expected, got string)")
 raises(function() renoise.app():prompt_for_filename_to_read("wav", "Open") end,
