@@ -437,8 +437,8 @@ fn dump(
     let deadline = timeout.map(|ms| Instant::now() + Duration::from_millis(ms));
     let framing = framing.map(FramingArg::framing);
     let mut streams: HashMap<usize, (Deframer, Vec<u8>)> = HashMap::new();
-    // Connections ended for bytes that are not OSC: what they sent later in
-    // the same wait is not looked at either.
+    // Connections ended for bytes that are not OSC: what they sent later
+    // is not looked at either.
     let mut ended: HashSet<usize> = HashSet::new();
     let mut left = count.unwrap_or(u64::MAX);
     let stdout = std::io::stdout();
@@ -456,7 +456,10 @@ fn dump(
             }
             None => Duration::from_millis(200),
         };
-        let events = server.wait(slice).map_err(|e| e.to_string())?;
+        // `poll` returns as soon as something came: each line is printed,
+        // and stamped, as its message arrives (`wait` would hold it to
+        // the end of the slice).
+        let events = server.poll(slice).map_err(|e| e.to_string())?;
         let mut out = stdout.lock();
         for event in events {
             if left == 0 {

@@ -1746,6 +1746,57 @@ fn osc_dump_timetags_an_immediate_bundle_inside_a_timed_one_with_the_arrival() {
     assert_arrived_now(&lines[1], "/c s \"hi\"");
 }
 
+#[test]
+fn osc_dump_prints_and_stamps_each_message_as_it_arrives() {
+    // Each message is sent once the line of the one before was printed:
+    // a dump that waited out fixed slices of time would print it, and
+    // take its arrival time, a slice later (200 ms, when it used `wait`).
+    let port = free_udp_port();
+    let p = port.to_string();
+    let mut child = std::process::Command::new(cargo_bin("renoise-socket"))
+        .args(["osc", "dump", &p, "--timetags", "--count", "3"])
+        .args(["--timeout", "30000"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_bound(port, false);
+    let (tx, lines) = std::sync::mpsc::channel::<String>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    let u = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let msg = [osc_str("/now"), osc_str(",")].concat();
+    let ntp_secs = |t: std::time::SystemTime| {
+        t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64() + 2_208_988_800.0
+    };
+    for i in 0..3 {
+        let sent = ntp_secs(std::time::SystemTime::now());
+        u.send_to(&msg, ("127.0.0.1", port)).unwrap();
+        let Ok(line) = lines.recv_timeout(Duration::from_secs(10)) else {
+            let _ = child.kill();
+            panic!("message {i} was not printed");
+        };
+        let (tag, rest) = line.split_once(' ').unwrap();
+        assert_eq!(rest, "/now ", "{line}");
+        let (secs, frac) = tag.split_once('.').unwrap();
+        let stamp = u64::from_str_radix(secs, 16).unwrap() as f64
+            + u64::from_str_radix(frac, 16).unwrap() as f64 / 4_294_967_296.0;
+        // NTP seconds wrap every 136 years; this century is era 0 + 2^32.
+        let stamp = stamp + ((sent as u64) >> 32 << 32) as f64;
+        let late = stamp - sent;
+        assert!(
+            (-0.01..0.1).contains(&late),
+            "message {i}: stamped {late:.3} s after it was sent ({line})"
+        );
+    }
+    assert!(child.wait().unwrap().success());
+}
+
 /// `line` is `TIMETAG rest`, with the timetag NTP seconds of about now
 /// (an arrival time, as oscdump prints it).
 fn assert_arrived_now(line: &str, rest: &str) {
