@@ -764,6 +764,37 @@ describe("create_server", function()
       c:close()
     end)
 
+    it("framing: a packet before a broken frame of the same read can be answered", function()
+      -- However TCP cut the stream: the connection closes after the
+      -- packets before the broken frame were dispatched, not before.
+      local cases = {
+        slip = { "\192ok\192", "\219A\192", "\192ok\192" },
+        size = { "\0\0\0\2ok", "\127\255\255\255", "\0\0\0\2ok" },
+      }
+      for framing, case in pairs(cases) do
+        local s = server("127.0.0.1", 0, S.PROTOCOL_TCP, { framing = framing })
+        local open_then, sent, errors, closed = nil, nil, {}, false
+        s:run({
+          socket_message = function(sock, m)
+            open_then = sock.is_open
+            sent = { sock:send(m) }
+          end,
+          socket_error = function(e) errors[#errors + 1] = e end,
+        })
+        -- An unframed client writes the good frame and the broken one at once.
+        local c = assert(S.create_client("127.0.0.1", s.local_port, S.PROTOCOL_TCP, 2000))
+        assert.is_true(c:send(case[1] .. case[2]))
+        assert.is_true(pump(s, function() return #errors == 1 end), framing)
+        assert.is_true(open_then, framing)
+        assert.are.same({ true }, sent, framing)
+        local reply, e = c:receive(#case[3], 2000)
+        assert.are.equal(case[3], reply, tostring(e))
+        assert.are.same({ nil, "disconnected" }, { c:receive("*all", 2000) })
+        c:close()
+        s:close()
+      end
+    end)
+
     it("framing: wait(0) dispatches every whole packet that has come", function()
       for _, framing in ipairs({ "slip", "size" }) do
         local s = server("127.0.0.1", 0, S.PROTOCOL_TCP, { framing = framing })

@@ -1772,7 +1772,10 @@ fn osc_dump_prints_and_stamps_each_message_as_it_arrives() {
     let u = UdpSocket::bind("127.0.0.1:0").unwrap();
     let msg = [osc_str("/now"), osc_str(",")].concat();
     let ntp_secs = |t: std::time::SystemTime| {
-        t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64() + 2_208_988_800.0
+        t.duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64()
+            + 2_208_988_800.0
     };
     for i in 0..3 {
         let sent = ntp_secs(std::time::SystemTime::now());

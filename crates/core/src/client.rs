@@ -839,6 +839,12 @@ impl Client {
     /// deframer must have been reset since other modes last read. A broken
     /// frame closes the socket.
     fn buffered_frame(&mut self) -> Result<Option<Frame>> {
+        self.next_frame(true)
+    }
+
+    /// The next whole frame in the buffer. A broken one closes the socket
+    /// (`close_on_error`), or is left for the next call to find again.
+    fn next_frame(&mut self, close_on_error: bool) -> Result<Option<Frame>> {
         let Some(d) = self.deframer.as_mut() else {
             return Err(Error::Closed);
         };
@@ -860,8 +866,13 @@ impl Client {
                 Ok(Some(frame))
             }
             Ok(None) => Ok(None),
-            Err(e) => {
+            Err(e) if close_on_error => {
                 self.close();
+                Err(e)
+            }
+            Err(e) => {
+                // Scanned again from the front by the call that reports it.
+                d.reset();
                 Err(e)
             }
         }
@@ -876,17 +887,21 @@ impl Client {
 
     /// With framing on, the next whole packet that is already buffered,
     /// taken without reading the socket (`None` when there is none, or
-    /// without framing); a broken frame closes the socket, as in
-    /// [`receive_all`](Client::receive_all). The server hands out every
-    /// packet a read brought in, not one per round.
-    pub(crate) fn buffered_packet(&mut self) -> Result<Option<&[u8]>> {
+    /// without framing). The server hands out every packet a read brought
+    /// in, not one per round.
+    ///
+    /// A broken frame gives `None` too and is left where it is, so that
+    /// the next [`receive_all`](Client::receive_all) reports it and closes
+    /// the socket: the packets before it are dispatched while the
+    /// connection is still open, and can be answered whatever way TCP cut
+    /// the stream.
+    pub(crate) fn buffered_packet(&mut self) -> Option<&[u8]> {
         // (A closed client has nothing buffered: no need to ask.)
-        if self.deframer.is_none() {
-            return Ok(None);
-        }
+        self.deframer.as_ref()?;
         self.buf.settle();
         self.resume_deframer();
-        Ok(self.buffered_frame()?.map(|frame| self.frame_bytes(frame)))
+        let frame = self.next_frame(false).ok()??;
+        Some(self.frame_bytes(frame))
     }
 
     /// Keeps the deframer's progress through a frame still arriving, unless

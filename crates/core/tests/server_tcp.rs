@@ -575,6 +575,47 @@ fn a_broken_frame_is_an_error_naming_the_peer_then_closed() {
 }
 
 #[test]
+fn packets_before_a_broken_frame_in_the_same_read_can_be_answered() {
+    // Whether the broken frame came in the same TCP segment as the
+    // packets before it or in a later one must not change what the
+    // program can do with them: it answers on an open connection, then
+    // the error and the close come.
+    let broken: [(Framing, &[u8]); 2] = [
+        (Framing::Slip, b"\xdbA\xc0"),              // an escape that is none
+        (Framing::SizePrefix, b"\x7f\xff\xff\xff"), // larger than any packet
+    ];
+    for (framing, bad) in broken {
+        let mut server = Server::builder()
+            .framing(framing)
+            .bind(Some("127.0.0.1"), 0)
+            .unwrap();
+        let mut peer = stream(&server);
+        poll_until(&mut server, |ev| count_accepted(ev) == 1);
+        let mut data = framed(framing, &[b"/ok\0,\0\0\0", b"/ok2,\0\0\0"]);
+        data.extend(bad);
+        peer.write_all(&data).unwrap();
+        let mut answered = Vec::new();
+        let events = poll_until(&mut server, |ev| {
+            for (from, data) in messages(ev).into_iter().skip(answered.len()) {
+                answered.push(from.is_open());
+                from.send(&data)
+                    .unwrap_or_else(|e| panic!("{framing:?}: {e}"));
+            }
+            count_closed(ev) == 1
+        });
+        assert_eq!(answered, [true, true], "{framing:?}: {events:?}");
+        assert_eq!(errors(&events).len(), 1, "{framing:?}: {events:?}");
+        let mut reply = Vec::new();
+        peer.read_to_end(&mut reply).unwrap();
+        assert_eq!(
+            reply,
+            framed(framing, &[b"/ok\0,\0\0\0", b"/ok2,\0\0\0"]),
+            "{framing:?}"
+        );
+    }
+}
+
+#[test]
 fn a_framed_connection_that_fell_behind_gives_back_its_grown_buffer_once_drained() {
     let mut server = Server::builder()
         .connection_options(

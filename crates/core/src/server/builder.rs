@@ -152,7 +152,11 @@ impl ServerBuilder {
     /// [`Framing::SizePrefix`](crate::framing::Framing::SizePrefix) every
     /// [`Event::Message`](crate::Event::Message) of a connection is one
     /// whole packet, and sends on it are framed. Ignored for UDP. See
-    /// [`ClientBuilder::framing`].
+    /// [`ClientBuilder::framing`]. A broken frame is an
+    /// [`Event::Error`](crate::Event::Error), then the connection closes,
+    /// one round after the packets before it: those are handed out with
+    /// the connection still open, so that they can be answered whichever
+    /// way TCP cut the stream.
     ///
     /// ```
     /// use renoise_socket::{framing::Framing, ServerBuilder};

@@ -505,11 +505,12 @@ impl EventLoop {
                         // brought in more: hand them all out now (no more
                         // reads, so the end of the stream still waits for a
                         // later round), or `wait(0)` would give one packet
-                        // per call.
+                        // per call. A broken frame among them waits for the
+                        // next round too, so the packets before it can be
+                        // answered on an open connection.
                         got = match client.buffered_packet() {
-                            Ok(Some(packet)) => Ok(packet.to_vec()),
-                            Ok(None) => break outcome,
-                            Err(e) => Err(e),
+                            Some(packet) => Ok(packet.to_vec()),
+                            None => break outcome,
                         };
                     }
                 }
