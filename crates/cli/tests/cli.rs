@@ -1337,6 +1337,40 @@ fn osc_dump_ends_an_unframed_connection_at_bytes_that_are_not_osc() {
 }
 
 #[test]
+fn osc_send_rounds_f_to_float32_as_a_c_cast_does() {
+    // As the Lua module's Message and liblo's oscsend: past float32's
+    // range is infinity, not an error (`d` carries such values).
+    let sink = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sink.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let p = sink.local_addr().unwrap().port().to_string();
+    cmd()
+        .args([
+            "osc",
+            "send",
+            "127.0.0.1",
+            &p,
+            "/f",
+            "f:1e40",
+            "f:-1e40",
+            "f:0.1",
+        ])
+        .assert()
+        .success();
+    let mut buf = [0u8; 64];
+    let n = sink.recv(&mut buf).unwrap();
+    let want = [
+        osc_str("/f"),
+        osc_str(",fff"),
+        f32::INFINITY.to_be_bytes().to_vec(),
+        f32::NEG_INFINITY.to_be_bytes().to_vec(),
+        0.1f32.to_be_bytes().to_vec(),
+    ]
+    .concat();
+    assert_eq!(&buf[..n], &want[..]);
+}
+
+#[test]
 fn osc_send_bad_arguments() {
     let fails = |args: &[&str], says: &str| {
         let o = cmd()
