@@ -20,6 +20,19 @@ describe("close()", function()
     assert.are.equal("3", peer:expect("eof"))
   end)
 
+  it("with bytes never read, still ends the stream (no reset): what was sent arrives whole", function()
+    -- A socket closed with unread bytes would be reset, and what the
+    -- system had yet to send (most of this 4 MiB, queued when send
+    -- returned) would be dropped.
+    local size = 4 * 1024 * 1024
+    local peer = H.peer({ "send:never read", "sleep:300", "wait_end" }, { lifetime = 10 })
+    local c = H.connect(peer)
+    H.sleep(100)
+    assert.is_true(c:send(string.rep("x", size)))
+    c:close()
+    assert.are.equal("eof " .. size, peer:expect("end"))
+  end)
+
   it("releases the socket descriptor at once", function()
     local peer = H.peer({ "hold" })
     local before = H.sockets()

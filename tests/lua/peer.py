@@ -53,6 +53,8 @@ TCP steps (the first step needing a connection accepts one; the peer prints
   recvline          read up to and including "\\n"; prints "data <hex>".
   recv_all          read until EOF; prints "data <hex>" then "eof".
   wait_eof          read and discard until EOF; prints "eof <nbytes>".
+  wait_end          as wait_eof, but tells the end of the stream from a
+                    reset: prints "end eof <nbytes>" or "end reset <nbytes>".
   slow_read:N:MS    read at most N bytes, pause MS ms, again, until EOF
                     (a reader that is slow but never stops); prints
                     "eof <nbytes>".
@@ -233,6 +235,18 @@ class Tcp:
                     break
                 total += len(chunk)
             out("eof %d" % total)
+        elif name == "wait_end":
+            total, how = 0, "eof"
+            while True:
+                try:
+                    chunk = self.c().recv(65536)
+                except ConnectionResetError:
+                    how = "reset"
+                    break
+                if not chunk:
+                    break
+                total += len(chunk)
+            out("end %s %d" % (how, total))
         elif name == "slow_read":
             n, ms = (int(x) for x in arg.split(":"))
             total = 0

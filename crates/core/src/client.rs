@@ -166,6 +166,14 @@ fn maybe_ready(ep: &OwnedFd) -> bool {
 }
 
 /// The same text as `Display`.
+/// [`Client::close`]: dropping a client ends its stream as closing it
+/// does (unread bytes would make the system reset the connection).
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{self}")
@@ -221,6 +229,22 @@ fn maybe_readable(sock: &Socket) -> bool {
     };
     // SAFETY: one valid pollfd, zero timeout.
     unsafe { libc::poll(&mut p, 1, 0) != 0 }
+}
+
+/// Reads and drops what `sock` has received and not been read, without
+/// waiting, so that closing it sends the end of the stream, not a reset
+/// (which would also drop what the system has yet to send). Bounded: a
+/// peer that keeps sending is reset after 4 MiB, as any would be.
+#[cold]
+fn drain_unread(sock: &Socket) {
+    let mut scratch = [0u8; 16 << 10];
+    for _ in 0..256 {
+        match recv_now(sock, &mut scratch) {
+            Ok(n) if n > 0 => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            _ => return,
+        }
+    }
 }
 
 /// `recv` with `MSG_DONTWAIT`: the zero-timeout path, one system call.
@@ -535,6 +559,14 @@ impl Client {
     /// Closes the socket at once. Calling it again does nothing. The
     /// address properties keep their values.
     ///
+    /// TCP: bytes the system received that were never read are read and
+    /// dropped first (what is there, at most 4 MiB, without waiting). A
+    /// socket closed with unread bytes is reset: its peer would read
+    /// `ECONNRESET` instead of the end of the stream, and what the system
+    /// had still to send, after a `send` that succeeded, would be lost.
+    /// (Not when [`try_clone`](Client::try_clone) made another client on
+    /// the socket: those bytes may be the other one's to read.)
+    ///
     /// ```no_run
     /// let mut c = renoise_socket::Client::connect("127.0.0.1", 8080)?;
     /// c.close();
@@ -544,7 +576,12 @@ impl Client {
     /// ```
     pub fn close(&mut self) {
         self.watch = Watch::None;
-        self.sock = None;
+        if let Some(sock) = self.sock.take() {
+            // A socket shared with a clone is still read through it.
+            if self.opts.protocol == Protocol::Tcp && !self.cloned.load(Ordering::Relaxed) {
+                drain_unread(&sock);
+            }
+        }
         self.buf = Buffer::with_capacity(0, 0);
         self.end = None;
         self.peer_gone = false;
