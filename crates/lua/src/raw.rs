@@ -484,6 +484,18 @@ pub(crate) unsafe fn push_failure(l: *mut lua_State, msg: &Msg) -> c_int {
     2
 }
 
+/// Tells the collector that `kib` KiB it cannot see are about to be held
+/// by a new object (a socket's buffers and descriptors outside the Lua
+/// heap), by doing the collection work that allocating them would have
+/// caused. Without it Lua 5.4 paces its cycles by the small userdata
+/// alone: a program that drops sockets without `close` held thousands of
+/// descriptors and hundreds of MB before they were collected. Called first
+/// thing in a function, while no Rust value is alive: a finalizer run by
+/// the step may raise (Lua 5.1, LuaJIT).
+pub(crate) unsafe fn collect_for(l: *mut lua_State, kib: c_int) {
+    ffi::lua_gc(l, ffi::LUA_GCSTEP, kib);
+}
+
 /// Pushes the bytes as a Lua string.
 ///
 /// For Lua 5.1 and LuaJIT this calls the C function directly: mlua's

@@ -349,6 +349,8 @@ unsafe fn port_at(l: *mut lua_State, index: c_int) -> Result<u16, Fail> {
 /// `create_server([address,] port [, protocol [, options]])` -> server |
 /// `nil, error`. A number first is the port (every interface).
 unsafe fn create_server_body(l: *mut lua_State) -> Result<c_int, Fail> {
+    // Three descriptors (socket, epoll, waker) and the event loop's buffers.
+    crate::raw::collect_for(l, 64);
     // `first`: the index of the port.
     let (host, first) = match ffi::lua_type(l, 1) {
         ffi::LUA_TNUMBER => (None, 1),

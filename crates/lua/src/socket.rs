@@ -37,6 +37,8 @@ lua_fn!(create_client, "create_client", create_client_body);
 /// `create_client(address, port [, protocol [, timeout_ms [, options]]])`
 /// -> client | `nil, error`. Upvalue 1: the client metatable.
 unsafe fn create_client_body(l: *mut lua_State) -> Result<c_int, Fail> {
+    // A descriptor, and a receive buffer once data comes.
+    crate::raw::collect_for(l, 16);
     let Some(host) = string_at(l, 1) else {
         return Err(type_error(l, 1, "string"));
     };
