@@ -166,7 +166,8 @@ impl io::Read for Client {
 /// closes the client) returns that part, as `io::Write` requires, and the
 /// next `write` the failure (`TimedOut`). A peer that has gone is
 /// `BrokenPipe`, as from a std `TcpStream`, for that write; the client is
-/// then closed for sending, and later writes fail with `NotConnected`. A
+/// then closed for sending, and later writes fail with `NotConnected`
+/// (an empty one too; on an open client it is `Ok(0)` and sends nothing). A
 /// peer that stops reading before any of the data went is `TimedOut`
 /// after the send timeout, and the client stays open. `flush` has nothing
 /// to do: nothing is held back. A client with OSC framing refuses
@@ -189,7 +190,9 @@ impl io::Write for Client {
         if let Some(e) = self.write_failure.take() {
             return Err(e.into());
         }
-        if data.is_empty() {
+        // Nothing to write is written at once, but only on a client that
+        // could: a closed one fails as `send` does, whatever the length.
+        if data.is_empty() && self.is_open() {
             return Ok(0);
         }
         refuse_framed(self)?;

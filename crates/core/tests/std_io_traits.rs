@@ -297,6 +297,17 @@ fn writing_to_a_closed_client_is_not_connected() {
     let e = c.write(b"x").unwrap_err();
     assert_eq!(e.kind(), io::ErrorKind::NotConnected, "{e}");
     assert_eq!(e.to_string(), "socket is closed");
+    // Nothing to write fails too, as `send(b"")` does.
+    let e = c.write(b"").unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::NotConnected, "{e}");
+    join(peer);
+}
+
+#[test]
+fn writing_nothing_to_an_open_client_writes_nothing() {
+    let (mut c, peer) = pair(send_and_hold(Vec::new()));
+    assert_eq!(c.write(b"").unwrap(), 0);
+    assert!(c.is_open());
     join(peer);
 }
 
