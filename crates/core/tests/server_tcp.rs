@@ -490,6 +490,17 @@ fn framed_server_delivers_whole_packets() {
     assert_eq!(read_n(&mut peer, 6), b"\0\0\0\x02ok");
 }
 
+/// A server with `framing`, and a peer whose connection it has accepted.
+fn framed_server_with_peer(framing: Framing) -> (Server, TcpStream) {
+    let mut server = Server::builder()
+        .framing(framing)
+        .bind(Some("127.0.0.1"), 0)
+        .unwrap();
+    let peer = stream(&server);
+    poll_until(&mut server, |ev| count_accepted(ev) == 1);
+    (server, peer)
+}
+
 /// `packets` framed for `framing`, back to back.
 fn framed(framing: Framing, packets: &[&[u8]]) -> Vec<u8> {
     let mut out = Vec::new();
@@ -508,12 +519,7 @@ fn wait_zero_delivers_every_whole_packet_a_framed_read_brought_in() {
         b"/three\0\0,\0\0\0",
     ];
     for framing in [Framing::Slip, Framing::SizePrefix] {
-        let mut server = Server::builder()
-            .framing(framing)
-            .bind(Some("127.0.0.1"), 0)
-            .unwrap();
-        let mut peer = stream(&server);
-        poll_until(&mut server, |ev| count_accepted(ev) == 1);
+        let (mut server, mut peer) = framed_server_with_peer(framing);
         // Three whole packets and the start of a fourth in one write.
         let mut data = framed(framing, &packets);
         data.extend(&framed(framing, &[b"/four\0\0\0,\0\0\0"])[..3]);
@@ -585,12 +591,7 @@ fn packets_before_a_broken_frame_in_the_same_read_can_be_answered() {
         (Framing::SizePrefix, b"\x7f\xff\xff\xff"), // larger than any packet
     ];
     for (framing, bad) in broken {
-        let mut server = Server::builder()
-            .framing(framing)
-            .bind(Some("127.0.0.1"), 0)
-            .unwrap();
-        let mut peer = stream(&server);
-        poll_until(&mut server, |ev| count_accepted(ev) == 1);
+        let (mut server, mut peer) = framed_server_with_peer(framing);
         let mut data = framed(framing, &[b"/ok\0,\0\0\0", b"/ok2,\0\0\0"]);
         data.extend(bad);
         peer.write_all(&data).unwrap();
