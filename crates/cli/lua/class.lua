@@ -298,9 +298,10 @@ end
 
 -- objinfo(object): Renoise's list of an object's properties and methods,
 -- a string (tools parse it: cLib's cReflection reads the names between
--- "properties:" and "methods:", so both headings are always there). For a class instance its fields and properties, and
--- the methods of its class and bases; for another table (an API object)
--- its fields and the functions its metatable's __index table offers.
+-- "properties:" and "methods:", so both headings are always there). For
+-- a class instance its fields and properties, and the methods of its
+-- class and bases; for another table (an API object) its fields and the
+-- functions its metatable's __index table offers.
 function objinfo(object)
   local props, methods, seen = {}, {}, {}
   local function add(key, value)

@@ -165,7 +165,6 @@ fn maybe_ready(ep: &OwnedFd) -> bool {
     unsafe { libc::epoll_wait(ep.as_raw_fd(), &mut ev, 1, 0) != 0 }
 }
 
-/// The same text as `Display`.
 /// [`Client::close`]: dropping a client ends its stream as closing it
 /// does (unread bytes would make the system reset the connection).
 impl Drop for Client {
@@ -174,6 +173,7 @@ impl Drop for Client {
     }
 }
 
+/// The same text as `Display`.
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{self}")
