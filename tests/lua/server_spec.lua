@@ -795,6 +795,67 @@ describe("create_server", function()
       end
     end)
 
+    it("a receive in a callback waits for the connection's queued messages: no end before them", function()
+      -- A peer sends two packets and half-closes; the first packet's
+      -- callback receives. The second packet is still to be dispatched, so
+      -- neither it nor the end may be reported before it: "timeout", and
+      -- both packets are answered on an open connection.
+      for _, framing in ipairs({ "size", "slip" }) do
+        local s = server("127.0.0.1", 0, S.PROTOCOL_TCP, { framing = framing })
+        local log, errors = {}, {}
+        s:run({
+          socket_message = function(c, m)
+            if #log == 0 then log[#log + 1] = "receive: " .. tostring(select(2, c:receive("*all", 0))) end
+            log[#log + 1] = m .. " open " .. tostring(c.is_open) .. " sent " .. tostring(c:send("re:" .. m))
+          end,
+          socket_error = function(e) errors[#errors + 1] = e end,
+        })
+        local out = os.tmpname()
+        local py = ([[
+import socket, struct, sys
+s = socket.create_connection(("127.0.0.1", %d), timeout=10)
+def frame(p):
+    if sys.argv[1] == "size":
+        return struct.pack(">I", len(p)) + p
+    return b"\xc0" + p + b"\xc0"
+s.sendall(frame(b"one") + frame(b"two"))
+s.shutdown(socket.SHUT_WR)
+got = b""
+while True:
+    d = s.recv(4096)
+    if not d:
+        break
+    got += d
+open(sys.argv[2], "w").write(got.hex())
+]]):format(s.local_port)
+        local script = os.tmpname()
+        local f = assert(io.open(script, "w"))
+        f:write(py)
+        f:close()
+        os.execute("timeout 10 " .. H.python .. " " .. script .. " " .. framing .. " " .. out .. " &")
+        assert.is_true(pump(s, function() return #log == 3 end), table.concat(log, "; "))
+        assert.are.same({
+          "receive: timeout",
+          "one open true sent true",
+          "two open true sent true",
+        }, log, framing)
+        s:close() -- the peer reads the end after the replies
+        local replies
+        for _ = 1, 100 do
+          local h = io.open(out)
+          replies = h and h:read("*a")
+          if h then h:close() end
+          if replies and #replies > 0 then break end
+          H.sleep(50)
+        end
+        os.remove(out)
+        os.remove(script)
+        local want = framing == "size" and "\0\0\0\6re:one\0\0\0\6re:two" or "\192re:one\192\192re:two\192"
+        assert.are.equal(H.hex_encode(want), replies, framing)
+        assert.are.same({}, errors)
+      end
+    end)
+
     it("framing: wait(0) dispatches every whole packet that has come", function()
       for _, framing in ipairs({ "slip", "size" }) do
         local s = server("127.0.0.1", 0, S.PROTOCOL_TCP, { framing = framing })

@@ -19,9 +19,12 @@ use crate::raw::{
     string_at, timeout_at_cached, type_error, Fail, LastSize, LastTimeout, Msg, Num, Shown,
 };
 use mlua::ffi::{self, lua_CFunction, lua_State};
-use renoise_socket::{Client, Connection, Mode, Protocol, UdpPeer};
+use renoise_socket::{Client, Connection, Event, Mode, Peer, Protocol, UdpPeer};
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::ffi::c_int;
 use std::net::SocketAddr;
+use std::rc::Weak;
 
 #[cfg(any(feature = "luajit", feature = "embedjit"))]
 use crate::jit::{marked as jit_marked, marked_for as jit_marked_for, owned_by as jit_owned_by};
@@ -69,6 +72,8 @@ pub(crate) struct Ud {
     pub(crate) close_pending: bool,
     /// A UDP server's sender-only socket: `tostring` says so once closed.
     sender: bool,
+    /// An accepted connection: its server's events not dispatched yet.
+    queue: Weak<RefCell<VecDeque<Event>>>,
 }
 
 /// The socket behind a `SocketClient`.
@@ -120,6 +125,7 @@ impl Ud {
             busy: false,
             close_pending: false,
             sender: false,
+            queue: Weak::new(),
         }
     }
 
@@ -134,11 +140,29 @@ impl Ud {
         )
     }
 
-    /// A connection accepted by a server.
-    pub(crate) fn shared(conn: Connection, max_receive_size: usize) -> Ud {
+    /// A connection accepted by a server, whose undispatched events are
+    /// in `queue`.
+    pub(crate) fn shared(
+        conn: Connection,
+        max_receive_size: usize,
+        queue: Weak<RefCell<VecDeque<Event>>>,
+    ) -> Ud {
         let (local, peer, protocol) = (conn.local_addr(), conn.peer_addr(), conn.protocol());
         let sock = Sock::Shared(conn, Vec::new(), false, false);
-        Ud::of(sock, local, peer, protocol, max_receive_size)
+        Ud {
+            queue,
+            ..Ud::of(sock, local, peer, protocol, max_receive_size)
+        }
+    }
+
+    /// A message of the connection `id` is queued in its server, not yet
+    /// given to `socket_message`.
+    fn has_queued(&self, id: usize) -> bool {
+        self.queue.upgrade().is_some_and(|q| {
+            q.borrow().iter().any(|e| {
+                matches!(e, Event::Message { from: Peer::Tcp(c), .. } if c.id() == id)
+            })
+        })
     }
 
     /// The sender-only socket of a UDP server's message, with the local
@@ -602,6 +626,12 @@ unsafe fn receive_other(
         // closed socket (what the peer sent still reaches the server's
         // `socket_message`).
         Sock::Shared(_, _, true, _) => Err(Fail::closed()),
+        // Messages of this connection are still to be dispatched: what a
+        // receive could read now (more bytes, or the end) comes after
+        // them, so it must not be handed out, nor the end reported, first.
+        Sock::Shared(conn, ..) if (*this).has_queued(conn.id()) => {
+            Ok(push_static_failure(l, "timeout"))
+        }
         Sock::Shared(conn, buf, told, _) if conn.lock().can_receive() => {
             let got = guard(|| {
                 let mut c = conn.lock();
@@ -703,7 +733,9 @@ unsafe extern "C-unwind" fn close_meta(l: *mut lua_State) -> c_int {
 unsafe extern "C-unwind" fn gc(l: *mut lua_State) -> c_int {
     if let Some(ud) = check(l, 1) {
         let client = std::mem::replace(&mut ud.client, Sock::Gone);
-        let _ = guard(move || drop(client));
+        // The userdata's memory is Lua's and is never dropped as a whole.
+        let queue = std::mem::take(&mut ud.queue);
+        let _ = guard(move || drop((client, queue)));
     }
     0
 }

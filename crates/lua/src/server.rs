@@ -44,10 +44,11 @@ use crate::raw::{
 };
 use mlua::ffi::{self, lua_CFunction, lua_State};
 use renoise_socket::{ClientBuilder, Error, Event, Peer, Protocol, Server, ServerBuilder};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::ffi::{c_int, c_void, CStr};
 use std::net::SocketAddr;
+use std::rc::{Rc, Weak};
 use std::time::{Duration, Instant};
 
 /// The name of the class, in messages and as `__name`.
@@ -71,7 +72,10 @@ struct Srv {
     reads: bool,
     /// Events polled and not dispatched yet (kept across `stop` / `run`,
     /// and when a callback error is re-raised from `wait`).
-    queue: VecDeque<Event>,
+    /// Shared (weakly) with the objects of accepted connections: a receive
+    /// of theirs must not report the end while a message of theirs is
+    /// still in it (see `Ud::has_queued`).
+    queue: Queue,
     protocol: Protocol,
     local: SocketAddr,
     /// For the `SocketClient`s of accepted connections.
@@ -87,7 +91,7 @@ impl Srv {
     /// queued events. Touches no Lua state.
     fn close(&mut self) -> Result<(), Fail> {
         self.running = false;
-        let queue = std::mem::take(&mut self.queue);
+        let queue = std::mem::take(&mut *self.queue.borrow_mut());
         let server = self.server.as_mut();
         guard(move || {
             drop(queue);
@@ -97,6 +101,9 @@ impl Srv {
         })
     }
 }
+
+/// Events polled and not dispatched yet.
+pub(crate) type Queue = Rc<RefCell<VecDeque<Event>>>;
 
 /// The event being dispatched (at most one), owned by a userdata (see the
 /// module docs). A `Vec`: an `Event` may be aligned more strictly than
@@ -276,7 +283,7 @@ unsafe extern "C-unwind" fn wait(l: *mut lua_State) -> c_int {
     }
     if let Some(ev) = (*h).0.pop() {
         if srv.is_open() {
-            srv.queue.push_front(ev);
+            srv.queue.borrow_mut().push_front(ev);
         } else {
             let _ = guard(move || drop(ev));
         }
@@ -394,7 +401,7 @@ unsafe fn create_server_body(l: *mut lua_State) -> Result<c_int, Fail> {
             server: None,
             running: false,
             reads: false,
-            queue: VecDeque::new(),
+            queue: Queue::default(),
             protocol,
             local: SocketAddr::from(([0, 0, 0, 0], port)),
             max_receive_size: opts.max_receive_size,
@@ -530,7 +537,7 @@ unsafe extern "C-unwind" fn gc(l: *mut lua_State) -> c_int {
         let srv = &mut *p;
         srv.running = false;
         let server = srv.server.take();
-        let queue = std::mem::take(&mut srv.queue);
+        let queue = std::mem::take(&mut *srv.queue.borrow_mut());
         let _ = guard(move || drop((server, queue)));
     }
     0
@@ -599,7 +606,7 @@ unsafe fn wait_body(l: *mut lua_State) -> Result<c_int, Fail> {
             if !srv.running || !srv.is_open() {
                 return Ok(0);
             }
-            let Some(ev) = srv.queue.pop_front() else {
+            let Some(ev) = srv.queue.borrow_mut().pop_front() else {
                 break;
             };
             // The holder is empty here (`dispatch` takes the event).
@@ -620,7 +627,7 @@ unsafe fn wait_body(l: *mut lua_State) -> Result<c_int, Fail> {
         let Some(server) = srv.server.as_mut() else {
             return Ok(0);
         };
-        let queue = &mut srv.queue;
+        let queue = &srv.queue;
         // The events go straight into the queue: no Lua call in between.
         let ok = guard(|| match server.poll(left.unwrap_or(Duration::MAX)) {
             Ok(events) => {
@@ -631,7 +638,7 @@ unsafe fn wait_body(l: *mut lua_State) -> Result<c_int, Fail> {
                     bonus = false;
                     last_polls += 1;
                 }
-                queue.extend(events);
+                queue.borrow_mut().extend(events);
                 true
             }
             Err(_) => false, // closed
@@ -665,6 +672,7 @@ unsafe fn dispatch(
         return Ok(true);
     };
     let max = (*p).max_receive_size;
+    let queue = Rc::downgrade(&(*p).queue);
     // Room for the arguments and the error path (raises if there is none).
     ffi::luaL_checkstack(l, 24, c"SocketServer:wait".as_ptr());
     ffi::lua_pushcfunction(l, call_cb);
@@ -672,12 +680,12 @@ unsafe fn dispatch(
     ffi::lua_getfield(l, state, c"notifier".as_ptr());
     let call = match ev {
         Event::Accepted(conn) => {
-            push_connection(l, state, conn, max);
+            push_connection(l, state, conn, max, queue);
             Call::Some(c"socket_accepted", 1)
         }
         Event::Message { from, data } => {
             match from {
-                Peer::Tcp(conn) => push_connection(l, state, conn, max),
+                Peer::Tcp(conn) => push_connection(l, state, conn, max, queue),
                 Peer::Udp(peer) => {
                     let ud = ffi::lua_newuserdata(l, std::mem::size_of::<Ud>()).cast::<Ud>();
                     std::ptr::write(ud, Ud::sender(peer.clone()));
@@ -763,6 +771,7 @@ unsafe fn push_connection(
     state: c_int,
     conn: &renoise_socket::Connection,
     max_receive_size: usize,
+    queue: Weak<RefCell<VecDeque<Event>>>,
 ) {
     ffi::lua_getfield(l, state, c"conns".as_ptr());
     let conns = ffi::lua_gettop(l);
@@ -779,7 +788,7 @@ unsafe fn push_connection(
     let ud = ffi::lua_newuserdata(l, std::mem::size_of::<Ud>()).cast::<Ud>();
     // The clone is made after the allocation, so nothing is alive if that
     // raises; from here on the userdata owns it.
-    std::ptr::write(ud, Ud::shared(conn.clone(), max_receive_size));
+    std::ptr::write(ud, Ud::shared(conn.clone(), max_receive_size, queue));
     ffi::lua_pushvalue(l, ffi::lua_upvalueindex(UP_CLIENT_MT));
     ffi::lua_setmetatable(l, -2);
     if cache {
