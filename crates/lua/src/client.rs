@@ -159,9 +159,9 @@ impl Ud {
     /// given to `socket_message`.
     fn has_queued(&self, id: usize) -> bool {
         self.queue.upgrade().is_some_and(|q| {
-            q.borrow().iter().any(|e| {
-                matches!(e, Event::Message { from: Peer::Tcp(c), .. } if c.id() == id)
-            })
+            q.borrow()
+                .iter()
+                .any(|e| matches!(e, Event::Message { from: Peer::Tcp(c), .. } if c.id() == id))
         })
     }
 
