@@ -125,7 +125,9 @@ local function finalize(self)
   local mt = getmetatable(self)
   local info = mt and instance_info[mt]
   local f = info and lookup(info.cls, "__finalize")
-  if f then
+  -- The prototype of a class with __len (Lua 5.1, LuaJIT) shares the
+  -- instances' metatable, __gc too, but is no instance: never built.
+  if f and not rawequal(self, info.proto) then
     local ok, err = pcall(f, self)
     if not ok then io.stderr:write("renoise-socket: error in __finalize: ", tostring(err), "\n") end
   end

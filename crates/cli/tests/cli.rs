@@ -817,6 +817,33 @@ fn example_osc_responder_and_timer_sender() {
 }
 
 #[test]
+fn finalize_runs_once_per_instance_of_a_class_with_len() {
+    // A class with __len has userdata instances under Lua 5.1 and LuaJIT,
+    // sharing a prototype's metatable: the prototype, never built, must
+    // not be finalized at the end of the run (self.sock would be nil).
+    let code = r#"
+class "Conn"
+function Conn:__init(n) self.n = n end
+function Conn:__len() return 0 end
+function Conn:__finalize() print("finalize " .. self.n) end
+local a, b = Conn(1), Conn(2)
+"#;
+    let (dir, f) = temp_file("finalize", "fin.lua", code);
+    let o = cmd()
+        .args(["run", "--timeout", "20"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    let (so, se) = out(&o);
+    std::fs::remove_dir_all(dir).unwrap();
+    assert!(o.status.success(), "{se}");
+    assert!(se.is_empty(), "{se}");
+    let mut lines: Vec<&str> = so.lines().collect();
+    lines.sort();
+    assert_eq!(lines, ["finalize 1", "finalize 2"]);
+}
+
+#[test]
 fn connect_sends_lines_and_prints_replies() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
