@@ -481,6 +481,22 @@ local function set(name, text)
     for i, item in ipairs(items) do if item == text then value = i end end
     local n = tonumber(text)
     if not value and n and n >= 1 and n <= math.max(1, #items) and n % 1 == 0 then value = n end
+  elseif rawget(v, "_kind") == "xypad" then
+    -- "X,Y", within the pad's min and max ({x, y} tables, 0 and 1 unless set).
+    local x, y = text:match("^%s*([^,]-)%s*,%s*([^,]-)%s*$")
+    x, y = tonumber(x), tonumber(y)
+    if x and y and x == x and y == y then
+      local p = rawget(v, "_props")
+      local lo = host.rawtype(p.min) == "table" and p.min or {}
+      local hi = host.rawtype(p.max) == "table" and p.max or {}
+      local lx, ly = tonumber(lo.x) or 0, tonumber(lo.y) or 0
+      local hx, hy = tonumber(hi.x) or 1, tonumber(hi.y) or 1
+      if x < lx or x > hx or y < ly or y > hy then
+        return false, "'" .. text .. "' is out of range for '" .. name .. "' (x " .. lx .. " to "
+          .. hx .. ", y " .. ly .. " to " .. hy .. ")"
+      end
+      value = { x = x, y = y }
+    end
   else
     return false, "'" .. name .. "' is a " .. rawget(v, "_type") .. ": it holds no value to set"
   end

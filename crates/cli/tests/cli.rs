@@ -169,6 +169,42 @@ fn tool_folder_menu_and_args() {
 }
 
 #[test]
+fn set_moves_an_xy_pad_to_x_and_y() {
+    let script = r#"
+local vb = renoise.ViewBuilder()
+renoise.app():show_custom_dialog("Pad", vb:column {
+  vb:xypad { id = "xy", min = { x = 0, y = -1 }, max = { x = 2, y = 1 },
+    value = { x = 0.5, y = 0.25 },
+    notifier = function(v) print(v.x, v.y) os.exit(0) end },
+})
+"#;
+    let (dir, f) = temp_file("xypad", "xy.lua", script);
+    let run = |set: &str| {
+        cmd()
+            .args(["run", "-q", "--timeout", "10"])
+            .arg(&f)
+            .args(["--set", set])
+            .output()
+            .unwrap()
+    };
+    let o = run("xy=1.5, -0.5");
+    let (so, se) = out(&o);
+    assert!(o.status.success(), "{se}");
+    assert_eq!(so, "1.5\t-0.5\n");
+    for (set, says) in [
+        ("xy=3,0", "'3,0' is out of range for 'xy' (x 0 to 2, y -1 to 1)"),
+        ("xy=1", "'1' is no value for 'xy', a XYPad"),
+        ("xy=a,b", "'a,b' is no value for 'xy', a XYPad"),
+    ] {
+        let o = run(set);
+        let (_, se) = out(&o);
+        assert_eq!(o.status.code(), Some(1), "{set}: {se}");
+        assert!(se.contains(says), "{set}: {se}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn press_and_set_drive_the_dialog_a_menu_entry_built() {
     // A tool whose networking starts from its dialog: a server that the
     // "Start" button (no id: found by its text) runs, a checkbox that says
