@@ -405,29 +405,43 @@ local function utf8_of(cp)
 end
 
 local entities = { lt = "<", gt = ">", amp = "&", quot = '"', apos = "'" }
--- XML's five entities and character references; nil for anything else.
-local function unescape(s)
+-- Entities declared in a DOCTYPE nest at most this deep, and expand to at
+-- most this much text: a document of nested declarations ("billion
+-- laughs") cannot exhaust memory.
+local ENTITY_DEPTH, ENTITY_TEXT = 16, 1024 * 1024
+-- XML's five entities, character references and the entities `declared`
+-- by the document's DOCTYPE (name -> replacement text); nil, message for
+-- anything else.
+local function unescape(s, declared, depth)
   local bad
-  local r = s:gsub("&([#%w]*)(;?)", function(ref, semi)
-    if semi == "" then bad = bad or "&" .. ref .. " without its ';'" return end
+  local r = s:gsub("&([#%w_:%.%-]*)(;?)", function(ref, semi)
+    if bad then return end
+    if semi == "" then bad = "unknown entity &" .. ref .. " without its ';'" return end
     local cp
     if ref:match("^#x%x+$") then cp = tonumber(ref:sub(3), 16)
     elseif ref:match("^#%d+$") then cp = tonumber(ref:sub(2)) end
     if cp and cp <= 0x10FFFF then return utf8_of(cp) end
     if entities[ref] then return entities[ref] end
-    bad = bad or ("&" .. ref)
+    local value = declared and declared[ref]
+    if not value then bad = "unknown entity &" .. ref return end
+    if (depth or 0) >= ENTITY_DEPTH then bad = "entity &" .. ref .. "; nests too deep" return end
+    local text, err = unescape(value, declared, (depth or 0) + 1)
+    if not text then bad = err return end
+    if #text > ENTITY_TEXT then bad = "entity &" .. ref .. "; expands to too much text" return end
+    return text
   end)
-  if bad then return nil, "unknown entity " .. bad end
+  if bad then return nil, bad end
+  if #r > ENTITY_TEXT and (depth or 0) > 0 then return nil, "an entity expands to too much text" end
   return r
 end
 
 -- Text of element content: entities decoded, CDATA sections taken as they
 -- are.
-local function text_of(raw)
+local function text_of(raw, declared)
   local parts, pos = {}, 1
   while true do
     local a, b, cdata = raw:find("<!%[CDATA%[(.-)%]%]>", pos)
-    local plain, err = unescape(raw:sub(pos, (a or 0) - 1))
+    local plain, err = unescape(raw:sub(pos, (a or 0) - 1), declared)
     if not plain then return nil, err end
     parts[#parts + 1] = plain
     if not a then return table.concat(parts) end
@@ -449,11 +463,46 @@ local function tag_end(xml, pos)
   end
 end
 
+-- The `]` that ends a DOCTYPE's internal subset opened by the `[` at
+-- `from`, and the `>` after it: `]` and `>` inside quoted literals and
+-- comments of the declarations do not count.
+local function subset_end(xml, from)
+  local i = from + 1
+  while true do
+    local at, _, c = xml:find("([\"'%]<])", i)
+    if not at then return nil end
+    if c == "]" then
+      local _, close = xml:find("^%]%s*>", at)
+      if close then return at, close end
+      i = at + 1
+    elseif c == "<" then
+      local e = xml:find("^<!%-%-", at) and select(2, xml:find("-->", at + 4, true))
+      i = (e or at) + 1
+    else
+      local q = xml:find(c, at + 1, true)
+      if not q then return nil end
+      i = q + 1
+    end
+  end
+end
+
+-- The general entities an internal subset declares with a literal value
+-- (the first declaration of a name binds it; parameter and external
+-- entities are not read).
+local function declared_entities(subset)
+  local found = {}
+  for name, _, value in subset:gmatch("<!ENTITY%s+([%a_:][%w_:%.%-]*)%s+([\"'])(.-)%2%s*>") do
+    if found[name] == nil then found[name] = value end
+  end
+  return found
+end
+
 -- Parses a whole XML document into { name =, children = {...}, text = }
 -- elements (attributes are ignored), or nil, message for text that is not
 -- well-formed.
 local function parse_xml(xml)
   local root, stack, pos = nil, {}, 1
+  local declared
   -- A byte order mark, which editors on Windows often write, is no text.
   if xml:sub(1, 3) == "\239\187\191" then pos = 4 end
   -- Line ends as a Windows editor saves them read as "\n" (XML 1.0, 2.11).
@@ -487,12 +536,14 @@ local function parse_xml(xml)
       top.raw[#top.raw + 1] = xml:sub(pos, e + 2)
       pos = e + 3
     elseif xml:find("^<!", pos) then
-      -- A DOCTYPE's internal subset holds declarations with '>' of their own.
+      -- A DOCTYPE's internal subset holds declarations with '>' of their
+      -- own, and the entities the document may use.
       local e = xml:find(">", pos, true)
       local subset = xml:find("[", pos, true)
       if subset and e and subset < e and xml:find("^<!DOCTYPE", pos) then
-        local _, close = xml:find("]%s*>", subset + 1)
-        e = close
+        local last
+        last, e = subset_end(xml, subset)
+        if last then declared = declared_entities(xml:sub(subset + 1, last - 1)) end
       end
       if not e then return bad("unterminated <!") end
       pos = e + 1
@@ -508,7 +559,7 @@ local function parse_xml(xml)
           return bad("</" .. name .. "> does not close " .. (top and "<" .. top.name .. ">" or "anything"))
         end
         stack[#stack] = nil
-        local text, err = text_of(table.concat(top.raw))
+        local text, err = text_of(table.concat(top.raw), declared)
         if not text then return bad(err) end
         top.text, top.raw = text, nil
       else

@@ -124,5 +124,29 @@ do
   assert(ok == true and doc.host.value == "cr\r crlf\r\n lf\n", tostring(why))
   os.remove(path)
 end
+-- Entities the DOCTYPE declares are expanded (nested too, and a ']>' in
+-- a quoted literal or a comment does not end the subset); ones that
+-- refer to each other, or expand to too much, are a failed load.
+do
+  local path = folder .. "/entities.xml"
+  local function load(subset, text)
+    local f = assert(io.open(path, "wb"))
+    f:write("<!DOCTYPE MisusePrefs [", subset, "]>\n<MisusePrefs><host>", text, "</host></MisusePrefs>\n")
+    f:close()
+    doc.host.value = "h"
+    return doc:load_from(path)
+  end
+  ok, why = load('<!ENTITY who "wor&#108;d"> <!ENTITY hi \'&amp;&who;\'>', "hi &hi;")
+  assert(ok == true and doc.host.value == "hi &world", tostring(why) .. " " .. doc.host.value)
+  ok, why = load('<!ATTLIST MisusePrefs a CDATA "]>"> <!-- ]> --> <!ENTITY x "y">', "&x;")
+  assert(ok == true and doc.host.value == "y", tostring(why))
+  ok, why = load('<!ENTITY a "&b;"> <!ENTITY b "&a;">', "&a;")
+  assert(not ok and why:find("nests too deep", 1, true) and doc.host.value == "h", tostring(why))
+  local lol = '<!ENTITY l0 "lollollollollollollollollollol">'
+  for i = 1, 9 do lol = lol .. ('<!ENTITY l%d "%s">'):format(i, ("&l" .. (i - 1) .. ";"):rep(10)) end
+  ok, why = load(lol, "&l9;")
+  assert(not ok and why:find("too much text", 1, true) and doc.host.value == "h", tostring(why))
+  os.remove(path)
+end
 os.remove(folder)
 print("ok")
