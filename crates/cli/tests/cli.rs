@@ -192,7 +192,10 @@ renoise.app():show_custom_dialog("Pad", vb:column {
     assert!(o.status.success(), "{se}");
     assert_eq!(so, "1.5\t-0.5\n");
     for (set, says) in [
-        ("xy=3,0", "'3,0' is out of range for 'xy' (x 0 to 2, y -1 to 1)"),
+        (
+            "xy=3,0",
+            "'3,0' is out of range for 'xy' (x 0 to 2, y -1 to 1)",
+        ),
         ("xy=1", "'1' is no value for 'xy', a XYPad"),
         ("xy=a,b", "'a,b' is no value for 'xy', a XYPad"),
     ] {
@@ -849,6 +852,39 @@ fn example_osc_responder_and_timer_sender() {
             .unwrap()
             .to_string();
         assert!(p.starts_with(&format!("/tick ,ifs {i} ")), "{p}");
+    }
+}
+
+#[test]
+fn a_tool_folder_runs_whatever_its_manifest_says() {
+    // The manifest is not read: none, one that is not XML, or one asking
+    // for an API version nobody has, the tool runs the same.
+    for manifest in [
+        None,
+        Some("<not xml"),
+        Some("<RenoiseScriptingTool><ApiVersion>99</ApiVersion></RenoiseScriptingTool>"),
+    ] {
+        let (dir, main) = temp_file(
+            "manifest",
+            "main.lua",
+            "print(renoise.tool().id, renoise.tool().name)",
+        );
+        if let Some(text) = manifest {
+            std::fs::write(dir.join("manifest.xml"), text).unwrap();
+        }
+        let o = cmd()
+            .args(["run", "--timeout", "20"])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        let (so, se) = out(&o);
+        std::fs::remove_file(main).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(o.status.success(), "{manifest:?}: {se}");
+        assert_eq!(
+            so, "com.renoise-socket.run\trenoise-socket run\n",
+            "{manifest:?}"
+        );
     }
 }
 
