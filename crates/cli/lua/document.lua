@@ -212,6 +212,7 @@ host.api_names[DocList] = "DocumentList"
 local function is_node(v)
   return nget(v, "_names") ~= nil
 end
+host.is_node = is_node
 function Document.DocumentList()
   return setmetatable({ _obs = host.Observable() }, DocList)
 end

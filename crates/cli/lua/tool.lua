@@ -169,11 +169,14 @@ local tool_mt = {
     if key ~= "preferences" then
       fail(("renoise.tool(): '%s' cannot be set"):format(tostring(key)))
     end
+    -- Renoise's property holds a DocumentNode (nil too: no preferences).
+    if value ~= nil and not host.is_node(value) then
+      fail("renoise.tool().preferences: a renoise.Document.DocumentNode expected, got "
+        .. type(value))
+    end
     preferences = value
     local path = (fields.bundle_path or "") .. "preferences.xml"
-    local kind = host.rawtype(value)
-    if (kind == "table" or kind == "userdata") and type(value.load_from) == "function"
-        and io.exists(path) then
+    if value ~= nil and io.exists(path) then
       local ok, why = value:load_from(path)
       if not ok and not host.quiet then
         io.stderr:write("[renoise-socket] preferences.xml not loaded: ", tostring(why), "\n")

@@ -19,6 +19,19 @@ for _, key in ipairs { "bundle_path", "app_idle_observable", "name", "add_timer"
   local has, after = pcall(read)
   assert(had == has and (not had or rawequal(after, before)), key)
 end
+-- preferences holds a DocumentNode (or nil), as Renoise's property does.
+do
+  for _, bad in ipairs({ 5, {}, "prefs" }) do
+    local ok, err = pcall(function() tool.preferences = bad end)
+    assert(not ok and err:find("05_tool.lua:%d+: renoise.tool%(%).preferences: a renoise.Document.DocumentNode expected, got "
+      .. type(bad)), tostring(err))
+  end
+  local prefs = renoise.Document.create("ToolPrefs") { n = 1 }
+  tool.preferences = prefs
+  assert(rawequal(tool.preferences, prefs))
+  tool.preferences = nil
+  assert(tool.preferences == nil)
+end
 -- Reading a name ScriptingTool does not have raises where it is read, as
 -- in Renoise (and renoise.app()), instead of giving a nil that fails later.
 do
@@ -52,8 +65,8 @@ for _, add in ipairs { "add_menu_entry", "add_keybinding", "add_midi_mapping" } 
 end
 assert(not tool:has_menu_entry("Main Menu:Tools:No invoke"))
 assert(tool.bundle_path:sub(-1) == "/")
-tool.preferences = { x = 1 }
-assert(tool.preferences.x == 1)
+tool.preferences = renoise.Document.create("ToolTestPrefs") { x = 1 }
+assert(tool.preferences.x.value == 1)
 -- Two instances of one class as notifier and timer contexts (compared by
 -- identity, not by a class's ==), and remove_notifier(object)
 class "Watcher"
