@@ -872,15 +872,9 @@ fn a_tool_folder_runs_whatever_its_manifest_says() {
         if let Some(text) = manifest {
             std::fs::write(dir.join("manifest.xml"), text).unwrap();
         }
-        let o = cmd()
-            .args(["run", "--timeout", "20"])
-            .arg(&dir)
-            .output()
-            .unwrap();
-        let (so, se) = out(&o);
+        let so = run_ok(&["run", "--timeout", "20", dir.to_str().unwrap()]);
         std::fs::remove_file(main).unwrap();
         let _ = std::fs::remove_dir_all(&dir);
-        assert!(o.status.success(), "{manifest:?}: {se}");
         assert_eq!(
             so, "com.renoise-socket.run\trenoise-socket run\n",
             "{manifest:?}"
