@@ -795,6 +795,53 @@ describe("create_server", function()
       end
     end)
 
+    it("a notifier without socket_message gets no message dropped: they go back to the program's receive", function()
+      -- Swapped inside socket_accepted: what the wait had read comes first.
+      local s = server("127.0.0.1", 0, S.PROTOCOL_TCP)
+      local acc
+      s:run({
+        socket_accepted = function(c) acc = c; s:run({ socket_accepted = function() end }) end,
+        socket_message = function() error("not this notifier") end,
+      })
+      local c = assert(S.create_client("127.0.0.1", s.local_port, S.PROTOCOL_TCP, 2000))
+      assert.is_true(c:send("abc"))
+      assert.is_true(pump(s, function() return acc ~= nil end))
+      s:wait(100)
+      assert.is_true(c:send("def\n"))
+      assert.are.same({ "abcdef" }, { acc:receive("*line", 2000) })
+      c:close()
+      s:close()
+      -- Framed packets queued behind the one being dispatched, swapped in
+      -- its callback, and after a stop outside any callback: whole, in
+      -- order, then the end.
+      for _, framing in ipairs({ "size", "slip" }) do
+        for _, where in ipairs({ "callback", "after stop" }) do
+          local s = server("127.0.0.1", 0, S.PROTOCOL_TCP, { framing = framing })
+          local nomsg = { socket_accepted = function() end }
+          local acc, got = nil, {}
+          s:run({ socket_message = function(c, m)
+            acc = acc or c
+            got[#got + 1] = m
+            if where == "callback" then s:run(nomsg) else s:stop() end
+          end })
+          local c = assert(S.create_client("127.0.0.1", s.local_port, S.PROTOCOL_TCP, 2000, { framing = framing }))
+          for _, p in ipairs({ "p1", "p2", "p3" }) do assert.is_true(c:send(p)) end
+          c:close()
+          assert.is_true(pump(s, function() return #got == 1 end))
+          if where ~= "callback" then s:run(nomsg) end
+          local r = {}
+          for _ = 1, 10 do
+            local m, e = acc:receive("*all", 500)
+            r[#r + 1] = m or e
+            if not m and e ~= "timeout" then break end
+          end
+          assert.are.same({ "p1" }, got, framing .. " " .. where)
+          assert.are.same({ "p2", "p3", "disconnected" }, r, framing .. " " .. where)
+          s:close()
+        end
+      end
+    end)
+
     it("a receive in a callback waits for the connection's queued messages: no end before them", function()
       -- A peer sends two packets and half-closes; the first packet's
       -- callback receives. The second packet is still to be dispatched, so

@@ -514,6 +514,32 @@ impl Buffer {
         self.deep = 0;
     }
 
+    /// Puts `bytes` back in front of the data not handed out yet (bytes
+    /// handed out that the program gives back): the stream offset moves
+    /// back by as many, and the line search starts over.
+    #[cold]
+    pub(crate) fn unread(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        if self.start >= bytes.len() {
+            self.start -= bytes.len();
+            self.data[self.start..self.start + bytes.len()].copy_from_slice(bytes);
+        } else {
+            let mut data = Vec::with_capacity((bytes.len() + self.len()).max(self.initial));
+            data.extend_from_slice(bytes);
+            data.extend_from_slice(&self.data[self.start..self.end]);
+            let len = data.len();
+            data.resize(len.max(self.initial), 0);
+            self.base = (self.base + self.start as u64).saturating_sub(bytes.len() as u64);
+            self.data = data;
+            self.start = 0;
+            self.end = len;
+        }
+        self.scanned = self.start;
+        self.deep = 0;
+    }
+
     /// Total space, for the bounded-memory tests.
     pub(crate) fn capacity(&self) -> usize {
         self.data.len()

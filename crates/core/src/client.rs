@@ -941,6 +941,27 @@ impl Client {
         Some(self.frame_bytes(frame))
     }
 
+    /// Puts `messages` (whole packets with framing, else bytes), in order,
+    /// back in front of what has not been handed out: the next receive
+    /// gets them first. See [`Connection::unread`](crate::Connection::unread).
+    pub(crate) fn unread(&mut self, messages: &[&[u8]]) {
+        let mut bytes = Vec::new();
+        for m in messages {
+            match &self.deframer {
+                Some(d) => {
+                    // Cannot fail: each was a packet of this connection.
+                    let _ = encode_frame(d.framing(), m, &mut bytes);
+                }
+                None => bytes.extend_from_slice(m),
+            }
+        }
+        self.buf.unread(&bytes);
+        if let Some(d) = self.deframer.as_mut() {
+            d.reset();
+        }
+        self.deframed_at = self.buf.position();
+    }
+
     /// Keeps the deframer's progress through a frame still arriving, unless
     /// other modes took bytes since (then it starts over from the front).
     fn resume_deframer(&mut self) {

@@ -490,7 +490,41 @@ fn framed_server_delivers_whole_packets() {
     assert_eq!(read_n(&mut peer, 6), b"\0\0\0\x02ok");
 }
 
-/// A server with `framing`, and a peer whose connection it has accepted.
+#[test]
+fn messages_given_back_come_first_in_their_order() {
+    // Framed: whole packets come back whole, before the ones still in the
+    // buffer; unframed: the bytes, before the rest of the stream.
+    for framing in [Framing::Slip, Framing::SizePrefix, Framing::None] {
+        let (mut server, mut peer) = framed_server_with_peer(framing);
+        peer.write_all(&framed(framing, &[b"one", b"two"])).unwrap();
+        let events = poll_until(&mut server, |ev| {
+            messages(ev).iter().map(|(_, d)| d.len()).sum::<usize>() == 6
+        });
+        let got = messages(&events);
+        let Peer::Tcp(conn) = &got[0].0 else {
+            panic!("a TCP peer")
+        };
+        server.read_connections(false);
+        peer.write_all(&framed(framing, &[b"three"])).unwrap();
+        let data: Vec<&[u8]> = got.iter().map(|(_, d)| d.as_slice()).collect();
+        conn.unread(&data);
+        let mut all = Vec::new();
+        while all.len() < 11 {
+            all.extend(conn.receive_vec(Mode::All, BOUND).unwrap());
+            if framing != Framing::None {
+                all.push(b'|');
+            }
+        }
+        let want: &[u8] = if framing == Framing::None {
+            b"onetwothree"
+        } else {
+            b"one|two|three|"
+        };
+        assert_eq!(all, want, "{framing:?}");
+    }
+}
+
+/// A server with `framing`, and a peer whose connection it has accepted./// A server with `framing`, and a peer whose connection it has accepted.
 fn framed_server_with_peer(framing: Framing) -> (Server, TcpStream) {
     let mut server = Server::builder()
         .framing(framing)

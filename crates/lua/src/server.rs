@@ -43,7 +43,9 @@ use crate::raw::{
     timeout_at, type_error, type_name, Callee, Fail, Msg,
 };
 use mlua::ffi::{self, lua_CFunction, lua_State};
-use renoise_socket::{ClientBuilder, Error, Event, Peer, Protocol, Server, ServerBuilder};
+use renoise_socket::{
+    ClientBuilder, Connection, Error, Event, Peer, Protocol, Server, ServerBuilder,
+};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::ffi::{c_int, c_void, CStr};
@@ -67,8 +69,8 @@ struct Srv {
     /// Between `run` and `stop` / `close`.
     running: bool,
     /// The notifier has a `socket_message`, so the core server reads its
-    /// TCP connections (see `wait_body`); false from `run` until a `wait`
-    /// has looked.
+    /// TCP connections: looked at by `run`, and again by each `wait`
+    /// while false (one may be added later; see `probe`).
     reads: bool,
     /// Events polled and not dispatched yet (kept across `stop` / `run`,
     /// and when a callback error is re-raised from `wait`).
@@ -484,10 +486,65 @@ unsafe fn run_body(l: *mut lua_State) -> Result<c_int, Fail> {
     let state = push_state(l)?;
     ffi::lua_pushvalue(l, 2);
     ffi::lua_setfield(l, state, c"notifier".as_ptr());
-    // The next `wait` looks for this notifier's `socket_message`.
-    (*p).reads = false;
     (*p).running = true;
+    // Whether it takes messages: if not, those already queued go back to
+    // their connections at once, for the program's own `receive`. (A
+    // `socket_message` added later is seen by the next `wait`.)
+    probe(l, p, state)?;
     Ok(0)
+}
+
+/// Looks whether the notifier (in `state`) has a `socket_message`.
+/// Without one the bytes would be read and dropped: they are left to the
+/// program's own `receive` calls (a LuaSocket-style loop that only takes
+/// connections from the server) until the notifier has one, given to
+/// `run` or added later, and messages already read but not dispatched go
+/// back to their connections, in order. A lookup that raises counts as
+/// having one. Leaves the stack as it found it.
+unsafe fn probe(l: *mut lua_State, p: *mut Srv, state: c_int) -> Result<(), Fail> {
+    let top = ffi::lua_gettop(l);
+    ffi::lua_pushcfunction(l, has_message_cb);
+    ffi::lua_getfield(l, state, c"notifier".as_ptr());
+    PROBING.set(true);
+    let reads = ffi::lua_pcall(l, 1, 1, 0) != 0 || ffi::lua_toboolean(l, -1) != 0;
+    PROBING.set(false);
+    ffi::lua_settop(l, top);
+    let srv = &mut *p;
+    srv.reads = reads;
+    let queue = &srv.queue;
+    let server = srv.server.as_mut();
+    guard(|| {
+        if let Some(server) = server {
+            server.read_connections(reads);
+        }
+        if !reads {
+            give_back(&mut queue.borrow_mut());
+        }
+    })
+}
+
+/// Hands the queued messages of TCP connections back to them (see
+/// [`probe`]), each connection's in their order; the other events stay.
+fn give_back(queue: &mut VecDeque<Event>) {
+    let mut taken: Vec<(Connection, Vec<Vec<u8>>)> = Vec::new();
+    queue.retain_mut(|e| match e {
+        Event::Message {
+            from: Peer::Tcp(conn),
+            data,
+        } => {
+            let data = std::mem::take(data);
+            match taken.iter_mut().find(|(c, _)| c == conn) {
+                Some((_, list)) => list.push(data),
+                None => taken.push((conn.clone(), vec![data])),
+            }
+            false
+        }
+        _ => true,
+    });
+    for (conn, list) in taken {
+        let parts: Vec<&[u8]> = list.iter().map(Vec::as_slice).collect();
+        conn.unread(&parts);
+    }
 }
 
 /// `has_message_cb(notifier)`, run under `lua_pcall` (an instance's
@@ -575,22 +632,7 @@ unsafe fn wait_body(l: *mut lua_State) -> Result<c_int, Fail> {
     let h = ffi::lua_touserdata(l, 3).cast::<Holder>();
     let state = push_state(l)?; // 4
     if !(*p).reads {
-        // Without a `socket_message` the bytes would be read and dropped:
-        // they are left to the program's own `receive` calls (a
-        // LuaSocket-style loop that only takes connections from the
-        // server) until the notifier has one, given to `run` or added
-        // later. A lookup that raises counts as having one.
-        ffi::lua_pushcfunction(l, has_message_cb);
-        ffi::lua_getfield(l, state, c"notifier".as_ptr());
-        PROBING.set(true);
-        let reads = ffi::lua_pcall(l, 1, 1, 0) != 0 || ffi::lua_toboolean(l, -1) != 0;
-        PROBING.set(false);
-        ffi::lua_settop(l, state);
-        let srv = &mut *p;
-        srv.reads = reads;
-        if let Some(server) = srv.server.as_mut() {
-            server.read_connections(reads);
-        }
+        probe(l, p, state)?;
     }
     let base = ffi::lua_gettop(l);
 

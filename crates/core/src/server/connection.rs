@@ -235,6 +235,26 @@ impl Connection {
         self.lock().shutdown_send()
     }
 
+    /// Gives back the data of [`Event::Message`](crate::Event::Message)s
+    /// of this connection that the program did not handle (a Lua server
+    /// whose new notifier has no `socket_message`): they go, in the order
+    /// given, in front of what the connection has not delivered, so the
+    /// next receive, or the server's next read of it, gets them first. A
+    /// packet of a framed connection is framed again and comes back whole.
+    ///
+    /// ```no_run
+    /// # fn f(conn: renoise_socket::Connection, unhandled: Vec<Vec<u8>>) -> renoise_socket::Result<()> {
+    /// use renoise_socket::Mode;
+    /// use std::time::Duration;
+    /// let data: Vec<&[u8]> = unhandled.iter().map(Vec::as_slice).collect();
+    /// conn.unread(&data);
+    /// let again = conn.receive_vec(Mode::All, Duration::ZERO)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn unread(&self, messages: &[&[u8]]) {
+        self.lock().unread(messages);
+    }
+
     /// [`Client::receive_vec`]: one unit in the given mode, owned.
     ///
     /// ```no_run
