@@ -1438,16 +1438,8 @@ fn osc_send_rounds_f_to_float32_as_a_c_cast_does() {
         .unwrap();
     let p = sink.local_addr().unwrap().port().to_string();
     cmd()
-        .args([
-            "osc",
-            "send",
-            "127.0.0.1",
-            &p,
-            "/f",
-            "f:1e40",
-            "f:-1e40",
-            "f:0.1",
-        ])
+        .args(["osc", "send", "127.0.0.1", &p])
+        .args(["/f", "f:1e40", "f:-1e40", "f:0.1"])
         .assert()
         .success();
     let mut buf = [0u8; 64];
