@@ -36,6 +36,10 @@ pub struct ConnectArgs {
     /// so a peer that answers after reading everything sees the end.
     #[arg(long, conflicts_with = "udp")]
     half_close: bool,
+    /// TCP: give up when the peer takes nothing of a send for MS ms (exit
+    /// code 1). Default 0: wait as long as the peer takes, as `nc` does.
+    #[arg(long, default_value_t = 0, value_name = "MS", conflicts_with = "udp")]
+    send_timeout: u64,
 }
 
 /// With `--listen`: the first peer that connects to `host:port`, as a
@@ -48,11 +52,14 @@ fn accept_one(
 ) -> Result<Client, String> {
     // "[::1]", as everywhere else: std takes the address without brackets
     // (and, as the core does, refuses anything else in brackets).
-    let bare = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .filter(|h| h.contains(':'))
-        .unwrap_or(host);
+    let bare = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(inner) if inner.contains(':') => inner,
+        Some(_) => {
+            let host = host.to_string();
+            return Err(Error::UnknownHost { host }.to_string());
+        }
+        None => host,
+    };
     let listener = std::net::TcpListener::bind((bare, port))
         .map_err(|e| format!("cannot listen on {host}:{port}: {e}"))?;
     // With port 0 the system picked the port: the peer needs to know it,
@@ -113,9 +120,14 @@ pub fn connect(args: ConnectArgs) -> Result<ExitCode, String> {
     let mode = args
         .mode
         .unwrap_or(if args.udp { Mode::All } else { Mode::Line });
+    // The library's default send timeout (10 s) would end the sending
+    // when a peer pauses its reading that long, and the rest of stdin with
+    // it; a terminal tool waits, as netcat does, unless asked not to. A
+    // peer that has gone is still seen at once (a reset, or EPIPE).
     let builder = Client::builder()
         .protocol(protocol)
-        .connect_timeout(timeout);
+        .connect_timeout(timeout)
+        .send_timeout(Some(Duration::from_millis(args.send_timeout)));
     let mut client = if args.listen {
         let wait = Duration::from_millis(args.accept_timeout);
         accept_one(&args.host, args.port, wait, builder)?
@@ -243,6 +255,11 @@ pub fn connect(args: ConnectArgs) -> Result<ExitCode, String> {
             }
             Err(Error::Disconnected) => {
                 // Whatever is left of a partial unit was delivered first.
+                // A send that failed shuts the stream down, so its
+                // failure, not the end it causes, is the outcome.
+                if let Ok(Sent::Failed(e)) = sent.recv_timeout(Duration::from_millis(50)) {
+                    return Err(e);
+                }
                 return Ok(ExitCode::SUCCESS);
             }
             // A line longer than a client holds whole goes out in pieces,

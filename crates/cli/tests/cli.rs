@@ -1200,6 +1200,68 @@ fn connect_half_close_lets_a_peer_that_reads_to_the_end_answer() {
 }
 
 #[test]
+fn connect_sends_all_of_stdin_to_a_peer_that_pauses_its_reading() {
+    // The peer stops reading for longer than the library's default send
+    // timeout (10 s), then reads to the end: nothing of stdin is dropped.
+    let input = vec![b'x'; 20 << 20];
+    let count = |s: &mut std::net::TcpStream| {
+        let mut first = vec![0u8; 1 << 20];
+        std::io::Read::read_exact(s, &mut first).unwrap();
+        std::thread::sleep(Duration::from_secs(12));
+        s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+        let mut rest = Vec::new();
+        std::io::Read::read_to_end(s, &mut rest).unwrap();
+        let got = first.len() + rest.len();
+        s.write_all(format!("got {got} bytes\n").as_bytes())
+            .unwrap();
+    };
+    let o = connect_against(count, false, &["--half-close", "--timeout", "5000"], input);
+    assert_eq!(out(&o).0, format!("got {} bytes\n", 20 << 20));
+}
+
+#[test]
+fn connect_send_timeout_gives_up_on_a_peer_that_stops_reading() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    // Accepts and never reads, until the command has given up.
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let t = std::thread::spawn(move || {
+        let _s = accept_within(&listener);
+        let _ = done_rx.recv_timeout(LIMIT);
+    });
+    let o = cmd()
+        .args(["connect", "127.0.0.1", &port, "--send-timeout", "500"])
+        .write_stdin(vec![b'x'; 64 << 20])
+        .output()
+        .unwrap();
+    let _ = done_tx.send(());
+    t.join().unwrap();
+    let (_, err) = out(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("send stalled"), "{err}");
+
+    let o = cmd()
+        .args(["connect", "127.0.0.1", "9", "--udp", "--send-timeout", "5"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o).1);
+}
+
+#[test]
+fn connect_listen_refuses_brackets_around_anything_but_ipv6() {
+    let o = cmd()
+        .args(["connect", "--listen", "[127.0.0.1]", "0"])
+        .output()
+        .unwrap();
+    let (_, err) = out(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("unknown host '[127.0.0.1]' (brackets enclose only an IPv6 address)"),
+        "{err}"
+    );
+}
+
+#[test]
 fn connect_waits_while_a_line_is_still_arriving() {
     // One line, a byte every 100 ms: 1.6 s in all, twice the client's
     // quiet timeout, yet never quiet for more than an eighth of it (room
