@@ -764,6 +764,31 @@ describe("create_server", function()
       c:close()
     end)
 
+    it("a connection the program closed gets no more socket_message", function()
+      -- Three packets of one read: the callback closes on the first, and
+      -- the other two, read with it, are dropped with the connection.
+      -- Another connection's messages still come.
+      local s = server("127.0.0.1", 0, S.PROTOCOL_TCP, { framing = "slip" })
+      local got = {}
+      s:run({
+        socket_message = function(sock, m)
+          got[#got + 1] = m .. (sock.is_open and "" or " (closed)")
+          if m == "quit" then sock:close() end
+        end,
+      })
+      local c = assert(S.create_client("127.0.0.1", s.local_port, S.PROTOCOL_TCP, 2000))
+      assert.is_true(c:send("\192quit\192\192after 1\192\192after 2\192"))
+      assert.is_true(pump(s, function() return #got >= 1 end))
+      local d = assert(S.create_client("127.0.0.1", s.local_port, S.PROTOCOL_TCP, 2000, { framing = "slip" }))
+      assert.is_true(d:send("other"))
+      assert.is_true(pump(s, function() return got[#got] == "other" end))
+      assert.are.same({ "quit", "other" }, got)
+      assert.are.same({ nil, "disconnected" }, { c:receive("*all", 2000) })
+      c:close()
+      d:close()
+      s:close()
+    end)
+
     it("framing: a packet before a broken frame of the same read can be answered", function()
       -- However TCP cut the stream: the connection closes after the
       -- packets before the broken frame were dispatched, not before.
