@@ -194,6 +194,18 @@ describe("finalizers that use the client while it receives", function()
     assert.is_true(tonumber(r.sends) > 0, out)
   end)
 
+  it("a send from a finalizer that closes the client leaves the result being returned whole", function()
+    -- TCP: the peer is gone; UDP: a message too large for a datagram.
+    for _, proto in ipairs({ "tcp", "udp" }) do
+      local out, status = H.scenario("finalizer_send_that_closes.lua", proto .. " 20", nil, 60)
+      assert.are.equal(0, status, proto .. ": " .. out)
+      local hits, bad = out:match("hits=(%d+) bad=(%d+)")
+      assert.is_truthy(hits, proto .. ": " .. out)
+      assert.is_true(tonumber(hits) > 0, "no finalizer ran inside a receive: " .. out)
+      assert.are.equal("0", bad, proto .. ": " .. out)
+    end
+  end)
+
   it("close from a finalizer in the middle of a receive leaves the lines returned intact", function()
     local r, out = scenario("close", 0)
     assert.are.equal("true", r.intact, out)

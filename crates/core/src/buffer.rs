@@ -514,6 +514,19 @@ impl Buffer {
         self.deep = 0;
     }
 
+    /// Drops what is buffered and everything known about the stream, but
+    /// keeps the memory, unwritten: see `Client::close_from_send`.
+    #[cold]
+    pub(crate) fn forget(&mut self) {
+        self.start = 0;
+        self.end = 0;
+        self.scanned = 0;
+        self.skip_lf = false;
+        self.base = 0;
+        self.datagrams.clear();
+        self.deep = 0;
+    }
+
     /// Puts `bytes` back in front of the data not handed out yet (bytes
     /// handed out that the program gives back): the stream offset moves
     /// back by as many, and the line search starts over.

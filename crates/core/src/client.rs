@@ -575,6 +575,18 @@ impl Client {
     /// # Ok::<(), renoise_socket::Error>(())
     /// ```
     pub fn close(&mut self) {
+        self.close_from_send();
+        self.buf = Buffer::with_capacity(0, 0);
+    }
+
+    /// What `close` does but free the receive buffer: it is emptied, and
+    /// its memory stays until the client is closed again or dropped. A
+    /// failed send closes the client this way, so that a send never moves
+    /// or frees bytes a receive handed out: a binding may still be copying
+    /// them when a send runs (in Lua 5.1 and LuaJIT, making a string can
+    /// run a `__gc` finalizer, which may send on the same client).
+    #[cold]
+    fn close_from_send(&mut self) {
         self.watch = Watch::None;
         if let Some(sock) = self.sock.take() {
             // A socket shared with a clone is still read through it.
@@ -582,7 +594,7 @@ impl Client {
                 drain_unread(&sock);
             }
         }
-        self.buf = Buffer::with_capacity(0, 0);
+        self.buf.forget();
         self.end = None;
         self.peer_gone = false;
         self.write_failure = None;
@@ -1348,7 +1360,7 @@ impl Client {
                 }
             };
             if matches!(res, Err(ref e) if !matches!(e, Error::Refused { .. } | Error::Timeout)) {
-                self.close();
+                self.close_from_send();
             }
             return res;
         }
@@ -1445,7 +1457,7 @@ impl Client {
                 let _ = sock.shutdown(std::net::Shutdown::Both);
             }
         }
-        self.close();
+        self.close_from_send();
     }
 
     /// A TCP send found the peer gone: closed for sending, and still
@@ -1462,7 +1474,7 @@ impl Client {
         // A clone's `shutdown_send` fails our sends too, with the peer
         // still there: a clone keeps its socket for what comes.
         if !unread && !self.cloned.load(Ordering::Relaxed) {
-            self.close();
+            self.close_from_send();
         }
         self.peer_gone = true;
         Error::Disconnected

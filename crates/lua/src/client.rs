@@ -431,7 +431,9 @@ unsafe fn receive_body(l: *mut lua_State) -> Result<c_int, Fail> {
 /// so any `__gc` finalizer, which could call `receive` on this very client
 /// and move or overwrite those bytes while they are being copied: such a
 /// call raises instead (see [`not_nested`]), and a `close` waits until the
-/// copy is made. (A `send` is harmless: it never touches those bytes.)
+/// copy is made. (A `send` is harmless: it never touches those bytes, and
+/// a send that closes the client leaves their memory in place, see the
+/// core's `Client::close_from_send`.)
 ///
 /// Fields are reached through the raw pointer: `bytes` still borrows the
 /// client inside `ud`.
