@@ -76,8 +76,9 @@ struct Srv {
     /// and when a callback error is re-raised from `wait`).
     /// Shared (weakly) with the objects of accepted connections: a receive
     /// of theirs must not report the end while a message of theirs is
-    /// still in it (see `Ud::has_queued`).
-    queue: Queue,
+    /// still in it (see `Ud::has_queued`). `None` after `__gc`, which
+    /// frees it (a Lua 5.4 finalizer may still reach the userdata).
+    queue: Option<Queue>,
     protocol: Protocol,
     local: SocketAddr,
     /// For the `SocketClient`s of accepted connections.
@@ -93,7 +94,10 @@ impl Srv {
     /// queued events. Touches no Lua state.
     fn close(&mut self) -> Result<(), Fail> {
         self.running = false;
-        let queue = std::mem::take(&mut *self.queue.borrow_mut());
+        let queue = self
+            .queue
+            .as_ref()
+            .map(|q| std::mem::take(&mut *q.borrow_mut()));
         let server = self.server.as_mut();
         guard(move || {
             drop(queue);
@@ -284,10 +288,11 @@ unsafe extern "C-unwind" fn wait(l: *mut lua_State) -> c_int {
         return 0;
     }
     if let Some(ev) = (*h).0.pop() {
-        if srv.is_open() {
-            srv.queue.borrow_mut().push_front(ev);
-        } else {
-            let _ = guard(move || drop(ev));
+        match &srv.queue {
+            Some(queue) if srv.is_open() => queue.borrow_mut().push_front(ev),
+            _ => {
+                let _ = guard(move || drop(ev));
+            }
         }
     }
     ffi::lua_error(l)
@@ -403,7 +408,7 @@ unsafe fn create_server_body(l: *mut lua_State) -> Result<c_int, Fail> {
             server: None,
             running: false,
             reads: false,
-            queue: Queue::default(),
+            queue: Some(Queue::default()),
             protocol,
             local: SocketAddr::from(([0, 0, 0, 0], port)),
             max_receive_size: opts.max_receive_size,
@@ -517,7 +522,7 @@ unsafe fn probe(l: *mut lua_State, p: *mut Srv, state: c_int) -> Result<(), Fail
         if let Some(server) = server {
             server.read_connections(reads);
         }
-        if !reads {
+        if let (false, Some(queue)) = (reads, queue) {
             give_back(&mut queue.borrow_mut());
         }
     })
@@ -594,7 +599,7 @@ unsafe extern "C-unwind" fn gc(l: *mut lua_State) -> c_int {
         let srv = &mut *p;
         srv.running = false;
         let server = srv.server.take();
-        let queue = std::mem::take(&mut *srv.queue.borrow_mut());
+        let queue = srv.queue.take();
         let _ = guard(move || drop((server, queue)));
     }
     0
@@ -648,7 +653,7 @@ unsafe fn wait_body(l: *mut lua_State) -> Result<c_int, Fail> {
             if !srv.running || !srv.is_open() {
                 return Ok(0);
             }
-            let Some(ev) = srv.queue.borrow_mut().pop_front() else {
+            let Some(ev) = srv.queue.as_ref().and_then(|q| q.borrow_mut().pop_front()) else {
                 break;
             };
             // The holder is empty here (`dispatch` takes the event).
@@ -666,10 +671,9 @@ unsafe fn wait_body(l: *mut lua_State) -> Result<c_int, Fail> {
             last_polls -= 1;
         }
         let srv = &mut *p;
-        let Some(server) = srv.server.as_mut() else {
+        let (Some(server), Some(queue)) = (srv.server.as_mut(), srv.queue.as_ref()) else {
             return Ok(0);
         };
-        let queue = &srv.queue;
         // The events go straight into the queue: no Lua call in between.
         let ok = guard(|| match server.poll(left.unwrap_or(Duration::MAX)) {
             Ok(events) => {
@@ -729,7 +733,7 @@ unsafe fn dispatch(
         }
     }
     let max = (*p).max_receive_size;
-    let queue = Rc::downgrade(&(*p).queue);
+    let queue = (*p).queue.as_ref().map(Rc::downgrade).unwrap_or_default();
     // Room for the arguments and the error path (raises if there is none).
     ffi::luaL_checkstack(l, 24, c"SocketServer:wait".as_ptr());
     ffi::lua_pushcfunction(l, call_cb);
