@@ -1328,6 +1328,9 @@ impl Client {
             return Err(Error::Closed);
         };
         if self.opts.protocol == Protocol::Udp {
+            // The kernel's send timeout starts again with each call: one
+            // interrupted by a signal counts against what is left.
+            let mut interrupted: Option<Instant> = None;
             let res = loop {
                 match sock.send_with_flags(data, libc::MSG_NOSIGNAL) {
                     Ok(n) if n == data.len() => break Ok(()),
@@ -1343,7 +1346,12 @@ impl Client {
                             max: max_datagram(self.peer),
                         })
                     }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                        let since = *interrupted.get_or_insert_with(Instant::now);
+                        if self.opts.send_timeout.is_some_and(|t| since.elapsed() >= t) {
+                            break Err(Error::Timeout);
+                        }
+                    }
                     Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
                         break Err(Error::Refused { addr: self.peer })
                     }
@@ -1534,7 +1542,9 @@ fn millis_up(d: Duration) -> libc::c_int {
 }
 
 /// `poll` for room to write, up to `ms` (-1: forever); `Ok(false)` when
-/// the time passed.
+/// the time passed, or a signal came first: the caller works out what is
+/// left (restarting with the same `ms` would let signals arriving more
+/// often than that hold a stalled send for ever).
 fn poll_writable(sock: &Socket, ms: libc::c_int) -> io::Result<bool> {
     use std::os::fd::AsRawFd;
     let mut p = libc::pollfd {
@@ -1552,6 +1562,9 @@ fn poll_writable(sock: &Socket, ms: libc::c_int) -> io::Result<bool> {
         let e = io::Error::last_os_error();
         if e.kind() != io::ErrorKind::Interrupted {
             return Err(e);
+        }
+        if ms >= 0 {
+            return Ok(false);
         }
     }
 }
