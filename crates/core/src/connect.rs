@@ -22,9 +22,6 @@ pub(crate) fn resolve(host: &str, port: u16, timeout: Duration) -> Result<Vec<So
     if let Ok(ip) = name.parse::<IpAddr>() {
         return Ok(vec![SocketAddr::new(ip, port)]);
     }
-    let unknown = || Error::UnknownHost {
-        host: host.to_string(),
-    };
     let owned = name.to_owned();
     let looked_up = bounded(timeout, move || {
         (owned.as_str(), port)
@@ -37,6 +34,16 @@ pub(crate) fn resolve(host: &str, port: u16, timeout: Duration) -> Result<Vec<So
             timeout_ms: timeout.as_millis(),
         });
     };
+    found_or_why(host, found)
+}
+
+/// The addresses a lookup of `host` found, or why there are none: an
+/// unknown name, or a resolver that could not look (for the connect side
+/// and the bind side alike).
+pub(crate) fn found_or_why(
+    host: &str,
+    found: io::Result<Vec<SocketAddr>>,
+) -> Result<Vec<SocketAddr>> {
     match found {
         Ok(addrs) if !addrs.is_empty() => Ok(addrs),
         // The resolver itself failed (EAI_SYSTEM): not a verdict on the name.
@@ -48,7 +55,9 @@ pub(crate) fn resolve(host: &str, port: u16, timeout: Duration) -> Result<Vec<So
             Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
                 Err(cannot_resolve(host, e))
             }
-            _ => Err(unknown()),
+            _ => Err(Error::UnknownHost {
+                host: host.to_string(),
+            }),
         },
     }
 }

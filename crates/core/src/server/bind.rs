@@ -122,17 +122,12 @@ fn resolve(address: &str, port: u16) -> Result<Vec<SocketAddr>> {
     if let Ok(ip) = name.parse::<IpAddr>() {
         return Ok(vec![SocketAddr::new(ip, port)]);
     }
-    let unknown = || Error::UnknownHost {
-        host: address.to_string(),
-    };
+    let found = (name, port).to_socket_addrs().map(Iterator::collect);
     let mut addrs: Vec<SocketAddr> = Vec::new();
-    for a in (name, port).to_socket_addrs().map_err(|_| unknown())? {
+    for a in crate::connect::found_or_why(address, found)? {
         if !addrs.contains(&a) {
             addrs.push(a);
         }
-    }
-    if addrs.is_empty() {
-        return Err(unknown());
     }
     addrs.sort_by_key(SocketAddr::is_ipv6);
     Ok(addrs)

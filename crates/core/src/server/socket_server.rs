@@ -140,7 +140,8 @@ impl Server {
         let locals = socks.iter().map(|(_, a)| *a).collect();
         let mut opts = b.connection.clone();
         opts.protocol = Protocol::Tcp;
-        let lp = EventLoop::new(socks, b.protocol, opts, address.is_none())?;
+        let lp = EventLoop::new(socks, b.protocol, opts, address.is_none())
+            .map_err(|e| Error::os("cannot start the server's event loop", e))?;
         Ok(Server {
             protocol: b.protocol,
             locals,
