@@ -213,9 +213,52 @@ pub(crate) fn unspecified_like(ip: std::net::IpAddr) -> std::net::IpAddr {
 }
 
 /// `a` with an IPv4-mapped IPv6 address (a dual-stack socket's IPv4 peer)
-/// as the IPv4 address it is.
+/// as the IPv4 address it is. Any other IPv6 address keeps its scope
+/// (the interface of a link-local `fe80::` address, without which it
+/// cannot be reached) and flow label.
 pub(crate) fn canonical(a: SocketAddr) -> SocketAddr {
-    SocketAddr::new(a.ip().to_canonical(), a.port())
+    match a {
+        SocketAddr::V6(v6) => match v6.ip().to_ipv4_mapped() {
+            Some(v4) => SocketAddr::new(v4.into(), v6.port()),
+            None => a,
+        },
+        SocketAddr::V4(_) => a,
+    }
+}
+
+/// The numeric host of `a` as the address properties (`local_address`,
+/// `peer_address`) give it: the IP address, with the zone of a scoped IPv6
+/// address (`fe80::1%eth0`: the interface's name, or its number if it has
+/// none), which the resolver reads back, so a property can be connected
+/// to.
+///
+/// ```
+/// use std::net::SocketAddr;
+/// let a: SocketAddr = "[::1]:8000".parse().unwrap();
+/// assert_eq!(renoise_socket::address_text(&a), "::1");
+/// let b: SocketAddr = "127.0.0.1:8000".parse().unwrap();
+/// assert_eq!(renoise_socket::address_text(&b), "127.0.0.1");
+/// ```
+pub fn address_text(a: &SocketAddr) -> String {
+    match a {
+        SocketAddr::V6(v6) if v6.scope_id() != 0 => {
+            let mut name = [0 as libc::c_char; libc::IF_NAMESIZE];
+            // SAFETY: the buffer holds IF_NAMESIZE bytes, as required;
+            // on success it holds a NUL-terminated name.
+            let found =
+                unsafe { !libc::if_indextoname(v6.scope_id(), name.as_mut_ptr()).is_null() };
+            let zone = if found {
+                // SAFETY: NUL-terminated by if_indextoname.
+                unsafe { std::ffi::CStr::from_ptr(name.as_ptr()) }
+                    .to_string_lossy()
+                    .into_owned()
+            } else {
+                v6.scope_id().to_string()
+            };
+            format!("{}%{zone}", v6.ip())
+        }
+        _ => a.ip().to_string(),
+    }
 }
 
 /// True unless `poll` says for sure that nothing can be read now: data,
@@ -484,7 +527,7 @@ impl Client {
     /// # Ok::<(), renoise_socket::Error>(())
     /// ```
     pub fn local_address(&self) -> String {
-        self.local.ip().to_string()
+        address_text(&self.local)
     }
 
     /// Renoise's `local_port`.
@@ -507,7 +550,7 @@ impl Client {
     /// # Ok::<(), renoise_socket::Error>(())
     /// ```
     pub fn peer_address(&self) -> String {
-        self.peer.ip().to_string()
+        address_text(&self.peer)
     }
 
     /// Renoise's `peer_port`.
@@ -1597,6 +1640,32 @@ pub(crate) fn max_datagram(peer: SocketAddr) -> usize {
 mod tests {
     use crate::{ClientBuilder, Protocol};
     use std::time::Duration;
+
+    #[test]
+    fn addresses_keep_the_zone_of_a_scoped_ipv6_address() {
+        use std::net::{Ipv6Addr, SocketAddr, SocketAddrV6};
+        let link_local: Ipv6Addr = "fe80::1".parse().unwrap();
+        // SAFETY: a NUL-terminated name.
+        let lo = unsafe { libc::if_nametoindex(c"lo".as_ptr()) };
+        assert_ne!(lo, 0, "no loopback interface");
+        let on_lo = SocketAddr::V6(SocketAddrV6::new(link_local, 9000, 0, lo));
+        assert_eq!(super::canonical(on_lo), on_lo);
+        assert_eq!(crate::address_text(&on_lo), "fe80::1%lo");
+        // An interface that does not exist (any more): its number.
+        let gone = SocketAddr::V6(SocketAddrV6::new(link_local, 9000, 0, 999_999));
+        assert_eq!(crate::address_text(&gone), "fe80::1%999999");
+        // The resolver reads both back, with the same scope.
+        for (text, scope) in [("fe80::1%lo", lo), ("fe80::1%999999", 999_999)] {
+            let found = crate::connect::resolve(text, 9000, Duration::from_secs(5));
+            match found.as_deref() {
+                Ok([SocketAddr::V6(a)]) => assert_eq!(a.scope_id(), scope, "{text}"),
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+        // An IPv4-mapped address is the IPv4 address it maps.
+        let mapped: SocketAddr = "[::ffff:127.0.0.1]:80".parse().unwrap();
+        assert_eq!(super::canonical(mapped), "127.0.0.1:80".parse().unwrap());
+    }
 
     /// A connection whose peer has sent nothing costs no buffer, however
     /// often it is polled (a server reads every new connection once); the

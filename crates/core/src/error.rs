@@ -148,7 +148,13 @@ impl From<io::Error> for Error {
 fn port_hint(host: &str) -> &'static str {
     if host.parse::<std::net::SocketAddr>().is_ok() {
         " (the port goes in its own argument)"
-    } else if host.starts_with('[') && host.ends_with(']') {
+    } else if host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .is_some_and(|inner| !inner.contains(':'))
+    {
+        // (An IPv6 address in brackets that did not resolve, such as one
+        // with a zone only link-local addresses take, is no such mistake.)
         " (brackets enclose only an IPv6 address)"
     } else {
         ""

@@ -223,6 +223,10 @@ fn brackets_around_anything_but_ipv6_are_an_unknown_host() {
         );
     }
     drop(listener);
+    // An IPv6 address in brackets that does not resolve (a zone on an
+    // address that takes none) gets no hint about brackets.
+    let err = Client::connect("[::1%no-such-interface]", port).expect_err("bad zone");
+    assert_eq!(err.to_string(), "unknown host '[::1%no-such-interface]'");
 }
 
 #[test]

@@ -753,9 +753,9 @@ unsafe fn index_body(l: *mut lua_State) -> Result<c_int, Fail> {
     let ud = this(l)?;
     match string_at(l, 2).unwrap_or_default() {
         b"is_open" => ffi::lua_pushboolean(l, ud.is_open() as c_int),
-        b"local_address" => Msg::of(ud.local.ip()).push(l),
+        b"local_address" => Msg::of(renoise_socket::address_text(&ud.local)).push(l),
         b"local_port" => ffi::lua_pushinteger(l, ud.local.port().into()),
-        b"peer_address" => Msg::of(ud.peer.ip()).push(l),
+        b"peer_address" => Msg::of(renoise_socket::address_text(&ud.peer)).push(l),
         b"peer_port" => ffi::lua_pushinteger(l, ud.peer.port().into()),
         _ => ffi::lua_pushnil(l),
     }

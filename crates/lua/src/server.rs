@@ -953,7 +953,7 @@ unsafe fn index_body(l: *mut lua_State) -> Result<c_int, Fail> {
     match string_at(l, 2).unwrap_or_default() {
         b"is_open" => ffi::lua_pushboolean(l, srv.is_open() as c_int),
         b"is_running" => ffi::lua_pushboolean(l, (srv.running && srv.is_open()) as c_int),
-        b"local_address" => Msg::of(srv.local.ip()).push(l),
+        b"local_address" => Msg::of(renoise_socket::address_text(&srv.local)).push(l),
         b"local_port" => ffi::lua_pushinteger(l, srv.local.port().into()),
         _ => ffi::lua_pushnil(l),
     }

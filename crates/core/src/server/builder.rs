@@ -204,6 +204,6 @@ impl ServerBuilder {
     /// # Ok::<(), renoise_socket::Error>(())
     /// ```
     pub fn bind_addr(&self, addr: std::net::SocketAddr) -> Result<Server> {
-        self.bind(Some(&addr.ip().to_string()), addr.port())
+        self.bind(Some(&crate::address_text(&addr)), addr.port())
     }
 }

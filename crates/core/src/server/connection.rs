@@ -314,7 +314,7 @@ impl Connection {
     /// # Ok::<(), renoise_socket::Error>(())
     /// ```
     pub fn local_address(&self) -> String {
-        self.0.local.ip().to_string()
+        crate::address_text(&self.0.local)
     }
 
     /// Renoise's `local_port`.
@@ -339,7 +339,7 @@ impl Connection {
     /// # Ok::<(), renoise_socket::Error>(())
     /// ```
     pub fn peer_address(&self) -> String {
-        self.0.peer.ip().to_string()
+        crate::address_text(&self.0.peer)
     }
 
     /// Renoise's `peer_port`.

@@ -121,7 +121,7 @@ impl Peer {
     /// # }
     /// ```
     pub fn peer_address(&self) -> String {
-        self.peer_addr().ip().to_string()
+        crate::address_text(&self.peer_addr())
     }
 
     /// Renoise's `peer_port`.

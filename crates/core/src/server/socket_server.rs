@@ -222,7 +222,7 @@ impl Server {
     /// # Ok::<(), renoise_socket::Error>(())
     /// ```
     pub fn local_address(&self) -> String {
-        self.renoise_addr().ip().to_string()
+        crate::address_text(&self.renoise_addr())
     }
 
     /// [`local_addr`](Server::local_addr) as Renoise reports it (see

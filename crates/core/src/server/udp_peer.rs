@@ -170,7 +170,7 @@ impl UdpPeer {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn peer_address(&self) -> String {
-        self.peer.ip().to_string()
+        crate::address_text(&self.peer)
     }
 
     /// Renoise's `peer_port`: the sender's port.
