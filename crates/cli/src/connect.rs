@@ -1,6 +1,6 @@
 //! `renoise-socket connect`: a netcat-like client on the Rust core.
 
-use renoise_socket::{Client, Error, Mode, Protocol, DEFAULT_MAX_RECEIVE_SIZE};
+use renoise_socket::{Client, Error, Event, Mode, Protocol, Server, DEFAULT_MAX_RECEIVE_SIZE};
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
 use std::sync::mpsc;
@@ -43,51 +43,51 @@ pub struct ConnectArgs {
 }
 
 /// With `--listen`: the first peer that connects to `host:port`, as a
-/// client, or an error after `wait`.
+/// client, or an error after `wait`. The core's server binds, so a name
+/// listens on each of its addresses (`localhost`: 127.0.0.1 and ::1), and
+/// every host is refused or reported as everywhere else.
 fn accept_one(
     host: &str,
     port: u16,
     wait: Duration,
-    builder: renoise_socket::ClientBuilder,
+    options: renoise_socket::ClientBuilder,
 ) -> Result<Client, String> {
-    // "[::1]", as everywhere else: std takes the address without brackets
-    // (and, as the core does, refuses anything else in brackets).
-    let bare = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        Some(inner) if inner.contains(':') => inner,
-        Some(_) => {
-            let host = host.to_string();
-            return Err(Error::UnknownHost { host }.to_string());
-        }
-        None => host,
-    };
-    let listener = std::net::TcpListener::bind((bare, port))
-        .map_err(|e| format!("cannot listen on {host}:{port}: {e}"))?;
+    if host.is_empty() {
+        // (The core's message says to leave the address out, which a
+        // command line cannot.)
+        return Err("invalid argument: address must not be empty \
+                    (:: or 0.0.0.0 listens on every interface)"
+            .into());
+    }
+    let mut server = Server::builder()
+        .connection_options(options)
+        .bind(Some(host), port)
+        .map_err(|e| e.to_string())?;
+    // The peer's first bytes stay unread for the client made below.
+    server.read_connections(false);
     // With port 0 the system picked the port: the peer needs to know it,
     // and so do the messages below.
-    let at = listener
-        .local_addr()
-        .map_or_else(|_| format!("{host}:{port}"), |a| a.to_string());
+    let at = server.local_addr();
     if port == 0 {
         eprintln!("listening on {at}");
     }
-    // Non-blocking accept polled with a deadline: std has no accept timeout.
-    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
     let deadline = Instant::now() + wait;
     loop {
-        match listener.accept() {
-            Ok((stream, _)) => {
-                return builder.from_tcp_stream(stream).map_err(|e| e.to_string());
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(format!(
+                "no peer connected to {at} within {} ms",
+                wait.as_millis()
+            ));
+        }
+        for event in server.poll(left).map_err(|e| e.to_string())? {
+            match event {
+                // A client of its own on the socket: the server, and its
+                // hold on the connection, go when this returns.
+                Event::Accepted(conn) => return conn.lock().try_clone().map_err(|e| e.to_string()),
+                Event::Error(e) => return Err(format!("accept on {at}: {e}")),
+                _ => {}
             }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                if Instant::now() >= deadline {
-                    return Err(format!(
-                        "no peer connected to {at} within {} ms",
-                        wait.as_millis()
-                    ));
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            Err(e) => return Err(format!("accept on {at}: {e}")),
         }
     }
 }

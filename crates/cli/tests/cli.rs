@@ -1248,17 +1248,20 @@ fn connect_send_timeout_gives_up_on_a_peer_that_stops_reading() {
 }
 
 #[test]
-fn connect_listen_refuses_brackets_around_anything_but_ipv6() {
-    let o = cmd()
-        .args(["connect", "--listen", "[127.0.0.1]", "0"])
-        .output()
-        .unwrap();
-    let (_, err) = out(&o);
-    assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(
-        err.contains("unknown host '[127.0.0.1]' (brackets enclose only an IPv6 address)"),
-        "{err}"
-    );
+fn connect_listen_takes_hosts_as_connect_does() {
+    // The same message for the same mistake, whichever side.
+    for host in ["[127.0.0.1]", "*", "127.0.0.1:80", "no-such-host.invalid"] {
+        let o = cmd()
+            .args(["connect", "--listen", host, "0", "--accept-timeout", "100"])
+            .output()
+            .unwrap();
+        let (_, err) = out(&o);
+        assert_eq!(o.status.code(), Some(1), "{host}: {err}");
+        let o = cmd().args(["connect", host, "9"]).output().unwrap();
+        let (_, theirs) = out(&o);
+        assert_eq!(err, theirs, "{host}");
+        assert!(err.contains("unknown host"), "{host}: {err}");
+    }
 }
 
 #[test]
@@ -2043,6 +2046,9 @@ fn connect_listen_talks_to_the_first_peer() {
                 }
             }
         };
+        // What the peer sends at once is not lost between the accept and
+        // the command's first read.
+        (&s).write_all(b"early\n").unwrap();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         let mut r = BufReader::new(s.try_clone().unwrap());
         let mut got = String::new();
@@ -2054,7 +2060,7 @@ fn connect_listen_talks_to_the_first_peer() {
         let o = child.wait_with_output().unwrap();
         let (so, se) = out(&o);
         assert!(o.status.success(), "{host}: {se}");
-        assert_eq!(so, "reply\n", "{host}");
+        assert_eq!(so, "early\nreply\n", "{host}");
     }
 }
 
