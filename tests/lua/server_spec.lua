@@ -1201,6 +1201,20 @@ open(sys.argv[2], "w").write(got.hex())
   end)
 
   describe("UDP", function()
+    it("without socket_message (a misspelt one too) reads and drops the datagrams", function()
+      local s = server("127.0.0.1", 0, S.PROTOCOL_UDP)
+      local got = {}
+      s:run({ socket_mesage = function(_, m) got[#got + 1] = m end })
+      local c = client(s.local_port, true)
+      assert.is_true(c:send("before"))
+      s:wait(200)
+      s:run({ socket_message = function(_, m) got[#got + 1] = m end })
+      assert.is_true(c:send("after"))
+      assert.is_true(pump(s, function() return #got == 1 end))
+      s:wait(100)
+      assert.are.same({ "after" }, got)
+    end)
+
     it("delivers each datagram with a sender-only socket; replies come from the server's port", function()
       local s = server("127.0.0.1", 0, S.PROTOCOL_UDP)
       local got = {}

@@ -121,6 +121,24 @@ end
 
 local IDLE_INTERVAL = 0.1
 
+-- "1 running server (SocketServer(...)), 2 timers, 1 idle notifier", told
+-- to the host whenever it changes, for the --timeout message.
+local function plural(n, what)
+  return n .. " " .. what .. (n == 1 and "" or "s")
+end
+local last_alive
+local function tell_alive(servers, timers, idle)
+  local names = {}
+  for i, s in ipairs(servers) do names[i] = tostring(s) end
+  local text = plural(#servers, "running server")
+    .. (#servers > 0 and " (" .. table.concat(names, ", ") .. ")" or "")
+    .. ", " .. plural(timers, "timer") .. ", " .. plural(idle, "idle notifier")
+  if text ~= last_alive then
+    last_alive = text
+    host.alive(text)
+  end
+end
+
 local function loop()
   local tool = host.tool
   local idle = tool.app_idle_observable
@@ -141,6 +159,7 @@ local function loop()
     if idle:_count() == 0 and #tool._timers == 0 and #servers == 0 then
       return host.actions_left()
     end
+    tell_alive(servers, #tool._timers, idle:_count())
     -- Sleep until the next idle tick or timer, in slices of at most 10 ms,
     -- spending the time in the servers' wait so they dispatch at once.
     local wake = next_idle

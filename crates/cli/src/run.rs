@@ -147,7 +147,13 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
         if let Ok(wait) = Duration::try_from_secs_f64(secs) {
             std::thread::spawn(move || {
                 std::thread::sleep(wait);
-                eprintln!("renoise-socket: --timeout of {secs} s reached, stopping");
+                let alive = ALIVE.lock().map(|a| a.clone()).unwrap_or_default();
+                let why = if alive.is_empty() {
+                    "the tool's script had not finished running".to_string()
+                } else {
+                    format!("still running: {alive}")
+                };
+                eprintln!("renoise-socket: --timeout of {secs} s reached, stopping ({why})");
                 crate::tmp::remove();
                 std::process::exit(124);
             });
@@ -215,8 +221,22 @@ fn interpreter() -> &'static str {
 }
 
 /// What the Lua parts need from the host.
+/// What keeps the run going, as the event loop last saw it (empty until
+/// the script's main chunk has returned): said when `--timeout` stops
+/// it, the usual reason being a server or timer never closed.
+static ALIVE: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
 fn host_table(lua: &Lua) -> mlua::Result<Table> {
     let host = lua.create_table()?;
+    host.set(
+        "alive",
+        lua.create_function(|_, what: String| {
+            if let Ok(mut alive) = ALIVE.lock() {
+                *alive = what;
+            }
+            Ok(())
+        })?,
+    )?;
     let start = Instant::now();
     host.set(
         "now",

@@ -723,8 +723,45 @@ fn timeout_stops_a_tool_that_runs_forever() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(124));
-    assert!(out(&o).1.contains("--timeout"));
+    let err = out(&o).1;
+    assert!(err.contains("--timeout"), "{err}");
+    // What kept it going is said: here the forgotten notifier.
+    assert!(
+        err.contains("still running: 0 running servers, 0 timers, 1 idle notifier)"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn timeout_names_the_servers_left_running() {
+    let (dir, f) = temp_file(
+        "to-srv",
+        "forgot.lua",
+        "local s = renoise.Socket.create_server('127.0.0.1', 0, renoise.Socket.PROTOCOL_UDP)\n\
+         s:run({})",
+    );
+    let o = cmd()
+        .args(["run", "--timeout", "0.5", f.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(124));
+    let err = out(&o).1;
+    assert!(
+        err.contains("still running: 1 running server (SocketServer(UDP 127.0.0.1:"),
+        "{err}"
+    );
+    // Stuck before the loop: said so.
+    let (dir2, g) = temp_file("to-main", "stuck.lua", "while true do end");
+    let o = cmd()
+        .args(["run", "--timeout", "0.3", g.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(124));
+    let err = out(&o).1;
+    assert!(err.contains("had not finished running"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&dir2);
 }
 
 #[test]
