@@ -72,15 +72,21 @@ impl Client {
     /// [`receive_line`](Client::receive_line) keep them for the next call.
     /// The `receive_*` calls take their own timeouts and ignore this one.
     ///
+    /// It returns an `io::Result`, as std's `TcpStream::set_read_timeout`
+    /// does, so code written for std compiles unchanged; it never fails
+    /// (std refuses a zero timeout, which here means "only what is
+    /// pending").
+    ///
     /// ```no_run
     /// use std::time::Duration;
     /// let mut c = renoise_socket::Client::connect("127.0.0.1", 8080)?;
-    /// c.set_read_timeout(Some(Duration::from_secs(2)));
+    /// c.set_read_timeout(Some(Duration::from_secs(2)))?;
     /// assert_eq!(c.read_timeout(), Some(Duration::from_secs(2)));
-    /// # Ok::<(), renoise_socket::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn set_read_timeout(&mut self, timeout: Option<Duration>) {
+    pub fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         self.read_timeout = timeout.unwrap_or(Duration::MAX);
+        Ok(())
     }
 
     /// The deadline of one [`io::Read::read`] (see
@@ -135,7 +141,7 @@ impl Client {
 /// let (mut peer, _) = listener.accept()?;
 /// peer.write_all(b"one\ntwo\n")?;
 /// drop(peer);
-/// client.set_read_timeout(Some(Duration::from_secs(5)));
+/// client.set_read_timeout(Some(Duration::from_secs(5)))?;
 /// let lines = BufReader::new(client).lines().collect::<Result<Vec<_>, _>>()?;
 /// assert_eq!(lines, ["one", "two"]);
 /// # Ok::<(), std::io::Error>(())
@@ -248,7 +254,7 @@ impl io::Write for Client {
 ///     let events = server.poll(Duration::from_secs(5))?;
 ///     if let Some(Event::Accepted(c)) = events.into_iter().next() { break c; }
 /// };
-/// conn.lock().set_read_timeout(Some(Duration::from_secs(5)));
+/// conn.lock().set_read_timeout(Some(Duration::from_secs(5)))?;
 /// peer.write_all(b"ping\n")?;
 /// let mut line = String::new();
 /// BufReader::new(&conn).read_line(&mut line)?;

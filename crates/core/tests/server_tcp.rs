@@ -393,7 +393,7 @@ fn a_connection_read_to_its_end_and_half_closed_by_the_program_is_closed() {
         let conn = accepted(&events).remove(0);
         {
             let mut c = conn.lock();
-            c.set_read_timeout(Some(Duration::from_secs(5)));
+            c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
             if shut_first {
                 c.write_all(b"early reply").unwrap();
                 c.shutdown_send().unwrap();
@@ -725,7 +725,7 @@ fn a_connection_whose_end_the_program_read_stays_open_for_its_reply() {
     let mut request = Vec::new();
     {
         let mut client = conn.lock();
-        client.set_read_timeout(Some(BOUND));
+        client.set_read_timeout(Some(BOUND)).unwrap();
         client.read_to_end(&mut request).unwrap();
     }
     assert_eq!(request, b"request");
@@ -750,7 +750,7 @@ fn a_connection_whose_end_the_program_read_stays_open_for_its_reply() {
 fn read_and_write_work_on_a_connection_handle() {
     use std::io::{BufRead, BufReader, Read, Write};
     let (_server, mut peer, conn) = server_with_peer();
-    conn.lock().set_read_timeout(Some(BOUND));
+    conn.lock().set_read_timeout(Some(BOUND)).unwrap();
     peer.write_all(b"one\r\ntwo\n").unwrap();
     let mut lines = BufReader::new(&conn).lines();
     assert_eq!(lines.next().unwrap().unwrap(), "one");

@@ -19,7 +19,7 @@ fn pattern(n: usize) -> Vec<u8> {
 fn read_through_a_small_buffer_delivers_every_byte() {
     let data = pattern(200_000);
     let (mut c, peer) = pair(chunks(vec![data.clone()], ms(0)));
-    c.set_read_timeout(Some(LONG));
+    c.set_read_timeout(Some(LONG)).unwrap();
     let mut got = Vec::new();
     let mut buf = [0u8; 7];
     loop {
@@ -42,7 +42,7 @@ fn read_after_receive_line_drops_the_lf_of_a_split_crlf() {
         ms(50),
     ));
     assert_eq!(c.receive_line(LONG).unwrap(), b"first");
-    c.set_read_timeout(Some(LONG));
+    c.set_read_timeout(Some(LONG)).unwrap();
     let mut rest = Vec::new();
     c.read_to_end(&mut rest).unwrap();
     assert_eq!(rest, b"rest");
@@ -52,7 +52,7 @@ fn read_after_receive_line_drops_the_lf_of_a_split_crlf() {
 #[test]
 fn receive_after_read_gets_what_the_read_left_buffered() {
     let (mut c, peer) = pair(send_and_hold(b"abcdef\nline two\n".to_vec()));
-    c.set_read_timeout(Some(LONG));
+    c.set_read_timeout(Some(LONG)).unwrap();
     let mut three = [0u8; 3];
     c.read_exact(&mut three).unwrap();
     assert_eq!(&three, b"abc");
@@ -65,7 +65,7 @@ fn receive_after_read_gets_what_the_read_left_buffered() {
 #[test]
 fn end_of_stream_reads_as_zero_every_time_and_leaves_the_client_open() {
     let (mut c, peer) = pair(chunks(vec![b"x".to_vec()], ms(0)));
-    c.set_read_timeout(Some(LONG));
+    c.set_read_timeout(Some(LONG)).unwrap();
     let mut buf = [0u8; 16];
     assert_eq!(c.read(&mut buf).unwrap(), 1);
     assert_eq!(buf[0], b'x');
@@ -87,7 +87,7 @@ fn a_peer_that_half_closed_can_still_be_answered() {
         s.shutdown(std::net::Shutdown::Write).unwrap();
         tx.send(read_to_end_bounded(&mut s).unwrap()).unwrap();
     });
-    c.set_read_timeout(Some(LONG));
+    c.set_read_timeout(Some(LONG)).unwrap();
     let mut question = Vec::new();
     c.read_to_end(&mut question).unwrap();
     assert_eq!(question, b"question");
@@ -113,7 +113,7 @@ fn a_reset_is_connection_reset_after_every_byte_before_it() {
         peer.join().unwrap();
         // Whether the reset is there before the data is read or comes
         // while the read waits, the data comes first, then the reset.
-        c.set_read_timeout(Some(LONG));
+        c.set_read_timeout(Some(LONG)).unwrap();
         let mut got = Vec::new();
         let e = c.read_to_end(&mut got).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::ConnectionReset, "{host}: {e}");
@@ -209,7 +209,7 @@ fn read_timeout_fails_timed_out_and_loses_nothing() {
         let _ = s.read(&mut [0u8; 1]);
     });
     assert_eq!(c.read_timeout(), None);
-    c.set_read_timeout(Some(ms(50)));
+    c.set_read_timeout(Some(ms(50))).unwrap();
     assert_eq!(c.read_timeout(), Some(ms(50)));
     let start = Instant::now();
     let e = c.read(&mut [0u8; 8]).unwrap_err();
@@ -220,11 +220,11 @@ fn read_timeout_fails_timed_out_and_loses_nothing() {
         start.elapsed()
     );
     assert!(c.is_open());
-    c.set_read_timeout(Some(Duration::ZERO));
+    c.set_read_timeout(Some(Duration::ZERO)).unwrap();
     let e = c.read(&mut [0u8; 8]).unwrap_err();
     assert_eq!(e.kind(), io::ErrorKind::TimedOut, "{e}");
     go.send(()).unwrap();
-    c.set_read_timeout(Some(LONG));
+    c.set_read_timeout(Some(LONG)).unwrap();
     let mut buf = [0u8; 8];
     let mut got = Vec::new();
     while got.len() < 4 {
@@ -233,7 +233,7 @@ fn read_timeout_fails_timed_out_and_loses_nothing() {
         got.extend_from_slice(&buf[..n]);
     }
     assert_eq!(got, b"late");
-    c.set_read_timeout(None);
+    c.set_read_timeout(None).unwrap();
     assert_eq!(c.read_timeout(), None);
     c.close();
     join(peer);
@@ -243,7 +243,7 @@ fn read_timeout_fails_timed_out_and_loses_nothing() {
 fn buf_reader_lines_over_a_client() {
     let text = b"alpha\nbeta\r\ngamma".to_vec();
     let (mut c, peer) = pair(chunks(vec![text], ms(0)));
-    c.set_read_timeout(Some(LONG));
+    c.set_read_timeout(Some(LONG)).unwrap();
     let lines: Vec<String> = BufReader::new(c).lines().map(Result::unwrap).collect();
     assert_eq!(lines, ["alpha", "beta", "gamma"]);
     join(peer);
@@ -319,7 +319,7 @@ fn a_framed_client_refuses_the_byte_stream() {
         .framing(Framing::Slip)
         .connect("127.0.0.1", port)
         .unwrap();
-    c.set_read_timeout(Some(LONG));
+    c.set_read_timeout(Some(LONG)).unwrap();
     let e = c.read(&mut [0u8; 8]).unwrap_err();
     assert_eq!(e.kind(), io::ErrorKind::Unsupported, "{e}");
     assert!(e.to_string().contains("receive_all"), "{e}");
@@ -338,7 +338,7 @@ fn udp_read_cuts_a_datagram_and_keeps_the_rest() {
         .protocol(Protocol::Udp)
         .connect("127.0.0.1", port)
         .unwrap();
-    c.set_read_timeout(Some(LONG));
+    c.set_read_timeout(Some(LONG)).unwrap();
     peer.send_to(b"hello", c.local_addr()).unwrap();
     peer.send_to(b"world", c.local_addr()).unwrap();
     let mut buf = [0u8; 3];
@@ -424,7 +424,7 @@ fn question_marks_both_ways_keep_the_variant() {
         Ok(inner(c)?)
     }
     let (mut c, peer) = pair(send_and_hold(Vec::new()));
-    c.set_read_timeout(Some(ms(20)));
+    c.set_read_timeout(Some(ms(20))).unwrap();
     let e = outer(&mut c).unwrap_err();
     assert!(e.is_timeout(), "{e:?}");
     c.close();
