@@ -502,6 +502,15 @@ impl Buffer {
         }
     }
 
+    /// Frees the memory of an empty buffer; the next read allocates the
+    /// initial size again.
+    #[inline]
+    pub(crate) fn release_if_empty(&mut self) {
+        if self.is_empty() && !self.data.is_empty() {
+            self.release();
+        }
+    }
+
     #[cold]
     fn release(&mut self) {
         // `skip_lf`, the stream offset and the datagram ends are about the

@@ -564,10 +564,10 @@ fn took(
             Outcome::Data
         }
         Err(Error::Timeout) => {
-            // Caught up with the peer: a buffer that grew while the server
-            // was behind goes back (a connection that keeps up never grows
-            // one).
-            client.release_grown_buffer();
+            // Caught up with the peer: the buffer goes back until the next
+            // read needs one (what a quiet connection costs is then its
+            // socket alone).
+            client.release_idle_buffer();
             Outcome::Drained
         }
         Err(e) => {
