@@ -711,57 +711,50 @@ fn missing_file_is_one_line() {
     );
 }
 
-#[test]
-fn timeout_stops_a_tool_that_runs_forever() {
-    let (dir, f) = temp_file(
-        "to",
-        "forever.lua",
-        "renoise.tool().app_idle_observable:add_notifier(function() end)",
-    );
+/// Runs `code` as a script with `--timeout SECS`; checks that the timeout
+/// ended it (exit code 124) and returns what it said on stderr.
+fn timed_out(tag: &str, code: &str, secs: &str) -> String {
+    let (dir, f) = temp_file(tag, "main.lua", code);
     let o = cmd()
-        .args(["run", "--timeout", "0.5", f.to_str().unwrap()])
+        .args(["run", "--timeout", secs, f.to_str().unwrap()])
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(124));
+    let _ = std::fs::remove_dir_all(&dir);
     let err = out(&o).1;
+    assert_eq!(o.status.code(), Some(124), "{err}");
     assert!(err.contains("--timeout"), "{err}");
+    err
+}
+
+#[test]
+fn timeout_stops_a_tool_that_runs_forever() {
+    let err = timed_out(
+        "to",
+        "renoise.tool().app_idle_observable:add_notifier(function() end)",
+        "0.5",
+    );
     // What kept it going is said: here the forgotten notifier.
     assert!(
         err.contains("still running: 0 running servers, 0 timers, 1 idle notifier)"),
         "{err}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn timeout_names_the_servers_left_running() {
-    let (dir, f) = temp_file(
+    let err = timed_out(
         "to-srv",
-        "forgot.lua",
         "local s = renoise.Socket.create_server('127.0.0.1', 0, renoise.Socket.PROTOCOL_UDP)\n\
          s:run({})",
+        "0.5",
     );
-    let o = cmd()
-        .args(["run", "--timeout", "0.5", f.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(124));
-    let err = out(&o).1;
     assert!(
         err.contains("still running: 1 running server (SocketServer(UDP 127.0.0.1:"),
         "{err}"
     );
     // Stuck before the loop: said so.
-    let (dir2, g) = temp_file("to-main", "stuck.lua", "while true do end");
-    let o = cmd()
-        .args(["run", "--timeout", "0.3", g.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(124));
-    let err = out(&o).1;
+    let err = timed_out("to-main", "while true do end", "0.3");
     assert!(err.contains("had not finished running"), "{err}");
-    let _ = std::fs::remove_dir_all(&dir);
-    let _ = std::fs::remove_dir_all(&dir2);
 }
 
 #[test]

@@ -3,22 +3,10 @@
 //! the event loop), never "unknown host". Alone in its own test binary: it
 //! lowers the process's descriptor limit.
 
+mod server_util;
+
 use renoise_socket::{Protocol, Server};
-
-fn nofile() -> libc::rlimit {
-    let mut r = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes into the struct we own.
-    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) }, 0);
-    r
-}
-
-fn set_nofile(r: &libc::rlimit) {
-    // SAFETY: setrlimit reads the struct we own.
-    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, r) }, 0);
-}
+use server_util::{nofile, set_nofile};
 
 #[test]
 fn binding_a_name_without_descriptors_says_so() {

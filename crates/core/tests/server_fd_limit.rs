@@ -10,21 +10,6 @@ use server_util::*;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-fn nofile() -> libc::rlimit {
-    let mut r = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes into the struct we own.
-    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) }, 0);
-    r
-}
-
-fn set_nofile(r: &libc::rlimit) {
-    // SAFETY: setrlimit reads the struct we own.
-    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, r) }, 0);
-}
-
 #[test]
 fn running_out_of_descriptors_is_reported_once_and_survived() {
     const N: usize = 30;

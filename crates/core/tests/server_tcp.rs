@@ -864,9 +864,13 @@ fn a_quiet_connection_holds_no_receive_buffer() {
     // once they had sent anything.
     let (mut server, mut peer, conn) = server_with_peer();
     for round in 0..3 {
-        peer.write_all(format!("message {round}\n").as_bytes()).unwrap();
+        peer.write_all(format!("message {round}\n").as_bytes())
+            .unwrap();
         let events = poll_until(&mut server, |ev| !messages(ev).is_empty());
-        assert_eq!(messages(&events)[0].1, format!("message {round}\n").as_bytes());
+        assert_eq!(
+            messages(&events)[0].1,
+            format!("message {round}\n").as_bytes()
+        );
         // The read after it found nothing more: the buffer went back.
         assert!(messages(&server.poll(Duration::from_millis(20)).unwrap()).is_empty());
         assert_eq!(conn.lock().buffer_capacity(), 0, "round {round}");

@@ -15,15 +15,7 @@ local rs = require("renoise_socket")
 local c = assert(rs.Socket.create_client("127.0.0.1", port, rs.Socket.PROTOCOL_TCP, 2000,
   { read_ahead = read_ahead, framing = act == "slip-send" and "slip" or nil }))
 
--- An object whose __gc calls f: newproxy in Lua 5.1 and LuaJIT, a table
--- with __gc in 5.4.
-local function finalizer(f)
-  if newproxy then
-    getmetatable(newproxy(true)).__gc = f
-  else
-    setmetatable({}, { __gc = f })
-  end
-end
+local finalizer = dofile((arg[0]:match("^(.*)/") or ".") .. "/finalizer.lua")
 
 local pieces, bytes, nested, closes, active = {}, 0, 0, 0, true
 -- Called before anything returns through a pcall (where Lua 5.1 may run

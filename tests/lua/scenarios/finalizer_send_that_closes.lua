@@ -10,13 +10,7 @@ local proto, rounds = arg[1], tonumber(arg[2])
 local rs = require("renoise_socket")
 local S = rs.Socket
 
-local function finalizer(f)
-  if newproxy then
-    getmetatable(newproxy(true)).__gc = f
-  else
-    setmetatable({}, { __gc = f })
-  end
-end
+local finalizer = dofile((arg[0]:match("^(.*)/") or ".") .. "/finalizer.lua")
 
 local c, in_receive, hits, bad = nil, false, 0, 0
 local payload, connect, expected, send_closing, mode

@@ -117,3 +117,20 @@ pub fn read_n(s: &mut TcpStream, n: usize) -> Vec<u8> {
 pub fn has_ipv6() -> bool {
     std::net::TcpListener::bind("[::1]:0").is_ok()
 }
+
+/// The process's descriptor limit (for the tests that lower it, each in
+/// a test binary of its own: the limit is the whole process's).
+pub fn nofile() -> libc::rlimit {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct we own.
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) }, 0);
+    r
+}
+
+pub fn set_nofile(r: &libc::rlimit) {
+    // SAFETY: setrlimit reads the struct we own.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, r) }, 0);
+}
