@@ -592,11 +592,15 @@ impl Client {
         self.buf.capacity()
     }
 
-    /// Frees the receive buffer if it is empty; for the server, whose
-    /// connections are read only when the kernel says so and so never
-    /// poll idle: a server with thousands of quiet peers holds no buffer
-    /// for them (64 KiB each), and a busy connection, which finds data at
-    /// each read, keeps its own.
+    /// Frees the receive buffer if it is empty and grew past the all-chunk
+    /// size; for the server, whose connections are read only when the
+    /// kernel says so and so never poll idle.
+    pub(crate) fn release_grown_buffer(&mut self) {
+        self.buf.release_if_grown();
+    }
+
+    /// Frees the receive buffer if it is empty: for the server, once a
+    /// connection has been quiet a while.
     pub(crate) fn release_idle_buffer(&mut self) {
         self.buf.release_if_empty();
     }

@@ -53,6 +53,11 @@ pub(crate) const ROUND_ACCEPTS: usize = 256;
 pub(crate) const ROUND_DATAGRAMS: usize = 256;
 /// How soon a connection that was locked by someone else is looked at again.
 const RETRY_LOCKED: Duration = Duration::from_millis(5);
+/// How long a connection's reads must have found nothing before its
+/// receive buffer goes back: a quiet connection holds none (thousands of
+/// quiet peers would cost 64 KiB each), while one that talks keeps its
+/// buffer from message to message instead of allocating it again for each.
+const IDLE_BUFFER_RELEASE: Duration = Duration::from_secs(1);
 /// How long accepting pauses after it failed (too many open files, ...),
 /// instead of spinning on a connection it cannot take.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
@@ -88,6 +93,9 @@ struct Entry {
     conn: Connection,
     /// In `ready` or `deferred`.
     queued: bool,
+    /// When a read last caught up with the peer, while its buffer may
+    /// still be held (see [`IDLE_BUFFER_RELEASE`]).
+    drained_at: Option<Instant>,
 }
 
 /// What reading a connection once gave.
@@ -212,20 +220,32 @@ impl EventLoop {
 
     /// Start of a `poll` / `wait` call: forgets connections closed since the
     /// last call, and queues those whose buffer the program left data in.
+    /// It also frees the buffers of connections quiet for
+    /// [`IDLE_BUFFER_RELEASE`].
     pub(crate) fn sweep(&mut self, out: &mut Vec<Event>) {
         let mut gone = Vec::new();
+        let mut now = None;
         for (&t, e) in self.conns.iter_mut() {
             if e.queued {
                 continue;
             }
+            let idle = e.drained_at.is_some_and(|at| {
+                let now = *now.get_or_insert_with(Instant::now);
+                now.saturating_duration_since(at) >= IDLE_BUFFER_RELEASE
+            });
             // A connection closed for sending (its peer went while the
             // program sent) keeps its socket and is still read to its end;
             // one without a socket is gone (whatever end it has yet to
             // report to a receive of the program's).
-            let state = e
-                .conn
-                .try_lock()
-                .map(|c| (c.raw_fd().is_some(), c.has_unread()));
+            let state = e.conn.try_lock().map(|mut c| {
+                if idle {
+                    c.release_idle_buffer();
+                }
+                (c.raw_fd().is_some(), c.has_unread())
+            });
+            if idle && state.is_some() {
+                e.drained_at = None;
+            }
             match state {
                 None => {
                     e.queued = true;
@@ -409,6 +429,7 @@ impl EventLoop {
             Entry {
                 conn: conn.clone(),
                 queued: true,
+                drained_at: None,
             },
         );
         // Data may have come with the connection: read it next round.
@@ -521,6 +542,7 @@ impl EventLoop {
                 Outcome::Drained => {
                     if let Some(e) = self.conns.get_mut(&t) {
                         e.queued = false;
+                        e.drained_at = Some(Instant::now());
                     }
                 }
                 Outcome::Gone => {
@@ -564,10 +586,11 @@ fn took(
             Outcome::Data
         }
         Err(Error::Timeout) => {
-            // Caught up with the peer: the buffer goes back until the next
-            // read needs one (what a quiet connection costs is then its
-            // socket alone).
-            client.release_idle_buffer();
+            // Caught up with the peer: a buffer that grew while the server
+            // was behind goes back at once (a connection that keeps up
+            // never grows one); the rest of it once the connection has
+            // been quiet a while (see `sweep`).
+            client.release_grown_buffer();
             Outcome::Drained
         }
         Err(e) => {
