@@ -139,19 +139,26 @@ local function tell_alive(servers, timers, idle)
   end
 end
 
+-- Where the loop is, for the --timeout message (see PHASES in run.rs).
+local IN_IDLE, IN_TIMER, IN_ACTION, IN_WAIT, SLEEPING = 1, 2, 3, 4, 5
+
 local function loop()
   local tool = host.tool
   local idle = tool.app_idle_observable
   local next_idle = host.now()
+  tell_alive(running_servers(), #tool._timers, idle:_count())
   while true do
     local now = host.now()
     if now >= next_idle then
       next_idle = now + IDLE_INTERVAL
+      host.phase(IN_IDLE)
       idle:_fire()
     end
+    host.phase(IN_TIMER)
     fire_timers(host.now())
     -- --set / --press actions wait for views that a timer or notifier
     -- makes later.
+    host.phase(IN_ACTION)
     local done, why = host.run_actions()
     if not done then return why end
     forget_closed_clients()
@@ -166,12 +173,14 @@ local function loop()
     for _, t in ipairs(tool._timers) do if t.due < wake then wake = t.due end end
     local ms = math.max(0, math.min(10, (wake - host.now()) * 1000))
     if #servers > 0 then
+      host.phase(IN_WAIT)
       for i, server in ipairs(servers) do
         -- A callback's error with no socket_error to take it comes out of
         -- wait.
         if server.is_running then host.call(server.wait, server, i == 1 and ms or 0) end
       end
     else
+      host.phase(SLEEPING)
       host.sleep(ms)
     end
   end

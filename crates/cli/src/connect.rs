@@ -170,6 +170,10 @@ pub fn connect(args: ConnectArgs) -> Result<ExitCode, String> {
         }
     });
     let (events, sent) = mpsc::channel::<Sent>();
+    // Set while the writer is inside a send, whose failure (a stall)
+    // shuts the stream down before it is told.
+    let sending = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let in_send = sending.clone();
     let mut writer = client.try_clone().map_err(|e| e.to_string())?;
     let half_close = args.half_close;
     std::thread::spawn(move || {
@@ -180,7 +184,13 @@ pub fn connect(args: ConnectArgs) -> Result<ExitCode, String> {
                     line.pop();
                 }
             }
-            match writer.send(&line) {
+            in_send.store(true, std::sync::atomic::Ordering::SeqCst);
+            let result = writer.send(&line);
+            // (Left set after a failure: its event is on the way.)
+            if result.is_ok() {
+                in_send.store(false, std::sync::atomic::Ordering::SeqCst);
+            }
+            match result {
                 Ok(()) => {}
                 // What the peer sent before is printed, then the next
                 // receive reports the end.
@@ -257,7 +267,12 @@ pub fn connect(args: ConnectArgs) -> Result<ExitCode, String> {
                 // Whatever is left of a partial unit was delivered first.
                 // A send that failed shuts the stream down, so its
                 // failure, not the end it causes, is the outcome.
-                if let Ok(Sent::Failed(e)) = sent.recv_timeout(Duration::from_millis(50)) {
+                let patience = if sending.load(std::sync::atomic::Ordering::SeqCst) {
+                    Duration::from_secs(1)
+                } else {
+                    Duration::from_millis(50)
+                };
+                if let Ok(Sent::Failed(e)) = sent.recv_timeout(patience) {
                     return Err(e);
                 }
                 return Ok(ExitCode::SUCCESS);

@@ -147,12 +147,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
         if let Ok(wait) = Duration::try_from_secs_f64(secs) {
             std::thread::spawn(move || {
                 std::thread::sleep(wait);
-                let alive = ALIVE.lock().map(|a| a.clone()).unwrap_or_default();
-                let why = if alive.is_empty() {
-                    "the tool's script had not finished running".to_string()
-                } else {
-                    format!("still running: {alive}")
-                };
+                let why = why_still_running();
                 eprintln!("renoise-socket: --timeout of {secs} s reached, stopping ({why})");
                 crate::tmp::remove();
                 std::process::exit(124);
@@ -220,12 +215,34 @@ fn interpreter() -> &'static str {
     }
 }
 
-/// What the Lua parts need from the host.
 /// What keeps the run going, as the event loop last saw it (empty until
 /// the script's main chunk has returned): said when `--timeout` stops
 /// it, the usual reason being a server or timer never closed.
 static ALIVE: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
 
+/// Where the event loop was (set by `main.lua`; 0: not started), and what
+/// the `--timeout` message calls it.
+static PHASE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+const PHASES: [&str; 6] = [
+    "",
+    "in an idle notifier",
+    "in a timer",
+    "in a --menu, --set or --press action",
+    "in a server's wait or one of its callbacks",
+    "waiting for the next event",
+];
+
+/// The `--timeout` message's reason: what was running, and where.
+fn why_still_running() -> String {
+    let alive = ALIVE.lock().map(|a| a.clone()).unwrap_or_default();
+    let phase = PHASE.load(std::sync::atomic::Ordering::Relaxed);
+    match PHASES.get(phase) {
+        Some(at) if phase > 0 => format!("still running: {alive}; it was {at}"),
+        _ => "the tool's script had not finished running".to_string(),
+    }
+}
+
+/// What the Lua parts need from the host.
 fn host_table(lua: &Lua) -> mlua::Result<Table> {
     let host = lua.create_table()?;
     host.set(
@@ -234,6 +251,13 @@ fn host_table(lua: &Lua) -> mlua::Result<Table> {
             if let Ok(mut alive) = ALIVE.lock() {
                 *alive = what;
             }
+            Ok(())
+        })?,
+    )?;
+    host.set(
+        "phase",
+        lua.create_function(|_, phase: usize| {
+            PHASE.store(phase, std::sync::atomic::Ordering::Relaxed);
             Ok(())
         })?,
     )?;

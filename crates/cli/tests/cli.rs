@@ -735,7 +735,7 @@ fn timeout_stops_a_tool_that_runs_forever() {
     );
     // What kept it going is said: here the forgotten notifier.
     assert!(
-        err.contains("still running: 0 running servers, 0 timers, 1 idle notifier)"),
+        err.contains("still running: 0 running servers, 0 timers, 1 idle notifier; it was waiting"),
         "{err}"
     );
 }
@@ -752,9 +752,28 @@ fn timeout_names_the_servers_left_running() {
         err.contains("still running: 1 running server (SocketServer(UDP 127.0.0.1:"),
         "{err}"
     );
-    // Stuck before the loop: said so.
+    assert!(err.contains("it was in a server's wait"), "{err}");
+    // Stuck before the loop, or in a callback: said so.
     let err = timed_out("to-main", "while true do end", "0.3");
     assert!(err.contains("had not finished running"), "{err}");
+    let err = timed_out(
+        "to-idle",
+        "renoise.tool().app_idle_observable:add_notifier(function() while true do end end)",
+        "0.3",
+    );
+    assert!(
+        err.contains("1 idle notifier; it was in an idle notifier)"),
+        "{err}"
+    );
+    let err = timed_out(
+        "to-timer",
+        "renoise.tool():add_timer(function() while true do end end, 10)",
+        "0.5",
+    );
+    assert!(
+        err.contains("1 timer, 0 idle notifiers; it was in a timer)"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -1061,6 +1061,9 @@ impl Client {
     /// found the peer gone with nothing of it unread.
     fn check_receivable(&mut self) -> Result<()> {
         if self.sock.is_none() {
+            // A failed send kept the buffer's memory (see
+            // `close_from_send`): no receive is copying from it now.
+            self.buf.release_if_empty();
             if std::mem::take(&mut self.peer_gone) {
                 return Err(Error::Disconnected);
             }
@@ -1377,8 +1380,10 @@ impl Client {
             return Err(Error::Closed);
         };
         if self.opts.protocol == Protocol::Udp {
-            // The kernel's send timeout starts again with each call: one
-            // interrupted by a signal counts against what is left.
+            // The kernel's send timeout starts again with each call: after
+            // a signal, retries go on only until the send timeout has
+            // passed since the first interruption (so signals cannot hold
+            // a send for ever; it ends within about three timeouts).
             let mut interrupted: Option<Instant> = None;
             let res = loop {
                 match sock.send_with_flags(data, libc::MSG_NOSIGNAL) {

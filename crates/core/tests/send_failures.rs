@@ -108,6 +108,33 @@ fn send_to_a_peer_that_reset() {
 }
 
 #[test]
+fn a_send_that_closes_the_client_frees_its_buffer_only_at_the_next_call() {
+    // A binding may still be copying the bytes the last receive handed out
+    // when a send runs (a Lua finalizer): the send never frees them, the
+    // next call on the closed client does.
+    let (listener, port) = listen("127.0.0.1");
+    let (go, wait) = mpsc::channel::<()>();
+    let peer = serve_one(listener, move |mut s| {
+        std::io::Write::write_all(&mut s, b"hello\n").unwrap();
+        let _ = wait.recv_timeout(LONG);
+        SockRef::from(&s).set_linger(Some(Duration::ZERO)).unwrap();
+    });
+    let mut c = Client::connect("127.0.0.1", port).unwrap();
+    assert_eq!(c.receive_line(LONG).unwrap(), b"hello");
+    let held = c.buffer_capacity();
+    assert!(held > 0);
+    go.send(()).unwrap();
+    join(peer);
+    thread::sleep(ms(50));
+    let (err, _) = send_until_error(&mut c, 200);
+    assert!(matches!(err, Error::Disconnected), "{err:?}");
+    assert!(!c.is_open());
+    assert_eq!(c.buffer_capacity(), held, "the send freed the buffer");
+    assert!(c.receive_line(LONG).is_err());
+    assert_eq!(c.buffer_capacity(), 0);
+}
+
+#[test]
 fn receive_then_send_after_peer_closed() {
     // Seeing the end of stream closes the client; a send after it is a use
     // of a closed client, not a new network error.

@@ -238,10 +238,12 @@ impl EventLoop {
             // one without a socket is gone (whatever end it has yet to
             // report to a receive of the program's).
             let state = e.conn.try_lock().map(|mut c| {
-                if idle {
+                let open = c.raw_fd().is_some();
+                // (A connection a failed reply closed kept its buffer.)
+                if idle || !open {
                     c.release_idle_buffer();
                 }
-                (c.raw_fd().is_some(), c.has_unread())
+                (open, c.has_unread())
             });
             if idle && state.is_some() {
                 e.drained_at = None;
