@@ -859,6 +859,30 @@ fn a_server_that_does_not_read_leaves_the_bytes_to_the_program() {
 }
 
 #[test]
+fn a_server_that_does_not_read_sees_a_peer_leave_while_its_connection_is_locked() {
+    // The end's readiness comes once: a connection locked at that moment
+    // (by a thread, or by the caller across its own poll) is looked at
+    // again once free, as when the server reads.
+    let (mut server, peer, conn) = server_with_peer();
+    server.read_connections(false);
+    for _ in 0..3 {
+        server.poll(Duration::from_millis(20)).unwrap();
+    }
+    let guard = conn.lock();
+    drop(peer);
+    for _ in 0..10 {
+        assert_eq!(
+            count_closed(&server.poll(Duration::from_millis(20)).unwrap()),
+            0
+        );
+    }
+    drop(guard);
+    let events = poll_until(&mut server, |ev| count_closed(ev) == 1);
+    assert_eq!(count_closed(&events), 1);
+    assert!(!conn.is_open());
+}
+
+#[test]
 fn a_quiet_connection_holds_no_receive_buffer() {
     // Thousands of mostly quiet peers would otherwise cost 64 KiB each
     // once they had sent anything; a connection that talks keeps its

@@ -144,6 +144,34 @@ fn a_sender_outliving_the_server_cannot_send_and_does_not_hold_the_port() {
 }
 
 #[test]
+fn close_frees_the_port_at_once_while_another_thread_replies() {
+    // A reply in progress on another thread must not hold the socket
+    // past `close`: the port is bound again right after.
+    let s = udp("127.0.0.1:0");
+    for round in 0..30 {
+        let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Udp).unwrap();
+        let port = server.local_port();
+        s.send_to(b"x", server.local_addr()).unwrap();
+        let events = poll_until(&mut server, |ev| messages(ev).len() == 1);
+        let (from, _) = messages(&events).remove(0);
+        let Peer::Udp(from) = from else {
+            panic!("{from:?}")
+        };
+        let replier = std::thread::spawn(move || {
+            let deadline = std::time::Instant::now() + BOUND;
+            while from.send(b"reply").is_ok() {
+                assert!(std::time::Instant::now() < deadline, "close never came");
+            }
+        });
+        std::thread::sleep(Duration::from_millis(5));
+        server.close();
+        let again = Server::bind(Some("127.0.0.1"), port, Protocol::Udp);
+        assert!(again.is_ok(), "round {round}: {:?}", again.err());
+        replier.join().unwrap();
+    }
+}
+
+#[test]
 fn every_datagram_is_one_message_empty_ones_too_and_large_ones_whole() {
     let mut server = Server::bind(Some("127.0.0.1"), 0, Protocol::Udp).unwrap();
     let s = udp("127.0.0.1:0");

@@ -83,6 +83,8 @@ struct Listener {
 
 struct Datagrams {
     sock: Arc<Socket>,
+    /// Closed before `sock` goes (see [`super::udp_peer::Gate`]).
+    gate: super::udp_peer::Gate,
     local: SocketAddr,
     /// `local`'s address as the server reports it.
     shown: std::net::IpAddr,
@@ -178,6 +180,7 @@ impl EventLoop {
                     sock.set_write_timeout(lp.opts.send_timeout)?;
                     lp.udp.push(Datagrams {
                         sock: Arc::new(sock),
+                        gate: Arc::new(std::sync::RwLock::new(true)),
                         local,
                         shown: super::socket_server::reported_ip(local, every_interface),
                         ready: true,
@@ -455,6 +458,7 @@ impl EventLoop {
                         out.push(Event::Message {
                             from: Peer::Udp(UdpPeer::new(
                                 Arc::downgrade(&d.sock),
+                                d.gate.clone(),
                                 d.local,
                                 d.shown,
                                 from,
@@ -490,15 +494,21 @@ impl EventLoop {
             // has ended it with nothing left to read is read (for its end,
             // so it closes and is reported as when reading). The rest are
             // queued again when reading is back on.
+            // A locked one is looked at again next round, as when
+            // reading: its readiness was reported once, and its end
+            // would not be reported again.
             let conns = &mut self.conns;
-            self.ready.retain(|t| {
-                let Some(e) = conns.get_mut(t) else {
+            let deferred = &mut self.deferred;
+            self.ready.retain(|&t| {
+                let Some(e) = conns.get_mut(&t) else {
                     return false;
                 };
-                let ended = e
-                    .conn
-                    .try_lock()
-                    .is_some_and(|c| c.is_open() && !c.is_connected());
+                let Some(c) = e.conn.try_lock() else {
+                    deferred.push(t);
+                    return false;
+                };
+                let ended = c.is_open() && !c.is_connected();
+                drop(c);
                 e.queued = ended;
                 ended
             });
@@ -653,4 +663,14 @@ fn recv_from_now(sock: &Socket, buf: &mut [u8]) -> io::Result<(usize, SocketAddr
         .as_socket()
         .ok_or_else(|| io::Error::other("datagram from a non-IP address"))?;
     Ok((n, from))
+}
+
+/// The UDP sockets close with the loop, even while other threads reply
+/// through their senders (see [`super::udp_peer::Gate`]).
+impl Drop for EventLoop {
+    fn drop(&mut self) {
+        for d in &self.udp {
+            super::udp_peer::close_gate(&d.gate);
+        }
+    }
 }

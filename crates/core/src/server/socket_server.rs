@@ -446,8 +446,11 @@ impl Server {
     /// connection's client ([`Client::try_clone`](crate::Client::try_clone))
     /// keeps its own descriptor: the peer sees the end when the clones
     /// close too, or at once after `shutdown_send` on one), and makes
-    /// [`UdpPeer::send`](crate::UdpPeer::send) fail. Calling it again does
-    /// nothing. The address properties keep their values.
+    /// [`UdpPeer::send`](crate::UdpPeer::send) fail (a reply another thread
+    /// is sending at that moment is finished first: `close` waits for it,
+    /// at most its send timeout, so that the port is free when it
+    /// returns). Calling it again does nothing. The address properties
+    /// keep their values.
     ///
     /// ```
     /// use renoise_socket::{Protocol, Server};

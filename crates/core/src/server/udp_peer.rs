@@ -6,7 +6,19 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Weak;
+use std::sync::{Arc, PoisonError, RwLock, Weak};
+
+/// Whether the server's UDP socket is still open, shared with the
+/// senders of its datagrams. A send holds the socket only while it holds
+/// the read lock, and the server's close takes the write lock: every send
+/// in progress has let go of the socket by then, so it closes, and the
+/// port is free, at once.
+pub(crate) type Gate = Arc<RwLock<bool>>;
+
+/// Closes `gate` (see [`Gate`]): waits for the sends in progress.
+pub(crate) fn close_gate(gate: &Gate) {
+    *gate.write().unwrap_or_else(PoisonError::into_inner) = false;
+}
 
 /// Who sent a datagram to a UDP [`Server`](crate::Server): Renoise's
 /// sender-only socket.
@@ -47,6 +59,7 @@ use std::sync::Weak;
 #[derive(Clone)]
 pub struct UdpPeer {
     sock: Weak<Socket>,
+    gate: Gate,
     /// The server socket's address.
     local: SocketAddr,
     /// Its address as the server's `local_address` gives it (`0.0.0.0`
@@ -61,12 +74,14 @@ pub struct UdpPeer {
 impl UdpPeer {
     pub(crate) fn new(
         sock: Weak<Socket>,
+        gate: Gate,
         local: SocketAddr,
         shown: std::net::IpAddr,
         to: SocketAddr,
     ) -> UdpPeer {
         UdpPeer {
             sock,
+            gate,
             local,
             shown,
             to,
@@ -110,7 +125,9 @@ impl UdpPeer {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn send(&self, data: &[u8]) -> Result<()> {
-        let Some(sock) = self.sock.upgrade() else {
+        let open = self.gate.read().unwrap_or_else(PoisonError::into_inner);
+        // (`sock` goes before `open`: the socket is let go of first.)
+        let Some(sock) = self.sock.upgrade().filter(|_| *open) else {
             return Err(Error::Closed);
         };
         let to = SockAddr::from(self.to);
