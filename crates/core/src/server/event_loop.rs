@@ -82,9 +82,7 @@ struct Listener {
 }
 
 struct Datagrams {
-    sock: Arc<Socket>,
-    /// Closed before `sock` goes (see [`super::udp_peer::Gate`]).
-    gate: super::udp_peer::Gate,
+    sock: Arc<super::udp_peer::Shared>,
     local: SocketAddr,
     /// `local`'s address as the server reports it.
     shown: std::net::IpAddr,
@@ -179,8 +177,7 @@ impl EventLoop {
                 Protocol::Udp => {
                     sock.set_write_timeout(lp.opts.send_timeout)?;
                     lp.udp.push(Datagrams {
-                        sock: Arc::new(sock),
-                        gate: Arc::new(std::sync::RwLock::new(true)),
+                        sock: super::udp_peer::Shared::new(sock),
                         local,
                         shown: super::socket_server::reported_ip(local, every_interface),
                         ready: true,
@@ -449,7 +446,7 @@ impl EventLoop {
                 if budget.spent() {
                     return;
                 }
-                match recv_from_now(&d.sock, datagram) {
+                match recv_from_now(&d.sock.sock, datagram) {
                     Ok((n, from)) => {
                         budget.take(n);
                         let Some(data) = datagram.get(..n) else {
@@ -458,7 +455,6 @@ impl EventLoop {
                         out.push(Event::Message {
                             from: Peer::Udp(UdpPeer::new(
                                 Arc::downgrade(&d.sock),
-                                d.gate.clone(),
                                 d.local,
                                 d.shown,
                                 from,
@@ -666,11 +662,12 @@ fn recv_from_now(sock: &Socket, buf: &mut [u8]) -> io::Result<(usize, SocketAddr
 }
 
 /// The UDP sockets close with the loop, even while other threads reply
-/// through their senders (see [`super::udp_peer::Gate`]).
+/// through their senders (see [`super::udp_peer::close_shared`]).
 impl Drop for EventLoop {
     fn drop(&mut self) {
-        for d in &self.udp {
-            super::udp_peer::close_gate(&d.gate);
+        let bound = self.opts.send_timeout.unwrap_or(Duration::from_secs(10));
+        for d in self.udp.drain(..) {
+            super::udp_peer::close_shared(d.sock, bound);
         }
     }
 }

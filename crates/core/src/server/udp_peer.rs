@@ -6,18 +6,38 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::io;
 use std::net::SocketAddr;
-use std::sync::{Arc, PoisonError, RwLock, Weak};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
 
-/// Whether the server's UDP socket is still open, shared with the
-/// senders of its datagrams. A send holds the socket only while it holds
-/// the read lock, and the server's close takes the write lock: every send
-/// in progress has let go of the socket by then, so it closes, and the
-/// port is free, at once.
-pub(crate) type Gate = Arc<RwLock<bool>>;
+/// A UDP server's socket, shared (weakly) with the senders of its
+/// datagrams.
+pub(crate) struct Shared {
+    pub(crate) sock: Socket,
+    /// Cleared by the server's close: a send that finds it clear lets go
+    /// of the socket at once.
+    open: AtomicBool,
+}
 
-/// Closes `gate` (see [`Gate`]): waits for the sends in progress.
-pub(crate) fn close_gate(gate: &Gate) {
-    *gate.write().unwrap_or_else(PoisonError::into_inner) = false;
+impl Shared {
+    pub(crate) fn new(sock: Socket) -> Arc<Shared> {
+        Arc::new(Shared {
+            sock,
+            open: AtomicBool::new(true),
+        })
+    }
+}
+
+/// The server's close of `shared`: no send starts any more, and those in
+/// progress on other threads are waited for (at most `bound`, their send
+/// timeout), so that the socket, and its port, go with the server's
+/// reference: the port can be bound again as soon as the close returns.
+pub(crate) fn close_shared(shared: Arc<Shared>, bound: Duration) {
+    shared.open.store(false, Ordering::SeqCst);
+    let deadline = Instant::now() + bound;
+    while Arc::strong_count(&shared) > 1 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_micros(50));
+    }
 }
 
 /// Who sent a datagram to a UDP [`Server`](crate::Server): Renoise's
@@ -58,8 +78,7 @@ pub(crate) fn close_gate(gate: &Gate) {
 /// ```
 #[derive(Clone)]
 pub struct UdpPeer {
-    sock: Weak<Socket>,
-    gate: Gate,
+    sock: Weak<Shared>,
     /// The server socket's address.
     local: SocketAddr,
     /// Its address as the server's `local_address` gives it (`0.0.0.0`
@@ -73,15 +92,13 @@ pub struct UdpPeer {
 
 impl UdpPeer {
     pub(crate) fn new(
-        sock: Weak<Socket>,
-        gate: Gate,
+        sock: Weak<Shared>,
         local: SocketAddr,
         shown: std::net::IpAddr,
         to: SocketAddr,
     ) -> UdpPeer {
         UdpPeer {
             sock,
-            gate,
             local,
             shown,
             to,
@@ -125,11 +142,13 @@ impl UdpPeer {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn send(&self, data: &[u8]) -> Result<()> {
-        let open = self.gate.read().unwrap_or_else(PoisonError::into_inner);
-        // (`sock` goes before `open`: the socket is let go of first.)
-        let Some(sock) = self.sock.upgrade().filter(|_| *open) else {
+        let Some(shared) = self.sock.upgrade() else {
             return Err(Error::Closed);
         };
+        if !shared.open.load(Ordering::SeqCst) {
+            return Err(Error::Closed);
+        }
+        let sock = &shared.sock;
         let to = SockAddr::from(self.to);
         loop {
             match sock.send_to(data, &to) {
@@ -308,11 +327,11 @@ impl fmt::Display for UdpPeer {
     /// the address of [`local_address`](UdpPeer::local_address); `, sender,
     /// closed)` once its server has closed (it can no longer send).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let closed = if self.sock.strong_count() == 0 {
-            ", closed"
-        } else {
-            ""
-        };
+        let open = self
+            .sock
+            .upgrade()
+            .is_some_and(|s| s.open.load(Ordering::SeqCst));
+        let closed = if !open { ", closed" } else { "" };
         write!(
             f,
             "SocketClient(UDP {} <- {}, sender{closed})",
