@@ -267,13 +267,17 @@ pub fn connect(args: ConnectArgs) -> Result<ExitCode, String> {
                 // Whatever is left of a partial unit was delivered first.
                 // A send that failed shuts the stream down, so its
                 // failure, not the end it causes, is the outcome.
-                let patience = if sending.load(std::sync::atomic::Ordering::SeqCst) {
-                    Duration::from_secs(1)
-                } else {
-                    Duration::from_millis(50)
-                };
-                if let Ok(Sent::Failed(e)) = sent.recv_timeout(patience) {
-                    return Err(e);
+                // Waited for in steps while a send is under way (up to a
+                // second), else once.
+                let start = Instant::now();
+                loop {
+                    match sent.recv_timeout(Duration::from_millis(50)) {
+                        Ok(Sent::Failed(e)) => return Err(e),
+                        Err(mpsc::RecvTimeoutError::Timeout)
+                            if sending.load(std::sync::atomic::Ordering::SeqCst)
+                                && start.elapsed() < Duration::from_secs(1) => {}
+                        _ => break,
+                    }
                 }
                 return Ok(ExitCode::SUCCESS);
             }

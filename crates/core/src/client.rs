@@ -629,7 +629,8 @@ impl Client {
     }
 
     /// What `close` does but free the receive buffer: it is emptied, and
-    /// its memory stays until the client is closed again or dropped. A
+    /// its memory stays until the next call on the client (a receive, a
+    /// `close`, the drop, a server's sweep). A
     /// failed send closes the client this way, so that a send never moves
     /// or frees bytes a receive handed out: a binding may still be copying
     /// them when a send runs (in Lua 5.1 and LuaJIT, making a string can

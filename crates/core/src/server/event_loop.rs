@@ -243,11 +243,13 @@ impl EventLoop {
                 if idle || !open {
                     c.release_idle_buffer();
                 }
-                (open, c.has_unread())
+                (open, c.has_unread(), c.buffer_capacity() == 0)
             });
-            if idle && state.is_some() {
+            // (A buffer the program has yet to empty is looked at again.)
+            if idle && state.is_some_and(|(_, _, freed)| freed) {
                 e.drained_at = None;
             }
+            let state = state.map(|(open, unread, _)| (open, unread));
             match state {
                 None => {
                     e.queued = true;

@@ -448,8 +448,8 @@ impl Server {
     /// close too, or at once after `shutdown_send` on one), and makes
     /// [`UdpPeer::send`](crate::UdpPeer::send) fail (a reply another thread
     /// is sending at that moment is finished first: `close` waits for it,
-    /// at most its send timeout, so that the port is free when it
-    /// returns). Calling it again does nothing. The address properties
+    /// at most its send timeout (10 s if it has none), so that the port is
+    /// free when it returns). Calling it again does nothing. The address properties
     /// keep their values.
     ///
     /// ```

@@ -32,11 +32,23 @@ impl Shared {
 /// progress on other threads are waited for (at most `bound`, their send
 /// timeout), so that the socket, and its port, go with the server's
 /// reference: the port can be bound again as soon as the close returns.
-pub(crate) fn close_shared(shared: Arc<Shared>, bound: Duration) {
+/// The last reference is taken with `try_unwrap`, so no sender can pick
+/// the socket up between the last look and the drop (and close it on its
+/// own thread, later).
+pub(crate) fn close_shared(mut shared: Arc<Shared>, bound: Duration) {
     shared.open.store(false, Ordering::SeqCst);
     let deadline = Instant::now() + bound;
-    while Arc::strong_count(&shared) > 1 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_micros(50));
+    let mut nap = Duration::from_micros(20);
+    loop {
+        match Arc::try_unwrap(shared) {
+            Ok(last) => return drop(last),
+            Err(back) if Instant::now() < deadline => {
+                shared = back;
+                std::thread::sleep(nap);
+                nap = (nap * 2).min(Duration::from_millis(1));
+            }
+            Err(_) => return,
+        }
     }
 }
 
@@ -167,6 +179,11 @@ impl UdpPeer {
                     });
                 }
                 Err(e) => match e.kind() {
+                    // (The server may have closed meanwhile: its close
+                    // waits for this send.)
+                    io::ErrorKind::Interrupted if !shared.open.load(Ordering::SeqCst) => {
+                        return Err(Error::Closed)
+                    }
                     io::ErrorKind::Interrupted => {}
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
                         return Err(Error::Timeout)
