@@ -524,7 +524,7 @@ fn messages_given_back_come_first_in_their_order() {
     }
 }
 
-/// A server with `framing`, and a peer whose connection it has accepted./// A server with `framing`, and a peer whose connection it has accepted.
+/// A server with `framing`, and a peer whose connection it has accepted.
 fn framed_server_with_peer(framing: Framing) -> (Server, TcpStream) {
     let mut server = Server::builder()
         .framing(framing)
@@ -903,4 +903,33 @@ fn a_quiet_connection_holds_no_receive_buffer() {
         assert!(messages(&server.poll(Duration::ZERO).unwrap()).is_empty());
         assert_eq!(conn.lock().buffer_capacity(), 0, "round {round}");
     }
+}
+
+#[test]
+fn a_quiet_buffer_the_program_empties_later_still_goes_back() {
+    // Half a frame stays buffered past the quiet second, with reading
+    // off, and the program reads the packet itself: once empty, the
+    // buffer still goes back at a later poll.
+    use renoise_socket::Mode;
+    let (mut server, mut peer) = framed_server_with_peer(Framing::SizePrefix);
+    let conn = server.connections().remove(0);
+    let packet: &[u8] = b"/x\0\0,\0\0\0";
+    let frame = framed(Framing::SizePrefix, &[packet]);
+    peer.write_all(&frame[..6]).unwrap();
+    let start = std::time::Instant::now();
+    while conn.lock().buffered() < 6 {
+        assert!(
+            start.elapsed() < BOUND,
+            "the server never read the half frame"
+        );
+        server.poll(Duration::from_millis(20)).unwrap();
+    }
+    server.read_connections(false);
+    thread::sleep(Duration::from_millis(1100));
+    assert!(messages(&server.poll(Duration::ZERO).unwrap()).is_empty());
+    assert!(conn.lock().buffer_capacity() > 0, "freed with data in it");
+    peer.write_all(&frame[6..]).unwrap();
+    assert_eq!(conn.receive_vec(Mode::All, BOUND).unwrap(), packet);
+    server.poll(Duration::ZERO).unwrap();
+    assert_eq!(conn.lock().buffer_capacity(), 0);
 }
