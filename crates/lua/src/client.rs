@@ -158,11 +158,9 @@ impl Ud {
     /// A message of the connection `id` is queued in its server, not yet
     /// given to `socket_message`.
     fn has_queued(&self, id: usize) -> bool {
-        self.queue.upgrade().is_some_and(|q| {
-            q.borrow()
-                .iter()
-                .any(|e| matches!(e, Event::Message { from: Peer::Tcp(c), .. } if c.id() == id))
-        })
+        self.queue
+            .upgrade()
+            .is_some_and(|q| q.borrow().iter().any(|e| message_of(e, id)))
     }
 
     /// The sender-only socket of a UDP server's message, with the local
@@ -247,7 +245,18 @@ impl Ud {
             Sock::Own(c) => guard(|| c.close()),
             Sock::Shared(c, _, told, _) => {
                 *told = true;
-                guard(|| c.close())
+                let id = c.id();
+                let queue = self.queue.upgrade();
+                guard(|| {
+                    c.close();
+                    // What its server read and has not handed out yet goes
+                    // with it, as a client's unread bytes do: no more
+                    // `socket_message` for a socket that cannot answer. (A
+                    // peer's end is not this: what it sent is still given.)
+                    if let Some(Ok(mut q)) = queue.as_deref().map(RefCell::try_borrow_mut) {
+                        q.retain(|e| !message_of(e, id));
+                    }
+                })
             }
             // Its `send` raises from now on, as on any closed client.
             Sock::Sender(_) => {
@@ -257,6 +266,11 @@ impl Ud {
             Sock::Gone => Ok(()),
         }
     }
+}
+
+/// Whether `e` is a message of the TCP connection `id`.
+fn message_of(e: &Event, id: usize) -> bool {
+    matches!(e, Event::Message { from: Peer::Tcp(c), .. } if c.id() == id)
 }
 
 /// Properties readable as fields.

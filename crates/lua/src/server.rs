@@ -717,21 +717,6 @@ unsafe fn dispatch(
     let Some(ev) = (*h).0.first() else {
         return Ok(true);
     };
-    // A connection the program closed (in an earlier callback) gets no
-    // more messages: it could not answer them, and closing drops what is
-    // unread, as a client's close does. A peer's end is not that: what it
-    // sent before is still given.
-    if let Event::Message {
-        from: Peer::Tcp(conn),
-        ..
-    } = ev
-    {
-        if !conn.ended_by_peer() && !conn.is_open() {
-            let ev = (*h).0.pop();
-            guard(move || drop(ev))?;
-            return Ok(true);
-        }
-    }
     let max = (*p).max_receive_size;
     let queue = (*p).queue.as_ref().map(Rc::downgrade).unwrap_or_default();
     // Room for the arguments and the error path (raises if there is none).
