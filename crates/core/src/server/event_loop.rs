@@ -237,19 +237,19 @@ impl EventLoop {
             // program sent) keeps its socket and is still read to its end;
             // one without a socket is gone (whatever end it has yet to
             // report to a receive of the program's).
+            let drained_at = &mut e.drained_at;
             let state = e.conn.try_lock().map(|mut c| {
                 let open = c.raw_fd().is_some();
                 // (A connection a failed reply closed kept its buffer.)
                 if idle || !open {
                     c.release_idle_buffer();
                 }
-                (open, c.has_unread(), c.buffer_capacity() == 0)
+                // (A buffer the program has yet to empty is looked at again.)
+                if idle && c.buffer_capacity() == 0 {
+                    *drained_at = None;
+                }
+                (open, c.has_unread())
             });
-            // (A buffer the program has yet to empty is looked at again.)
-            if idle && state.is_some_and(|(_, _, freed)| freed) {
-                e.drained_at = None;
-            }
-            let state = state.map(|(open, unread, _)| (open, unread));
             match state {
                 None => {
                     e.queued = true;
