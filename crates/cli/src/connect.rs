@@ -3,7 +3,8 @@
 use renoise_socket::{Client, Error, Event, Mode, Protocol, Server, DEFAULT_MAX_RECEIVE_SIZE};
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 /// Options of `connect`.
@@ -172,7 +173,7 @@ pub fn connect(args: ConnectArgs) -> Result<ExitCode, String> {
     let (events, sent) = mpsc::channel::<Sent>();
     // Set while the writer is inside a send, whose failure (a stall)
     // shuts the stream down before it is told.
-    let sending = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sending = Arc::new(AtomicBool::new(false));
     let in_send = sending.clone();
     let mut writer = client.try_clone().map_err(|e| e.to_string())?;
     let half_close = args.half_close;
@@ -184,11 +185,11 @@ pub fn connect(args: ConnectArgs) -> Result<ExitCode, String> {
                     line.pop();
                 }
             }
-            in_send.store(true, std::sync::atomic::Ordering::SeqCst);
+            in_send.store(true, Ordering::SeqCst);
             let result = writer.send(&line);
             // (Left set after a failure: its event is on the way.)
             if result.is_ok() {
-                in_send.store(false, std::sync::atomic::Ordering::SeqCst);
+                in_send.store(false, Ordering::SeqCst);
             }
             match result {
                 Ok(()) => {}
@@ -274,7 +275,7 @@ pub fn connect(args: ConnectArgs) -> Result<ExitCode, String> {
                     match sent.recv_timeout(Duration::from_millis(50)) {
                         Ok(Sent::Failed(e)) => return Err(e),
                         Err(mpsc::RecvTimeoutError::Timeout)
-                            if sending.load(std::sync::atomic::Ordering::SeqCst)
+                            if sending.load(Ordering::SeqCst)
                                 && start.elapsed() < Duration::from_secs(1) => {}
                         _ => break,
                     }

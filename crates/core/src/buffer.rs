@@ -524,7 +524,7 @@ impl Buffer {
     }
 
     /// Drops what is buffered and everything known about the stream, but
-    /// keeps the memory, unwritten: see `Client::close_from_send`.
+    /// keeps the memory, unwritten: see `Client::close_keeping_buffer`.
     #[cold]
     pub(crate) fn forget(&mut self) {
         self.start = 0;

@@ -624,7 +624,7 @@ impl Client {
     /// # Ok::<(), renoise_socket::Error>(())
     /// ```
     pub fn close(&mut self) {
-        self.close_from_send();
+        self.close_keeping_buffer();
         self.buf = Buffer::with_capacity(0, 0);
     }
 
@@ -636,7 +636,7 @@ impl Client {
     /// them when a send runs (in Lua 5.1 and LuaJIT, making a string can
     /// run a `__gc` finalizer, which may send on the same client).
     #[cold]
-    fn close_from_send(&mut self) {
+    fn close_keeping_buffer(&mut self) {
         self.watch = Watch::None;
         if let Some(sock) = self.sock.take() {
             // A socket shared with a clone is still read through it.
@@ -1063,7 +1063,7 @@ impl Client {
     fn check_receivable(&mut self) -> Result<()> {
         if self.sock.is_none() {
             // A failed send kept the buffer's memory (see
-            // `close_from_send`): no receive is copying from it now.
+            // `close_keeping_buffer`): no receive is copying from it now.
             self.buf.release_if_empty();
             if std::mem::take(&mut self.peer_gone) {
                 return Err(Error::Disconnected);
@@ -1423,7 +1423,7 @@ impl Client {
                 }
             };
             if matches!(res, Err(ref e) if !matches!(e, Error::Refused { .. } | Error::Timeout)) {
-                self.close_from_send();
+                self.close_keeping_buffer();
             }
             return res;
         }
@@ -1520,7 +1520,7 @@ impl Client {
                 let _ = sock.shutdown(std::net::Shutdown::Both);
             }
         }
-        self.close_from_send();
+        self.close_keeping_buffer();
     }
 
     /// A TCP send found the peer gone: closed for sending, and still
@@ -1537,7 +1537,7 @@ impl Client {
         // A clone's `shutdown_send` fails our sends too, with the peer
         // still there: a clone keeps its socket for what comes.
         if !unread && !self.cloned.load(Ordering::Relaxed) {
-            self.close_from_send();
+            self.close_keeping_buffer();
         }
         self.peer_gone = true;
         Error::Disconnected

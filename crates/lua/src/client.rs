@@ -447,7 +447,7 @@ unsafe fn receive_body(l: *mut lua_State) -> Result<c_int, Fail> {
 /// call raises instead (see [`not_nested`]), and a `close` waits until the
 /// copy is made. (A `send` is harmless: it never touches those bytes, and
 /// a send that closes the client leaves their memory in place, see the
-/// core's `Client::close_from_send`.)
+/// core's `Client::close_keeping_buffer`.)
 ///
 /// Fields are reached through the raw pointer: `bytes` still borrows the
 /// client inside `ud`.
