@@ -511,6 +511,9 @@ impl EventLoop {
                 ended
             });
         }
+        // One clock reading for the pass's drained connections (a second
+        // is the scale that matters).
+        let mut now = None;
         // Only the connections queued when the pass starts: one read each.
         for _ in 0..self.ready.len() {
             if budget.spent() {
@@ -552,7 +555,7 @@ impl EventLoop {
                 Outcome::Drained => {
                     if let Some(e) = self.conns.get_mut(&t) {
                         e.queued = false;
-                        e.drained_at = Some(Instant::now());
+                        e.drained_at = Some(*now.get_or_insert_with(Instant::now));
                     }
                 }
                 Outcome::Gone => {
