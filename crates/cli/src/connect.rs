@@ -1,7 +1,7 @@
 //! `renoise-socket connect`: a netcat-like client on the Rust core.
 
 use renoise_socket::{Client, Error, Event, Mode, Protocol, Server, DEFAULT_MAX_RECEIVE_SIZE};
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
@@ -145,27 +145,24 @@ pub fn connect(args: ConnectArgs) -> Result<ExitCode, String> {
     // is bounded: a peer slower than stdin holds stdin back, not memory.
     // (TCP takes stdin as it comes, in pieces of at most stdin's buffer;
     // UDP needs whole lines, one a datagram.)
-    let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(64);
+    // A read error ends stdin as a failure, after what was read before
+    // it was sent (it travels in order with the pieces).
+    let (tx, rx) = mpsc::sync_channel::<Result<Vec<u8>, String>>(64);
     let udp = args.udp;
     std::thread::spawn(move || {
         let stdin = std::io::stdin();
         let mut lock = stdin.lock();
         loop {
             let piece = if udp {
-                let mut line = Vec::new();
-                match lock.read_until(b'\n', &mut line) {
-                    Ok(0) | Err(_) => return,
-                    Ok(_) => line,
-                }
+                udp_line(&mut lock)
             } else {
-                let piece = match lock.fill_buf() {
-                    Ok([]) | Err(_) => return,
-                    Ok(bytes) => bytes.to_vec(),
-                };
-                lock.consume(piece.len());
-                piece
+                tcp_piece(&mut lock)
             };
-            if tx.send(piece).is_err() {
+            let end = !matches!(piece, Ok(Some(_)));
+            let Some(piece) = piece.transpose() else {
+                return;
+            };
+            if tx.send(piece).is_err() || end {
                 return;
             }
         }
@@ -178,7 +175,14 @@ pub fn connect(args: ConnectArgs) -> Result<ExitCode, String> {
     let mut writer = client.try_clone().map_err(|e| e.to_string())?;
     let half_close = args.half_close;
     std::thread::spawn(move || {
-        for mut line in rx {
+        for line in rx {
+            let mut line = match line {
+                Ok(line) => line,
+                Err(e) => {
+                    let _ = events.send(Sent::Failed(e));
+                    return;
+                }
+            };
             if udp && line.ends_with(b"\n") {
                 line.pop();
                 if line.ends_with(b"\r") {
@@ -309,6 +313,41 @@ pub fn connect(args: ConnectArgs) -> Result<ExitCode, String> {
                 }
                 return Ok(ExitCode::SUCCESS);
             }
+        }
+    }
+}
+
+/// The longest stdin line `--udp` sends: the largest UDP payload, with
+/// room for the `\r\n` that is not sent. Reading stops there, so a line
+/// too long for a datagram is refused without being held whole.
+const UDP_LINE_MAX: u64 = 65_535 + 2;
+
+/// The next stdin line for `--udp` (`None` at the end of stdin).
+fn udp_line(stdin: &mut impl BufRead) -> Result<Option<Vec<u8>>, String> {
+    let mut line = Vec::new();
+    match stdin.take(UDP_LINE_MAX).read_until(b'\n', &mut line) {
+        Ok(0) => Ok(None),
+        Ok(n) if n as u64 == UDP_LINE_MAX && !line.ends_with(b"\n") => Err(format!(
+            "a stdin line of more than {} bytes does not fit in one UDP datagram",
+            UDP_LINE_MAX - 2
+        )),
+        Ok(_) => Ok(Some(line)),
+        Err(e) => Err(format!("cannot read stdin: {e}")),
+    }
+}
+
+/// What stdin has now, as it comes, for TCP (`None` at the end of stdin).
+fn tcp_piece(stdin: &mut impl BufRead) -> Result<Option<Vec<u8>>, String> {
+    loop {
+        match stdin.fill_buf() {
+            Ok([]) => return Ok(None),
+            Ok(bytes) => {
+                let piece = bytes.to_vec();
+                stdin.consume(piece.len());
+                return Ok(Some(piece));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("cannot read stdin: {e}")),
         }
     }
 }

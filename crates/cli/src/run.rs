@@ -7,6 +7,7 @@
 //! exit code.
 
 use mlua::{Function, Lua, Table, Value};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -18,7 +19,7 @@ pub struct RunArgs {
     path: PathBuf,
     /// Stop after this many seconds (exit code 124); by default the loop
     /// runs until the script calls os.exit or nothing is left that can fire.
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
     timeout: Option<f64>,
     /// After loading, invoke the menu entry, keybinding or MIDI mapping with
     /// this name (the full name, or its last part after ':'). Repeatable;
@@ -93,7 +94,11 @@ const LUA_FILES: [(&str, &str); 7] = [
 fn locate(path: &Path) -> Result<(PathBuf, PathBuf), String> {
     let meta = std::fs::metadata(path)
         .map_err(|e| format!("{}: {}", crate::shown(path), io_reason(&e)))?;
-    let path = std::fs::canonicalize(path).map_err(|e| format!("{}: {e}", crate::shown(path)))?;
+    // A file with no name of its own (`/dev/stdin`, a shell's `<(...)`:
+    // a pipe) cannot be canonicalized, but it can be read.
+    let path = std::fs::canonicalize(path)
+        .or_else(|_| std::path::absolute(path))
+        .map_err(|e| format!("{}: {e}", crate::shown(path)))?;
     if meta.is_dir() {
         let main = path.join("main.lua");
         if !main.is_file() {
@@ -106,10 +111,12 @@ fn locate(path: &Path) -> Result<(PathBuf, PathBuf), String> {
     } else {
         // Tools are shipped as zipped .xrnx files; Lua would report the
         // archive's bytes as a syntax error.
+        // (Only a file: a pipe's first bytes, once read, are gone.)
         let mut head = [0u8; 4];
-        let zipped = std::fs::File::open(&path)
-            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
-            .is_ok()
+        let zipped = meta.is_file()
+            && std::fs::File::open(&path)
+                .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+                .is_ok()
             && head == *b"PK\x03\x04";
         if zipped {
             return Err(format!(
@@ -174,8 +181,9 @@ fn setup_and_run(lua: &Lua, args: &RunArgs, folder: &Path, main: &Path) -> mlua:
 
     let host = host_table(lua)?;
     let opts = lua.create_table()?;
-    opts.set("folder", folder.to_string_lossy().as_ref())?;
-    opts.set("script", main.to_string_lossy().as_ref())?;
+    // As bytes: a path need not be UTF-8, and Lua opens it as it is.
+    opts.set("folder", lua.create_string(folder.as_os_str().as_bytes())?)?;
+    opts.set("script", lua.create_string(main.as_os_str().as_bytes())?)?;
     opts.set(
         "args",
         lua.create_sequence_from(args.args.iter().map(String::as_str))?,
@@ -346,10 +354,9 @@ fn host_table(lua: &Lua) -> mlua::Result<Table> {
     )?;
     host.set(
         "cwd",
-        lua.create_function(|_, ()| {
-            Ok(std::env::current_dir()
-                .map(|p| p.to_string_lossy().into_owned())
-                .unwrap_or_default())
+        lua.create_function(|lua, ()| {
+            let dir = std::env::current_dir().unwrap_or_default();
+            lua.create_string(dir.as_os_str().as_bytes())
         })?,
     )?;
     host.set(

@@ -700,6 +700,40 @@ fn a_zipped_tool_is_named_as_such() {
 }
 
 #[test]
+fn a_tool_whose_path_is_not_utf8_runs() {
+    use std::os::unix::ffi::OsStrExt;
+    // Paths are bytes: a script and a tool folder named in Latin-1 run,
+    // and the tool sees its own folder's name as it is.
+    let (dir, _) = temp_file("nonutf8", "unused", "");
+    let script = dir.join(std::ffi::OsStr::from_bytes(b"caf\xe9.lua"));
+    std::fs::write(&script, "print(#arg[0], arg[0]:byte(-5))").unwrap();
+    let tool = dir.join(std::ffi::OsStr::from_bytes(b"t\xff.xrnx"));
+    std::fs::create_dir_all(&tool).unwrap();
+    std::fs::write(tool.join("main.lua"), "print(os.currentdir():byte(-6))").unwrap();
+    let o = cmd().arg("run").arg(&script).output().unwrap();
+    assert!(o.status.success(), "{}", out(&o).1);
+    let len = script.canonicalize().unwrap().as_os_str().len();
+    assert_eq!(out(&o).0, format!("{len}\t233\n"));
+    let o = cmd().arg("run").arg(&tool).output().unwrap();
+    assert!(o.status.success(), "{}", out(&o).1);
+    assert_eq!(out(&o).0, "255\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_script_read_from_a_pipe_runs_whole() {
+    // `/dev/stdin` cannot be canonicalized, and a pipe's first bytes,
+    // once looked at (for a zip header), would be gone.
+    let o = cmd()
+        .args(["run", "/dev/stdin", "--", "a"])
+        .write_stdin("print('whole', ...)")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", out(&o).1);
+    assert_eq!(out(&o).0, "whole\ta\n");
+}
+
+#[test]
 fn missing_file_is_one_line() {
     let o = cmd().args(["run", "no/such/tool.lua"]).output().unwrap();
     let se = out(&o).1;
@@ -1133,6 +1167,88 @@ fn connect_udp_prints_each_datagram_as_it_is() {
     assert_eq!(out(&o).0, "[a][bb]");
 }
 
+#[test]
+fn connect_udp_refuses_a_stdin_line_too_long_for_a_datagram_before_it_ends() {
+    // The line never ends (stdin stays open, no newline): it is refused
+    // once it is longer than any datagram, not held whole until stdin
+    // ends, and the line before it still goes out.
+    let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+    peer.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let port = peer.local_addr().unwrap().port();
+    let mut child = std::process::Command::new(cargo_bin("renoise-socket"))
+        .args(["connect", "--udp", "127.0.0.1", &port.to_string()])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"first\n").unwrap();
+    // (Fails only once the command has gone, which is what is awaited.)
+    let _ = stdin.write_all(&vec![b'z'; 100_000]);
+    let status = exit_within(&mut child, "connect --udp with a line that never ends");
+    drop(stdin);
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("a stdin line of more than 65535 bytes does not fit in one UDP datagram"),
+        "{err}"
+    );
+    let mut buf = [0u8; 64];
+    let (n, _) = peer.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"first");
+}
+
+#[test]
+fn connect_reports_a_stdin_it_cannot_read() {
+    // stdin a folder: reading fails (EISDIR), which is not an empty stdin.
+    let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let udp_port = peer.local_addr().unwrap().port().to_string();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let tcp_port = listener.local_addr().unwrap().port().to_string();
+    let t = std::thread::spawn(move || {
+        let mut s = accept_within(&listener);
+        let _ = std::io::Read::read(&mut s, &mut [0u8; 16]);
+    });
+    for args in [
+        vec!["connect", "--udp", "127.0.0.1", udp_port.as_str()],
+        vec!["connect", "127.0.0.1", tcp_port.as_str()],
+    ] {
+        let mut child = std::process::Command::new(cargo_bin("renoise-socket"))
+            .args(&args)
+            .stdin(std::fs::File::open("/").unwrap())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let status = exit_within(&mut child, &args.join(" "));
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        assert_eq!(status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("cannot read stdin: Is a directory"),
+            "{args:?}: {err}"
+        );
+    }
+    t.join().unwrap();
+}
+
+/// Waits at most 10 s for `child` to exit; kills it and fails the test
+/// (naming `what`) if it has not.
+fn exit_within(child: &mut std::process::Child, what: &str) -> std::process::ExitStatus {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("{what}: still running after 10 s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// Runs `connect 127.0.0.1 PORT` with `extra` arguments and `stdin`
 /// against a peer thread that runs `serve` on the one connection, then,
 /// if `hold`, keeps it open until the client has gone (at most 10 s).
@@ -1341,6 +1457,36 @@ fn a_timeout_too_large_for_a_duration_means_no_timeout() {
         assert_eq!(so, "done\n", "{secs}");
         assert!(!se.contains("panicked"), "{secs}: {se}");
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_timeout_out_of_range_is_one_line_and_text_a_usage_error() {
+    let (dir, f) = temp_file("bad-to", "done.lua", "print('done')");
+    // `-1` apart as well as joined: a negative number, not an option.
+    let cases: [&[&str]; 4] = [
+        &["--timeout", "-1"],
+        &["--timeout=-1"],
+        &["--timeout", "inf"],
+        &["--timeout", "nan"],
+    ];
+    for args in cases {
+        let o = cmd().arg("run").args(args).arg(&f).output().unwrap();
+        let (so, se) = out(&o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {se}");
+        assert_eq!(so, "", "{args:?}");
+        assert!(
+            se.contains("--timeout must be a number of seconds >= 0, got"),
+            "{args:?}: {se}"
+        );
+        assert_eq!(se.lines().count(), 1, "{args:?}: {se}");
+    }
+    let o = cmd()
+        .args(["run", "--timeout", "abc"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o).1);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
