@@ -67,6 +67,15 @@ local function call(fn, obj, ...)
 end
 host.call = call
 
+-- A server callback's error gets its traceback where it was raised, as a
+-- notifier's does: the report of an error that `wait` re-raises (no
+-- socket_error) shows the callback's frames, not only `wait`'s. The value
+-- goes on unchanged, to socket_error or out of `wait`.
+host.set_callback_handler(function(err)
+  capture(err)
+  return err
+end)
+
 -- By identity: objects of classes without __eq, or with one, are told apart
 -- as Renoise does, by what they are.
 local function find(self, obj, fn)

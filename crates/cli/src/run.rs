@@ -254,6 +254,12 @@ fn why_still_running() -> String {
 fn host_table(lua: &Lua) -> mlua::Result<Table> {
     let host = lua.create_table()?;
     host.set(
+        "set_callback_handler",
+        lua.create_function(|lua, handler: Option<Function>| {
+            renoise_socket_lua::set_callback_handler(lua, handler)
+        })?,
+    )?;
+    host.set(
         "alive",
         lua.create_function(|_, what: String| {
             if let Ok(mut alive) = ALIVE.lock() {

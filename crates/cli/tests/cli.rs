@@ -583,6 +583,54 @@ fn script_error_prints_traceback_with_file_and_line() {
 }
 
 #[test]
+fn a_server_callback_error_keeps_the_callbacks_traceback() {
+    // Re-raised from the loop's `wait` (no socket_error), and, with
+    // --keep-going, reported where the run goes on: both with the frames of
+    // the callback and of the function it called. socket_error, where there
+    // is one, gets the value as raised.
+    let script = r#"
+local function helper(x) return x.nope.field end
+local notifier = {
+  socket_message = function(sock, msg) helper({}) end,
+}
+if ... == "with_error_cb" then
+  notifier.socket_error = function(e) print("socket_error got: " .. e); os.exit(0) end
+end
+local server = renoise.Socket.create_server("127.0.0.1", 0)
+server:run(notifier)
+local c = renoise.Socket.create_client("127.0.0.1", server.local_port)
+c:send("hi")
+renoise.tool():add_timer(function() os.exit(3) end, 1500)
+"#;
+    let (dir, f) = temp_file("cb-tb", "cb.lua", script);
+    for extra in [&[][..], &["--keep-going"][..]] {
+        let o = cmd().arg("run").args(extra).arg(&f).output().unwrap();
+        let se = out(&o).1;
+        assert!(
+            se.contains("cb.lua:2: attempt to index")
+                && se.contains("cb.lua:2: in function 'helper'")
+                && se.contains("cb.lua:4: in function"),
+            "{extra:?}: {se}"
+        );
+        let code = if extra.is_empty() { 1 } else { 3 };
+        assert_eq!(o.status.code(), Some(code), "{extra:?}: {se}");
+    }
+    let o = cmd()
+        .args(["run", f.to_str().unwrap(), "--", "with_error_cb"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", out(&o).1);
+    assert_eq!(
+        out(&o).0.lines().collect::<Vec<_>>(),
+        [&*format!(
+            "socket_error got: {}:2: attempt to index field 'nope' (a nil value)",
+            f.canonicalize().unwrap().display()
+        )]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn error_without_a_string_message_still_says_something() {
     let (dir, f) = temp_file("empty", "empty.lua", "");
     for (code, expected) in [

@@ -44,6 +44,39 @@ pub fn module_table(lua: &Lua) -> Result<Table> {
     Ok(module)
 }
 
+/// Gives server callbacks a message handler, as `xpcall`'s: when a
+/// `socket_accepted` / `socket_message` / `socket_error` callback raises,
+/// `handler` is called with the error value where it was raised (so
+/// `debug.traceback` sees the callback's frames), and what it returns is
+/// the error value passed on (to `socket_error`, or re-raised from
+/// `wait`): a handler that only records return its argument. `None`
+/// removes it. For a host that embeds Lua (the `renoise-socket` command
+/// keeps the traceback of a callback's error this way).
+///
+/// ```ignore
+/// // (Built only with an `embed*` feature.)
+/// let keep = lua.create_function(|lua, err: mlua::Value| {
+///     let tb: String = lua.load("debug.traceback('', 2)").eval()?;
+///     lua.set_named_registry_value("last_callback_traceback", tb)?;
+///     Ok(err)
+/// })?;
+/// renoise_socket_lua::set_callback_handler(&lua, Some(keep))?;
+/// ```
+#[cfg(any(feature = "embed51", feature = "embedjit", feature = "embed54"))]
+pub fn set_callback_handler(lua: &Lua, handler: Option<mlua::Function>) -> Result<()> {
+    // SAFETY: the argument (the handler or nil) is popped into the
+    // registry: balanced, no result.
+    unsafe {
+        lua.exec_raw((handler,), |l| {
+            ffi::lua_setfield(
+                l,
+                ffi::LUA_REGISTRYINDEX,
+                crate::server::HANDLER_KEY.as_ptr(),
+            );
+        })
+    }
+}
+
 lua_fn!(install, "install", install_body);
 
 /// `rs.install()`: sets `renoise.Socket` (and `renoise.Osc`) in the global

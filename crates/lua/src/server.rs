@@ -56,6 +56,10 @@ use std::time::{Duration, Instant};
 /// The name of the class, in messages and as `__name`.
 const CLASS: &str = "SocketServer";
 
+/// The registry field holding the host's message handler for callbacks
+/// (`set_callback_handler`).
+pub(crate) const HANDLER_KEY: &CStr = c"renoise_socket.callback_handler";
+
 // `create_server` may raise (allocation) while a builder is alive: it must
 // own nothing that needs dropping (see `raw.rs`).
 const _: () = assert!(!std::mem::needs_drop::<ServerBuilder>());
@@ -721,6 +725,15 @@ unsafe fn dispatch(
     let queue = (*p).queue.as_ref().map(Rc::downgrade).unwrap_or_default();
     // Room for the arguments and the error path (raises if there is none).
     ffi::luaL_checkstack(l, 24, c"SocketServer:wait".as_ptr());
+    // The host's message handler, if it set one (an embedding host's
+    // traceback of the callback's own frames).
+    ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, HANDLER_KEY.as_ptr());
+    let msgh = if ffi::lua_type(l, -1) == ffi::LUA_TFUNCTION {
+        ffi::lua_gettop(l)
+    } else {
+        ffi::lua_pop(l, 1);
+        0
+    };
     ffi::lua_pushcfunction(l, call_cb);
     let func = ffi::lua_gettop(l);
     ffi::lua_getfield(l, state, c"notifier".as_ptr());
@@ -769,7 +782,7 @@ unsafe fn dispatch(
     if ffi::lua_type(l, func + 1) == ffi::LUA_TNIL {
         return Ok(true); // `close` from a finalizer: no notifier any more
     }
-    if ffi::lua_pcall(l, 2 + nargs, 0, 0) == ffi::LUA_OK {
+    if ffi::lua_pcall(l, 2 + nargs, 0, msgh) == ffi::LUA_OK {
         return Ok(true);
     }
     // The callback raised: pass the error value, as it is, to
