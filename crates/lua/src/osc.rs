@@ -306,6 +306,17 @@ unsafe fn read_args(l: *mut lua_State, index: c_int, keys: c_int) -> Result<Vec<
     let mut args = Vec::with_capacity((n as usize).min(256));
     for i in 1..=n {
         ffi::lua_rawgeti(l, index, i.into());
+        // A hole below the border (`{a, nil, b}`, whose `#t` is 3): the
+        // same words as one above it.
+        if ffi::lua_type(l, -1) == ffi::LUA_TNIL {
+            ffi::lua_pop(l, 1);
+            return Err(Fail::arg(
+                2,
+                format_args!(
+                    "arguments must be an array without holes: arguments[{i}] is nil, but arguments[{n}] is not"
+                ),
+            ));
+        }
         let arg = read_arg(l, i, keys);
         ffi::lua_pop(l, 1);
         args.push(arg?);
@@ -597,8 +608,16 @@ unsafe fn new_bundle_body(l: *mut lua_State) -> Result<c_int, Fail> {
         }
         let kind = kind_of(l, -1);
         let alive = object(l, -1).is_some();
+        let hole = ffi::lua_type(l, -1) == ffi::LUA_TNIL;
         let fail = match kind {
             Some(Kind::Message) if alive => None,
+            // A hole below the border: as for one above it.
+            _ if hole => Some(Fail::arg(
+                2,
+                format_args!(
+                    "array of Messages without holes: element {i} is nil, but element {count} is not"
+                ),
+            )),
             Some(Kind::Bundle) => Some(Fail::arg(
                 2,
                 format_args!("element {i} is a Bundle: bundles cannot be nested"),
