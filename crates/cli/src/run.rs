@@ -33,7 +33,7 @@ pub struct RunArgs {
     press: Vec<String>,
     /// Set the value of the view with this id (a text field's text, a
     /// number, true / false, a popup's item) once it exists. Repeatable.
-    #[arg(long, value_name = "ID=VALUE")]
+    #[arg(long, value_name = "ID=VALUE", value_parser = id_value)]
     set: Vec<String>,
     /// --menu, --set and --press in command-line order (see
     /// [`RunArgs::order_actions`]).
@@ -58,6 +58,18 @@ pub struct RunArgs {
     /// Arguments for the script, in the global `arg` and as `...`.
     #[arg(last = true)]
     args: Vec<String>,
+}
+
+/// `--set`'s argument: refused before the run starts when it has no `=`
+/// (a value the tool's view would only reject once the script has run).
+fn id_value(s: &str) -> Result<String, String> {
+    if s.contains('=') {
+        Ok(s.to_owned())
+    } else {
+        Err(format!(
+            "takes ID=VALUE (such as host=127.0.0.1), got '{s}'"
+        ))
+    }
 }
 
 impl RunArgs {

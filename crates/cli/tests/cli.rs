@@ -303,10 +303,6 @@ end }
             "'maybe' is no value for 'loud', a CheckBox",
         ),
         (
-            &["--set", "greeting"][..],
-            "--set takes ID=VALUE, not 'greeting'",
-        ),
-        (
             &["--set", "port=70000"][..],
             "'70000' is out of range for 'port' (1 to 65535)",
         ),
@@ -333,6 +329,15 @@ end }
             "{extra:?}: {se}"
         );
     }
+    // A --set without `=` is refused before the tool runs (a usage error).
+    let o = run(&["--set", "greeting"]);
+    let (so, se) = out(&o);
+    assert_eq!(o.status.code(), Some(2), "{so}{se}");
+    assert!(
+        se.contains("takes ID=VALUE (such as host=127.0.0.1), got 'greeting'"),
+        "{se}"
+    );
+    assert_eq!(so, "");
     // Nothing of that name ever comes: the run ends once nothing is left
     // that could make it, and says what was missing.
     let o = cmd()
