@@ -488,7 +488,17 @@ fn dump(
                     });
                     buf.extend_from_slice(&data);
                     let cut = if deframer.framing() == Framing::None {
-                        cut_unframed(buf, &mut packets)
+                        let cut = cut_unframed(buf, &mut packets);
+                        // Told unframed by its first byte, but an `END`
+                        // comes where the next packet would start: SLIP in
+                        // RFC 1055's plain form, an `END` after each packet
+                        // only. The rest is read as SLIP.
+                        if cut.is_err() && framing.is_none() && buf.first() == Some(&0xc0) {
+                            *deframer = Deframer::new(Framing::Slip, MAX_PACKET);
+                            deframe(deframer, buf, &mut packets)
+                        } else {
+                            cut
+                        }
                     } else {
                         deframe(deframer, buf, &mut packets)
                     };

@@ -1743,6 +1743,33 @@ fn osc_dump_ends_an_unframed_connection_at_bytes_that_are_not_osc() {
 }
 
 #[test]
+fn osc_dump_reads_slip_with_an_end_after_each_packet_only() {
+    use renoise_socket::osc::{Arg, Message};
+    // RFC 1055's plain form starts with the packet itself, so the first
+    // byte says "unframed"; the END where the next packet would start
+    // says SLIP, and the rest is read so (an escaped END in a blob too).
+    let a = Message::new("/a", vec![Arg::Int(1)]).to_bytes().unwrap();
+    let b = Message::new("/b", vec![Arg::Blob(vec![0xc0, 7])])
+        .to_bytes()
+        .unwrap();
+    let escaped: Vec<u8> = b
+        .iter()
+        .flat_map(|&x| match x {
+            0xc0 => vec![0xdb, 0xdc],
+            0xdb => vec![0xdb, 0xdd],
+            x => vec![x],
+        })
+        .collect();
+    let (_, printed, said) = tcp_dump_of(|s| {
+        s.write_all(&[&a[..], &[0xc0]].concat()).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        s.write_all(&[&escaped[..], &[0xc0]].concat()).unwrap();
+    });
+    assert_eq!(said, "", "nothing to complain about");
+    assert_eq!(printed, "/a i 1\n/b b [2b 0xc0 0x7]\n");
+}
+
+#[test]
 fn osc_send_rounds_f_to_float32_as_a_c_cast_does() {
     // As the Lua module's Message and liblo's oscsend: past float32's
     // range is infinity, not an error (`d` carries such values).
