@@ -611,10 +611,12 @@ renoise.tool():add_timer(function() os.exit(3) end, 1500)
     for extra in [&[][..], &["--keep-going"][..]] {
         let o = cmd().arg("run").args(extra).arg(&f).output().unwrap();
         let se = out(&o).1;
+        // (5.1: "in function 'helper'", 5.4: "in upvalue 'helper'".)
         assert!(
             se.contains("cb.lua:2: attempt to index")
-                && se.contains("cb.lua:2: in function 'helper'")
-                && se.contains("cb.lua:4: in function"),
+                && se.contains("cb.lua:2: in ")
+                && se.contains("'helper'")
+                && se.contains("cb.lua:4: in "),
             "{extra:?}: {se}"
         );
         let code = if extra.is_empty() { 1 } else { 3 };
@@ -625,13 +627,13 @@ renoise.tool():add_timer(function() os.exit(3) end, 1500)
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", out(&o).1);
-    assert_eq!(
-        out(&o).0.lines().collect::<Vec<_>>(),
-        [&*format!(
-            "socket_error got: {}:2: attempt to index field 'nope' (a nil value)",
-            f.canonicalize().unwrap().display()
-        )]
+    let said = out(&o).0;
+    let raised_at = format!(
+        "socket_error got: {}:2: attempt to index",
+        f.canonicalize().unwrap().display()
     );
+    assert!(said.starts_with(&raised_at), "{said}");
+    assert_eq!(said.lines().count(), 1, "no traceback added: {said}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
