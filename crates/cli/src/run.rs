@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 /// Options of `run`.
 #[derive(clap::Args)]
 pub struct RunArgs {
-    /// A tool folder (`*.xrnx` or any folder with main.lua) or a Lua script.
+    /// A tool folder (`*.xrnx` or any folder with main.lua) or a Lua script
+    /// (`-`: read from stdin).
     path: PathBuf,
     /// Stop after this many seconds (exit code 124); by default the loop
     /// runs until the script calls os.exit or nothing is left that can fire.
@@ -104,6 +105,12 @@ const LUA_FILES: [(&str, &str); 7] = [
 
 /// Where the tool is: its folder and its main script.
 fn locate(path: &Path) -> Result<(PathBuf, PathBuf), String> {
+    // `-`: the script on stdin, as for `lua -`.
+    let path = if path == Path::new("-") {
+        Path::new("/dev/stdin")
+    } else {
+        path
+    };
     let meta = std::fs::metadata(path)
         .map_err(|e| format!("{}: {}", crate::shown(path), io_reason(&e)))?;
     // A file with no name of its own (`/dev/stdin`, a shell's `<(...)`:
