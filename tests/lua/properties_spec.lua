@@ -51,6 +51,41 @@ describe("properties", function()
     end
   end)
 
+  it("name a link-local address with its zone, in tostring() and messages too", function()
+    local S = rs.Socket
+    -- Without its zone the system says only EINVAL: the message says why.
+    local none, e = S.create_client("fe80::1", 9, S.PROTOCOL_TCP, 500)
+    assert.is_nil(none)
+    assert.is_truthy(e:find("cannot connect to [fe80::1]:9 (a link-local address needs its zone", 1, true), e)
+    -- A link-local address of this machine, if it has one (scope 20).
+    local host
+    local f = io.open("/proc/net/if_inet6")
+    for line in (f and f:lines() or function() end) do
+      local hex, scope, dev = line:match("^(%x+) %x+ %x+ (%x+) %x+ +(%S+)")
+      if scope == "20" and not host then
+        host = hex:gsub("(%x%x%x%x)", "%1:"):sub(1, -2) .. "%" .. dev
+      end
+    end
+    if f then f:close() end
+    if not host then
+      pending("no link-local IPv6 address on this machine")
+      return
+    end
+    for _, proto in ipairs({ S.PROTOCOL_TCP, S.PROTOCOL_UDP }) do
+      local server = assert(S.create_server(host, 0, proto))
+      local zone = "%" .. host:match("%%(.*)$")
+      assert.are.equal(zone, server.local_address:sub(-#zone), server.local_address)
+      local named = "[" .. server.local_address .. "]:" .. server.local_port
+      assert.is_truthy(tostring(server):find(named, 1, true), tostring(server))
+      local c = assert(S.create_client(server.local_address, server.local_port, proto, 2000))
+      assert.are.equal(server.local_address, c.peer_address)
+      assert.is_truthy(tostring(c):find("-> " .. named, 1, true), tostring(c))
+      c:close()
+      assert.is_truthy(tostring(c):find("-> " .. named, 1, true), tostring(c))
+      server:close()
+    end
+  end)
+
   it("are there for UDP clients too", function()
     local peer = H.peer({ "udp_recv", "hold" }, { udp = true })
     local c = H.connect(peer, { udp = true })

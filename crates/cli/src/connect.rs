@@ -68,7 +68,7 @@ fn accept_one(
     server.read_connections(false);
     // With port 0 the system picked the port: the peer needs to know it,
     // and so do the messages below.
-    let at = server.local_addr();
+    let at = renoise_socket::socket_address_text(&server.local_addr());
     if port == 0 {
         eprintln!("listening on {at}");
     }

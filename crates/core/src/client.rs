@@ -187,8 +187,8 @@ impl fmt::Display for Client {
             f,
             "SocketClient({} {} -> {}, {})",
             self.opts.protocol,
-            self.local,
-            self.peer,
+            socket_address_text(&self.local),
+            socket_address_text(&self.peer),
             if self.is_open() { "open" } else { "closed" }
         )
     }
@@ -258,6 +258,26 @@ pub fn address_text(a: &SocketAddr) -> String {
             format!("{}%{zone}", v6.ip())
         }
         _ => a.ip().to_string(),
+    }
+}
+
+/// `a` with its port, its host written as [`address_text`] writes it:
+/// `127.0.0.1:8000`, `[::1]:8000`, `[fe80::1%eth0]:8000` (where
+/// `SocketAddr`'s own `Display` gives the zone's number, `%4`). Every
+/// message and `tostring()` of the crate and of the Lua module names an
+/// address this way, so it reads as the properties do.
+///
+/// ```
+/// use std::net::SocketAddr;
+/// let a: SocketAddr = "[::1]:8000".parse().unwrap();
+/// assert_eq!(renoise_socket::socket_address_text(&a), "[::1]:8000");
+/// let b: SocketAddr = "127.0.0.1:8000".parse().unwrap();
+/// assert_eq!(renoise_socket::socket_address_text(&b), "127.0.0.1:8000");
+/// ```
+pub fn socket_address_text(a: &SocketAddr) -> String {
+    match a {
+        SocketAddr::V6(v6) if v6.scope_id() != 0 => format!("[{}]:{}", address_text(a), v6.port()),
+        _ => a.to_string(),
     }
 }
 
@@ -1663,6 +1683,13 @@ mod tests {
         let on_lo = SocketAddr::V6(SocketAddrV6::new(link_local, 9000, 0, lo));
         assert_eq!(super::canonical(on_lo), on_lo);
         assert_eq!(crate::address_text(&on_lo), "fe80::1%lo");
+        // Messages and `tostring()` name it so too, not as `%1`.
+        assert_eq!(crate::socket_address_text(&on_lo), "[fe80::1%lo]:9000");
+        let refused = crate::Error::Refused { addr: on_lo };
+        assert_eq!(
+            refused.to_string(),
+            "connection refused by [fe80::1%lo]:9000"
+        );
         // An interface that does not exist (any more): its number.
         let gone = SocketAddr::V6(SocketAddrV6::new(link_local, 9000, 0, 999_999));
         assert_eq!(crate::address_text(&gone), "fe80::1%999999");
@@ -1677,6 +1704,31 @@ mod tests {
         // An IPv4-mapped address is the IPv4 address it maps.
         let mapped: SocketAddr = "[::ffff:127.0.0.1]:80".parse().unwrap();
         assert_eq!(super::canonical(mapped), "127.0.0.1:80".parse().unwrap());
+    }
+
+    #[test]
+    fn a_link_local_address_without_its_zone_is_told_so() {
+        // The system says only EINVAL; a server and a client say why.
+        for proto in [Protocol::Tcp, Protocol::Udp] {
+            let err = ClientBuilder::new()
+                .protocol(proto)
+                .connect("fe80::1", 9)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with(
+                    "cannot connect to [fe80::1]:9 (a link-local address needs its zone"
+                ),
+                "{proto}: {err}"
+            );
+            let err = crate::Server::bind(Some("fe80::1"), 0, proto)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with("cannot bind [fe80::1]:0 (a link-local address needs its zone"),
+                "{proto}: {err}"
+            );
+        }
     }
 
     /// A connection whose peer has sent nothing costs no buffer, however

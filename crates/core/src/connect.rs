@@ -185,6 +185,35 @@ where
     }
 }
 
+/// `cannot connect to ADDR: why`, the address written as the properties
+/// write it.
+#[cold]
+fn cannot_connect(addr: SocketAddr, e: io::Error) -> Error {
+    Error::os(
+        format_args!(
+            "cannot connect to {}{}",
+            crate::socket_address_text(&addr),
+            zone_hint(&addr, &e)
+        ),
+        e,
+    )
+}
+
+/// What the system's bare EINVAL means for a link-local IPv6 address
+/// without a zone: which interface it is on is not said.
+pub(crate) fn zone_hint(addr: &SocketAddr, e: &io::Error) -> &'static str {
+    match addr {
+        SocketAddr::V6(v6)
+            if v6.scope_id() == 0
+                && (v6.ip().segments()[0] & 0xffc0) == 0xfe80
+                && e.raw_os_error() == Some(libc::EINVAL) =>
+        {
+            " (a link-local address needs its zone, such as fe80::1%eth0)"
+        }
+        _ => "",
+    }
+}
+
 fn connect_error(e: io::Error, addr: SocketAddr, timeout: Duration) -> Error {
     match e.raw_os_error() {
         Some(libc::ECONNREFUSED) => return Error::Refused { addr },
@@ -197,7 +226,7 @@ fn connect_error(e: io::Error, addr: SocketAddr, timeout: Duration) -> Error {
             addr,
             timeout_ms: timeout.as_millis(),
         },
-        _ => Error::os(format_args!("cannot connect to {addr}"), e),
+        _ => cannot_connect(addr, e),
     }
 }
 
@@ -251,7 +280,7 @@ pub(crate) fn tcp(
             Type::STREAM,
             Some(socket2::Protocol::TCP),
         )
-        .map_err(|e| Error::os(format_args!("cannot connect to {addr}"), e))?;
+        .map_err(|e| cannot_connect(addr, e))?;
         match sock.connect_timeout(&addr.into(), this) {
             // Connecting to a free port of the local ephemeral range can
             // meet itself (TCP's simultaneous open): nothing listens
@@ -318,14 +347,14 @@ pub(crate) fn udp(addrs: &[SocketAddr]) -> Result<(Socket, SocketAddr)> {
                 Type::DGRAM,
                 Some(socket2::Protocol::UDP),
             )
-            .map_err(|e| Error::os(format_args!("cannot connect to {addr}"), e))?;
+            .map_err(|e| cannot_connect(addr, e))?;
             let res = sock
                 .bind(&any.into())
                 .and_then(|()| sock.connect(&addr.into()));
             match res {
                 Ok(()) if connected_to_itself(&sock) => {
-                    last = Some(Error::os(
-                        format_args!("cannot connect to {addr}"),
+                    last = Some(cannot_connect(
+                        addr,
                         io::Error::from(io::ErrorKind::AddrInUse),
                     ));
                 }

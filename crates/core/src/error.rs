@@ -63,19 +63,19 @@ pub enum Error {
     },
     /// The peer actively refused (TCP RST on connect, or ICMP port
     /// unreachable on UDP).
-    #[error("connection refused by {addr}")]
+    #[error("connection refused by {}", crate::socket_address_text(.addr))]
     Refused {
         /// The address that refused.
         addr: SocketAddr,
     },
     /// No route to the host or network.
-    #[error("host unreachable: {addr}")]
+    #[error("host unreachable: {}", crate::socket_address_text(.addr))]
     Unreachable {
         /// The address that could not be reached.
         addr: SocketAddr,
     },
     /// Connecting took longer than the connect timeout.
-    #[error("connect timeout: no answer from {addr} within {timeout_ms} ms")]
+    #[error("connect timeout: no answer from {} within {timeout_ms} ms", crate::socket_address_text(.addr))]
     ConnectTimeout {
         /// The first address that did not answer in its share of the time.
         addr: SocketAddr,

@@ -113,7 +113,7 @@ pub use builder::{
     ClientBuilder, DEFAULT_ALL_CHUNK_SIZE, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_LINE_LENGTH,
     DEFAULT_MAX_RECEIVE_SIZE, DEFAULT_READ_AHEAD, DEFAULT_SEND_TIMEOUT,
 };
-pub use client::{address_text, Client};
+pub use client::{address_text, socket_address_text, Client};
 pub use error::{Error, Result};
 pub use mode::Mode;
 pub use protocol::Protocol;

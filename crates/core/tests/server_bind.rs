@@ -156,6 +156,23 @@ fn a_port_in_use_is_an_error() {
 }
 
 #[test]
+fn a_port_taken_on_every_interface_is_named_as_local_address_names_it() {
+    // `[::]` is what is bound (dual stack); `0.0.0.0` is what the server
+    // says it is bound to, and so what its bind error says.
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    let err = Server::bind(None, port, Protocol::Tcp)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(&format!("cannot bind 0.0.0.0:{port}: ")),
+        "{err}"
+    );
+    let every = Server::bind(None, 0, Protocol::Tcp).unwrap();
+    assert_eq!(every.local_address(), "0.0.0.0");
+}
+
+#[test]
 fn bad_addresses_are_errors() {
     assert!(matches!(
         Server::bind(Some(""), 0, Protocol::Tcp),

@@ -788,6 +788,7 @@ unsafe fn newindex_body(l: *mut lua_State) -> Result<c_int, Fail> {
 
 /// `tostring(client)`: `SocketClient(TCP 127.0.0.1:50000 -> 127.0.0.1:8080, open)`.
 unsafe fn tostring_body(l: *mut lua_State) -> Result<c_int, Fail> {
+    use renoise_socket::socket_address_text;
     let ud = this(l)?;
     let gone = || {
         if ud.sender {
@@ -795,12 +796,15 @@ unsafe fn tostring_body(l: *mut lua_State) -> Result<c_int, Fail> {
             // then who sent to it.
             return Msg::of(format_args!(
                 "{CLASS}(UDP {} <- {}, sender, closed)",
-                ud.local, ud.peer
+                socket_address_text(&ud.local),
+                socket_address_text(&ud.peer)
             ));
         }
         Msg::of(format_args!(
             "{CLASS}({} {} -> {}, closed)",
-            ud.protocol, ud.local, ud.peer
+            ud.protocol,
+            socket_address_text(&ud.local),
+            socket_address_text(&ud.peer)
         ))
     };
     let msg = match &ud.client {

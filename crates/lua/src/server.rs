@@ -975,7 +975,8 @@ unsafe fn tostring_body(l: *mut lua_State) -> Result<c_int, Fail> {
     };
     Msg::of(format_args!(
         "{CLASS}({} {}, {state})",
-        srv.protocol, srv.local
+        srv.protocol,
+        renoise_socket::socket_address_text(&srv.local)
     ))
     .push(l);
     Ok(1)

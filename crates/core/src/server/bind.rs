@@ -63,13 +63,14 @@ enum Bind {
 /// Every interface: `[::]` dual-stack, else `0.0.0.0`.
 fn bind_any(port: u16, protocol: Protocol, backlog: i32) -> Result<Vec<(Socket, SocketAddr)>> {
     let v6 = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port);
+    // Named as the server's `local_address` names every interface.
+    let v4 = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port);
     let err = match open(v6, protocol, backlog) {
         Ok(pair) => return Ok(vec![pair]),
         // A port in use on `[::]` is in use on `0.0.0.0` too.
-        Err(e) if e.kind() == io::ErrorKind::AddrInUse => return Err(bind_error(v6, e)),
-        Err(e) => bind_error(v6, e),
+        Err(e) if e.kind() == io::ErrorKind::AddrInUse => return Err(bind_error(v4, e)),
+        Err(e) => bind_error(v4, e),
     };
-    let v4 = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port);
     match open(v4, protocol, backlog) {
         Ok(pair) => Ok(vec![pair]),
         Err(_) => Err(err),
@@ -108,7 +109,14 @@ fn bind_every(
 }
 
 fn bind_error(addr: SocketAddr, e: io::Error) -> Error {
-    Error::os(format_args!("cannot bind {addr}"), e)
+    Error::os(
+        format_args!(
+            "cannot bind {}{}",
+            crate::socket_address_text(&addr),
+            crate::connect::zone_hint(&addr, &e)
+        ),
+        e,
+    )
 }
 
 /// Resolves a bind address; see the module documentation.

@@ -405,7 +405,9 @@ impl fmt::Display for Connection {
         write!(
             f,
             "SocketClient({} {} -> {}, {state})",
-            self.0.protocol, self.0.local, self.0.peer
+            self.0.protocol,
+            crate::socket_address_text(&self.0.local),
+            crate::socket_address_text(&self.0.peer)
         )
     }
 }

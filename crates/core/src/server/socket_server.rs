@@ -229,7 +229,11 @@ impl Server {
     /// [`local_address`](Server::local_address)).
     fn renoise_addr(&self) -> SocketAddr {
         let addr = self.local_addr();
-        SocketAddr::new(reported_ip(addr, self.every_interface), addr.port())
+        if self.every_interface {
+            SocketAddr::new(reported_ip(addr, true), addr.port())
+        } else {
+            addr // (with the zone of a link-local address)
+        }
     }
 
     /// Renoise's `local_port`: the real port, also when bound to port 0.
@@ -496,7 +500,7 @@ impl fmt::Display for Server {
             f,
             "SocketServer({} {}, {})",
             self.protocol,
-            self.renoise_addr(),
+            crate::socket_address_text(&self.renoise_addr()),
             if self.is_open() { "open" } else { "closed" }
         )
     }

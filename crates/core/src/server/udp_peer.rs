@@ -273,7 +273,17 @@ impl UdpPeer {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn local_address(&self) -> String {
-        self.shown.to_string()
+        crate::address_text(&self.shown_local())
+    }
+
+    /// The server's address as Renoise names it: `0.0.0.0` for every
+    /// interface, else the bound address (with its zone, if any).
+    fn shown_local(&self) -> SocketAddr {
+        if self.shown == self.local.ip() {
+            self.local
+        } else {
+            SocketAddr::new(self.shown, self.local.port())
+        }
     }
 
     /// Renoise's `local_port`: the server's port.
@@ -352,8 +362,8 @@ impl fmt::Display for UdpPeer {
         write!(
             f,
             "SocketClient(UDP {} <- {}, sender{closed})",
-            SocketAddr::new(self.shown, self.local.port()),
-            self.peer
+            crate::socket_address_text(&self.shown_local()),
+            crate::socket_address_text(&self.peer)
         )
     }
 }
