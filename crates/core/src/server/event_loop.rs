@@ -84,8 +84,8 @@ struct Listener {
 struct Datagrams {
     sock: Arc<super::udp_peer::Shared>,
     local: SocketAddr,
-    /// `local`'s address as the server reports it.
-    shown: std::net::IpAddr,
+    /// `local` as the server reports it.
+    shown: SocketAddr,
     ready: bool,
 }
 
@@ -179,7 +179,7 @@ impl EventLoop {
                     lp.udp.push(Datagrams {
                         sock: super::udp_peer::Shared::new(sock),
                         local,
-                        shown: super::socket_server::reported_ip(local, every_interface),
+                        shown: super::socket_server::reported_addr(local, every_interface),
                         ready: true,
                     });
                     lp.datagram = vec![0; MAX_DATAGRAM];

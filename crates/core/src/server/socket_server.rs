@@ -5,7 +5,7 @@ use super::event_loop::EventLoop;
 use super::{Connection, Event, Interrupter, ServerBuilder};
 use crate::{Error, Protocol, Result};
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 /// What one event is counted as in [`Server::WAIT_DATA_LIMIT`], beyond its
@@ -228,12 +228,7 @@ impl Server {
     /// [`local_addr`](Server::local_addr) as Renoise reports it (see
     /// [`local_address`](Server::local_address)).
     fn renoise_addr(&self) -> SocketAddr {
-        let addr = self.local_addr();
-        if self.every_interface {
-            SocketAddr::new(reported_ip(addr, true), addr.port())
-        } else {
-            addr // (with the zone of a link-local address)
-        }
+        reported_addr(self.local_addr(), self.every_interface)
     }
 
     /// Renoise's `local_port`: the real port, also when bound to port 0.
@@ -476,12 +471,13 @@ impl Server {
 /// The address a server reports for its socket bound at `local`
 /// (`Server::local_address`, and `UdpPeer::local_address` of its
 /// datagrams): `0.0.0.0` when it was bound with no address, as Renoise's
-/// IPv4 servers say, although the socket is a dual-stack `[::]`.
-pub(crate) fn reported_ip(local: SocketAddr, every_interface: bool) -> IpAddr {
+/// IPv4 servers say, although the socket is a dual-stack `[::]`; else
+/// `local` itself (with the zone of a link-local address).
+pub(crate) fn reported_addr(local: SocketAddr, every_interface: bool) -> SocketAddr {
     if every_interface {
-        Ipv4Addr::UNSPECIFIED.into()
+        SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), local.port())
     } else {
-        local.ip()
+        local
     }
 }
 

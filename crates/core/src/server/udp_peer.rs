@@ -93,9 +93,9 @@ pub struct UdpPeer {
     sock: Weak<Shared>,
     /// The server socket's address.
     local: SocketAddr,
-    /// Its address as the server's `local_address` gives it (`0.0.0.0`
+    /// That address as the server's `local_address` gives it (`0.0.0.0`
     /// for a dual-stack socket on every interface).
-    shown: std::net::IpAddr,
+    shown: SocketAddr,
     /// The sender as the kernel gave it: where replies go.
     to: SocketAddr,
     /// The sender as reported (IPv4-mapped addresses as IPv4).
@@ -106,7 +106,7 @@ impl UdpPeer {
     pub(crate) fn new(
         sock: Weak<Shared>,
         local: SocketAddr,
-        shown: std::net::IpAddr,
+        shown: SocketAddr,
         to: SocketAddr,
     ) -> UdpPeer {
         UdpPeer {
@@ -273,17 +273,7 @@ impl UdpPeer {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn local_address(&self) -> String {
-        crate::address_text(&self.shown_local())
-    }
-
-    /// The server's address as Renoise names it: `0.0.0.0` for every
-    /// interface, else the bound address (with its zone, if any).
-    fn shown_local(&self) -> SocketAddr {
-        if self.shown == self.local.ip() {
-            self.local
-        } else {
-            SocketAddr::new(self.shown, self.local.port())
-        }
+        crate::address_text(&self.shown)
     }
 
     /// Renoise's `local_port`: the server's port.
@@ -362,7 +352,7 @@ impl fmt::Display for UdpPeer {
         write!(
             f,
             "SocketClient(UDP {} <- {}, sender{closed})",
-            crate::socket_address_text(&self.shown_local()),
+            crate::socket_address_text(&self.shown),
             crate::socket_address_text(&self.peer)
         )
     }
