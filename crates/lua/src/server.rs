@@ -643,6 +643,16 @@ unsafe fn wait_body(l: *mut lua_State) -> Result<c_int, Fail> {
     if !(*p).reads {
         probe(l, p, state)?;
     }
+    // The host's message handler for callbacks, if it set one (an
+    // embedding host's traceback of the callback's own frames): looked up
+    // once per wait, its stack index passed to every dispatch (0: none).
+    ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, HANDLER_KEY.as_ptr());
+    let msgh = if ffi::lua_type(l, -1) == ffi::LUA_TFUNCTION {
+        ffi::lua_gettop(l)
+    } else {
+        ffi::lua_pop(l, 1);
+        0
+    };
     let base = ffi::lua_gettop(l);
 
     // Polls left once the deadline has passed: one, and once one more
@@ -662,7 +672,7 @@ unsafe fn wait_body(l: *mut lua_State) -> Result<c_int, Fail> {
             };
             // The holder is empty here (`dispatch` takes the event).
             (*h).0.push(ev);
-            if !dispatch(l, p, state, h)? {
+            if !dispatch(l, p, state, h, msgh)? {
                 return Ok(RERAISE); // the error is on top
             }
             ffi::lua_settop(l, base);
@@ -707,14 +717,16 @@ enum Call {
     Some(&'static CStr, c_int),
 }
 
-/// Dispatches the event in the holder `h`. Returns `false` when a callback
-/// error is to be re-raised from `wait`: the error value is then on top of
-/// the stack. The caller resets the stack.
+/// Dispatches the event in the holder `h`, calling its callback with the
+/// message handler at stack index `msgh` (0: none). Returns `false` when a
+/// callback error is to be re-raised from `wait`: the error value is then
+/// on top of the stack. The caller resets the stack.
 unsafe fn dispatch(
     l: *mut lua_State,
     p: *mut Srv,
     state: c_int,
     h: *mut Holder,
+    msgh: c_int,
 ) -> Result<bool, Fail> {
     // `h` is reachable only from this frame's Lua stack: borrowing from it
     // across Lua calls is safe. `p` is re-borrowed briefly.
@@ -725,15 +737,6 @@ unsafe fn dispatch(
     let queue = (*p).queue.as_ref().map(Rc::downgrade).unwrap_or_default();
     // Room for the arguments and the error path (raises if there is none).
     ffi::luaL_checkstack(l, 24, c"SocketServer:wait".as_ptr());
-    // The host's message handler, if it set one (an embedding host's
-    // traceback of the callback's own frames).
-    ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, HANDLER_KEY.as_ptr());
-    let msgh = if ffi::lua_type(l, -1) == ffi::LUA_TFUNCTION {
-        ffi::lua_gettop(l)
-    } else {
-        ffi::lua_pop(l, 1);
-        0
-    };
     ffi::lua_pushcfunction(l, call_cb);
     let func = ffi::lua_gettop(l);
     ffi::lua_getfield(l, state, c"notifier".as_ptr());
