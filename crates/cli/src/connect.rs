@@ -153,16 +153,17 @@ pub fn connect(args: ConnectArgs) -> Result<ExitCode, String> {
         let stdin = std::io::stdin();
         let mut lock = stdin.lock();
         loop {
-            let piece = if udp {
+            let piece = match if udp {
                 udp_line(&mut lock)
             } else {
                 tcp_piece(&mut lock)
+            } {
+                Ok(Some(piece)) => Ok(piece),
+                Ok(None) => return,
+                Err(e) => Err(e),
             };
-            let end = !matches!(piece, Ok(Some(_)));
-            let Some(piece) = piece.transpose() else {
-                return;
-            };
-            if tx.send(piece).is_err() || end {
+            let failed = piece.is_err();
+            if tx.send(piece).is_err() || failed {
                 return;
             }
         }

@@ -1243,10 +1243,8 @@ fn connect_udp_refuses_a_stdin_line_too_long_for_a_datagram_before_it_ends() {
     stdin.write_all(b"first\n").unwrap();
     // (Fails only once the command has gone, which is what is awaited.)
     let _ = stdin.write_all(&vec![b'z'; 100_000]);
-    let status = exit_within(&mut child, "connect --udp with a line that never ends");
+    let (status, err) = exit_within(&mut child, "connect --udp with a line that never ends");
     drop(stdin);
-    let mut err = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
     assert_eq!(status.code(), Some(1), "{err}");
     assert!(
         err.contains("a stdin line of more than 65535 bytes does not fit in one UDP datagram"),
@@ -1278,9 +1276,7 @@ fn connect_reports_a_stdin_it_cannot_read() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let status = exit_within(&mut child, &args.join(" "));
-        let mut err = String::new();
-        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        let (status, err) = exit_within(&mut child, &args.join(" "));
         assert_eq!(status.code(), Some(1), "{args:?}: {err}");
         assert!(
             err.contains("cannot read stdin: Is a directory"),
@@ -1291,12 +1287,15 @@ fn connect_reports_a_stdin_it_cannot_read() {
 }
 
 /// Waits at most 10 s for `child` to exit; kills it and fails the test
-/// (naming `what`) if it has not.
-fn exit_within(child: &mut std::process::Child, what: &str) -> std::process::ExitStatus {
+/// (naming `what`) if it has not. Returns how it ended and its stderr
+/// (piped).
+fn exit_within(child: &mut std::process::Child, what: &str) -> (std::process::ExitStatus, String) {
     let start = std::time::Instant::now();
     loop {
         if let Some(status) = child.try_wait().unwrap() {
-            return status;
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+            return (status, err);
         }
         if start.elapsed() > Duration::from_secs(10) {
             let _ = child.kill();
