@@ -1706,31 +1706,6 @@ mod tests {
         assert_eq!(super::canonical(mapped), "127.0.0.1:80".parse().unwrap());
     }
 
-    #[test]
-    fn a_link_local_address_without_its_zone_is_told_so() {
-        // The system says only EINVAL; a server and a client say why.
-        for proto in [Protocol::Tcp, Protocol::Udp] {
-            let err = ClientBuilder::new()
-                .protocol(proto)
-                .connect("fe80::1", 9)
-                .unwrap_err()
-                .to_string();
-            assert!(
-                err.starts_with(
-                    "cannot connect to [fe80::1]:9 (a link-local address needs its zone"
-                ),
-                "{proto}: {err}"
-            );
-            let err = crate::Server::bind(Some("fe80::1"), 0, proto)
-                .unwrap_err()
-                .to_string();
-            assert!(
-                err.starts_with("cannot bind [fe80::1]:0 (a link-local address needs its zone"),
-                "{proto}: {err}"
-            );
-        }
-    }
-
     /// A connection whose peer has sent nothing costs no buffer, however
     /// often it is polled (a server reads every new connection once); the
     /// first byte allocates it, and nothing is lost on the way.

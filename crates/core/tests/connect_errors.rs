@@ -169,6 +169,29 @@ fn default_connect_timeout_is_one_second() {
 }
 
 #[test]
+fn a_link_local_address_without_its_zone_is_told_so() {
+    // The system says only EINVAL; a server and a client say why.
+    for proto in [Protocol::Tcp, Protocol::Udp] {
+        let err = ClientBuilder::new()
+            .protocol(proto)
+            .connect("fe80::1", 9)
+            .expect_err("no zone")
+            .to_string();
+        assert!(
+            err.starts_with("cannot connect to [fe80::1]:9 (a link-local address needs its zone"),
+            "{proto}: {err}"
+        );
+        let err = Server::bind(Some("fe80::1"), 0, proto)
+            .expect_err("no zone")
+            .to_string();
+        assert!(
+            err.starts_with("cannot bind [fe80::1]:0 (a link-local address needs its zone"),
+            "{proto}: {err}"
+        );
+    }
+}
+
+#[test]
 fn port_zero_is_an_argument_error() {
     for proto in [Protocol::Tcp, Protocol::Udp] {
         let err = ClientBuilder::new()
