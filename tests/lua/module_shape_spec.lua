@@ -119,5 +119,14 @@ if H.is_jit then
       assert.is_nil(c.no_such_field)
       c:close()
     end)
+
+    it("a stand-in ffi module keeps the classic methods; a program's own typedef does not clash", function()
+      for _, case in ipairs({ { "fake", "false" }, { "typedef", "true" } }) do
+        local peer = H.peer({ "sendlines:2000:16", "sleep:5000" })
+        local out, status = H.scenario("stand_in_ffi.lua", peer.port .. " " .. case[1])
+        assert.are.equal(0, status, case[1] .. ": " .. out)
+        assert.are.equal("lines=2000 fast=" .. case[2], out:match("lines=%d+ fast=%a+"), case[1] .. ": " .. out)
+      end
+    end)
   end)
 end

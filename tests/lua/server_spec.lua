@@ -692,6 +692,32 @@ describe("create_server", function()
       c:close()
     end)
 
+    it("go to the raising callback's own socket_error after it closed the server or gave it another notifier", function()
+      for _, act in ipairs({ "close", "stop", "run" }) do
+        local s = server("127.0.0.1", 0)
+        local errors, other = {}, {}
+        s:run({
+          socket_message = function(_, m)
+            if act == "run" then
+              s:run({ socket_message = function() end, socket_error = function(e) other[#other + 1] = e end })
+            else
+              s[act](s)
+            end
+            error("after " .. act .. ": " .. m)
+          end,
+          socket_error = function(e) errors[#errors + 1] = e end,
+        })
+        local c = client(s.local_port)
+        c:send("x")
+        local ok, e = pcall(pump, s, function() return #errors + #other > 0 end)
+        assert.is_true(ok, act .. ": wait raised " .. tostring(e))
+        assert.are.equal(1, #errors, act)
+        assert.are.equal(0, #other, act)
+        assert.is_truthy(tostring(errors[1]):find("after " .. act .. ": x", 1, true), tostring(errors[1]))
+        c:close()
+      end
+    end)
+
     it("a callback that yields gets an error, which goes to socket_error", function()
       local s = server("127.0.0.1", 0)
       local errors = {}

@@ -11,21 +11,22 @@
 -- behaviour and messages are exactly the same.
 local methods, clients, c_receive, c_send, p_receive, p_send, mt = ...
 local ffi = require("ffi")
-if not pcall(ffi.typeof, "renoise_socket_jit_io") then
-  ffi.cdef [[
-    typedef struct {
-      const char *ptr; size_t len; int busy; void *owner;
-    } renoise_socket_jit_io;
-  ]]
-end
-local receive_fn = ffi.cast("int (*)(void *, int, double, double, renoise_socket_jit_io *)", p_receive)
-local send_fn = ffi.cast("int (*)(void *, const char *, size_t, renoise_socket_jit_io *)", p_send)
+-- An anonymous struct: a type of its own, which no `ffi.cdef` of the
+-- program can clash with (a typedef of the same name would be taken).
+local io_t = ffi.typeof("struct { const char *ptr; size_t len; int busy; void *owner; }")
+local receive_fn = ffi.cast(ffi.typeof("int (*)(void *, int, double, double, $ *)", io_t), p_receive)
+local send_fn = ffi.cast(ffi.typeof("int (*)(void *, const char *, size_t, $ *)", io_t), p_send)
 -- jit.rs `Out`, returned to the module (its classic functions read
 -- `busy`); `busy` is set with each result and cleared here once the string
 -- is made (a finalizer run meanwhile must not overwrite ptr / len: see
 -- jit.rs). A struct of the shim's own, not a pointer: its fields are then
 -- at fixed offsets in compiled code.
-local out = ffi.new("renoise_socket_jit_io")
+local out = io_t()
+-- A stand-in `ffi` (a mock, a sandbox's) that made something else: the
+-- classic methods stay. (Rust writes into `out`: it must be this struct.)
+if type(out) ~= "cdata" or ffi.sizeof(out) ~= ffi.sizeof("void *") * 4 then
+  return nil
+end
 local str, type, select = ffi.string, type, select
 
 -- Status codes of the C functions (jit.rs).

@@ -47,6 +47,12 @@ pub(crate) struct Out {
     owner: *mut c_void,
 }
 
+// The shim checks that its struct has this size before it is installed.
+const _: () = assert!(std::mem::size_of::<Out>() == 4 * std::mem::size_of::<*const u8>());
+
+/// `lua_type` of a cdata in LuaJIT (`LUA_TCDATA` in its `lj_obj.h`).
+const LUA_TCDATA: c_int = 10;
+
 const DONE: c_int = 0;
 const TIMEOUT: c_int = 1;
 const FAILED: c_int = 2;
@@ -209,8 +215,12 @@ pub(crate) unsafe fn install(l: *mut lua_State, mt: c_int, methods: c_int) {
     ffi::lua_pushlightuserdata(l, send as *mut c_void);
     ffi::lua_pushvalue(l, mt);
     // The shim returns its `Out` (a cdata, whose address lua_topointer
-    // gives): kept in the metatable, read by the classic functions.
-    if ffi::lua_pcall(l, 7, 1, 0) == 0 && !ffi::lua_topointer(l, -1).is_null() {
+    // gives): kept in the metatable, read by the classic functions. Not a
+    // cdata (a stand-in `ffi` module): the classic methods stay.
+    if ffi::lua_pcall(l, 7, 1, 0) == 0
+        && ffi::lua_type(l, -1) == LUA_TCDATA
+        && !ffi::lua_topointer(l, -1).is_null()
+    {
         ffi::lua_setfield(l, mt, c"__jitout".as_ptr());
         ffi::lua_pushvalue(l, clients);
         ffi::lua_setfield(l, mt, c"__jit".as_ptr());

@@ -737,9 +737,15 @@ unsafe fn dispatch(
     let queue = (*p).queue.as_ref().map(Rc::downgrade).unwrap_or_default();
     // Room for the arguments and the error path (raises if there is none).
     ffi::luaL_checkstack(l, 24, c"SocketServer:wait".as_ptr());
+    // The notifier whose callback this is, kept for its socket_error: a
+    // callback that closes the server (which forgets the notifier) or
+    // gives it another one and then raises still reports to its own, as
+    // one that stops the server does.
+    ffi::lua_getfield(l, state, c"notifier".as_ptr());
+    let notifier = ffi::lua_gettop(l);
     ffi::lua_pushcfunction(l, call_cb);
     let func = ffi::lua_gettop(l);
-    ffi::lua_getfield(l, state, c"notifier".as_ptr());
+    ffi::lua_pushvalue(l, notifier);
     let call = match ev {
         Event::Accepted(conn) => {
             push_connection(l, state, conn, max, queue);
@@ -795,7 +801,7 @@ unsafe fn dispatch(
         return Ok(false);
     }
     ffi::lua_pushcfunction(l, call_cb);
-    ffi::lua_getfield(l, state, c"notifier".as_ptr());
+    ffi::lua_pushvalue(l, notifier);
     ffi::lua_pushstring(l, c"socket_error".as_ptr());
     ffi::lua_pushvalue(l, err);
     if ffi::lua_pcall(l, 3, 1, 0) != ffi::LUA_OK {
