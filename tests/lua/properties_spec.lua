@@ -145,4 +145,32 @@ describe("properties", function()
     assert.are.equal(pa, c.peer_address)
     assert.are.equal(pp, c.peer_port)
   end)
+
+  it("a new field is refused by name, a key of another type by its type", function()
+    local peer = H.peer({ "sleep:3000" })
+    local c = H.connect(peer)
+    assert.is_truthy(H.raises(function() c.foo = 1 end):find("SocketClient has no field 'foo'", 1, true))
+    for _, key in ipairs({ true, c, {} }) do
+      local e = H.raises(function() c[key] = 1 end)
+      local want = "no field '<" .. (key == c and "SocketClient" or type(key)) .. ">'"
+      assert.is_truthy(e:find(want, 1, true), e)
+    end
+    c:close()
+  end)
+
+  it("an object of another load of the module is named as such in the error", function()
+    local peer = H.peer({ "sleep:3000" })
+    local c = H.connect(peer)
+    local first = package.loaded.renoise_socket
+    package.loaded.renoise_socket = nil
+    local ok, second = pcall(require, "renoise_socket")
+    package.loaded.renoise_socket = first
+    assert.is_true(ok, tostring(second))
+    assert.are_not.equal(first, second)
+    local other = assert(second.Socket.create_client("127.0.0.1", peer.port, second.Socket.PROTOCOL_UDP))
+    local e = H.raises(other.receive, c, "*l", 0)
+    other:close()
+    assert.is_truthy(e:find("SocketClient expected, got SocketClient of another load of the module", 1, true), e)
+    c:close()
+  end)
 end)

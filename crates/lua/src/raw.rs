@@ -256,6 +256,11 @@ pub(crate) unsafe fn type_error(l: *mut lua_State, index: c_int, what: &str) -> 
     let mut m = Msg::new();
     let _ = write!(m, "{what} expected, got ");
     let _ = m.write_str(&String::from_utf8_lossy(got.as_bytes()));
+    if got.as_bytes() == what.as_bytes() {
+        // Same class name, other metatable: the module was loaded again
+        // (`package.loaded` cleared) and the object is of the other load.
+        let _ = m.write_str(" of another load of the module");
+    }
     Fail::Arg(index, m)
 }
 
@@ -582,7 +587,13 @@ pub(crate) unsafe fn read_only_field(
         Some(k) => Msg::of(Shown(k)),
         None => match number_at(l, 2) {
             Some(n) => Msg::of(n),
-            None => Msg::of("?"),
+            // A key of another type (a boolean, a table) by its type.
+            None => {
+                let t = type_name(l, 2);
+                let mut m = Msg::new();
+                let _ = write!(m, "<{}>", String::from_utf8_lossy(t.as_bytes()));
+                m
+            }
         },
     };
     let key = String::from_utf8_lossy(key.as_bytes());
