@@ -1315,6 +1315,20 @@ impl Client {
                     Err(io::ErrorKind::WouldBlock.into())
                 }
                 Step::Poll => recv_now(sock, self.buf.spare()),
+                // The kernel counts `SO_RCVTIMEO` in scheduler ticks (4 ms
+                // at HZ=250, more under some hypervisors): a 1 ms receive
+                // took 7-12 ms. `poll` keeps to the millisecond; for long
+                // waits the tick is lost in the noise and one system call
+                // (no `poll` first) is what counts.
+                Step::Block(d) if d < PRECISE_WAIT_BELOW => {
+                    match poll_readable(sock, millis_up(d)) {
+                        Ok(true) => recv_now(sock, self.buf.spare()),
+                        // The time passed or a signal came: the deadline
+                        // decides.
+                        Ok(false) => Err(io::ErrorKind::WouldBlock.into()),
+                        Err(e) => Err(e),
+                    }
+                }
                 Step::Block(d) => {
                     if self.rcvtimeo != Some(d) || self.cloned.load(Ordering::Relaxed) {
                         sock.set_read_timeout(Some(d.max(Duration::from_micros(1))))?;
@@ -1614,6 +1628,30 @@ fn wait_writable(sock: &Socket, timeout: Option<Duration>) -> io::Result<bool> {
 /// still wait.
 fn millis_up(d: Duration) -> libc::c_int {
     d.as_micros().div_ceil(1000).min(i32::MAX as u128) as libc::c_int
+}
+
+/// Waits shorter than this poll first (millisecond precision); longer
+/// ones block in `recv` with `SO_RCVTIMEO` (one system call).
+const PRECISE_WAIT_BELOW: Duration = Duration::from_secs(1);
+
+/// `poll` for something to read (data, the end, an error) for up to `ms`;
+/// `Ok(false)` when the time passed or a signal came first.
+fn poll_readable(sock: &Socket, ms: libc::c_int) -> io::Result<bool> {
+    let mut p = libc::pollfd {
+        fd: sock.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, and its count.
+    let r = unsafe { libc::poll(&mut p, 1, ms) };
+    if r >= 0 {
+        return Ok(r > 0);
+    }
+    let e = io::Error::last_os_error();
+    if e.kind() == io::ErrorKind::Interrupted {
+        return Ok(false);
+    }
+    Err(e)
 }
 
 /// `poll` for room to write, up to `ms` (-1: forever); `Ok(false)` when

@@ -43,7 +43,10 @@
 //! - **Timeouts.** One deadline per call, not per read. `Duration::ZERO`
 //!   only looks at what is already pending and never blocks;
 //!   `Duration::MAX` waits without a deadline (like std's blocking reads,
-//!   the kernel then arms no timer for the wait). A timeout leaves
+//!   the kernel then arms no timer for the wait). A wait shorter than a
+//!   second keeps to the millisecond (it polls first: the kernel counts a
+//!   socket's own timeout in scheduler ticks, 4 ms or more); a longer one
+//!   blocks in one `recv` and may end a tick late. A timeout leaves
 //!   everything read so far buffered; the socket stays open.
 //! - **Lines.** `\n`, `\r\n` and a lone `\r` end a line; the terminator is
 //!   not returned; bytes are returned as they are (no UTF-8 check). A line
@@ -88,8 +91,8 @@
 //!   [`Error::Refused`]; a UDP client that got the port it sends to as its
 //!   own takes another one.
 //! - **Memory.** The receive buffer is allocated on the first read that
-//!   finds something (a quiet connection polled with a zero timeout, as a
-//!   server's new connections are, holds none) and grows only as far as the longest line, the largest `n` or one chunk
+//!   finds something or that waits (a quiet connection polled with a zero
+//!   timeout, as a server's new connections are, holds none) and grows only as far as the longest line, the largest `n` or one chunk
 //!   require, or, with [`ClientBuilder::read_ahead`] (off by default; the
 //!   Lua module's default is 1 MiB), up to the read-ahead size for a
 //!   program that falls behind its sender and takes lines or records.
