@@ -648,15 +648,25 @@ impl Client {
         self.buf = Buffer::with_capacity(0, 0);
     }
 
-    /// What `close` does but free the receive buffer: it is emptied, and
-    /// its memory stays until the next call on the client (a receive, a
-    /// `close`, the drop, a server's sweep). A
-    /// failed send closes the client this way, so that a send never moves
-    /// or frees bytes a receive handed out: a binding may still be copying
-    /// them when a send runs (in Lua 5.1 and LuaJIT, making a string can
-    /// run a `__gc` finalizer, which may send on the same client).
+    /// What [`close`](Client::close) does but free the receive buffer: it
+    /// is emptied, and its memory stays until the next call on the client
+    /// (a receive, a `close`, the drop, a server's sweep). For bindings to
+    /// other languages: the bytes a receive returned stay readable through
+    /// a pointer the binding kept, while the socket is closed at once (in
+    /// Lua 5.1 and LuaJIT, making a string of them can run a `__gc`
+    /// finalizer, which may close the client). A failed send closes the
+    /// client this way too, so that a send never moves or frees bytes a
+    /// receive handed out.
+    ///
+    /// ```no_run
+    /// let mut c = renoise_socket::Client::connect("127.0.0.1", 8080)?;
+    /// c.close_keeping_buffer();
+    /// assert!(!c.is_open());
+    /// c.close(); // frees the buffer's memory
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
     #[cold]
-    fn close_keeping_buffer(&mut self) {
+    pub fn close_keeping_buffer(&mut self) {
         self.watch = Watch::None;
         if let Some(sock) = self.sock.take() {
             // A socket shared with a clone is still read through it.

@@ -66,6 +66,9 @@ pub(crate) struct Ud {
     /// A result of this client is being made into a Lua string (see
     /// [`push_result`]).
     pub(crate) busy: bool,
+    /// The Lua thread whose receive set `busy` (compared, never followed:
+    /// it may be gone).
+    busy_thread: *mut lua_State,
     /// `close()` came while a result was being made into a string (from a
     /// finalizer): the client counts as closed, and is closed once that is
     /// done (see [`Ud::settle_close`]).
@@ -123,6 +126,7 @@ impl Ud {
             last_timeout: LastTimeout::default(),
             last_size: LastSize::default(),
             busy: false,
+            busy_thread: std::ptr::null_mut(),
             close_pending: false,
             sender: false,
             queue: Weak::new(),
@@ -238,6 +242,16 @@ impl Ud {
         self.close_pending = false;
         let _ = self.close();
         true
+    }
+
+    /// [`Ud::close`], but an owned client's buffer keeps its memory (a
+    /// result of it may still be being copied); an accepted connection's
+    /// results are in `ud`'s own buffer, which closing does not touch.
+    fn close_keeping_buffer(&mut self) -> Result<(), Fail> {
+        match &mut self.client {
+            Sock::Own(c) => guard(|| c.close_keeping_buffer()),
+            _ => self.close(),
+        }
     }
 
     fn close(&mut self) -> Result<(), Fail> {
@@ -454,6 +468,7 @@ unsafe fn receive_body(l: *mut lua_State) -> Result<c_int, Fail> {
 #[inline(always)]
 unsafe fn push_result(l: *mut lua_State, ud: *mut Ud, bytes: &[u8]) {
     (*ud).busy = true;
+    (*ud).busy_thread = l;
     // LuaJIT: the fast path must keep off too (it checks only this mark).
     #[cfg(any(feature = "luajit", feature = "embedjit"))]
     let saved = crate::jit::mark(l, ud);
@@ -484,13 +499,13 @@ unsafe fn close_after_push(l: *mut lua_State, ud: *mut Ud) {
 #[inline(never)]
 unsafe fn not_nested(l: *mut lua_State, ud: &mut Ud) -> Result<(), Fail> {
     if ud.busy {
-        if raw::copy_in_flight(l, |l| is_receive_fn(l, -1)) {
-            return Err(nested());
+        if raw::copy_in_flight(l, ud.busy_thread, |l| is_receive_fn(l, -1)) {
+            return Err(nested_or_closed(ud));
         }
         ud.busy = false;
     }
     if jit_owned_by(l, ud) {
-        return Err(nested());
+        return Err(nested_or_closed(ud));
     }
     if ud.close_pending && !ud.settle_close(l) {
         return Err(Fail::closed());
@@ -515,6 +530,16 @@ unsafe fn send_entry(l: *mut lua_State, ud: &mut Ud) -> Result<(), Fail> {
 /// Whether the value at `index` is the classic `receive`.
 pub(crate) unsafe fn is_receive_fn(l: *mut lua_State, index: c_int) -> bool {
     ffi::lua_tocfunction(l, index).map(|f| f as *const ()) == Some(receive as *const ())
+}
+
+/// The error of a nested receive: "socket is closed" once the client was
+/// closed meanwhile (its socket already is).
+fn nested_or_closed(ud: &Ud) -> Fail {
+    if ud.close_pending {
+        Fail::closed()
+    } else {
+        nested()
+    }
 }
 
 /// The error of a nested receive.
@@ -725,8 +750,10 @@ unsafe fn close_body(l: *mut lua_State) -> Result<c_int, Fail> {
     let ud = this(l)?;
     if ud.busy || jit_marked_for(l, ud) {
         // From a finalizer, while a result of this client is being copied
-        // (or a mark left by one that raised): closing would free those
-        // bytes. Closed from now on; the socket goes once that is done.
+        // (or a mark left by one that raised): freeing the buffer would
+        // free those bytes. The socket goes now (the peer sees the end at
+        // once); the buffer's memory once the copy is done.
+        ud.close_keeping_buffer()?;
         ud.close_pending = true;
         #[cfg(any(feature = "luajit", feature = "embedjit"))]
         crate::jit::set_fast(l, ffi::lua_upvalueindex(1), 1, false);

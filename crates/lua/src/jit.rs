@@ -38,17 +38,21 @@ const SHIM: &str = include_str!("jit.lua");
 /// must neither overwrite `ptr` / `len` nor, on the same client (`owner`),
 /// move the bytes they point to. While it is set, both functions leave the
 /// call to the classic ones, which use neither (and raise for a receive on
-/// `owner`, see `client::not_nested`).
+/// `owner`, see `client::not_nested`). `thread` is the Lua thread of a
+/// classic copy that set the mark (null for the shim's own, which cannot
+/// tell), so that a mark its copy left when it raised can be told stale
+/// from that thread too (see [`owned_by`]).
 #[repr(C)]
 pub(crate) struct Out {
     ptr: *const u8,
     len: usize,
     busy: c_int,
     owner: *mut c_void,
+    thread: *mut c_void,
 }
 
 // The shim checks that its struct has this size before it is installed.
-const _: () = assert!(std::mem::size_of::<Out>() == 4 * std::mem::size_of::<*const u8>());
+const _: () = assert!(std::mem::size_of::<Out>() == 5 * std::mem::size_of::<*const u8>());
 
 /// `lua_type` of a cdata in LuaJIT (`LUA_TCDATA` in its `lj_obj.h`).
 const LUA_TCDATA: c_int = 10;
@@ -82,6 +86,7 @@ impl Out {
         self.len = bytes.len();
         self.busy = 1;
         self.owner = owner;
+        self.thread = std::ptr::null_mut();
     }
 }
 
@@ -253,23 +258,22 @@ pub(crate) unsafe fn marked(l: *mut lua_State) -> bool {
 /// Sets the mark for a copy the classic `receive` makes of `ud`'s result,
 /// so the shim leaves every call to the classic functions meanwhile;
 /// returns what to give [`unmark`] after. `None` without the shim.
-pub(crate) unsafe fn mark(
-    l: *mut lua_State,
-    ud: *mut Ud,
-) -> Option<(*mut Out, c_int, *mut c_void)> {
+pub(crate) unsafe fn mark(l: *mut lua_State, ud: *mut Ud) -> Option<(*mut Out, Out)> {
     let out = out_of(l)?;
-    let before = ((*out).busy, (*out).owner);
+    let before = std::ptr::read(out);
     (*out).busy = 1;
     (*out).owner = ud.cast();
-    Some((out, before.0, before.1))
+    (*out).thread = l.cast();
+    Some((out, before))
 }
 
 /// Puts the mark back as it was before [`mark`] (a copy may be made
 /// inside another one's, from a finalizer).
-pub(crate) unsafe fn unmark(saved: Option<(*mut Out, c_int, *mut c_void)>) {
-    if let Some((out, busy, owner)) = saved {
-        (*out).busy = busy;
-        (*out).owner = owner;
+pub(crate) unsafe fn unmark(saved: Option<(*mut Out, Out)>) {
+    if let Some((out, before)) = saved {
+        (*out).busy = before.busy;
+        (*out).owner = before.owner;
+        (*out).thread = before.thread;
     }
 }
 
@@ -292,7 +296,7 @@ pub(crate) unsafe fn owned_by(l: *mut lua_State, ud: &mut Ud) -> bool {
         return false;
     }
     // The classic `receive` sets the mark too, while it copies.
-    let live = crate::raw::copy_in_flight(l, |l| {
+    let is_ours = |l: *mut lua_State| {
         if crate::client::is_receive_fn(l, -1) {
             return true;
         }
@@ -309,7 +313,8 @@ pub(crate) unsafe fn owned_by(l: *mut lua_State, ud: &mut Ud) -> bool {
         }
         ffi::lua_pop(l, 1);
         hit
-    });
+    };
+    let live = crate::raw::copy_in_flight(l, (*out).thread.cast(), is_ours);
     if !live {
         (*out).busy = 0;
         return false;

@@ -608,17 +608,26 @@ pub(crate) unsafe fn read_only_field(
     }
 }
 
-/// Whether a copy marked in flight (by a function that `is` recognises)
-/// may still be running. Only its own thread can tell, by its frames: the
-/// current thread is looked at; the main thread runs only while no
-/// coroutine is inside a call, so a mark it does not find there is stale;
-/// from a coroutine (a finalizer may resume one) nothing more can be told,
-/// and the mark is taken as live.
+/// Whether a copy marked in flight by the Lua thread `marker` (null: not
+/// known) with a function that `is` recognises may still be running. Only
+/// its own thread can tell, by its frames. From `marker` itself the frames
+/// decide. The main thread runs only while no coroutine is inside a call,
+/// so a mark of another thread, or of an unknown one that the main
+/// thread's frames do not show, is stale there. From a coroutine a mark of
+/// another or an unknown thread is taken as live: that thread may have
+/// resumed this one (a finalizer may resume a coroutine).
 pub(crate) unsafe fn copy_in_flight(
     l: *mut lua_State,
+    marker: *mut lua_State,
     is: impl Fn(*mut lua_State) -> bool,
 ) -> bool {
-    frame_running(l, is) || !is_main_thread(l)
+    if marker == l {
+        return frame_running(l, is);
+    }
+    if !is_main_thread(l) {
+        return true;
+    }
+    marker.is_null() && frame_running(l, is)
 }
 
 /// Whether `l` is the main thread of its Lua state.

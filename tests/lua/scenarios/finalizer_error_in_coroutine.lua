@@ -1,0 +1,79 @@
+-- Run by close_and_gc_spec.lua in a child interpreter: a coroutine reads
+-- 2000 lines while __gc finalizers raise, until one error comes out of a
+-- receive (Lua 5.1 and LuaJIT pass a finalizer's error on to whatever
+-- allocated; Lua 5.4 only warns, so there it never does). Then, with
+-- "receive", the coroutine reads on; with "close", it closes the client
+-- at once. The classic functions: the JIT, and with it LuaJIT's fast
+-- path, is off (see the Lua README for the fast path).
+--   finalizer_error_in_coroutine.lua receive|close
+-- Prints: hit=<receive # the error came out of, 0: none> refused=<later
+-- receives that raised> got=<lines> peer=<what the server's connection
+-- read after the loop: "disconnected" once the client is closed>
+if jit then jit.off() end
+local act = arg[1]
+local rs = require("renoise_socket")
+local S = rs.Socket
+local finalizer = dofile((arg[0]:match("^(.*)/") or ".") .. "/finalizer.lua")
+local srv = assert(S.create_server("127.0.0.1", 0))
+local c = assert(S.create_client("127.0.0.1", srv.local_port, S.PROTOCOL_TCP, 2000))
+local conn
+srv:run({ socket_accepted = function(x) conn = x end })
+for _ = 1, 100 do
+  srv:wait(10)
+  if conn then break end
+end
+local lines = {}
+for i = 1, 2000 do lines[i] = ("line %d"):format(i) end
+assert(conn:send(table.concat(lines, "\n") .. "\n"))
+
+local armed, inside = true, false
+local function bomb()
+  if armed and inside then
+    armed = false
+    error("boom from __gc")
+  end
+end
+collectgarbage("setpause", 1)
+collectgarbage("setstepmul", 1000)
+local hit, refused, got = 0, 0, 0
+coroutine.wrap(function()
+  for i = 1, 2000 do
+    if armed then
+      for _ = 1, 20 do finalizer(bomb) end
+    end
+    local ok, line = pcall(function()
+      inside = true
+      local l = c:receive("*l", 100)
+      inside = false
+      return l
+    end)
+    inside = false
+    if not ok and tostring(line):find("boom", 1, true) then
+      hit = i
+      if act == "close" then
+        c:close()
+        break
+      end
+    elseif not ok then
+      refused = refused + 1
+    elseif line then
+      got = got + 1
+    else
+      break
+    end
+  end
+  armed = false
+  collectgarbage("setpause", 200)
+  collectgarbage("setstepmul", 200)
+  c:close()
+end)()
+local peer
+for _ = 1, 50 do
+  srv:wait(10)
+  local d, e = conn:receive("*all", 20)
+  if not d and e ~= "timeout" then
+    peer = e
+    break
+  end
+end
+print(("hit=%d refused=%d got=%d peer=%s"):format(hit, refused, got, tostring(peer)))
