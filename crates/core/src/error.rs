@@ -166,7 +166,31 @@ impl Error {
     /// own text, which alone ("Invalid argument") does not say:
     /// `cannot bind 127.0.0.1:80: Permission denied`.
     pub(crate) fn os(doing: impl std::fmt::Display, e: io::Error) -> Error {
-        Error::Io(io::Error::new(e.kind(), format!("{doing}: {e}")))
+        let text = format!("{doing}: {e}");
+        Error::Io(io::Error::new(e.kind(), Doing { text, os: e }))
+    }
+
+    /// The operating system's error number (`errno`) behind an
+    /// [`Error::Io`], also when the crate put what it was doing in front
+    /// of the message (`cannot bind 127.0.0.1:80: ...`); `None` for the
+    /// other variants.
+    ///
+    /// ```
+    /// let taken = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let port = taken.local_addr()?.port();
+    /// let e = renoise_socket::Server::bind(Some("127.0.0.1"), port, renoise_socket::Protocol::Tcp)
+    ///     .unwrap_err();
+    /// assert_eq!(e.raw_os_error(), Some(libc::EADDRINUSE));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn raw_os_error(&self) -> Option<i32> {
+        let Error::Io(e) = self else {
+            return None;
+        };
+        e.raw_os_error().or_else(|| {
+            let doing = e.get_ref()?.downcast_ref::<Doing>()?;
+            doing.os.raw_os_error()
+        })
     }
 
     /// True for [`Error::Timeout`]: the socket is still usable.
@@ -188,3 +212,21 @@ impl Error {
         matches!(self, Error::Disconnected)
     }
 }
+
+/// An operating-system error with what was being done in front of its
+/// text. Its own `source` is none: the text already holds the OS error's,
+/// and a reporter walking the chain would print it twice; the number is
+/// kept for [`Error::raw_os_error`].
+#[derive(Debug)]
+struct Doing {
+    text: String,
+    os: io::Error,
+}
+
+impl std::fmt::Display for Doing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for Doing {}

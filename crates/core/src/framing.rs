@@ -410,11 +410,22 @@ impl Deframer {
             // rather than index past the end.
             self.reset();
         }
-        let result = match self.framing {
+        let mut result = match self.framing {
             Framing::None => Ok(none_frame(data, self.max_len)),
             Framing::SizePrefix => self.size_frame(data),
             Framing::Slip => self.slip_frame(data),
         };
+        // The count kept across calls assumes only appends: a caller that
+        // changed bytes already scanned gets the limit checked anyway.
+        if let Ok(Some((_, payload))) = &result {
+            if payload.len() > self.max_len {
+                result = Err(Error::Framing(format!(
+                    "frame of {} bytes, more than the maximum of {}",
+                    payload.len(),
+                    self.max_len
+                )));
+            }
+        }
         if !matches!(result, Ok(None)) {
             self.reset();
         }

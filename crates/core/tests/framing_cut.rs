@@ -277,3 +277,20 @@ fn leftover_empty_frames_are_not_a_partial_frame() {
     assert!(!only_empty_frames(Framing::SizePrefix, b"\0\0\0\x01"));
     assert!(!only_empty_frames(Framing::None, b"x"));
 }
+
+#[test]
+fn a_deframer_fed_a_changed_buffer_still_never_returns_more_than_its_maximum() {
+    use renoise_socket::framing::{Deframer, Framing};
+    // Breaking the contract (only appends between calls): the bytes the
+    // deframer counted as escapes are no longer there.
+    let mut d = Deframer::new(Framing::Slip, 4);
+    assert!(d
+        .next_frame(b"\xC0\xDB\xDC\xDB\xDC\xDB\xDC")
+        .unwrap()
+        .is_none());
+    match d.next_frame(b"\xC0abcdefg\xC0") {
+        Ok(Some((_, payload))) => panic!("{} bytes returned, maximum 4", payload.len()),
+        Ok(None) => panic!("a whole frame is there"),
+        Err(e) => assert!(e.to_string().contains("more than the maximum of 4"), "{e}"),
+    }
+}

@@ -150,6 +150,9 @@ fn a_port_in_use_is_an_error() {
             source = s.source();
         }
         assert_eq!(chain.len(), 1, "{chain:?}");
+        // The OS's error number is still there for a program to match.
+        assert_eq!(err.raw_os_error(), Some(libc::EADDRINUSE), "{err}");
+        assert_eq!(Error::Timeout.raw_os_error(), None);
         // Also when all interfaces are asked for.
         assert!(Server::bind(None, server.local_port(), protocol).is_err());
     }
