@@ -170,6 +170,13 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
         }
         // A watchdog: also ends a script stuck in a blocking call. A
         // timeout beyond what a Duration holds (~5.8e11 years) never comes.
+        if secs == 0.0 {
+            // Deterministically before the script, not a race with it.
+            eprintln!(
+                "renoise-socket: --timeout of 0 s reached, stopping (before the tool's script ran)"
+            );
+            return Ok(ExitCode::from(124));
+        }
         if let Ok(wait) = Duration::try_from_secs_f64(secs) {
             std::thread::spawn(move || {
                 std::thread::sleep(wait);

@@ -1517,6 +1517,22 @@ fn a_timeout_too_large_for_a_duration_means_no_timeout() {
 }
 
 #[test]
+fn a_timeout_of_zero_stops_before_the_script_runs() {
+    let (dir, f) = temp_file("zero-to", "done.lua", "print('done')");
+    for _ in 0..5 {
+        let o = cmd()
+            .args(["run", "--timeout", "0", f.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let (so, se) = out(&o);
+        assert_eq!(o.status.code(), Some(124), "{se}");
+        assert_eq!(so, "", "{se}");
+        assert!(se.contains("before the tool's script ran"), "{se}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn a_timeout_out_of_range_is_one_line_and_text_a_usage_error() {
     let (dir, f) = temp_file("bad-to", "done.lua", "print('done')");
     // `-1` apart as well as joined: a negative number, not an option.
