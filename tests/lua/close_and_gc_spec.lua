@@ -218,6 +218,9 @@ describe("finalizers that use the client while it receives", function()
     local out = H.scenario("finalizer_error_in_coroutine.lua", "receive", nil, 60)
     local hit, refused, got, peer = out:match("hit=(%d+) refused=(%d+) got=(%d+) peer=(%S+)")
     assert.is_truthy(hit, out)
+    if _VERSION ~= "Lua 5.4" then
+      assert.are_not.equal("0", hit, "no finalizer error came out of a receive: " .. out)
+    end
     assert.are.equal("0", refused, out)
     -- Only the line whose receive raised is lost: its string was never made.
     assert.are.equal(hit == "0" and 2000 or 1999, tonumber(got), out)
@@ -225,6 +228,9 @@ describe("finalizers that use the client while it receives", function()
     out = H.scenario("finalizer_error_in_coroutine.lua", "close", nil, 60)
     hit, refused, got, peer = out:match("hit=(%d+) refused=(%d+) got=(%d+) peer=(%S+)")
     assert.is_truthy(hit, out)
+    if _VERSION ~= "Lua 5.4" then
+      assert.are_not.equal("0", hit, "no finalizer error came out of a receive: " .. out)
+    end
     assert.are.equal("disconnected", peer, out)
   end)
 

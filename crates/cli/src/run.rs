@@ -170,14 +170,16 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
         }
         // A watchdog: also ends a script stuck in a blocking call. A
         // timeout beyond what a Duration holds (~5.8e11 years) never comes.
-        if secs == 0.0 {
-            // Deterministically before the script, not a race with it.
+        let wait = Duration::try_from_secs_f64(secs).ok();
+        if wait.is_some_and(|w| w.is_zero()) {
+            // Deterministically before the script, not a race with it
+            // (also for a time below a nanosecond).
             eprintln!(
-                "renoise-socket: --timeout of 0 s reached, stopping (before the tool's script ran)"
+                "renoise-socket: --timeout of {secs} s reached, stopping (before the tool's script ran)"
             );
             return Ok(ExitCode::from(124));
         }
-        if let Ok(wait) = Duration::try_from_secs_f64(secs) {
+        if let Some(wait) = wait {
             std::thread::spawn(move || {
                 std::thread::sleep(wait);
                 let why = why_still_running();

@@ -467,14 +467,10 @@ unsafe fn receive_body(l: *mut lua_State) -> Result<c_int, Fail> {
 /// client inside `ud`.
 #[inline(always)]
 unsafe fn push_result(l: *mut lua_State, ud: *mut Ud, bytes: &[u8]) {
+    // (LuaJIT: the fast path checks this mark too.)
     (*ud).busy = true;
     (*ud).busy_thread = l;
-    // LuaJIT: the fast path must keep off too (it checks only this mark).
-    #[cfg(any(feature = "luajit", feature = "embedjit"))]
-    let saved = crate::jit::mark(l, ud);
     push_bytes(l, bytes);
-    #[cfg(any(feature = "luajit", feature = "embedjit"))]
-    crate::jit::unmark(saved);
     (*ud).busy = false;
     if (*ud).close_pending {
         close_after_push(l, ud);

@@ -13,7 +13,7 @@ local methods, clients, c_receive, c_send, p_receive, p_send, mt = ...
 local ffi = require("ffi")
 -- An anonymous struct: a type of its own, which no `ffi.cdef` of the
 -- program can clash with (a typedef of the same name would be taken).
-local io_t = ffi.typeof("struct { const char *ptr; size_t len; int busy; void *owner; void *thread; }")
+local io_t = ffi.typeof("struct { const char *ptr; size_t len; int busy; void *owner; }")
 local receive_fn = ffi.cast(ffi.typeof("int (*)(void *, int, double, double, $ *)", io_t), p_receive)
 local send_fn = ffi.cast(ffi.typeof("int (*)(void *, const char *, size_t, $ *)", io_t), p_send)
 -- jit.rs `Out`, returned to the module (its classic functions read
@@ -24,7 +24,7 @@ local send_fn = ffi.cast(ffi.typeof("int (*)(void *, const char *, size_t, $ *)"
 local out = io_t()
 -- A stand-in `ffi` (a mock, a sandbox's) that made something else: the
 -- classic methods stay. (Rust writes into `out`: it must be this struct.)
-if type(out) ~= "cdata" or ffi.sizeof(out) ~= ffi.sizeof("void *") * 5 then
+if type(out) ~= "cdata" or ffi.sizeof(out) ~= ffi.sizeof("void *") * 4 then
   return nil
 end
 local str, type, select = ffi.string, type, select

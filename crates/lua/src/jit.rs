@@ -38,21 +38,19 @@ const SHIM: &str = include_str!("jit.lua");
 /// must neither overwrite `ptr` / `len` nor, on the same client (`owner`),
 /// move the bytes they point to. While it is set, both functions leave the
 /// call to the classic ones, which use neither (and raise for a receive on
-/// `owner`, see `client::not_nested`). `thread` is the Lua thread of a
-/// classic copy that set the mark (null for the shim's own, which cannot
-/// tell), so that a mark its copy left when it raised can be told stale
-/// from that thread too (see [`owned_by`]).
+/// `owner`, see `client::not_nested`). Only the shim's own copies set it:
+/// a classic copy marks its client (`Ud::busy`), which [`receive`] checks,
+/// so a copy nested in another never hides the outer one's mark.
 #[repr(C)]
 pub(crate) struct Out {
     ptr: *const u8,
     len: usize,
     busy: c_int,
     owner: *mut c_void,
-    thread: *mut c_void,
 }
 
 // The shim checks that its struct has this size before it is installed.
-const _: () = assert!(std::mem::size_of::<Out>() == 5 * std::mem::size_of::<*const u8>());
+const _: () = assert!(std::mem::size_of::<Out>() == 4 * std::mem::size_of::<*const u8>());
 
 /// `lua_type` of a cdata in LuaJIT (`LUA_TCDATA` in its `lj_obj.h`).
 const LUA_TCDATA: c_int = 10;
@@ -86,7 +84,6 @@ impl Out {
         self.len = bytes.len();
         self.busy = 1;
         self.owner = owner;
-        self.thread = std::ptr::null_mut();
     }
 }
 
@@ -112,6 +109,12 @@ unsafe extern "C" fn receive(
     let this = ud;
     let ud = &mut *ud.cast::<Ud>();
     let out = &mut *out;
+    // A classic receive of this client is making its result into a string
+    // (this call comes from a finalizer or a hook meanwhile), or left that
+    // mark when it raised: the classic function refuses or clears it.
+    if ud.busy {
+        return NOT_HERE;
+    }
     let Some(timeout) = ud.last_timeout.of(Num::Float(timeout_ms)) else {
         return NOT_HERE;
     };
@@ -255,28 +258,6 @@ pub(crate) unsafe fn marked(l: *mut lua_State) -> bool {
     out_of(l).is_some_and(|out| (*out).busy != 0)
 }
 
-/// Sets the mark for a copy the classic `receive` makes of `ud`'s result,
-/// so the shim leaves every call to the classic functions meanwhile;
-/// returns what to give [`unmark`] after. `None` without the shim.
-pub(crate) unsafe fn mark(l: *mut lua_State, ud: *mut Ud) -> Option<(*mut Out, Out)> {
-    let out = out_of(l)?;
-    let before = std::ptr::read(out);
-    (*out).busy = 1;
-    (*out).owner = ud.cast();
-    (*out).thread = l.cast();
-    Some((out, before))
-}
-
-/// Puts the mark back as it was before [`mark`] (a copy may be made
-/// inside another one's, from a finalizer).
-pub(crate) unsafe fn unmark(saved: Option<(*mut Out, Out)>) {
-    if let Some((out, before)) = saved {
-        (*out).busy = before.busy;
-        (*out).owner = before.owner;
-        (*out).thread = before.thread;
-    }
-}
-
 /// Whether the mark is set and names `ud` (stale or not: no look at the
 /// frames).
 pub(crate) unsafe fn marked_for(l: *mut lua_State, ud: &Ud) -> bool {
@@ -314,7 +295,8 @@ pub(crate) unsafe fn owned_by(l: *mut lua_State, ud: &mut Ud) -> bool {
         ffi::lua_pop(l, 1);
         hit
     };
-    let live = crate::raw::copy_in_flight(l, (*out).thread.cast(), is_ours);
+    // The shim cannot tell its thread: `null`.
+    let live = crate::raw::copy_in_flight(l, std::ptr::null_mut(), is_ours);
     if !live {
         (*out).busy = 0;
         return false;

@@ -736,7 +736,9 @@ unsafe fn dispatch(
     let max = (*p).max_receive_size;
     let queue = (*p).queue.as_ref().map(Rc::downgrade).unwrap_or_default();
     // Room for the arguments and the error path (raises if there is none).
-    ffi::luaL_checkstack(l, 24, c"SocketServer:wait".as_ptr());
+    // (One more than the arguments need: the notifier kept below them, so
+    // that the callbacks' frames get the room they had before it.)
+    ffi::luaL_checkstack(l, 25, c"SocketServer:wait".as_ptr());
     // The notifier whose callback this is, kept for its socket_error: a
     // callback that closes the server (which forgets the notifier) or
     // gives it another one and then raises still reports to its own, as

@@ -5,7 +5,7 @@
 //! not as long as data is there. So a reported socket is kept in a queue
 //! until a read finds nothing (`receive_all` with a zero timeout, i.e. one
 //! `recv(MSG_DONTWAIT)`, gives [`Error::Timeout`]). Client sockets are
-//! blocking sockets (their timed reads use `SO_RCVTIMEO`); that is fine
+//! blocking sockets (their timed reads `poll` or use `SO_RCVTIMEO`); that is fine
 //! for `epoll`, and the zero-timeout reads never block.
 //!
 //! One *round* is one `epoll_wait` plus at most one read per queued
