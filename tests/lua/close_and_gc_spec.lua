@@ -234,6 +234,21 @@ describe("finalizers that use the client while it receives", function()
     assert.are.equal("disconnected", peer, out)
   end)
 
+  if H.is_jit then
+    it("code run in the fast path's window cannot free or move the bytes a classic receive is copying", function()
+      local x = H.peer({ "sendfill:20000000:x" }, { lifetime = 60 })
+      local a = H.peer({ "sendrange:20000000" }, { lifetime = 60 })
+      local b = H.peer({ "sendfill:20000000:b" }, { lifetime = 60 })
+      local here = debug.getinfo(1, "S").source:match("^@(.*)/") or "."
+      local out = H.scenario("fast_path_window.lua", ("%d %d %d %s"):format(x.port, a.port, b.port,
+        H.shell_quote(here .. "/../../crates/lua/src/jit.lua")), nil, 60)
+      local result, intact = out:match("result=(%S+) intact=(%a+)")
+      assert.is_truthy(result, out)
+      assert.are_not.equal("none", result, "the window was never reached: " .. out)
+      assert.are.equal("true", intact, out)
+    end)
+  end
+
   it("a send from a finalizer leaves the SLIP packet being returned intact", function()
     local r, out = scenario("slip-send", 0)
     assert.are.equal("true", r.intact, out)
