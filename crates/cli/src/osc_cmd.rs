@@ -467,6 +467,9 @@ fn dump(
                 break;
             }
             let mut packets: Vec<Vec<u8>> = Vec::new();
+            // Why a stream was ended: said after the packets that came
+            // whole before the break, so messages keep the stream's order.
+            let mut broken: Option<String> = None;
             // Who sent them, for the message about a packet that is not OSC.
             let sender = match &event {
                 Event::Message { from, .. } => Some(from.peer_addr()),
@@ -506,7 +509,7 @@ fn dump(
                     // stream cannot be trusted: the connection ends (what
                     // came whole before is still printed).
                     if let Err(e) = cut {
-                        eprintln!("renoise-socket: {}: {e}", conn.peer_addr());
+                        broken = Some(format!("renoise-socket: {}: {e}", conn.peer_addr()));
                         streams.remove(&conn.id());
                         ended.insert(conn.id());
                         conn.close();
@@ -557,13 +560,21 @@ fn dump(
                             return Ok(ExitCode::SUCCESS);
                         }
                     }
-                    Err(e) => match sender {
-                        Some(a) => {
-                            eprintln!("renoise-socket: {a}: not OSC ({} bytes): {e}", p.len())
+                    Err(e) => {
+                        // What was printed before it goes out first.
+                        let _ = out.flush();
+                        match sender {
+                            Some(a) => {
+                                eprintln!("renoise-socket: {a}: not OSC ({} bytes): {e}", p.len())
+                            }
+                            None => eprintln!("renoise-socket: not OSC ({} bytes): {e}", p.len()),
                         }
-                        None => eprintln!("renoise-socket: not OSC ({} bytes): {e}", p.len()),
-                    },
+                    }
                 }
+            }
+            if let Some(why) = broken {
+                let _ = out.flush();
+                eprintln!("{why}");
             }
         }
         if out.flush().is_err() {

@@ -175,7 +175,8 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
             // Deterministically before the script, not a race with it
             // (also for a time below a nanosecond).
             eprintln!(
-                "renoise-socket: --timeout of {secs} s reached, stopping (before the tool's script ran)"
+                "renoise-socket: --timeout of {} s reached, stopping (before the tool's script ran)",
+                seconds(secs)
             );
             return Ok(ExitCode::from(124));
         }
@@ -183,7 +184,10 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
             std::thread::spawn(move || {
                 std::thread::sleep(wait);
                 let why = why_still_running();
-                eprintln!("renoise-socket: --timeout of {secs} s reached, stopping ({why})");
+                eprintln!(
+                    "renoise-socket: --timeout of {} s reached, stopping ({why})",
+                    seconds(secs)
+                );
                 crate::tmp::remove();
                 std::process::exit(124);
             });
@@ -267,6 +271,18 @@ const PHASES: [&str; 6] = [
     "in a server's wait or one of its callbacks",
     "waiting for the next event",
 ];
+
+/// A `--timeout` as a person wrote it: `0.5`, `0` (also for `-0`), and
+/// `1e-300` rather than its 300 digits.
+fn seconds(secs: f64) -> String {
+    if secs == 0.0 {
+        "0".into()
+    } else if !(1e-3..1e15).contains(&secs) {
+        format!("{secs:e}")
+    } else {
+        format!("{secs}")
+    }
+}
 
 /// The `--timeout` message's reason: what was running, and where.
 fn why_still_running() -> String {

@@ -1528,6 +1528,9 @@ fn a_timeout_of_zero_stops_before_the_script_runs() {
         assert_eq!(o.status.code(), Some(124), "{se}");
         assert_eq!(so, "", "{se}");
         assert!(se.contains("before the tool's script ran"), "{se}");
+        // Said as written, not as -0 or 300 digits.
+        let shown = if secs == "1e-12" { "1e-12" } else { "0" };
+        assert!(se.contains(&format!("--timeout of {shown} s reached")), "{se}");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -1759,6 +1762,24 @@ fn osc_dump_ends_an_unframed_connection_at_bytes_that_are_not_osc() {
     });
     assert_eq!(said, "");
     assert_eq!(printed, "/tagless \n/in \n");
+}
+
+#[test]
+fn osc_dump_says_a_broken_frame_after_what_came_before_it() {
+    use renoise_socket::osc::{Arg, Message};
+    let good = Message::new("/a", vec![Arg::Int(1)]).to_bytes().unwrap();
+    let framed = |p: &[u8]| [&(p.len() as u32).to_be_bytes()[..], p].concat();
+    // One write: a good packet, one that is not OSC, then a prefix no
+    // packet can have.
+    let (_, printed, said) = tcp_dump_of(|s| {
+        let all = [framed(&good), framed(b"zzzz"), vec![0xff; 4]].concat();
+        s.write_all(&all).unwrap();
+    });
+    assert_eq!(printed, "/a i 1\n");
+    let not_osc = said.find("not OSC (4 bytes)");
+    let broken = said.find("size prefix announces 4294967295 bytes");
+    assert!(not_osc.is_some() && broken.is_some(), "{said}");
+    assert!(not_osc < broken, "{said}");
 }
 
 #[test]

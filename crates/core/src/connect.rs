@@ -218,6 +218,17 @@ fn connect_error(e: io::Error, addr: SocketAddr, timeout: Duration) -> Error {
     match e.raw_os_error() {
         Some(libc::ECONNREFUSED) => return Error::Refused { addr },
         Some(libc::ENETUNREACH) | Some(libc::EHOSTUNREACH) => return Error::Unreachable { addr },
+        // The system gave up before our timeout did (its SYN retries take
+        // about two minutes): "no answer within <timeout>" would be false.
+        Some(libc::ETIMEDOUT) => {
+            return Error::os(
+                format_args!(
+                    "cannot connect to {}: no answer, and the system stopped trying",
+                    crate::socket_address_text(&addr)
+                ),
+                e,
+            )
+        }
         _ => {}
     }
     match e.kind() {
@@ -371,6 +382,7 @@ pub(crate) fn udp(addrs: &[SocketAddr]) -> Result<(Socket, SocketAddr)> {
 
 #[cfg(test)]
 mod tests {
+
     //! The address list of a name, without depending on what the resolver
     //! of this machine returns for any name.
     use super::*;
@@ -587,5 +599,36 @@ mod tests {
             resolve("no-such-host.invalid", 80, Duration::from_secs(5)),
             Err(Error::UnknownHost { .. } | Error::ResolveTimeout { .. })
         ));
+    }
+
+    #[test]
+    fn the_systems_own_connect_timeout_is_not_called_ours() {
+        let addr: SocketAddr = "192.0.2.1:80".parse().unwrap();
+        let e = connect_error(
+            io::Error::from_raw_os_error(libc::ETIMEDOUT),
+            addr,
+            Duration::MAX,
+        );
+        assert!(!matches!(e, Error::ConnectTimeout { .. }), "{e}");
+        assert_eq!(e.raw_os_error(), Some(libc::ETIMEDOUT));
+        let text = e.to_string();
+        assert!(
+            text.starts_with("cannot connect to 192.0.2.1:80: no answer"),
+            "{text}"
+        );
+        assert!(!text.contains("within"), "{text}");
+        // Our own deadline (socket2's poll) still is a connect timeout.
+        let ours = io::Error::new(io::ErrorKind::TimedOut, "connection timed out");
+        let e = connect_error(ours, addr, Duration::from_millis(1000));
+        assert!(
+            matches!(
+                e,
+                Error::ConnectTimeout {
+                    timeout_ms: 1000,
+                    ..
+                }
+            ),
+            "{e}"
+        );
     }
 }
