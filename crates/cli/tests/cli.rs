@@ -1530,7 +1530,10 @@ fn a_timeout_of_zero_stops_before_the_script_runs() {
         assert!(se.contains("before the tool's script ran"), "{se}");
         // Said as written, not as -0 or 300 digits.
         let shown = if secs == "1e-12" { "1e-12" } else { "0" };
-        assert!(se.contains(&format!("--timeout of {shown} s reached")), "{se}");
+        assert!(
+            se.contains(&format!("--timeout of {shown} s reached")),
+            "{se}"
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
