@@ -1200,10 +1200,7 @@ fn connect_lines_end_as_renoise_lines_do() {
 
 #[test]
 fn connect_udp_prints_each_datagram_as_it_is() {
-    let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
-    peer.set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let port = peer.local_addr().unwrap().port();
+    let (peer, port) = udp_peer();
     let t = std::thread::spawn(move || {
         // Two datagrams in, two replies out, neither with a newline.
         let mut buf = [0u8; 64];
@@ -1229,10 +1226,7 @@ fn connect_udp_refuses_a_stdin_line_too_long_for_a_datagram_before_it_ends() {
     // The line never ends (stdin stays open, no newline): it is refused
     // once it is longer than any datagram, not held whole until stdin
     // ends, and the line before it still goes out.
-    let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
-    peer.set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let port = peer.local_addr().unwrap().port();
+    let (peer, port) = udp_peer();
     let mut child = std::process::Command::new(cargo_bin("renoise-socket"))
         .args(["connect", "--udp", "127.0.0.1", &port.to_string()])
         .stdin(Stdio::piped())
@@ -1575,6 +1569,15 @@ fn have(tool: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// A UDP socket on loopback whose reads give up after 10 s, and its port.
+fn udp_peer() -> (UdpSocket, u16) {
+    let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+    peer.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let port = peer.local_addr().unwrap().port();
+    (peer, port)
+}
+
 fn free_udp_port() -> u16 {
     UdpSocket::bind("127.0.0.1:0")
         .unwrap()
@@ -1816,10 +1819,8 @@ fn osc_dump_reads_slip_with_an_end_after_each_packet_only() {
 fn osc_send_rounds_f_to_float32_as_a_c_cast_does() {
     // As the Lua module's Message and liblo's oscsend: past float32's
     // range is infinity, not an error (`d` carries such values).
-    let sink = UdpSocket::bind("127.0.0.1:0").unwrap();
-    sink.set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let p = sink.local_addr().unwrap().port().to_string();
+    let (sink, p) = udp_peer();
+    let p = p.to_string();
     cmd()
         .args(["osc", "send", "127.0.0.1", &p])
         .args(["/f", "f:1e40", "f:-1e40", "f:0.1"])

@@ -1644,42 +1644,21 @@ fn millis_up(d: Duration) -> libc::c_int {
 /// ones block in `recv` with `SO_RCVTIMEO` (one system call).
 const PRECISE_WAIT_BELOW: Duration = Duration::from_secs(1);
 
-/// `poll` for something to read (data, the end, an error) for up to `ms`;
-/// `Ok(false)` when the time passed or a signal came first.
-fn poll_readable(sock: &Socket, ms: libc::c_int) -> io::Result<bool> {
+/// `poll` for `events` on `sock` for up to `ms` (-1: forever); `Ok(false)`
+/// when the time passed, or a signal came first with a finite `ms`: the
+/// caller works out what is left (restarting with the same `ms` would let
+/// signals arriving more often than that hold a wait for ever). An error
+/// or a hang-up also ends the wait: the next `recv` or `send` reports it.
+fn poll_for(sock: &Socket, events: libc::c_short, ms: libc::c_int) -> io::Result<bool> {
     let mut p = libc::pollfd {
         fd: sock.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd, and its count.
-    let r = unsafe { libc::poll(&mut p, 1, ms) };
-    if r >= 0 {
-        return Ok(r > 0);
-    }
-    let e = io::Error::last_os_error();
-    if e.kind() == io::ErrorKind::Interrupted {
-        return Ok(false);
-    }
-    Err(e)
-}
-
-/// `poll` for room to write, up to `ms` (-1: forever); `Ok(false)` when
-/// the time passed, or a signal came first: the caller works out what is
-/// left (restarting with the same `ms` would let signals arriving more
-/// often than that hold a stalled send for ever).
-fn poll_writable(sock: &Socket, ms: libc::c_int) -> io::Result<bool> {
-    use std::os::fd::AsRawFd;
-    let mut p = libc::pollfd {
-        fd: sock.as_raw_fd(),
-        events: libc::POLLOUT,
+        events,
         revents: 0,
     };
     loop {
         // SAFETY: one valid pollfd, and its count.
         let r = unsafe { libc::poll(&mut p, 1, ms) };
         if r >= 0 {
-            // POLLERR / POLLHUP also end the wait: the next send reports them.
             return Ok(r > 0);
         }
         let e = io::Error::last_os_error();
@@ -1690,6 +1669,16 @@ fn poll_writable(sock: &Socket, ms: libc::c_int) -> io::Result<bool> {
             return Ok(false);
         }
     }
+}
+
+/// Something to read (data, the end, an error) within `ms`.
+fn poll_readable(sock: &Socket, ms: libc::c_int) -> io::Result<bool> {
+    poll_for(sock, libc::POLLIN, ms)
+}
+
+/// Room to write within `ms` (-1: forever).
+fn poll_writable(sock: &Socket, ms: libc::c_int) -> io::Result<bool> {
+    poll_for(sock, libc::POLLOUT, ms)
 }
 
 /// Bytes sent that the peer has not acknowledged yet (`None` if the

@@ -382,7 +382,6 @@ pub(crate) fn udp(addrs: &[SocketAddr]) -> Result<(Socket, SocketAddr)> {
 
 #[cfg(test)]
 mod tests {
-
     //! The address list of a name, without depending on what the resolver
     //! of this machine returns for any name.
     use super::*;
