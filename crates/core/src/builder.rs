@@ -270,11 +270,14 @@ impl ClientBuilder {
     }
 
     fn connect_to(&self, addrs: &[SocketAddr], start: std::time::Instant) -> Result<Client> {
-        let (sock, peer) = match self.protocol {
+        let (sock, peer, reset) = match self.protocol {
             Protocol::Tcp => connect::tcp(addrs, self.connect_timeout, start)?,
-            Protocol::Udp => connect::udp(addrs)?,
+            Protocol::Udp => {
+                let (sock, peer) = connect::udp(addrs)?;
+                (sock, peer, None)
+            }
         };
-        Client::from_socket(sock, self.clone(), Some(peer))
+        Client::from_socket(sock, self.clone(), Some(peer), reset)
     }
 
     /// Wraps a connected TCP stream (for example one a listener accepted)
@@ -305,6 +308,6 @@ impl ClientBuilder {
         let mut opts = self.clone();
         opts.protocol = Protocol::Tcp;
         stream.set_nonblocking(false)?;
-        Client::from_socket(socket2::Socket::from(stream), opts, peer)
+        Client::from_socket(socket2::Socket::from(stream), opts, peer, None)
     }
 }

@@ -116,6 +116,11 @@ pub struct Client {
     /// open for a reply: a server that also reads it leaves its end to the
     /// program (see [`Client::ended_for_server`]).
     eof_read: bool,
+    /// A reset the system reported to a call other than a read (the
+    /// connect, a send, the look at a handed-over stream). It reports a
+    /// reset once, and a read after it finds a plain end: the end that
+    /// follows the unread bytes is this reset.
+    reset: Option<io::Error>,
 }
 
 /// Idle zero-timeout polls in a row after which a client watches its
@@ -294,6 +299,15 @@ fn maybe_readable(sock: &Socket) -> bool {
     unsafe { libc::poll(&mut p, 1, 0) != 0 }
 }
 
+/// True when the kernel holds bytes not read yet; never takes a pending
+/// error.
+fn unread_in_kernel(sock: &Socket) -> bool {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one c_int through the pointer.
+    let r = unsafe { libc::ioctl(sock.as_raw_fd(), libc::FIONREAD, &mut n) };
+    r == 0 && n > 0
+}
+
 /// Reads and drops what `sock` has received and not been read, without
 /// waiting, so that closing it sends the end of the stream, not a reset
 /// (which would also drop what the system has yet to send). Bounded: a
@@ -362,6 +376,7 @@ impl Client {
         sock: Socket,
         opts: ClientBuilder,
         peer: Option<SocketAddr>,
+        mut reset: Option<io::Error>,
     ) -> Result<Client> {
         match opts.protocol {
             Protocol::Tcp => sock.set_tcp_nodelay(opts.nodelay)?,
@@ -384,14 +399,17 @@ impl Client {
             // A stream handed over (`from_tcp_stream`) after its peer reset
             // it: the kernel has forgotten the address, but still holds
             // what the peer sent, which the client delivers before the end.
-            (Err(e), None)
-                if e.kind() == io::ErrorKind::NotConnected
-                    // A socket that never connected (or listens) says so to
-                    // a receive too; a reset one has data, an end or a reset.
-                    && !matches!(peek(&sock), Err(p) if p.kind() == io::ErrorKind::NotConnected) =>
-            {
-                SocketAddr::new(unspecified_like(local.ip()), 0)
-            }
+            (Err(e), None) if e.kind() == io::ErrorKind::NotConnected => match peek(&sock) {
+                // A socket that never connected (or listens) says so to a
+                // receive too; a reset one has data, an end or a reset.
+                Err(p) if p.kind() == io::ErrorKind::NotConnected => return Err(e.into()),
+                // The look took the reset: the end after the data is it.
+                Err(p) if is_reset(&p) => {
+                    reset = Some(p);
+                    SocketAddr::new(unspecified_like(local.ip()), 0)
+                }
+                _ => SocketAddr::new(unspecified_like(local.ip()), 0),
+            },
             (Err(e), None) => return Err(e.into()),
         };
         let cap = opts
@@ -426,6 +444,7 @@ impl Client {
             read_timeout: Duration::MAX,
             write_failure: None,
             eof_read: false,
+            reset,
         })
     }
 
@@ -496,13 +515,9 @@ impl Client {
         if self.end.is_some() {
             return false; // the end is known, and nothing is left before it
         }
-        match peek(sock) {
-            Ok(n) => n > 0,
-            Err(e) => matches!(
-                e.kind(),
-                io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-            ),
-        }
+        // Not `peek`: where nothing is unread, it would take a reset the
+        // next receive is to report (the system reports one once).
+        !maybe_readable(sock) || unread_in_kernel(sock)
     }
 
     /// TCP or UDP.
@@ -679,6 +694,7 @@ impl Client {
         self.peer_gone = false;
         self.write_failure = None;
         self.eof_read = false;
+        self.reset = None;
     }
 
     /// TCP: shuts down the sending side (a half-close, `shutdown(SHUT_WR)`):
@@ -776,7 +792,7 @@ impl Client {
         let dup = sock
             .try_clone()
             .map_err(|e| Error::os("cannot duplicate the socket", e))?;
-        let clone = Client::from_socket(dup, self.opts.clone(), Some(self.peer))?;
+        let clone = Client::from_socket(dup, self.opts.clone(), Some(self.peer), None)?;
         self.cloned.store(true, Ordering::Relaxed);
         clone.cloned.store(true, Ordering::Relaxed);
         Ok(clone)
@@ -1349,7 +1365,7 @@ impl Client {
             };
             match res {
                 Ok(0) if !udp => {
-                    self.end = Some(End::Peer);
+                    self.end = Some(self.reset.take().map_or(End::Peer, End::Reset));
                     return Ok(());
                 }
                 // An empty datagram carries nothing to deliver: read on.
@@ -1393,8 +1409,10 @@ impl Client {
             return Err(Error::Io(e));
         }
         self.end = Some(match e.kind() {
-            io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted => End::Reset(e),
-            io::ErrorKind::BrokenPipe | io::ErrorKind::NotConnected => End::Peer,
+            _ if is_reset(&e) => End::Reset(e),
+            io::ErrorKind::BrokenPipe | io::ErrorKind::NotConnected => {
+                self.reset.take().map_or(End::Peer, End::Reset)
+            }
             _ => End::Failed(e),
         });
         Ok(())
@@ -1531,10 +1549,13 @@ impl Client {
                             }
                         }
                     }
-                    io::ErrorKind::BrokenPipe
-                    | io::ErrorKind::ConnectionReset
-                    | io::ErrorKind::ConnectionAborted
-                    | io::ErrorKind::NotConnected => return Err(self.peer_gone_while_sending()),
+                    _ if is_reset(&e) => {
+                        self.reset = Some(e);
+                        return Err(self.peer_gone_while_sending());
+                    }
+                    io::ErrorKind::BrokenPipe | io::ErrorKind::NotConnected => {
+                        return Err(self.peer_gone_while_sending())
+                    }
                     _ => {
                         self.break_stream();
                         return Err(Error::Io(e));
@@ -1586,6 +1607,14 @@ impl Client {
         self.peer_gone = true;
         Error::Disconnected
     }
+}
+
+/// The peer reset the connection (or the system aborted it).
+fn is_reset(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
+    )
 }
 
 /// One look at whether the kernel holds data: reads nothing, never waits

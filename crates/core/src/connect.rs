@@ -253,13 +253,15 @@ const MIN_SHARE: Duration = Duration::from_millis(500);
 /// an address that never answers (say, `::1` behind a full accept queue,
 /// or a black-holed IPv6 route) leaves time for the next one, which the
 /// whole deadline spent on the first would not.
-/// Returns the socket and the address it connected to (asking the socket
-/// for it would fail once a peer that accepted has already reset).
+/// Returns the socket, the address it connected to (asking the socket
+/// for it would fail once a peer that accepted has already reset) and the
+/// reset, if connect took it (the system reports a reset once: the reads
+/// after it would find a plain end).
 pub(crate) fn tcp(
     addrs: &[SocketAddr],
     timeout: Duration,
     start: Instant,
-) -> Result<(Socket, SocketAddr)> {
+) -> Result<(Socket, SocketAddr, Option<io::Error>)> {
     let timeout = timeout.max(Duration::from_millis(1));
     let deadline = start.checked_add(timeout);
     let mut last = None;
@@ -299,12 +301,14 @@ pub(crate) fn tcp(
             Ok(()) if connected_to_itself(&sock) => {
                 last = Some(Error::Refused { addr });
             }
-            Ok(()) => return Ok((sock, addr)),
+            Ok(()) => return Ok((sock, addr, None)),
             // The handshake completed and the peer reset before connect
             // looked (a refused handshake is ECONNREFUSED): a connection
             // that ended at once, as if the reset came a moment later.
-            // Its first receive reports the end.
-            Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => return Ok((sock, addr)),
+            // Its receives deliver what the peer sent, then the reset.
+            Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => {
+                return Ok((sock, addr, Some(e)))
+            }
             Err(e) => {
                 let err = connect_error(e, addr, timeout);
                 if matches!(err, Error::ConnectTimeout { .. }) {
@@ -415,7 +419,7 @@ mod tests {
     fn addresses_are_tried_in_order_until_one_connects() {
         let good = TcpListener::bind("127.0.0.1:0").unwrap();
         let good_addr = good.local_addr().unwrap();
-        let (sock, addr) = tcp(
+        let (sock, addr, _) = tcp(
             &[refused(), good_addr],
             Duration::from_secs(2),
             Instant::now(),
@@ -489,7 +493,7 @@ mod tests {
         let good = TcpListener::bind("127.0.0.1:0").unwrap();
         let good_addr = good.local_addr().unwrap();
         let start = Instant::now();
-        let (_, addr) = tcp(&[mute, good_addr], Duration::from_millis(1000), start).unwrap();
+        let (_, addr, _) = tcp(&[mute, good_addr], Duration::from_millis(1000), start).unwrap();
         assert_eq!(addr, good_addr);
         // The silent one had its share, half of the timeout.
         let took = start.elapsed();
@@ -499,7 +503,7 @@ mod tests {
         let (_l2, _f2, mute2) = silent();
         let (_l3, _f3, mute3) = silent();
         let start = Instant::now();
-        let (_, addr) = tcp(
+        let (_, addr, _) = tcp(
             &[mute, mute2, mute3, good_addr],
             Duration::from_secs(2),
             start,
