@@ -408,8 +408,10 @@ impl Buffer {
     /// Makes at least `want` bytes of free space after the data, moving the
     /// data to the front first. Growth doubles (so a long line costs
     /// amortised O(1) per byte) but never past `limit` unless `want` itself
-    /// needs more; the callers bound `want`, which bounds memory.
-    pub(crate) fn reserve(&mut self, want: usize, limit: usize) {
+    /// needs more; the callers bound `want`, which bounds memory. If the
+    /// memory cannot be had (a process under `ulimit -v`), the buffer is
+    /// left as it was and the size asked for is the error.
+    pub(crate) fn reserve(&mut self, want: usize, limit: usize) -> Result<(), usize> {
         if self.start == self.end {
             self.rebase();
             self.start = 0;
@@ -417,7 +419,7 @@ impl Buffer {
             self.scanned = 0;
         }
         if self.data.len() - self.end >= want {
-            return;
+            return Ok(());
         }
         if self.start > 0 {
             self.rebase();
@@ -426,16 +428,25 @@ impl Buffer {
             self.scanned = self.scanned.saturating_sub(self.start);
             self.start = 0;
             if self.data.len() - self.end >= want {
-                return;
+                return Ok(());
             }
         }
         let need = self.end.saturating_add(want);
-        if self.data.is_empty() {
-            self.data.resize(need.max(self.initial), 0);
-            return;
-        }
-        let new_len = self.data.len().saturating_mul(2).min(limit).max(need);
-        self.data.resize(new_len, 0);
+        let new_len = if self.data.is_empty() {
+            need.max(self.initial)
+        } else {
+            self.data.len().saturating_mul(2).min(limit).max(need)
+        };
+        self.grow_to(new_len)
+    }
+
+    /// Grows the data to `len` bytes, or leaves it as it was: a failed
+    /// allocation is an error, not the end of the process.
+    fn grow_to(&mut self, len: usize) -> Result<(), usize> {
+        let extra = len.saturating_sub(self.data.len());
+        self.data.try_reserve_exact(extra).map_err(|_| len)?;
+        self.data.resize(len, 0);
+        Ok(())
     }
 
     /// Free space after the data, for one read.
@@ -484,7 +495,9 @@ impl Buffer {
             self.deep = 0;
             let len = self.data.len();
             if len < self.read_ahead {
-                self.data.resize((len * 2).min(self.read_ahead), 0);
+                // Only an optimisation: without the memory, reads go on
+                // in the size there is.
+                let _ = self.grow_to((len * 2).min(self.read_ahead));
             }
         }
     }
@@ -574,7 +587,7 @@ mod tests {
 
     /// Appends one datagram as a UDP read would.
     fn datagram(b: &mut Buffer, bytes: &[u8]) {
-        b.reserve(bytes.len().max(1), usize::MAX);
+        b.reserve(bytes.len().max(1), usize::MAX).unwrap();
         b.spare()[..bytes.len()].copy_from_slice(bytes);
         b.commit(bytes.len(), true);
     }

@@ -1293,6 +1293,8 @@ impl Client {
             let want = (chunk - self.buf.len()).min(MIN_READ);
             match self.fill(&mut now, want, chunk, usize::MAX) {
                 Ok(()) | Err(Error::Timeout) => {}
+                // What is buffered is the answer then.
+                Err(Error::Io(e)) if e.kind() == io::ErrorKind::OutOfMemory => {}
                 Err(e) => return Err(e),
             }
         }
@@ -1325,14 +1327,14 @@ impl Client {
         // each (64 KiB by default).
         let mut lazy = !udp && self.buf.is_unallocated();
         if !lazy {
-            self.buf.reserve(want, limit);
+            self.buf.reserve(want, limit).map_err(no_memory)?;
         }
         let mut room = self.buf.spare().len();
         loop {
             let step = wait.step();
             if lazy && (step != Step::Poll || maybe_readable(sock)) {
                 lazy = false;
-                self.buf.reserve(want, limit);
+                self.buf.reserve(want, limit).map_err(no_memory)?;
                 room = self.buf.spare().len();
             }
             let res = match step {
@@ -1607,6 +1609,17 @@ impl Client {
         self.peer_gone = true;
         Error::Disconnected
     }
+}
+
+/// The receive buffer could not grow to `len` bytes (a process with a
+/// memory limit, `ulimit -v`): what is buffered stays, and so does the
+/// socket, as for a line too long.
+#[cold]
+fn no_memory(len: usize) -> Error {
+    Error::Io(io::Error::new(
+        io::ErrorKind::OutOfMemory,
+        format!("out of memory: cannot grow the receive buffer to {len} bytes"),
+    ))
 }
 
 /// The peer reset the connection (or the system aborted it).

@@ -112,7 +112,9 @@ pub enum Error {
     /// A TCP frame (SLIP or size prefix) that cannot be accepted.
     #[error("bad OSC frame: {0}")]
     Framing(String),
-    /// Any other operating-system error, with its own message.
+    /// Any other operating-system error, with its own message; also a
+    /// receive buffer that could not grow (kind `OutOfMemory`, the socket
+    /// and what is buffered stay, as for [`Error::LineTooLong`]).
     #[error(transparent)]
     Io(io::Error),
 }

@@ -56,6 +56,9 @@
 //!   stream. A line longer than the maximum line length (16 MiB by default)
 //!   gives [`Error::LineTooLong`], consumes nothing and keeps the socket
 //!   open, so the data can be read with `receive_all` or `receive_exact`.
+//!   A receive buffer that cannot grow (a process under `ulimit -v`) is an
+//!   [`Error::Io`] of kind `OutOfMemory` that likewise keeps the socket and
+//!   what is buffered.
 //! - **All.** The buffer plus what one read finds pending, never empty, at
 //!   most the all-chunk size (64 KiB by default) per call. UDP: the rest of
 //!   the current datagram, or the next one; empty datagrams are skipped
