@@ -490,6 +490,8 @@ function App:show_custom_prompt(title, view, buttons)
   text_arg("show_custom_prompt", 1, title)
   strings_arg("show_custom_prompt", 3, buttons)
   content_arg("show_custom_prompt", view)
+  -- On screen while it is up (see views.lua).
+  rawset(view, "_dialog", {})
   local pressed = host.run_prompt_actions(view, shown_buttons(buttons))
   -- Closed once it returns: its views can no longer be pressed or set.
   rawset(view, "_dialog", { _closed = true })

@@ -391,20 +391,22 @@ local function root_of(v)
   return v
 end
 
--- Whether the view is in a dialog that was closed: nobody can click it.
-local function in_closed_dialog(v)
+-- Whether the view is on screen: in a dialog (or custom prompt) that is
+-- open. One built but not shown yet, taken out of its dialog, or in a
+-- dialog that was closed, nobody can click.
+local function on_screen(v)
   local d = rawget(root_of(v), "_dialog")
-  return d ~= nil and rawget(d, "_closed") == true
+  return d ~= nil and rawget(d, "_closed") ~= true
 end
 
--- The newest view that `name` names, outside closed dialogs: by id, else
--- (for --press) a button or link by its text.
-local function find(name, by_text)
+-- The newest view on screen that `name` names: by id, else (for --press)
+-- a button or link by its text. With `anywhere`, on screen or not.
+local function find(name, by_text, anywhere)
   local best
   for v in pairs(made) do
     local p = rawget(v, "_props")
     if (p.id == name or (by_text and KINDS[rawget(v, "_kind")][3] and p.text == name))
-        and not in_closed_dialog(v)
+        and (anywhere or on_screen(v))
         and (not best or rawget(v, "_serial") > rawget(best, "_serial")) then
       best = v
     end
@@ -577,7 +579,13 @@ host.actions_left = function()
   if not a then return nil end
   local what = a[1] == press and "no button, bitmap, link or checkbox with the id or text '"
     or "no view with the id '"
-  local msg = what .. a[2] .. "'" .. (serial > 0 and "" or " (the tool made no view)")
+  local msg = what .. a[2] .. "'"
+  if serial == 0 then
+    msg = msg .. " (the tool made no view)"
+  elseif (a[1] == press or a[1] == set) and find(a[2], a[1] == press, true) then
+    msg = msg .. " on screen (the tool made one, but it is in no open dialog:"
+      .. " never shown, or its dialog was closed)"
+  end
   -- A --menu given after it never ran: say so, since it may be what makes
   -- the view (actions run in the order given).
   for i = 2, #pending do

@@ -435,6 +435,53 @@ renoise.tool():add_timer(later, 20)
 }
 
 #[test]
+fn a_press_waits_until_its_view_is_shown_and_never_clicks_one_never_shown() {
+    // In Renoise nobody can click a button that is in no dialog: a press
+    // waits for the dialog a timer shows later, and a view the tool built
+    // but never showed is an unfinished action.
+    let script = r#"
+local vb = renoise.ViewBuilder()
+local shown = false
+local content = vb:button { text = "Go", notifier = function()
+  print("go, shown=" .. tostring(shown))
+  os.exit(0)
+end }
+local function later()
+  renoise.tool():remove_timer(later)
+  shown = true
+  renoise.app():show_custom_dialog("Later", content)
+end
+if (...) ~= "never" then renoise.tool():add_timer(later, 50) end
+"#;
+    let (dir, f) = temp_file("press-unshown", "press_unshown.lua", script);
+    let f = f.to_str().unwrap();
+    let so = run_ok(&["run", "-q", "--timeout", "10", f, "--press", "Go"]);
+    assert_eq!(so, "go, shown=true\n");
+    let o = cmd()
+        .args([
+            "run",
+            "-q",
+            "--timeout",
+            "10",
+            f,
+            "--press",
+            "Go",
+            "--",
+            "never",
+        ])
+        .output()
+        .unwrap();
+    let (so, se) = out(&o);
+    assert_eq!(o.status.code(), Some(1), "{so}{se}");
+    assert_eq!(so, "");
+    assert!(
+        se.contains("'Go' on screen (the tool made one, but it is in no open dialog"),
+        "{se}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn a_custom_prompt_is_filled_in_by_the_actions_next_in_line_and_answered_by_a_press() {
     // A modal form: the script reads its fields right after the prompt
     // returns, so the --set / --press meant for it must be done while it
