@@ -47,8 +47,6 @@ fn a_buffer_that_cannot_grow_is_an_error_that_keeps_the_socket_and_the_data() {
         }
         s.write_all(b"\n").unwrap();
     });
-    // A first look, so that the limit meets only the buffer's growth.
-    assert!(matches!(c.receive_line(ms(0)), Err(Error::Timeout)));
     set_address_space_limit(address_space_now() + HEADROOM);
     let mut failure = None;
     for _ in 0..1000 {
