@@ -649,7 +649,11 @@ impl Client {
     /// `ECONNRESET` instead of the end of the stream, and what the system
     /// had still to send, after a `send` that succeeded, would be lost.
     /// (Not when [`try_clone`](Client::try_clone) made another client on
-    /// the socket: those bytes may be the other one's to read.)
+    /// the socket: those bytes may be the other one's to read.) Bytes the
+    /// peer sends after the close get a reset all the same: where the last
+    /// reply matters and the peer may still be sending, read until the end
+    /// of its stream first, or [`shutdown_send`](Client::shutdown_send) and
+    /// read.
     ///
     /// ```no_run
     /// let mut c = renoise_socket::Client::connect("127.0.0.1", 8080)?;
