@@ -52,7 +52,7 @@ local function hook()
       getmetatable(newproxy(true)).__gc = fin
     end
     phase = "inA"
-    local ok, s = pcall(A.receive, A, N, 2000)
+    local ok, s = pcall(A.receive, A, N, 20000)
     if done and ok then resultA, startA = s, offA end
     if ok and s then offA = offA + #s end
     phase = nil
