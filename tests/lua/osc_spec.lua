@@ -388,6 +388,10 @@ describe("renoise.Osc", function()
         bad_arg(2, "/a", { { tag = "b", value = 1 } }, "needs a string, got number")
         bad_arg(2, "/a", { { tag = "c", value = "ab" } }, "needs a one-character string, got \"ab\"")
         bad_arg(2, "/a", { { tag = "c", value = "" } }, "needs a one-character string, got \"\"")
+        -- shown as tostring() shows text: control bytes escaped, UTF-8 as is
+        bad_arg(2, "/a", { { tag = "c", value = "\n\0\27\255" } }, "got \"\\n\\0\\u{1b}\\xff\"")
+        bad_arg(2, "/a", { { tag = "s", value = "a\0b" } }, "without NUL bytes, got \"a\\0b\"")
+        bad_arg(2, "/a", { { tag = "c", value = "\195\169\195\169" } }, "got \"\195\169\195\169\"")
         -- a long string is cut once, its closing quote kept
         bad_arg(2, "/a", { { tag = "c", value = string.rep("a", 39) } },
           "got \"" .. string.rep("a", 39) .. "\"")

@@ -89,18 +89,26 @@ impl Write for Msg {
     }
 }
 
-/// Bytes from Lua shown inside a message: at most 40, non-printable bytes
-/// as `?`.
+/// Bytes from Lua shown inside a message: at most 40, as `tostring` of an
+/// OSC message shows text: UTF-8 as is, control characters escaped (`\n`,
+/// `\0`, `\u{1b}`: a value cannot break the line or drive a terminal),
+/// other bytes as `\xNN`.
 pub(crate) struct Shown<'a>(pub(crate) &'a [u8]);
 
 impl fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for &b in self.0.iter().take(40) {
-            f.write_char(if (0x20..0x7f).contains(&b) {
-                b as char
-            } else {
-                '?'
-            })?;
+        let head = &self.0[..self.0.len().min(40)];
+        for chunk in head.utf8_chunks() {
+            for c in chunk.valid().chars() {
+                if c.is_control() {
+                    write!(f, "{}", c.escape_debug())?;
+                } else {
+                    f.write_char(c)?;
+                }
+            }
+            for byte in chunk.invalid() {
+                write!(f, "\\x{byte:02x}")?;
+            }
         }
         if self.0.len() > 40 {
             f.write_str("...")?;
