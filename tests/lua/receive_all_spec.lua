@@ -59,8 +59,12 @@ describe("receive *all", function()
   end)
 
   it("waits up to timeout_ms for the first bytes, then returns those", function()
-    local c = H.connect(H.peer({ "sleep:200", "send:first", "sleep:1000", "send:second", "hold" }))
-    local elapsed, s = H.timed(c.receive, c, "*all", 3000)
+    -- The peer's pause starts once it has accepted, so after t0.
+    local peer = H.peer({ "accept", "sleep:200", "send:first", "sleep:1000", "send:second", "hold" })
+    local t0 = H.now()
+    local c = H.connect(peer)
+    local s = c:receive("*all", 3000)
+    local elapsed = H.now() - t0
     assert.are.equal("first", s)
     assert.is_true(elapsed >= 0.15 and elapsed < 1.0, "returned after " .. elapsed)
     c:close()

@@ -125,8 +125,13 @@ describe("receive *line", function()
 
   it("waits without a deadline with timeout math.huge; a later timeout still holds", function()
     -- The peer's lifetime bounds the wait: a broken one ends in "disconnected".
-    local c = H.connect(H.peer({ "sleep:150", "send:late\\n", "hold" }))
-    local elapsed, s = H.timed(c.receive, c, "*line", math.huge)
+    -- The peer's pause starts once it has accepted, so after t0: a pause
+    -- before the accept would run while this process is still connecting.
+    local peer = H.peer({ "accept", "sleep:150", "send:late\\n", "hold" })
+    local t0 = H.now()
+    local c = H.connect(peer)
+    local s = c:receive("*line", math.huge)
+    local elapsed = H.now() - t0
     assert.are.equal("late", s)
     assert.is_true(elapsed >= 0.14, "returned after " .. elapsed .. " s")
     local t, s2, e = H.timed(c.receive, c, "*line", 200)
