@@ -13,6 +13,16 @@ use std::time::{Duration, Instant};
 /// system resolver, waiting for it at most `timeout` (at least 1 ms, as
 /// for connecting).
 pub(crate) fn resolve(host: &str, port: u16, timeout: Duration) -> Result<Vec<SocketAddr>> {
+    resolve_in(&ABANDONED, host, port, timeout)
+}
+
+/// [`resolve`] counting abandoned lookups in `abandoned`.
+fn resolve_in(
+    abandoned: &'static AtomicUsize,
+    host: &str,
+    port: u16,
+    timeout: Duration,
+) -> Result<Vec<SocketAddr>> {
     let timeout = timeout.max(Duration::from_millis(1));
     check_port(port)?;
     let name = unbracket(host)?;
@@ -23,18 +33,22 @@ pub(crate) fn resolve(host: &str, port: u16, timeout: Duration) -> Result<Vec<So
         return Ok(vec![SocketAddr::new(ip, port)]);
     }
     let owned = name.to_owned();
-    let looked_up = bounded(timeout, move || {
+    let looked_up = bounded_in(abandoned, MAX_ABANDONED, timeout, move || {
         (owned.as_str(), port)
             .to_socket_addrs()
             .map(Iterator::collect::<Vec<_>>)
     });
-    let Some(found) = looked_up else {
-        return Err(Error::ResolveTimeout {
+    match looked_up {
+        Ok(found) => found_or_why(host, found),
+        Err(NotDone::TimedOut) => Err(Error::ResolveTimeout {
             host: host.to_string(),
             timeout_ms: timeout.as_millis(),
-        });
-    };
-    found_or_why(host, found)
+        }),
+        Err(NotDone::Busy) => Err(Error::ResolverBusy {
+            host: host.to_string(),
+            unfinished: MAX_ABANDONED,
+        }),
+    }
 }
 
 /// The addresses a lookup of `host` found, or why there are none: an
@@ -100,19 +114,13 @@ static ABANDONED: AtomicUsize = AtomicUsize::new(0);
 /// threads stuck in it, so no new lookup starts until one finishes.
 const MAX_ABANDONED: usize = 16;
 
-/// Runs `f` in a helper thread and waits for its result at most `timeout`
-/// (`None` after that). `getaddrinfo` cannot be cancelled and may wait for
-/// an unanswering DNS server for many seconds, longer than any connect
-/// timeout; the caller must not. A lookup that outlives the wait finishes
-/// in the background and its result is dropped. While [`MAX_ABANDONED`]
-/// such lookups are unfinished, none is started (`None` at once). If no
-/// thread can be started, `f` runs on the caller's thread.
-fn bounded<T, F>(timeout: Duration, f: F) -> Option<T>
-where
-    T: Send + 'static,
-    F: Fn() -> T + Send + Sync + 'static,
-{
-    bounded_in(&ABANDONED, MAX_ABANDONED, timeout, f)
+/// Why [`bounded_in`] has no result.
+#[derive(Debug, PartialEq)]
+enum NotDone {
+    /// The wait ended first.
+    TimedOut,
+    /// Too many earlier lookups are unfinished: none was started.
+    Busy,
 }
 
 /// A lookup's state, shared by its caller and its thread.
@@ -135,18 +143,26 @@ impl Drop for Finish {
     }
 }
 
+/// Runs `f` in a helper thread and waits for its result at most `timeout`
+/// (`NotDone::TimedOut` after that). `getaddrinfo` cannot be cancelled
+/// and may wait for an unanswering DNS server for many seconds, longer
+/// than any connect timeout; the caller must not. A lookup that outlives
+/// the wait finishes in the background and its result is dropped; such
+/// lookups are counted in `abandoned`, and while `max` of them are
+/// unfinished none is started (`NotDone::Busy` at once). If no thread can
+/// be started, `f` runs on the caller's thread.
 fn bounded_in<T, F>(
     abandoned: &'static AtomicUsize,
     max: usize,
     timeout: Duration,
     f: F,
-) -> Option<T>
+) -> Result<T, NotDone>
 where
     T: Send + 'static,
     F: Fn() -> T + Send + Sync + 'static,
 {
     if abandoned.load(Ordering::Acquire) >= max {
-        return None;
+        return Err(NotDone::Busy);
     }
     let f = Arc::new(f);
     let theirs = Arc::clone(&f);
@@ -163,10 +179,10 @@ where
             let _ = tx.send(theirs());
         });
     if spawned.is_err() {
-        return Some(f());
+        return Ok(f());
     }
     match rx.recv_timeout(timeout) {
-        Ok(v) => Some(v),
+        Ok(v) => Ok(v),
         Err(_) => {
             // Leaving: counted as abandoned unless it finished meanwhile.
             if state
@@ -180,7 +196,7 @@ where
             {
                 abandoned.fetch_add(1, Ordering::AcqRel);
             }
-            None
+            Err(NotDone::TimedOut)
         }
     }
 }
@@ -520,11 +536,12 @@ mod tests {
     #[test]
     fn a_slow_lookup_is_waited_for_only_until_the_timeout() {
         let start = Instant::now();
-        let got = bounded(Duration::from_millis(100), || {
+        static MINE: AtomicUsize = AtomicUsize::new(0);
+        let got = bounded_in(&MINE, 1, Duration::from_millis(100), || {
             thread::sleep(Duration::from_secs(3));
             1
         });
-        assert_eq!(got, None);
+        assert_eq!(got, Err(NotDone::TimedOut));
         let took = start.elapsed();
         assert!(took >= Duration::from_millis(95), "{took:?}");
         assert!(took < Duration::from_secs(2), "{took:?}");
@@ -546,7 +563,7 @@ mod tests {
             })
             .collect();
         for (i, c) in callers.into_iter().enumerate() {
-            assert_eq!(c.join().unwrap(), Some(i));
+            assert_eq!(c.join().unwrap(), Ok(i));
         }
         assert_eq!(MINE.load(Ordering::Acquire), 0);
     }
@@ -559,17 +576,23 @@ mod tests {
             0
         };
         for _ in 0..3 {
-            assert_eq!(bounded_in(&MINE, 3, Duration::from_millis(1), slow), None);
+            assert_eq!(
+                bounded_in(&MINE, 3, Duration::from_millis(1), slow),
+                Err(NotDone::TimedOut)
+            );
         }
         let start = Instant::now();
-        assert_eq!(bounded_in(&MINE, 3, Duration::from_secs(5), || 1), None);
+        assert_eq!(
+            bounded_in(&MINE, 3, Duration::from_secs(5), || 1),
+            Err(NotDone::Busy)
+        );
         assert!(start.elapsed() < Duration::from_millis(300));
         // Once they finish, lookups run again.
         let bound = Instant::now() + Duration::from_secs(10);
         while MINE.load(Ordering::Acquire) > 0 && Instant::now() < bound {
             thread::sleep(Duration::from_millis(20));
         }
-        assert_eq!(bounded_in(&MINE, 3, Duration::from_secs(5), || 2), Some(2));
+        assert_eq!(bounded_in(&MINE, 3, Duration::from_secs(5), || 2), Ok(2));
     }
 
     #[test]
@@ -579,18 +602,49 @@ mod tests {
             thread::sleep(Duration::from_millis(50));
             panic!("resolver bug")
         };
-        assert_eq!(bounded_in(&MINE, 1, Duration::from_millis(1), boom), None);
+        assert_eq!(
+            bounded_in(&MINE, 1, Duration::from_millis(1), boom),
+            Err(NotDone::TimedOut)
+        );
         let bound = Instant::now() + Duration::from_secs(10);
         while MINE.load(Ordering::Acquire) > 0 && Instant::now() < bound {
             thread::sleep(Duration::from_millis(20));
         }
         assert_eq!(MINE.load(Ordering::Acquire), 0);
-        assert_eq!(bounded_in(&MINE, 1, Duration::from_secs(5), || 3), Some(3));
+        assert_eq!(bounded_in(&MINE, 1, Duration::from_secs(5), || 3), Ok(3));
+    }
+
+    #[test]
+    fn a_connect_by_name_says_the_resolver_is_stuck_when_too_many_lookups_are() {
+        static MINE: AtomicUsize = AtomicUsize::new(MAX_ABANDONED);
+        let start = Instant::now();
+        let e = resolve_in(&MINE, "localhost", 80, Duration::from_secs(5)).unwrap_err();
+        assert!(start.elapsed() < Duration::from_secs(1));
+        assert!(
+            matches!(
+                e,
+                Error::ResolverBusy {
+                    unfinished: MAX_ABANDONED,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "no address for 'localhost': the system resolver has not answered 16 earlier \
+             lookups that timed out (a new one starts once one of those finishes)"
+        );
+        // Numeric addresses need no lookup.
+        assert!(resolve_in(&MINE, "127.0.0.1", 80, Duration::from_secs(5)).is_ok());
+        MINE.store(MAX_ABANDONED - 1, Ordering::Release);
+        assert!(resolve_in(&MINE, "localhost", 80, Duration::from_secs(5)).is_ok());
     }
 
     #[test]
     fn a_quick_lookup_returns_its_result() {
-        assert_eq!(bounded(Duration::from_secs(5), || 7), Some(7));
+        static MINE: AtomicUsize = AtomicUsize::new(0);
+        assert_eq!(bounded_in(&MINE, 1, Duration::from_secs(5), || 7), Ok(7));
     }
 
     #[test]

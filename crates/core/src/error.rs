@@ -52,14 +52,29 @@ pub enum Error {
         /// The name as given.
         host: String,
     },
-    /// The system resolver did not answer within the connect timeout (or,
-    /// at once, while 16 earlier lookups that timed out are unfinished).
+    /// The system resolver did not answer within the connect timeout.
     #[error("connect timeout: no address for '{}' within {timeout_ms} ms", host.escape_debug())]
     ResolveTimeout {
         /// The name as given.
         host: String,
         /// The connect timeout that expired.
         timeout_ms: u128,
+    },
+    /// No lookup was started, at once: that many earlier lookups timed
+    /// out and are still unfinished, so the system resolver is not
+    /// answering (a lookup cannot be cancelled; a program retrying every
+    /// few milliseconds would pile up threads stuck in it). The limit is
+    /// per process; lookups start again once one of those finishes.
+    #[error(
+        "no address for '{}': the system resolver has not answered {unfinished} earlier \
+         lookups that timed out (a new one starts once one of those finishes)",
+        host.escape_debug()
+    )]
+    ResolverBusy {
+        /// The name as given.
+        host: String,
+        /// How many unfinished lookups stop new ones.
+        unfinished: usize,
     },
     /// The peer actively refused (TCP RST on connect, or ICMP port
     /// unreachable on UDP).

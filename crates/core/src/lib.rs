@@ -83,7 +83,8 @@
 //! - **Connect.** Names go through the system resolver; resolving and
 //!   trying every address in order share one connect timeout (default
 //!   1000 ms; zero is taken as 1 ms; a resolver that does not answer in
-//!   time is [`Error::ResolveTimeout`]). Each address gets an equal share
+//!   time is [`Error::ResolveTimeout`]; while 16 lookups that timed out
+//!   are unfinished in the process, [`Error::ResolverBusy`] at once). Each address gets an equal share
 //!   of the time left, at least 500 ms (or all that is left), so one that
 //!   never answers leaves the next time to; [`Error::ConnectTimeout`]
 //!   names the first that did not answer. A UDP client cannot tell which

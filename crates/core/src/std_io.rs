@@ -16,7 +16,7 @@ use std::time::Duration;
 ///
 /// | `Error` | `io::ErrorKind` |
 /// | --- | --- |
-/// | `Timeout`, `ConnectTimeout`, `ResolveTimeout`, `SendStalled` | `TimedOut` |
+/// | `Timeout`, `ConnectTimeout`, `ResolveTimeout`, `ResolverBusy`, `SendStalled` | `TimedOut` |
 /// | `Disconnected` | `UnexpectedEof` (`BrokenPipe` from `io::Write`) |
 /// | `Closed` | `NotConnected` |
 /// | `Refused` | `ConnectionRefused` |
@@ -42,6 +42,7 @@ impl From<Error> for io::Error {
             Error::Timeout
             | Error::ConnectTimeout { .. }
             | Error::ResolveTimeout { .. }
+            | Error::ResolverBusy { .. }
             | Error::SendStalled { .. } => K::TimedOut,
             Error::Disconnected => K::UnexpectedEof,
             Error::Closed => K::NotConnected,
