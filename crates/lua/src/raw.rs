@@ -98,18 +98,7 @@ pub(crate) struct Shown<'a>(pub(crate) &'a [u8]);
 impl fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let head = &self.0[..self.0.len().min(40)];
-        for chunk in head.utf8_chunks() {
-            for c in chunk.valid().chars() {
-                if c.is_control() {
-                    write!(f, "{}", c.escape_debug())?;
-                } else {
-                    f.write_char(c)?;
-                }
-            }
-            for byte in chunk.invalid() {
-                write!(f, "\\x{byte:02x}")?;
-            }
-        }
+        write!(f, "{}", renoise_socket::osc::Escaped(head))?;
         if self.0.len() > 40 {
             f.write_str("...")?;
         }

@@ -25,6 +25,24 @@ pub(crate) fn bytes(f: &mut fmt::Formatter<'_>, b: &[u8]) -> fmt::Result {
     Ok(())
 }
 
+/// Bytes as readable text, as a [`Message`](super::Message)'s `Display`
+/// shows its pattern and strings: UTF-8 as is, control characters escaped
+/// (`\n`, `\0`, `\u{1b}`: the text cannot break a log line or drive a
+/// terminal), other bytes as `\xNN`. For messages that quote a value a
+/// program passed.
+///
+/// ```
+/// use renoise_socket::osc::Escaped;
+/// assert_eq!(Escaped(b"caf\xc3\xa9\n\0\xff").to_string(), "caf\u{e9}\\n\\0\\xff");
+/// ```
+pub struct Escaped<'a>(pub &'a [u8]);
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        bytes(f, self.0)
+    }
+}
+
 /// Bytes between `quote`s, escaped like a Rust literal.
 fn quoted(f: &mut fmt::Formatter<'_>, b: &[u8], quote: char) -> fmt::Result {
     f.write_char(quote)?;

@@ -44,6 +44,7 @@ pub mod timetag;
 
 pub use arg::{Arg, Tag};
 pub use bundle::Bundle;
+pub use display::Escaped;
 pub use message::Message;
 pub use packet::Packet;
 pub use timetag::{seconds_to_timetag, timetag_to_seconds, IMMEDIATELY, TIMETAG_IMMEDIATELY};
