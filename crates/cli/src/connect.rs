@@ -244,21 +244,21 @@ pub fn connect(args: ConnectArgs) -> Result<ExitCode, String> {
             Err(_) => {}
         }
         if let Some(data) = client.receive_buffered(mode) {
-            if print(&mut out, data, newline).is_err() {
+            if let Err(e) = print(&mut out, data, newline) {
                 // stdout closed (a pipe ended): nothing more to do.
-                return Ok(ExitCode::SUCCESS);
+                return crate::stdout_failed(e);
             }
             last_data = Instant::now();
             continue;
         }
-        if out.flush().is_err() {
-            return Ok(ExitCode::SUCCESS);
+        if let Err(e) = out.flush() {
+            return crate::stdout_failed(e);
         }
         let buffered = client.buffered();
         match client.receive(mode, Duration::from_millis(20)) {
             Ok(data) => {
-                if print(&mut out, data, newline).is_err() {
-                    return Ok(ExitCode::SUCCESS);
+                if let Err(e) = print(&mut out, data, newline) {
+                    return crate::stdout_failed(e);
                 }
                 last_data = Instant::now();
             }
@@ -291,8 +291,8 @@ pub fn connect(args: ConnectArgs) -> Result<ExitCode, String> {
             // as it came: what ends it comes with the line after.
             Err(Error::LineTooLong) => match client.receive(Mode::All, Duration::ZERO) {
                 Ok(piece) => {
-                    if print(&mut out, piece, false).is_err() {
-                        return Ok(ExitCode::SUCCESS);
+                    if let Err(e) = print(&mut out, piece, false) {
+                        return crate::stdout_failed(e);
                     }
                     last_data = Instant::now();
                 }
@@ -308,11 +308,18 @@ pub fn connect(args: ConnectArgs) -> Result<ExitCode, String> {
                 // (Bounded: a peer still sending would keep it going.)
                 for _ in 0..64 {
                     match client.receive(Mode::All, Duration::ZERO) {
-                        Ok(rest) if print(&mut out, rest, false).is_ok() => {}
-                        _ => break,
+                        Ok(rest) => {
+                            if let Err(e) = print(&mut out, rest, false) {
+                                return crate::stdout_failed(e);
+                            }
+                        }
+                        Err(_) => break,
                     }
                 }
-                return Ok(ExitCode::SUCCESS);
+                return match out.flush() {
+                    Ok(()) => Ok(ExitCode::SUCCESS),
+                    Err(e) => crate::stdout_failed(e),
+                };
             }
         }
     }

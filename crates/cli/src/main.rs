@@ -54,6 +54,17 @@ fn main() -> ExitCode {
     }
 }
 
+/// How `connect` and `osc dump` end when stdout fails. A reader that went
+/// away (`| head`) is a normal end, as for netcat; any other failure (a
+/// full disk) loses output, which a pipeline must be told: exit code 1.
+pub(crate) fn stdout_failed(e: std::io::Error) -> Result<ExitCode, String> {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Err(format!("cannot write to stdout: {e}"))
+    }
+}
+
 /// A path shown to a person.
 pub(crate) fn shown(path: &std::path::Path) -> String {
     path.display().to_string()

@@ -554,10 +554,10 @@ fn dump(
                 match Packet::decode(&p) {
                     Ok(packet) => {
                         let tag = timetags.then(ntp_now);
-                        if print_packet(&packet, &p, tag.map(|t| (t, t)), &mut out, &mut left)
-                            .is_err()
+                        if let Err(e) =
+                            print_packet(&packet, &p, tag.map(|t| (t, t)), &mut out, &mut left)
                         {
-                            return Ok(ExitCode::SUCCESS);
+                            return crate::stdout_failed(e);
                         }
                     }
                     Err(e) => {
@@ -577,8 +577,8 @@ fn dump(
                 eprintln!("{why}");
             }
         }
-        if out.flush().is_err() {
-            return Ok(ExitCode::SUCCESS);
+        if let Err(e) = out.flush() {
+            return crate::stdout_failed(e);
         }
     }
 }

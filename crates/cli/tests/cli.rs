@@ -1126,6 +1126,88 @@ fn connect_sends_lines_and_prints_replies() {
 }
 
 #[test]
+fn output_that_cannot_be_written_is_an_error_and_a_reader_that_left_is_not() {
+    let full = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap()
+    };
+    // connect: a peer that says a line and closes.
+    let peer = || {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let t = std::thread::spawn(move || {
+            let mut s = accept_within(&listener);
+            s.write_all(b"hello\n").unwrap();
+        });
+        (port, t)
+    };
+    let (port, t) = peer();
+    let o = std::process::Command::new(cargo_bin("renoise-socket"))
+        .args([
+            "connect",
+            "127.0.0.1",
+            &port.to_string(),
+            "--timeout",
+            "500",
+        ])
+        .stdin(Stdio::null())
+        .stdout(full())
+        .output()
+        .unwrap();
+    let (_, se) = out(&o);
+    assert_eq!(o.status.code(), Some(1), "{se}");
+    assert!(
+        se.contains("cannot write to stdout: No space left on device"),
+        "{se}"
+    );
+    t.join().unwrap();
+    // A pipe whose reader has gone is a normal end, as for netcat.
+    let (port, t) = peer();
+    let mut child = std::process::Command::new(cargo_bin("renoise-socket"))
+        .args([
+            "connect",
+            "127.0.0.1",
+            &port.to_string(),
+            "--timeout",
+            "500",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", out(&o).1);
+    t.join().unwrap();
+    // osc dump: one message, printed to a full disk.
+    let mut dump = std::process::Command::new(cargo_bin("renoise-socket"))
+        .args(["osc", "dump", "0", "--timeout", "10000"])
+        .stdout(full())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(dump.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    let port = line.trim().rsplit(' ').next().unwrap().to_string();
+    cmd()
+        .args(["osc", "send", "127.0.0.1", &port, "/x", "i:5"])
+        .assert()
+        .success();
+    let mut said = String::new();
+    std::io::Read::read_to_string(&mut err, &mut said).unwrap();
+    let status = dump.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("cannot write to stdout: No space left on device"),
+        "{said}"
+    );
+}
+
+#[test]
 fn connect_prints_each_unit_before_it_waits_for_the_next() {
     // Output is buffered while units come fast, so it must go out before
     // a receive that may wait: here the peer sends its next piece only
@@ -1729,6 +1811,33 @@ fn osc_dump_on_port_0_says_which_port_it_got() {
         .success();
     let o = dump.wait_with_output().unwrap();
     assert_eq!(String::from_utf8_lossy(&o.stdout), "/x i 5\n");
+}
+
+#[test]
+fn osc_send_takes_hex_integers_and_dump_prints_a_message_without_type_tags() {
+    let (dump, _err, port) = dump_on_port_0("UDP", &["--count", "2", "--timeout", "10000"]);
+    cmd()
+        .args([
+            "osc",
+            "send",
+            "127.0.0.1",
+            &port.to_string(),
+            "/x",
+            "i:0x10",
+            "h:0x10",
+        ])
+        .assert()
+        .success();
+    // An address alone, as OSC 1.0 lets old senders send it.
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .send_to(b"/notypes\0\0\0\0", ("127.0.0.1", port))
+        .unwrap();
+    let o = dump.wait_with_output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "/x ih 16 16\n/notypes \n"
+    );
 }
 
 /// Starts `osc dump 0 --tcp --timeout 3000`, lets `peer` talk to it over
