@@ -1133,19 +1133,16 @@ fn output_that_cannot_be_written_is_an_error_and_a_reader_that_left_is_not() {
             .open("/dev/full")
             .unwrap()
     };
-    // connect: a peer that says a line and closes.
-    let peer = || {
+    // connect, to a peer that says a line and closes.
+    let connect = || {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let t = std::thread::spawn(move || {
             let mut s = accept_within(&listener);
             s.write_all(b"hello\n").unwrap();
         });
-        (port, t)
-    };
-    let (port, t) = peer();
-    let o = std::process::Command::new(cargo_bin("renoise-socket"))
-        .args([
+        let mut c = std::process::Command::new(cargo_bin("renoise-socket"));
+        c.args([
             "connect",
             "127.0.0.1",
             &port.to_string(),
@@ -1153,9 +1150,11 @@ fn output_that_cannot_be_written_is_an_error_and_a_reader_that_left_is_not() {
             "500",
         ])
         .stdin(Stdio::null())
-        .stdout(full())
-        .output()
-        .unwrap();
+        .stderr(Stdio::piped());
+        (c, t)
+    };
+    let (mut c, t) = connect();
+    let o = c.stdout(full()).output().unwrap();
     let (_, se) = out(&o);
     assert_eq!(o.status.code(), Some(1), "{se}");
     assert!(
@@ -1164,37 +1163,17 @@ fn output_that_cannot_be_written_is_an_error_and_a_reader_that_left_is_not() {
     );
     t.join().unwrap();
     // A pipe whose reader has gone is a normal end, as for netcat.
-    let (port, t) = peer();
-    let mut child = std::process::Command::new(cargo_bin("renoise-socket"))
-        .args([
-            "connect",
-            "127.0.0.1",
-            &port.to_string(),
-            "--timeout",
-            "500",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let (mut c, t) = connect();
+    let mut child = c.stdout(Stdio::piped()).spawn().unwrap();
     drop(child.stdout.take());
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success(), "{}", out(&o).1);
     t.join().unwrap();
     // osc dump: one message, printed to a full disk.
-    let mut dump = std::process::Command::new(cargo_bin("renoise-socket"))
-        .args(["osc", "dump", "0", "--timeout", "10000"])
-        .stdout(full())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(dump.stderr.take().unwrap());
-    let mut line = String::new();
-    err.read_line(&mut line).unwrap();
-    let port = line.trim().rsplit(' ').next().unwrap().to_string();
+    let (mut dump, mut err, port) =
+        dump_on_port_0_to("UDP", &["--timeout", "10000"], full().into());
     cmd()
-        .args(["osc", "send", "127.0.0.1", &port, "/x", "i:5"])
+        .args(["osc", "send", "127.0.0.1", &port.to_string(), "/x", "i:5"])
         .assert()
         .success();
     let mut said = String::new();
@@ -1783,10 +1762,23 @@ fn dump_on_port_0(
     BufReader<std::process::ChildStderr>,
     u16,
 ) {
+    dump_on_port_0_to(protocol, args, Stdio::piped())
+}
+
+/// [`dump_on_port_0`] printing to `stdout`.
+fn dump_on_port_0_to(
+    protocol: &str,
+    args: &[&str],
+    stdout: Stdio,
+) -> (
+    std::process::Child,
+    BufReader<std::process::ChildStderr>,
+    u16,
+) {
     let mut dump = std::process::Command::new(cargo_bin("renoise-socket"))
         .args(["osc", "dump", "0"])
         .args(args)
-        .stdout(Stdio::piped())
+        .stdout(stdout)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
