@@ -563,12 +563,8 @@ fn dump(
                     Err(e) => {
                         // What was printed before it goes out first.
                         let _ = out.flush();
-                        match sender {
-                            Some(a) => {
-                                eprintln!("renoise-socket: {a}: not OSC ({} bytes): {e}", p.len())
-                            }
-                            None => eprintln!("renoise-socket: not OSC ({} bytes): {e}", p.len()),
-                        }
+                        let who = sender.map(|a| format!("{a}: ")).unwrap_or_default();
+                        eprintln!("renoise-socket: {who}not OSC ({} bytes): {e}", p.len());
                     }
                 }
             }

@@ -174,20 +174,13 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
         if wait.is_some_and(|w| w.is_zero()) {
             // Deterministically before the script, not a race with it
             // (also for a time below a nanosecond).
-            eprintln!(
-                "renoise-socket: --timeout of {} s reached, stopping (before the tool's script ran)",
-                seconds(secs)
-            );
+            say_timeout(secs, "before the tool's script ran");
             return Ok(ExitCode::from(124));
         }
         if let Some(wait) = wait {
             std::thread::spawn(move || {
                 std::thread::sleep(wait);
-                let why = why_still_running();
-                eprintln!(
-                    "renoise-socket: --timeout of {} s reached, stopping ({why})",
-                    seconds(secs)
-                );
+                say_timeout(secs, &why_still_running());
                 crate::tmp::remove();
                 std::process::exit(124);
             });
@@ -271,6 +264,14 @@ const PHASES: [&str; 6] = [
     "in a server's wait or one of its callbacks",
     "waiting for the next event",
 ];
+
+/// The message of a `--timeout` reached, with what was running.
+fn say_timeout(secs: f64, why: &str) {
+    eprintln!(
+        "renoise-socket: --timeout of {} s reached, stopping ({why})",
+        seconds(secs)
+    );
+}
 
 /// A `--timeout` as a person wrote it: `0.5`, `0` (also for `-0`), and
 /// `1e-300` rather than its 300 digits.

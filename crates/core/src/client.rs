@@ -399,17 +399,17 @@ impl Client {
             // A stream handed over (`from_tcp_stream`) after its peer reset
             // it: the kernel has forgotten the address, but still holds
             // what the peer sent, which the client delivers before the end.
-            (Err(e), None) if e.kind() == io::ErrorKind::NotConnected => match peek(&sock) {
-                // A socket that never connected (or listens) says so to a
-                // receive too; a reset one has data, an end or a reset.
-                Err(p) if p.kind() == io::ErrorKind::NotConnected => return Err(e.into()),
-                // The look took the reset: the end after the data is it.
-                Err(p) if is_reset(&p) => {
-                    reset = Some(p);
-                    SocketAddr::new(unspecified_like(local.ip()), 0)
+            (Err(e), None) if e.kind() == io::ErrorKind::NotConnected => {
+                match peek(&sock) {
+                    // A socket that never connected (or listens) says so to
+                    // a receive too; a reset one has data, an end or a reset.
+                    Err(p) if p.kind() == io::ErrorKind::NotConnected => return Err(e.into()),
+                    // The look took the reset: the end after the data is it.
+                    Err(p) if is_reset(&p) => reset = Some(p),
+                    _ => {}
                 }
-                _ => SocketAddr::new(unspecified_like(local.ip()), 0),
-            },
+                SocketAddr::new(unspecified_like(local.ip()), 0)
+            }
             (Err(e), None) => return Err(e.into()),
         };
         let cap = opts
@@ -1371,7 +1371,7 @@ impl Client {
             };
             match res {
                 Ok(0) if !udp => {
-                    self.end = Some(self.reset.take().map_or(End::Peer, End::Reset));
+                    self.end = Some(self.peer_end());
                     return Ok(());
                 }
                 // An empty datagram carries nothing to deliver: read on.
@@ -1404,6 +1404,13 @@ impl Client {
         }
     }
 
+    /// The end a read found when the system said only "no more": the
+    /// reset another call took, if one did, else the peer's plain end.
+    #[cold]
+    fn peer_end(&mut self) -> End {
+        self.reset.take().map_or(End::Peer, End::Reset)
+    }
+
     fn read_failed(&mut self, e: io::Error) -> Result<()> {
         if self.opts.protocol == Protocol::Udp {
             // ICMP port unreachable from an earlier send: reported, and the
@@ -1416,9 +1423,7 @@ impl Client {
         }
         self.end = Some(match e.kind() {
             _ if is_reset(&e) => End::Reset(e),
-            io::ErrorKind::BrokenPipe | io::ErrorKind::NotConnected => {
-                self.reset.take().map_or(End::Peer, End::Reset)
-            }
+            io::ErrorKind::BrokenPipe | io::ErrorKind::NotConnected => self.peer_end(),
             _ => End::Failed(e),
         });
         Ok(())

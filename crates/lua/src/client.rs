@@ -63,12 +63,10 @@ pub(crate) struct Ud {
     pub(crate) last_timeout: LastTimeout,
     /// The size of the last `receive(n, ...)`.
     pub(crate) last_size: LastSize,
-    /// A result of this client is being made into a Lua string (see
-    /// [`push_result`]).
-    pub(crate) busy: bool,
-    /// The Lua thread whose receive set `busy` (compared, never followed:
-    /// it may be gone).
-    busy_thread: *mut lua_State,
+    /// The Lua thread whose receive is making a result of this client
+    /// into a Lua string (see [`push_result`]); null: none. Compared,
+    /// never followed: the thread may be gone.
+    busy_in: *mut lua_State,
     /// `close()` came while a result was being made into a string (from a
     /// finalizer): the client counts as closed, and is closed once that is
     /// done (see [`Ud::settle_close`]).
@@ -125,8 +123,7 @@ impl Ud {
             max_receive_size: max,
             last_timeout: LastTimeout::default(),
             last_size: LastSize::default(),
-            busy: false,
-            busy_thread: std::ptr::null_mut(),
+            busy_in: std::ptr::null_mut(),
             close_pending: false,
             sender: false,
             queue: Weak::new(),
@@ -236,12 +233,18 @@ impl Ud {
     /// Closes now a client whose `close()` had to wait; false (nothing
     /// done) while a result of it is still being made into a string.
     unsafe fn settle_close(&mut self, l: *mut lua_State) -> bool {
-        if self.busy || jit_marked_for(l, self) {
+        if self.busy() || jit_marked_for(l, self) {
             return false;
         }
         self.close_pending = false;
         let _ = self.close();
         true
+    }
+
+    /// A result of this client is being made into a Lua string.
+    #[inline(always)]
+    pub(crate) fn busy(&self) -> bool {
+        !self.busy_in.is_null()
     }
 
     /// [`Ud::close`], but an owned client's buffer keeps its memory (a
@@ -421,7 +424,7 @@ unsafe fn mode_at(
 #[inline(always)]
 unsafe fn receive_body(l: *mut lua_State) -> Result<c_int, Fail> {
     let ud: *mut Ud = this(l)?;
-    if (*ud).busy || (*ud).close_pending || jit_marked(l) {
+    if (*ud).busy() || (*ud).close_pending || jit_marked(l) {
         not_nested(l, &mut *ud)?;
     }
     let mode = mode_at(l, 2, (*ud).max_receive_size, &mut (*ud).last_size)?;
@@ -468,10 +471,9 @@ unsafe fn receive_body(l: *mut lua_State) -> Result<c_int, Fail> {
 #[inline(always)]
 unsafe fn push_result(l: *mut lua_State, ud: *mut Ud, bytes: &[u8]) {
     // (LuaJIT: the fast path checks this mark too.)
-    (*ud).busy = true;
-    (*ud).busy_thread = l;
+    (*ud).busy_in = l;
     push_bytes(l, bytes);
-    (*ud).busy = false;
+    (*ud).busy_in = std::ptr::null_mut();
     if (*ud).close_pending {
         close_after_push(l, ud);
     }
@@ -494,11 +496,11 @@ unsafe fn close_after_push(l: *mut lua_State, ud: *mut Ud) {
 #[cold]
 #[inline(never)]
 unsafe fn not_nested(l: *mut lua_State, ud: &mut Ud) -> Result<(), Fail> {
-    if ud.busy {
-        if raw::copy_in_flight(l, ud.busy_thread, |l| is_receive_fn(l, -1)) {
+    if ud.busy() {
+        if raw::copy_in_flight(l, ud.busy_in, |l| is_receive_fn(l, -1)) {
             return Err(nested_or_closed(ud));
         }
-        ud.busy = false;
+        ud.busy_in = std::ptr::null_mut();
     }
     if jit_owned_by(l, ud) {
         return Err(nested_or_closed(ud));
@@ -744,7 +746,7 @@ unsafe fn send_other(l: *mut lua_State, ud: &mut Ud, data: &[u8]) -> Result<c_in
 /// `client:close()`: any number of times.
 unsafe fn close_body(l: *mut lua_State) -> Result<c_int, Fail> {
     let ud = this(l)?;
-    if ud.busy || jit_marked_for(l, ud) {
+    if ud.busy() || jit_marked_for(l, ud) {
         // From a finalizer, while a result of this client is being copied
         // (or a mark left by one that raised): freeing the buffer would
         // free those bytes. The socket goes now (the peer sees the end at

@@ -112,7 +112,7 @@ unsafe extern "C" fn receive(
     // A classic receive of this client is making its result into a string
     // (this call comes from a finalizer or a hook meanwhile), or left that
     // mark when it raised: the classic function refuses or clears it.
-    if ud.busy {
+    if ud.busy() {
         return NOT_HERE;
     }
     let Some(timeout) = ud.last_timeout.of(Num::Float(timeout_ms)) else {
