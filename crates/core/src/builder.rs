@@ -124,8 +124,10 @@ impl ClientBuilder {
 
     /// How long a TCP `send` may make no progress (the peer is not
     /// reading; every byte the peer acknowledges is progress, and the
-    /// peer's kernel acknowledges reads in steps of up to a segment, so a
-    /// peer that takes a byte at a time may count as stalled) before it
+    /// peer's system acknowledges reads in steps as it opens its window
+    /// again, up to a segment (64 KiB on loopback) or more, so a reader
+    /// that takes longer than the timeout to read one step counts as
+    /// stalled although it keeps reading) before it
     /// fails; `None` (or zero, as for `SO_SNDTIMEO`)
     /// waits forever. A UDP send waits this long at most for room in a
     /// full send buffer, then gives [`Error::Timeout`](crate::Error::Timeout)
