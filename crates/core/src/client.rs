@@ -1108,6 +1108,12 @@ impl Client {
         self.eof_read && self.buf.is_empty() && !self.peer_gone
     }
 
+    /// A send found the peer gone and closed the socket, nothing of the
+    /// peer's being unread: the next receive reports the end.
+    pub(crate) fn gone_with_nothing_unread(&self) -> bool {
+        self.sock.is_none() && self.peer_gone
+    }
+
     /// `Error::Closed` on a closed client, but the end (once) after a send
     /// found the peer gone with nothing of it unread.
     fn check_receivable(&mut self) -> Result<()> {

@@ -153,12 +153,17 @@ impl io::Read for Client {
             return Ok(0);
         }
         refuse_framed(self)?;
+        // A send found the peer gone with nothing of it unread: the end,
+        // every time, as on a std stream; the flag stays for a `receive_*`
+        // call to report.
+        if self.gone_with_nothing_unread() {
+            return Ok(0);
+        }
         match self.receive_up_to(buf.len(), self.read_timeout) {
             Ok(bytes) => {
                 buf[..bytes.len()].copy_from_slice(bytes);
                 Ok(bytes.len())
             }
-            // A send found the peer gone and nothing of it was unread.
             Err(Error::Disconnected) => Ok(0),
             Err(e) => Err(e.into()),
         }

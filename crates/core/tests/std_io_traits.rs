@@ -355,6 +355,33 @@ fn writing_to_a_peer_that_has_gone_is_broken_pipe() {
 }
 
 #[test]
+fn after_a_broken_pipe_the_end_reads_as_zero_every_time() {
+    let (mut c, peer) = pair(drop);
+    join(peer);
+    let start = Instant::now();
+    while c.write_all(b"anyone there?\n").is_ok() {
+        assert!(start.elapsed() < BOUND, "writes never failed");
+        thread::sleep(ms(5));
+    }
+    c.set_read_timeout(Some(LONG)).unwrap();
+    let mut buf = [0u8; 16];
+    // As on a std `TcpStream`: the end, as often as it is read.
+    for i in 0..3 {
+        let n = c
+            .read(&mut buf)
+            .unwrap_or_else(|e| panic!("read {i}: {e:?}"));
+        assert_eq!(n, 0, "read {i}");
+    }
+    // A `receive_*` call still reports it, and then the client is closed.
+    assert!(matches!(c.receive_all(LONG), Err(Error::Disconnected)));
+    assert!(matches!(c.receive_all(LONG), Err(Error::Closed)));
+    assert_eq!(
+        c.read(&mut buf).unwrap_err().kind(),
+        io::ErrorKind::NotConnected
+    );
+}
+
+#[test]
 fn writing_to_a_closed_client_is_not_connected() {
     let (mut c, peer) = pair(send_and_hold(Vec::new()));
     c.close();
