@@ -25,7 +25,11 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bundle {
     /// The time in seconds, mapped to the 64-bit OSC timetag as the
-    /// [`timetag`](super::timetag) module describes.
+    /// [`timetag`](super::timetag) module describes. An `f64` holds every
+    /// timetag below 2²¹ s exactly, but not an NTP time of today (it keeps
+    /// 21 of its 32 fraction bits): a decoded bundle encodes again within
+    /// about 0.5 µs of its time. A program that passes packets on should
+    /// pass on their bytes, which is also cheaper.
     pub timetag: f64,
     /// The messages and bundles, in order.
     pub elements: Vec<Packet>,
