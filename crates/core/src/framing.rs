@@ -9,6 +9,9 @@
 //! * [`Framing::SizePrefix`], OSC 1.0: a 32-bit big-endian length, then the
 //!   packet.
 //!
+//! An empty packet makes an empty frame, which receivers skip (as RFC
+//! 1055 asks of SLIP): sending `b""` on a framed client delivers nothing.
+//!
 //! [`encode_frame`] frames one packet; [`decode_frame`] (or a
 //! [`Deframer`], which does not rescan a long partial SLIP frame) cuts
 //! exactly one frame off the front of a receive buffer that may hold part
