@@ -7,6 +7,7 @@
 //! exit code.
 
 use mlua::{Function, Lua, Table, Value};
+use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -43,11 +44,11 @@ pub struct RunArgs {
     /// What renoise.app():show_prompt / show_custom_prompt return (default:
     /// the first button).
     #[arg(long, value_name = "BUTTON")]
-    prompt_answer: Option<String>,
+    prompt_answer: Option<OsString>,
     /// What the file prompts (prompt_for_filename_to_read / _to_write,
     /// prompt_for_path) return (default: "", a cancelled prompt).
     #[arg(long, value_name = "PATH")]
-    path_answer: Option<String>,
+    path_answer: Option<OsString>,
     /// Do not print renoise.app() messages (show_status, show_message, ...).
     #[arg(long, short)]
     quiet: bool,
@@ -58,7 +59,7 @@ pub struct RunArgs {
     keep_going: bool,
     /// Arguments for the script, in the global `arg` and as `...`.
     #[arg(last = true)]
-    args: Vec<String>,
+    args: Vec<OsString>,
 }
 
 /// `--set`'s argument: refused before the run starts when it has no `=`
@@ -209,17 +210,30 @@ fn setup_and_run(lua: &Lua, args: &RunArgs, folder: &Path, main: &Path) -> mlua:
     // As bytes: a path need not be UTF-8, and Lua opens it as it is.
     opts.set("folder", lua.create_string(folder.as_os_str().as_bytes())?)?;
     opts.set("script", lua.create_string(main.as_os_str().as_bytes())?)?;
+    // As bytes too, as `lua` passes them (and the answers below).
+    let bytes = |s: &OsString| lua.create_string(s.as_bytes());
     opts.set(
         "args",
-        lua.create_sequence_from(args.args.iter().map(String::as_str))?,
+        lua.create_sequence_from(
+            args.args
+                .iter()
+                .map(bytes)
+                .collect::<mlua::Result<Vec<_>>>()?,
+        )?,
     )?;
     let actions = lua.create_table()?;
     for (kind, value) in &args.actions {
         actions.push(lua.create_sequence_from([*kind, value.as_str()])?)?;
     }
     opts.set("actions", actions)?;
-    opts.set("prompt_answer", args.prompt_answer.as_deref())?;
-    opts.set("path_answer", args.path_answer.as_deref())?;
+    opts.set(
+        "prompt_answer",
+        args.prompt_answer.as_ref().map(bytes).transpose()?,
+    )?;
+    opts.set(
+        "path_answer",
+        args.path_answer.as_ref().map(bytes).transpose()?,
+    )?;
     opts.set("quiet", args.quiet)?;
     opts.set("keep_going", args.keep_going)?;
     opts.set("interpreter", interpreter())?;
@@ -491,7 +505,6 @@ fn host_table(lua: &Lua) -> mlua::Result<Table> {
 
 /// A path from a Lua string's bytes (any bytes, as the OS takes them).
 fn path_of(s: &mlua::LuaString) -> PathBuf {
-    use std::os::unix::ffi::OsStrExt;
     PathBuf::from(std::ffi::OsStr::from_bytes(&s.as_bytes()))
 }
 

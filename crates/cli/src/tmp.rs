@@ -2,7 +2,8 @@
 //! files in a folder that Renoise removes on exit. Here it is made on first
 //! use (private to the user), and removed however the run ends: normally,
 //! by `os.exit`, by an error, by `--timeout`, or by Ctrl-C, `kill` or a
-//! closed terminal (SIGINT, SIGTERM, SIGHUP; see [`remove_on_signals`]).
+//! closed terminal, or a reader of the output that has gone (SIGINT,
+//! SIGTERM, SIGHUP, SIGPIPE; see [`remove_on_signals`]).
 
 use std::io::Read;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -69,8 +70,9 @@ extern "C" fn on_signal(sig: libc::c_int) {
     };
 }
 
-/// On SIGINT, SIGTERM or SIGHUP the folder goes too, and then the process
-/// dies of that signal as it would have (the shell sees the same status).
+/// On SIGINT, SIGTERM, SIGHUP or SIGPIPE the folder goes too, and then the
+/// process dies of that signal as it would have (the shell sees the same
+/// status).
 /// Nothing can be cleaned up inside a signal handler, so the handler only
 /// wakes a thread that does it. A signal the parent set to be ignored
 /// (`nohup`) stays ignored. Programs the tool starts get the default
@@ -96,12 +98,17 @@ pub fn remove_on_signals() {
         }
         std::process::exit(128 + sig);
     });
-    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGPIPE] {
         // SAFETY: plain sigaction calls with zeroed, then filled, structs.
         unsafe {
             let mut old: libc::sigaction = std::mem::zeroed();
+            // Rust's runtime ignores SIGPIPE before `main`, whatever the
+            // parent did: it is taken, so that a tool printing to a reader
+            // that has gone (`| head`) ends as under `lua` (status 141)
+            // instead of printing into nothing for ever. Sockets never
+            // raise it (MSG_NOSIGNAL).
             if libc::sigaction(sig, std::ptr::null(), &mut old) != 0
-                || old.sa_sigaction == libc::SIG_IGN
+                || (old.sa_sigaction == libc::SIG_IGN && sig != libc::SIGPIPE)
             {
                 continue;
             }

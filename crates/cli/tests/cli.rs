@@ -552,6 +552,33 @@ renoise.tool():add_menu_entry { name = "Main Menu:Tools:Ask", invoke = ask }
 }
 
 #[test]
+fn script_arguments_and_answers_pass_as_bytes() {
+    use std::os::unix::ffi::OsStrExt;
+    let script = r##"
+print(arg[1] == "a\255b", select("#", ...), (...) == arg[1], arg[2])
+print(renoise.app():prompt_for_path("Folder") == "/tmp/\233.xml")
+print(renoise.app():show_prompt("Q", "?", { "Yes", "N\255" }) == "N\255")
+"##;
+    let (dir, f) = temp_file("byte-args", "args.lua", script);
+    let raw = |b: &[u8]| std::ffi::OsStr::from_bytes(b).to_owned();
+    let o = cmd()
+        .args(["run".as_ref(), "-q".as_ref(), f.as_os_str()])
+        .arg("--path-answer")
+        .arg(raw(b"/tmp/\xe9.xml"))
+        .arg("--prompt-answer")
+        .arg(raw(b"N\xff"))
+        .arg("--")
+        .arg(raw(b"a\xffb"))
+        .arg("x")
+        .output()
+        .unwrap();
+    let (so, se) = out(&o);
+    assert!(o.status.success(), "{:?}\n{so}\n{se}", o.status);
+    assert_eq!(so, "true\t2\ttrue\tx\ntrue\ntrue\n");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn file_prompts_return_the_path_answer_or_nothing() {
     let script = r#"
 local app = renoise.app()
@@ -2796,6 +2823,40 @@ fn os_tmpname_folder_is_removed_however_the_run_ends() {
         assert!(!folder.exists(), "{sig}: {} left behind", folder.display());
         std::fs::remove_dir_all(dir).unwrap();
     }
+}
+
+#[test]
+fn a_reader_that_has_gone_ends_the_run_as_it_ends_lua() {
+    use std::os::unix::process::ExitStatusExt;
+    // A tool that prints for ever from a timer, with a temporary file.
+    let script = "local n = os.tmpname() print(n:match('^(.*)/')) \
+                  renoise.tool():add_timer(function() print('tick') end, 5)";
+    let (dir, f) = temp_file("sigpipe", "ticks.lua", script);
+    let mut child = std::process::Command::new(cargo_bin("renoise-socket"))
+        .args(["run", "-q", "--timeout", "20", f.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+    reader.read_line(&mut line).unwrap();
+    let folder = PathBuf::from(line.trim_end());
+    assert!(folder.exists(), "{line}");
+    drop(reader); // `| head -1`
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(15) {
+            let _ = child.kill();
+            panic!("still printing into nothing");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(status.signal(), Some(libc::SIGPIPE), "{status:?}");
+    assert!(!folder.exists(), "{} left behind", folder.display());
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
