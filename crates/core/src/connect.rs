@@ -62,6 +62,11 @@ pub(crate) fn found_or_why(
         Ok(addrs) if !addrs.is_empty() => Ok(addrs),
         // The resolver itself failed (EAI_SYSTEM): not a verdict on the name.
         Err(e) if e.raw_os_error().is_some() => Err(cannot_resolve(host, e)),
+        // Nor is a resolver that could not ask (no network, no DNS server
+        // answering: EAI_AGAIN). std passes on only `gai_strerror`'s text,
+        // which glibc gives in the C locale to programs that never call
+        // `setlocale` (Rust's, `lua`): other texts stay "unknown host".
+        Err(e) if e.to_string().contains(RESOLVER_COULD_NOT_ASK) => Err(cannot_resolve(host, e)),
         // glibc reports a name it could not look up for want of a file
         // descriptor (to read /etc/hosts, to ask a DNS server) as unknown:
         // one probe tells that case apart.
@@ -75,6 +80,9 @@ pub(crate) fn found_or_why(
         },
     }
 }
+
+/// glibc's `gai_strerror(EAI_AGAIN)`.
+const RESOLVER_COULD_NOT_ASK: &str = "Temporary failure in name resolution";
 
 /// `host` without the brackets of an IPv6 literal: "[::1]" is how people
 /// write one next to a port. Anything else in brackets (an IPv4 address,
@@ -422,6 +430,26 @@ mod tests {
             }
         }
         panic!("the kernel never dropped a SYN on a full accept queue");
+    }
+
+    #[test]
+    fn a_resolver_that_could_not_ask_is_no_verdict_on_the_name() {
+        // What std makes of EAI_AGAIN (its message; the kind is not public).
+        let again = io::Error::other(
+            "failed to lookup address information: Temporary failure in name resolution",
+        );
+        let e = found_or_why("example.org", Err(again)).unwrap_err();
+        assert!(matches!(e, Error::Io(_)), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            "cannot resolve 'example.org': failed to lookup address information: \
+             Temporary failure in name resolution"
+        );
+        // EAI_NONAME is a verdict.
+        let none =
+            io::Error::other("failed to lookup address information: Name or service not known");
+        let e = found_or_why("nowhere.invalid", Err(none)).unwrap_err();
+        assert!(matches!(e, Error::UnknownHost { .. }), "{e:?}");
     }
 
     fn refused() -> SocketAddr {
