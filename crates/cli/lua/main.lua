@@ -46,6 +46,15 @@ local function traceback(err)
     host.raised = nil
     return raised.text
   end
+  -- A server callback's error whose socket_error raised too: `wait`
+  -- re-raises the first message with " (and socket_error raised: ...)"
+  -- added, a new string, which keeps the first one's traceback.
+  if raised and type(raised.err) == "string" and type(err) == "string"
+      and raised.err ~= "" and err:sub(1, #raised.err) == raised.err
+      and err:find(" (and socket_error raised: ", #raised.err + 1, true) == #raised.err + 1 then
+    host.raised = nil
+    return describe(err) .. raised.text:sub(#describe(raised.err) + 1)
+  end
   local lines = { describe(err) }
   for line in debug.traceback("", 2):gmatch("[^\n]+") do
     if not (line:find("[renoise-socket", 1, true) or line:find("in function 'xpcall'", 1, true)

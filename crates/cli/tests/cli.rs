@@ -674,6 +674,8 @@ local notifier = {
 }
 if ... == "with_error_cb" then
   notifier.socket_error = function(e) print("socket_error got: " .. e); os.exit(0) end
+elseif ... == "with_raising_error_cb" then
+  notifier.socket_error = function(e) error("and this too") end
 end
 local server = renoise.Socket.create_server("127.0.0.1", 0)
 server:run(notifier)
@@ -708,6 +710,22 @@ renoise.tool():add_timer(function() os.exit(3) end, 1500)
     );
     assert!(said.starts_with(&raised_at), "{said}");
     assert_eq!(said.lines().count(), 1, "no traceback added: {said}");
+    // A socket_error that raises too: both messages, and the callback's
+    // frames still.
+    let o = cmd()
+        .args(["run", f.to_str().unwrap(), "--", "with_raising_error_cb"])
+        .output()
+        .unwrap();
+    let se = out(&o).1;
+    assert_eq!(o.status.code(), Some(1), "{se}");
+    assert!(
+        se.contains("cb.lua:2: attempt to index")
+            && se.contains("(and socket_error raised: ")
+            && se.contains("cb.lua:9: and this too)")
+            && se.contains("'helper'")
+            && se.contains("cb.lua:4: in "),
+        "{se}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
