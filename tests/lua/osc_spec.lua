@@ -788,3 +788,20 @@ describe("renoise.Osc", function()
     end)
   end)
 end)
+
+describe("OSC objects too large for the memory left", function()
+  it("raise a memory error instead of ending the process (ulimit -v), and small ones work after", function()
+    -- Five 20 MB blobs (one Lua string), in a process that may map about
+    -- 176 MiB: their copies and their encoding cannot all fit.
+    local out, status = H.scenario("osc_out_of_memory.lua", "20000000 5", "ulimit -v 180000 &&")
+    assert.are.equal(0, status, out)
+    local kinds = {}
+    for name, kind in out:gmatch("(%a+) (%a+)[^\n]*\n") do kinds[name] = kind end
+    assert.are.equal("memory", kinds.message, out)
+    for _, name in ipairs({ "string", "decode" }) do
+      assert.is_truthy(kinds[name] == "ok" or kinds[name] == "memory", out)
+    end
+    assert.are.equal("ok", kinds.small, out)
+    assert.is_truthy(out:find("done\n", 1, true), out)
+  end)
+end)

@@ -581,6 +581,26 @@ impl Buffer {
     }
 }
 
+/// `bytes` as a new `Vec`, or an out-of-memory error instead of the abort
+/// of `to_vec` (a copy as large as what a peer sent, or a program built,
+/// in a process with a memory limit).
+pub(crate) fn copy_of(bytes: &[u8]) -> crate::Result<Vec<u8>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(bytes.len())
+        .map_err(|_| out_of_memory(format_args!("cannot copy {} bytes", bytes.len())))?;
+    v.extend_from_slice(bytes);
+    Ok(v)
+}
+
+/// `Error::Io` of kind `OutOfMemory`: "out of memory: {what}".
+#[cold]
+pub(crate) fn out_of_memory(what: std::fmt::Arguments<'_>) -> crate::Error {
+    crate::Error::Io(std::io::Error::new(
+        std::io::ErrorKind::OutOfMemory,
+        format!("out of memory: {what}"),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::Buffer;

@@ -1631,9 +1631,8 @@ impl Client {
 /// socket, as for a line too long.
 #[cold]
 fn no_memory(len: usize) -> Error {
-    Error::Io(io::Error::new(
-        io::ErrorKind::OutOfMemory,
-        format!("out of memory: cannot grow the receive buffer to {len} bytes"),
+    crate::buffer::out_of_memory(format_args!(
+        "cannot grow the receive buffer to {len} bytes"
     ))
 }
 

@@ -150,11 +150,15 @@ fn new_obj(packet: Packet, bytes: Vec<u8>) -> Box<Obj> {
     })
 }
 
-/// Encodes a packet built here; the error as a message.
-fn encode(packet: Packet) -> Result<Box<Obj>, Msg> {
+/// Encodes a packet built here. An error is the argument's fault
+/// (`Err(Ok(message))`), or, for no memory, not (`Err(Err(message))`).
+fn encode(packet: Packet) -> Result<Box<Obj>, Result<Msg, Msg>> {
     match packet.to_bytes() {
         Ok(bytes) => Ok(new_obj(packet, bytes)),
-        Err(e) => Err(Msg::of(e)),
+        Err(renoise_socket::Error::Io(e)) if e.kind() == std::io::ErrorKind::OutOfMemory => {
+            Err(Err(Msg::of(e)))
+        }
+        Err(e) => Err(Ok(Msg::of(e))),
     }
 }
 
@@ -268,7 +272,8 @@ unsafe fn new_message_body(l: *mut lua_State) -> Result<c_int, Fail> {
             finish(l, ud_index, ud, Kind::Message, obj);
             Ok(1)
         }
-        Err(m) => Err(Fail::Arg(2, m)),
+        Err(Ok(m)) => Err(Fail::Arg(2, m)),
+        Err(Err(m)) => Err(Fail::Error(m)),
     }
 }
 
@@ -466,6 +471,9 @@ unsafe fn read_arg(l: *mut lua_State, i: c_int, keys: c_int) -> Result<Arg, Fail
         Msg::new()
     };
     ffi::lua_pop(l, 1);
+    if result == Err(NO_MEMORY) {
+        return Err(Fail::error(NO_MEMORY));
+    }
     result.map_err(|need| {
         bad(format_args!(
             ": tag '{c}' needs {need}, got {}",
@@ -473,6 +481,19 @@ unsafe fn read_arg(l: *mut lua_State, i: c_int, keys: c_int) -> Result<Arg, Fail
             String::from_utf8_lossy(g.as_bytes())
         ))
     })
+}
+
+/// What a copy that found no memory gives instead of an abort (a large
+/// string or blob in a process with a memory limit): raised, as Lua's own
+/// allocations raise it.
+const NO_MEMORY: &str = "not enough memory";
+
+/// A Lua string's bytes as a `Vec`, or [`NO_MEMORY`].
+fn owned(s: &[u8]) -> Result<Vec<u8>, &'static str> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(s.len()).map_err(|_| NO_MEMORY)?;
+    v.extend_from_slice(s);
+    Ok(v)
 }
 
 /// The value at `index` for `tag`, or what the tag needs.
@@ -492,7 +513,7 @@ unsafe fn read_value(l: *mut lua_State, index: c_int, tag: Tag) -> Result<Arg, &
         if s.contains(&0) {
             Err("a string without NUL bytes")
         } else {
-            Ok(s.to_vec())
+            owned(s)
         }
     };
     let number = number_at(l, index);
@@ -535,7 +556,7 @@ unsafe fn read_value(l: *mut lua_State, index: c_int, tag: Tag) -> Result<Arg, &
         }
         Tag::String => no_nul(string()?).map(Arg::String),
         Tag::Symbol => no_nul(string()?).map(Arg::Symbol),
-        Tag::Blob => string().map(|s| Arg::Blob(s.to_vec())),
+        Tag::Blob => owned(string()?).map(Arg::Blob),
         Tag::Char => match string_at(l, index) {
             Some([c]) => Ok(Arg::Char(*c)),
             _ => Err("a one-character string"),
@@ -654,7 +675,8 @@ unsafe fn new_bundle_body(l: *mut lua_State) -> Result<c_int, Fail> {
             finish(l, ud_index, ud, Kind::Bundle, obj);
             Ok(1)
         }
-        Err(m) => Err(Fail::Arg(2, m)),
+        Err(Ok(m)) => Err(Fail::Arg(2, m)),
+        Err(Err(m)) => Err(Fail::Error(m)),
     }
 }
 
@@ -674,16 +696,24 @@ unsafe fn from_binary_data_body(l: *mut lua_State) -> Result<c_int, Fail> {
                 Packet::Bundle(_) => Kind::Bundle,
             };
             // The bytes it came from: forwarding sends exactly those.
-            Ok((kind, new_obj(p, data.to_vec())))
+            match owned(data) {
+                Ok(bytes) => Ok((kind, new_obj(p, bytes))),
+                Err(m) => Err(Err(Msg::of(m))),
+            }
         }
-        Err(e) => Err(Msg::of(e)),
+        Err(renoise_socket::Error::Io(e)) if e.kind() == std::io::ErrorKind::OutOfMemory => {
+            Err(Err(Msg::of(e)))
+        }
+        Err(e) => Err(Ok(Msg::of(e))),
     })?;
     match decoded {
         Ok((kind, obj)) => {
             finish(l, ud_index, ud, kind, obj);
             Ok(1)
         }
-        Err(m) => Ok(push_failure(l, &m)),
+        Err(Ok(m)) => Ok(push_failure(l, &m)),
+        // No memory says nothing about the data: raised, as Lua's own.
+        Err(Err(m)) => Err(Fail::Error(m)),
     }
 }
 
@@ -769,7 +799,7 @@ unsafe fn push_elements(l: *mut lua_State, elements: &[Packet]) -> Result<(), Fa
         };
         match guard(|| encode(p.clone()))? {
             Ok(obj) => finish(l, ud_index, ud, kind, obj),
-            Err(m) => return Err(Fail::Error(m)),
+            Err(Ok(m) | Err(m)) => return Err(Fail::Error(m)),
         }
         ffi::lua_rawseti(l, array, (i + 1) as _);
     }

@@ -8,6 +8,7 @@
 //! and does not check that padding bytes are zero.
 
 use super::{timetag_to_seconds, Arg, Bundle, Message, Packet, Tag, MAX_BUNDLE_DEPTH};
+use crate::buffer::copy_of;
 use crate::error::{Error, Result};
 
 pub(crate) fn decode_packet(data: &[u8]) -> Result<Packet> {
@@ -162,7 +163,7 @@ pub(crate) fn message_len(data: &[u8]) -> Result<Option<usize>> {
 /// `stream`, where the next packet (`/` or `#`) starts, and a stream that
 /// ends after the pattern may still have its tags coming (short).
 fn message_at(r: &mut Reader<'_>, times: &mut Vec<u64>, stream: bool) -> Result<Message> {
-    let pattern = r.string("address pattern")?.to_vec();
+    let pattern = copy_of(r.string("address pattern")?)?;
     let tags_at = r.pos;
     match r.data.get(tags_at) {
         None if stream => return Err(r.ran_out("message ends after its pattern".into())),
@@ -201,8 +202,8 @@ fn arg(r: &mut Reader<'_>, tag: Tag, times: &mut Vec<u64>) -> Result<Arg> {
     Ok(match tag {
         Tag::Int => Arg::Int(r.array("int32").map(i32::from_be_bytes)?),
         Tag::Float => Arg::Float(r.array("float32").map(f32::from_be_bytes)?),
-        Tag::String => Arg::String(r.string("string")?.to_vec()),
-        Tag::Blob => Arg::Blob(r.blob()?.to_vec()),
+        Tag::String => Arg::String(copy_of(r.string("string")?)?),
+        Tag::Blob => Arg::Blob(copy_of(r.blob()?)?),
         Tag::Long => Arg::Long(r.array("int64").map(i64::from_be_bytes)?),
         Tag::Time => {
             let t = r.u64("timetag")?;
@@ -210,7 +211,7 @@ fn arg(r: &mut Reader<'_>, tag: Tag, times: &mut Vec<u64>) -> Result<Arg> {
             Arg::Time(timetag_to_seconds(t))
         }
         Tag::Double => Arg::Double(r.array("float64").map(f64::from_be_bytes)?),
-        Tag::Symbol => Arg::Symbol(r.string("symbol")?.to_vec()),
+        Tag::Symbol => Arg::Symbol(copy_of(r.string("symbol")?)?),
         Tag::Char => {
             let at = r.pos;
             let c = r.u32("char")?;

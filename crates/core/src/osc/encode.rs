@@ -57,10 +57,22 @@ impl Writer<'_> {
                 "{what} holds a NUL byte at offset {at}; OSC strings cannot"
             )));
         }
+        self.room(s.len() + 4)?;
         self.out.extend_from_slice(s);
         self.out.push(0);
         self.pad();
         Ok(())
+    }
+
+    /// Room for `n` more bytes: an error, not an abort, for a string or
+    /// blob too large for the memory left (a process with a memory limit).
+    fn room(&mut self, n: usize) -> Result<()> {
+        self.out.try_reserve(n).map_err(|_| {
+            crate::buffer::out_of_memory(format_args!(
+                "cannot encode an OSC packet of more than {} bytes",
+                self.out.len() - self.base + n
+            ))
+        })
     }
 
     fn bytes(&mut self, b: &[u8]) {
@@ -101,6 +113,7 @@ fn write_arg(w: &mut Writer<'_>, arg: &Arg) -> Result<()> {
         Arg::Blob(v) => {
             let len = u32::try_from(v.len())
                 .map_err(|_| Error::OscEncode(format!("blob of {} bytes is too long", v.len())))?;
+            w.room(v.len() + 8)?;
             w.bytes(&len.to_be_bytes());
             w.bytes(v);
             w.pad();

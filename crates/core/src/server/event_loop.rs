@@ -529,7 +529,7 @@ impl EventLoop {
                 None => Outcome::Locked,
                 Some(client) if client.ended_for_server() => Outcome::Drained,
                 Some(mut client) => {
-                    let mut got = client.receive_all(Duration::ZERO).map(<[u8]>::to_vec);
+                    let mut got = handed_out(&mut client, |c| c.receive_all(Duration::ZERO));
                     loop {
                         let outcome = took(got, &conn, &mut client, budget, out);
                         if !matches!(outcome, Outcome::Data) || budget.spent() {
@@ -542,10 +542,16 @@ impl EventLoop {
                         // per call. A broken frame among them waits for the
                         // next round too, so the packets before it can be
                         // answered on an open connection.
-                        got = match client.buffered_packet() {
-                            Some(packet) => Ok(packet.to_vec()),
-                            None => break outcome,
-                        };
+                        let mut none = false;
+                        got = handed_out(&mut client, |c| {
+                            c.buffered_packet().ok_or_else(|| {
+                                none = true;
+                                Error::Timeout
+                            })
+                        });
+                        if none {
+                            break outcome;
+                        }
                     }
                 }
             };
@@ -579,6 +585,28 @@ impl EventLoop {
         self.deferred.clear();
         self.fresh.clear();
     }
+}
+
+/// What `read` handed out, copied for its event. A copy that finds no
+/// memory (a process with a memory limit) has lost those bytes, which the
+/// client handed out already: the stream cannot go on, so the connection
+/// closes, and the error is its event.
+fn handed_out(
+    client: &mut Client,
+    read: impl FnOnce(&mut Client) -> Result<&[u8], Error>,
+) -> Result<Vec<u8>, Error> {
+    let mut lost = false;
+    let got = read(client).and_then(|b| crate::buffer::copy_of(b).inspect_err(|_| lost = true));
+    if lost {
+        client.close();
+    }
+    got.map_err(|e| match e {
+        Error::Io(e) if lost => Error::Io(io::Error::new(
+            e.kind(),
+            format!("{e}; the connection is closed (those bytes are lost)"),
+        )),
+        e => e,
+    })
 }
 
 /// Reports what one read of a connection gave.
