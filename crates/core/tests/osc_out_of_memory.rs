@@ -4,6 +4,8 @@
 //!
 //! Its own test binary with one test: it lowers the limit on the whole
 //! process's address space for a moment, which no other test may share.
+mod common;
+use common::{address_space_now, set_address_space_limit};
 use renoise_socket::osc::{Arg, Message, Packet};
 use renoise_socket::Error;
 use std::io;
@@ -12,29 +14,6 @@ const BLOB: usize = 96 << 20;
 /// Room above the process's size when the limit is set: less than one
 /// more copy of the blob.
 const HEADROOM: u64 = 32 << 20;
-
-fn address_space_now() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let kb: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmSize:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap();
-    kb * 1024
-}
-
-fn set_address_space_limit(soft: libc::rlim_t) {
-    let mut r = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: one valid rlimit, read then written back.
-    unsafe {
-        assert_eq!(libc::getrlimit(libc::RLIMIT_AS, &mut r), 0);
-        r.rlim_cur = soft.min(r.rlim_max);
-        assert_eq!(libc::setrlimit(libc::RLIMIT_AS, &r), 0);
-    }
-}
 
 fn out_of_memory<T: std::fmt::Debug>(r: Result<T, Error>) -> String {
     match r {

@@ -14,29 +14,6 @@ const TOTAL: usize = 100 << 20;
 /// doubling runs out of it well before `TOTAL`.
 const HEADROOM: u64 = 48 << 20;
 
-fn address_space_now() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let kb: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmSize:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap();
-    kb * 1024
-}
-
-fn set_address_space_limit(soft: libc::rlim_t) {
-    let mut r = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: one valid rlimit, read then written back.
-    unsafe {
-        assert_eq!(libc::getrlimit(libc::RLIMIT_AS, &mut r), 0);
-        r.rlim_cur = soft.min(r.rlim_max);
-        assert_eq!(libc::setrlimit(libc::RLIMIT_AS, &r), 0);
-    }
-}
-
 #[test]
 fn a_buffer_that_cannot_grow_is_an_error_that_keeps_the_socket_and_the_data() {
     let (mut c, peer) = pair_with(ClientBuilder::new().max_line_length(usize::MAX), |mut s| {

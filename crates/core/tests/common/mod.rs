@@ -207,3 +207,28 @@ pub fn lazy_reader(host: &str) -> (u16, mpsc::Sender<()>, JoinHandle<Vec<u8>>) {
     });
     (port, tx, peer)
 }
+
+/// The process's address space now (`VmSize`).
+pub fn address_space_now() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmSize:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kb * 1024
+}
+
+/// Sets the soft limit on the process's address space (`ulimit -v`).
+pub fn set_address_space_limit(soft: libc::rlim_t) {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: one valid rlimit, read then written back.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_AS, &mut r), 0);
+        r.rlim_cur = soft.min(r.rlim_max);
+        assert_eq!(libc::setrlimit(libc::RLIMIT_AS, &r), 0);
+    }
+}
