@@ -869,6 +869,12 @@ impl Client {
 
     /// Like [`receive`](Client::receive), into an owned vector.
     ///
+    /// A vector the process has no memory for (a limit such as `ulimit
+    /// -v`) is an [`Error::Io`] of kind `OutOfMemory`, not an abort. For
+    /// `n` bytes the room is made first, so nothing is read then; a line
+    /// or a chunk that cannot be copied was handed out already: it is
+    /// lost, and the client closes, since its stream cannot go on.
+    ///
     /// ```no_run
     /// use renoise_socket::{Client, Mode};
     /// use std::time::Duration;
@@ -877,7 +883,38 @@ impl Client {
     /// # Ok::<(), renoise_socket::Error>(())
     /// ```
     pub fn receive_vec(&mut self, mode: Mode, timeout: Duration) -> Result<Vec<u8>> {
-        self.receive(mode, timeout).map(<[u8]>::to_vec)
+        let mut out = Vec::new();
+        if let Mode::Bytes(n) = mode {
+            // (A size out of range is for `receive` to refuse.)
+            if n <= self.opts.max_receive_size && out.try_reserve_exact(n).is_err() {
+                return Err(crate::buffer::out_of_memory(format_args!(
+                    "cannot make room for {n} bytes"
+                )));
+            }
+        }
+        self.copied(|c| c.receive(mode, timeout), out)
+    }
+
+    /// What `read` hands out, appended to `out`; see
+    /// [`receive_vec`](Client::receive_vec) for a copy that finds no
+    /// memory.
+    pub(crate) fn copied(
+        &mut self,
+        read: impl FnOnce(&mut Client) -> Result<&[u8]>,
+        mut out: Vec<u8>,
+    ) -> Result<Vec<u8>> {
+        let lost = match read(self) {
+            Ok(b) if out.try_reserve_exact(b.len()).is_ok() => {
+                out.extend_from_slice(b);
+                return Ok(out);
+            }
+            Ok(b) => b.len(),
+            Err(e) => return Err(e),
+        };
+        self.close();
+        Err(crate::buffer::out_of_memory(format_args!(
+            "cannot copy {lost} bytes; the connection is closed (those bytes are lost)"
+        )))
     }
 
     /// One line without its terminator (`\n`, `\r\n` or a lone `\r`; a

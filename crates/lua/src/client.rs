@@ -672,41 +672,14 @@ unsafe fn receive_other(
             Ok(push_static_failure(l, "timeout"))
         }
         Sock::Shared(conn, buf, told, _) if conn.lock().can_receive() => {
-            let got = guard(|| {
-                // Room first where the size is known, so that no memory
-                // (a process with a memory limit) reads nothing.
-                buf.clear();
-                if let Mode::Bytes(n) = mode {
-                    if buf.try_reserve_exact(n).is_err() {
-                        return Err((false, Msg::of(no_room(n))));
-                    }
+            // Owned (no memory is an error, not an abort): the lock is
+            // gone before anything is pushed.
+            let got = guard(|| match conn.lock().receive_vec(mode, timeout) {
+                Ok(v) => {
+                    *buf = v;
+                    Ok(())
                 }
-                let mut c = conn.lock();
-                let mut lost = 0;
-                let r = match c.receive(mode, timeout) {
-                    Ok(bytes) if buf.try_reserve_exact(bytes.len()).is_ok() => {
-                        buf.extend_from_slice(bytes);
-                        Ok(())
-                    }
-                    Ok(bytes) => {
-                        lost = bytes.len();
-                        Err((true, Msg::new()))
-                    }
-                    Err(e) => Err((e.is_disconnected(), Msg::of(e))),
-                };
-                if lost > 0 {
-                    // Handed out by the connection and not kept: the
-                    // stream cannot go on.
-                    c.close();
-                    return Err((
-                        true,
-                        Msg::of(format_args!(
-                            "{}; the connection is closed (those bytes are lost)",
-                            no_room(lost)
-                        )),
-                    ));
-                }
-                r
+                Err(e) => Err((e.is_disconnected(), Msg::of(e))),
             })?;
             match got {
                 Ok(()) => {
@@ -739,11 +712,6 @@ unsafe fn receive_other(
         )),
         _ => Err(Fail::closed()),
     }
-}
-
-/// The message of a copy that found no memory.
-fn no_room(n: usize) -> String {
-    format!("out of memory: cannot make room for {n} bytes")
 }
 
 /// `send` on anything but an open owned client (the cold path): a shared

@@ -529,7 +529,7 @@ impl EventLoop {
                 None => Outcome::Locked,
                 Some(client) if client.ended_for_server() => Outcome::Drained,
                 Some(mut client) => {
-                    let mut got = handed_out(&mut client, |c| c.receive_all(Duration::ZERO));
+                    let mut got = client.copied(|c| c.receive_all(Duration::ZERO), Vec::new());
                     loop {
                         let outcome = took(got, &conn, &mut client, budget, out);
                         if !matches!(outcome, Outcome::Data) || budget.spent() {
@@ -542,16 +542,13 @@ impl EventLoop {
                         // per call. A broken frame among them waits for the
                         // next round too, so the packets before it can be
                         // answered on an open connection.
-                        let mut none = false;
-                        got = handed_out(&mut client, |c| {
-                            c.buffered_packet().ok_or_else(|| {
-                                none = true;
-                                Error::Timeout
-                            })
-                        });
-                        if none {
-                            break outcome;
-                        }
+                        // (`Timeout`: no whole packet is buffered.)
+                        got = match client
+                            .copied(|c| c.buffered_packet().ok_or(Error::Timeout), Vec::new())
+                        {
+                            Err(Error::Timeout) => break outcome,
+                            got => got,
+                        };
                     }
                 }
             };
@@ -585,28 +582,6 @@ impl EventLoop {
         self.deferred.clear();
         self.fresh.clear();
     }
-}
-
-/// What `read` handed out, copied for its event. A copy that finds no
-/// memory (a process with a memory limit) has lost those bytes, which the
-/// client handed out already: the stream cannot go on, so the connection
-/// closes, and the error is its event.
-fn handed_out(
-    client: &mut Client,
-    read: impl FnOnce(&mut Client) -> Result<&[u8], Error>,
-) -> Result<Vec<u8>, Error> {
-    let mut lost = false;
-    let got = read(client).and_then(|b| crate::buffer::copy_of(b).inspect_err(|_| lost = true));
-    if lost {
-        client.close();
-    }
-    got.map_err(|e| match e {
-        Error::Io(e) if lost => Error::Io(io::Error::new(
-            e.kind(),
-            format!("{e}; the connection is closed (those bytes are lost)"),
-        )),
-        e => e,
-    })
 }
 
 /// Reports what one read of a connection gave.
