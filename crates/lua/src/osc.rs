@@ -150,15 +150,29 @@ fn new_obj(packet: Packet, bytes: Vec<u8>) -> Box<Obj> {
     })
 }
 
-/// Encodes a packet built here. An error is the argument's fault
-/// (`Err(Ok(message))`), or, for no memory, not (`Err(Err(message))`).
-fn encode(packet: Packet) -> Result<Box<Obj>, Result<Msg, Msg>> {
+/// Why a packet was not made: the data's fault, or no memory, which is
+/// raised whatever the function, as Lua's own allocations raise it.
+enum NotMade {
+    Bad(Msg),
+    NoMemory(Msg),
+}
+
+impl NotMade {
+    fn of(e: renoise_socket::Error) -> NotMade {
+        match e {
+            renoise_socket::Error::Io(e) if e.kind() == std::io::ErrorKind::OutOfMemory => {
+                NotMade::NoMemory(Msg::of(e))
+            }
+            e => NotMade::Bad(Msg::of(e)),
+        }
+    }
+}
+
+/// Encodes a packet built here.
+fn encode(packet: Packet) -> Result<Box<Obj>, NotMade> {
     match packet.to_bytes() {
         Ok(bytes) => Ok(new_obj(packet, bytes)),
-        Err(renoise_socket::Error::Io(e)) if e.kind() == std::io::ErrorKind::OutOfMemory => {
-            Err(Err(Msg::of(e)))
-        }
-        Err(e) => Err(Ok(Msg::of(e))),
+        Err(e) => Err(NotMade::of(e)),
     }
 }
 
@@ -272,8 +286,8 @@ unsafe fn new_message_body(l: *mut lua_State) -> Result<c_int, Fail> {
             finish(l, ud_index, ud, Kind::Message, obj);
             Ok(1)
         }
-        Err(Ok(m)) => Err(Fail::Arg(2, m)),
-        Err(Err(m)) => Err(Fail::Error(m)),
+        Err(NotMade::Bad(m)) => Err(Fail::Arg(2, m)),
+        Err(NotMade::NoMemory(m)) => Err(Fail::Error(m)),
     }
 }
 
@@ -675,8 +689,8 @@ unsafe fn new_bundle_body(l: *mut lua_State) -> Result<c_int, Fail> {
             finish(l, ud_index, ud, Kind::Bundle, obj);
             Ok(1)
         }
-        Err(Ok(m)) => Err(Fail::Arg(2, m)),
-        Err(Err(m)) => Err(Fail::Error(m)),
+        Err(NotMade::Bad(m)) => Err(Fail::Arg(2, m)),
+        Err(NotMade::NoMemory(m)) => Err(Fail::Error(m)),
     }
 }
 
@@ -698,22 +712,19 @@ unsafe fn from_binary_data_body(l: *mut lua_State) -> Result<c_int, Fail> {
             // The bytes it came from: forwarding sends exactly those.
             match owned(data) {
                 Ok(bytes) => Ok((kind, new_obj(p, bytes))),
-                Err(m) => Err(Err(Msg::of(m))),
+                Err(m) => Err(NotMade::NoMemory(Msg::of(m))),
             }
         }
-        Err(renoise_socket::Error::Io(e)) if e.kind() == std::io::ErrorKind::OutOfMemory => {
-            Err(Err(Msg::of(e)))
-        }
-        Err(e) => Err(Ok(Msg::of(e))),
+        Err(e) => Err(NotMade::of(e)),
     })?;
     match decoded {
         Ok((kind, obj)) => {
             finish(l, ud_index, ud, kind, obj);
             Ok(1)
         }
-        Err(Ok(m)) => Ok(push_failure(l, &m)),
+        Err(NotMade::Bad(m)) => Ok(push_failure(l, &m)),
         // No memory says nothing about the data: raised, as Lua's own.
-        Err(Err(m)) => Err(Fail::Error(m)),
+        Err(NotMade::NoMemory(m)) => Err(Fail::Error(m)),
     }
 }
 
@@ -799,7 +810,7 @@ unsafe fn push_elements(l: *mut lua_State, elements: &[Packet]) -> Result<(), Fa
         };
         match guard(|| encode(p.clone()))? {
             Ok(obj) => finish(l, ud_index, ud, kind, obj),
-            Err(Ok(m) | Err(m)) => return Err(Fail::Error(m)),
+            Err(NotMade::Bad(m) | NotMade::NoMemory(m)) => return Err(Fail::Error(m)),
         }
         ffi::lua_rawseti(l, array, (i + 1) as _);
     }
