@@ -164,7 +164,6 @@ impl io::Read for Client {
                 buf[..bytes.len()].copy_from_slice(bytes);
                 Ok(bytes.len())
             }
-            Err(Error::Disconnected) => Ok(0),
             Err(e) => Err(e.into()),
         }
     }
