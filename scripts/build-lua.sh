@@ -24,7 +24,10 @@ for lua in "$@"; do
   mkdir -p "target/lua/$lua"
   # Copy to a temporary name, then rename: a Lua process that has the old
   # file loaded keeps its mapping intact.
-  cp "$target_dir/release/librenoise_socket_lua.so" "target/lua/$lua/.renoise_socket.so.tmp"
+  # macOS names the library .dylib; Lua looks for .so there too.
+  lib="$target_dir/release/librenoise_socket_lua.so"
+  [ "$(uname -s)" = Darwin ] && lib="$target_dir/release/librenoise_socket_lua.dylib"
+  cp "$lib" "target/lua/$lua/.renoise_socket.so.tmp"
   mv -f "target/lua/$lua/.renoise_socket.so.tmp" "target/lua/$lua/renoise_socket.so"
   echo "   -> target/lua/$lua/renoise_socket.so" >&2
 done

@@ -1,13 +1,24 @@
 //! Link flags of the Lua module.
 
 fn main() {
+    let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     // The module stays mapped after its Lua state closes (`dlclose` does
     // not unload it). LuaJIT's `lua_close` unloads C modules and then runs
     // the finalizers of objects that other finalizers created during the
     // close: without this, a finalizer that makes a socket or an OSC
     // message then crashes the interpreter on exit, in code no longer
     // there. (Lua 5.1 and 5.4 unload modules last.)
-    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+    if os == "linux" {
         println!("cargo:rustc-cdylib-link-arg=-Wl,-z,nodelete");
+    }
+    // A module finds Lua's functions in the interpreter that loads it,
+    // which macOS's linker must be told to leave to load time (mlua's
+    // README asks for these two flags in module mode).
+    let module = ["LUA51", "LUAJIT", "LUA54"]
+        .iter()
+        .any(|f| std::env::var_os(format!("CARGO_FEATURE_{f}")).is_some());
+    if os == "macos" && module {
+        println!("cargo:rustc-cdylib-link-arg=-undefined");
+        println!("cargo:rustc-cdylib-link-arg=dynamic_lookup");
     }
 }

@@ -3,6 +3,7 @@
 use crate::buffer::Buffer;
 use crate::framing::{encode_frame, Deframer, Framing};
 use crate::wait::{Step, Wait};
+use crate::watch::Watch;
 use crate::{ClientBuilder, Error, Mode, Protocol, Result};
 use socket2::Socket;
 use std::fmt;
@@ -10,7 +11,7 @@ use std::io::{self, Read};
 use std::mem::MaybeUninit;
 use std::net::SocketAddr;
 use std::ops::Range;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -102,9 +103,8 @@ pub struct Client {
     /// the first, the next one asks `poll` before reading (cheaper than a
     /// `recv` that fails); from [`WATCH_AFTER`], an epoll instance.
     idle: u8,
-    /// An epoll instance watching only this socket, made for a program
-    /// that keeps polling an idle connection: asking it costs about half a
-    /// `poll`, as it only looks at its ready list.
+    /// An epoll instance watching only this socket (Linux), made for a
+    /// program that keeps polling an idle connection.
     watch: Watch,
     /// The deadline of an `io::Read` call (`Duration::MAX`: none).
     pub(crate) read_timeout: Duration,
@@ -127,48 +127,6 @@ pub struct Client {
 /// socket with its own epoll instance (one more descriptor, so not for a
 /// client that polls once in a while).
 const WATCH_AFTER: u8 = 8;
-
-/// The epoll instance of [`Client::watch`].
-#[derive(Debug, Default)]
-enum Watch {
-    /// Not made (yet).
-    #[default]
-    None,
-    /// Watching the socket for input.
-    On(OwnedFd),
-    /// Could not be made (out of descriptors, say): `poll` it is.
-    Failed,
-}
-
-impl Watch {
-    /// A new epoll instance with `fd` in it, level-triggered for input.
-    fn new(fd: RawFd) -> Watch {
-        // SAFETY: plain system calls; the new descriptor is owned at once.
-        unsafe {
-            let ep = libc::epoll_create1(libc::EPOLL_CLOEXEC);
-            if ep < 0 {
-                return Watch::Failed;
-            }
-            let ep = OwnedFd::from_raw_fd(ep);
-            let mut ev = libc::epoll_event {
-                events: (libc::EPOLLIN | libc::EPOLLRDHUP) as u32,
-                u64: 0,
-            };
-            if libc::epoll_ctl(ep.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev) != 0 {
-                return Watch::Failed;
-            }
-            Watch::On(ep)
-        }
-    }
-}
-
-/// True unless the epoll instance says for sure that nothing can be read:
-/// input, end of stream, errors and a failed call all count as readable.
-fn maybe_ready(ep: &OwnedFd) -> bool {
-    let mut ev = libc::epoll_event { events: 0, u64: 0 };
-    // SAFETY: room for one event, zero timeout.
-    unsafe { libc::epoll_wait(ep.as_raw_fd(), &mut ev, 1, 0) != 0 }
-}
 
 /// [`Client::close`]: dropping a client ends its stream as closing it
 /// does (unread bytes would make the system reset the connection).
@@ -378,6 +336,10 @@ impl Client {
         peer: Option<SocketAddr>,
         mut reset: Option<io::Error>,
     ) -> Result<Client> {
+        // Every send passes MSG_NOSIGNAL; Apple's systems document the
+        // socket option (SO_NOSIGPIPE) instead: both, there.
+        #[cfg(target_vendor = "apple")]
+        sock.set_nosigpipe(true)?;
         match opts.protocol {
             Protocol::Tcp => sock.set_tcp_nodelay(opts.nodelay)?,
             // A datagram goes whole or not at all: the kernel's timeout on
@@ -1207,9 +1169,9 @@ impl Client {
         if self.idle >= WATCH_AFTER && matches!(self.watch, Watch::None) {
             self.watch = Watch::new(sock.as_raw_fd());
         }
-        let nothing = match &self.watch {
-            Watch::On(ep) => !maybe_ready(ep),
-            _ => !maybe_readable(sock),
+        let nothing = match self.watch.maybe_ready() {
+            Some(ready) => !ready,
+            None => !maybe_readable(sock),
         };
         if nothing {
             self.idle = self.idle.saturating_add(1);

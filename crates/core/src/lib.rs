@@ -100,6 +100,9 @@
 //!   require, or, with [`ClientBuilder::read_ahead`] (off by default; the
 //!   Lua module's default is 1 MiB), up to the read-ahead size for a
 //!   program that falls behind its sender and takes lines or records.
+//! - **Platforms.** Built and tested on Linux. It compiles for macOS and
+//!   FreeBSD too (checked, not run there: no epoll, so an idle client
+//!   polled with a zero timeout asks `poll`); Windows is not supported.
 
 #![warn(missing_docs)]
 
@@ -115,6 +118,7 @@ mod protocol;
 mod server;
 mod std_io;
 mod wait;
+mod watch;
 
 pub use builder::{
     ClientBuilder, DEFAULT_ALL_CHUNK_SIZE, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_LINE_LENGTH,
