@@ -249,6 +249,19 @@ describe("finalizers that use the client while it receives", function()
     end)
   end
 
+  it("two loads of the module in one state: a finalizer's failure in one leaves the other's error message intact", function()
+    -- Under LuaJIT each load has its own fast path; with the compiler off
+    -- after loading, the shim runs interpreted, where reading the
+    -- message's address allocates and so may run the finalizers first.
+    local a = H.peer({ "sendfill:80000:x", "sleep:30000" }, { lifetime = 40 })
+    local out = H.scenario("two_loads_messages.lua",
+      ("%d %d 20000 joff"):format(a.port, H.free_port(true)), nil, 60)
+    local ran, fails, wrong = out:match("ran=(%d+) fails=(%d+) wrong=(%d+)")
+    assert.is_truthy(ran, out)
+    assert.is_true(tonumber(fails) > 0, "no send of the other load failed: " .. out)
+    assert.are.equal("0", wrong, out)
+  end)
+
   it("a send from a finalizer leaves the SLIP packet being returned intact", function()
     local r, out = scenario("slip-send", 0)
     assert.are.equal("true", r.intact, out)

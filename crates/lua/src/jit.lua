@@ -9,11 +9,13 @@
 -- or a number, a number timeout, a string message); everything else, every
 -- argument error included, is handed to the classic C function, so
 -- behaviour and messages are exactly the same.
-local methods, clients, c_receive, c_send, p_receive, p_send, mt = ...
+local methods, clients, c_receive, c_send, p_receive, p_send, mt, out_size = ...
 local ffi = require("ffi")
 -- An anonymous struct: a type of its own, which no `ffi.cdef` of the
 -- program can clash with (a typedef of the same name would be taken).
-local io_t = ffi.typeof("struct { const char *ptr; size_t len; int busy; void *owner; }")
+-- `message` (jit.rs `Msg`) holds an error message; only Rust reads it.
+local io_t = ffi.typeof([[struct { const char *ptr; size_t len; int busy; void *owner;
+  struct { uint8_t buf[512]; size_t len; } message; }]])
 local receive_fn = ffi.cast(ffi.typeof("int (*)(void *, int, double, double, $ *)", io_t), p_receive)
 local send_fn = ffi.cast(ffi.typeof("int (*)(void *, const char *, size_t, $ *)", io_t), p_send)
 -- jit.rs `Out`, returned to the module (its classic functions read
@@ -24,7 +26,7 @@ local send_fn = ffi.cast(ffi.typeof("int (*)(void *, const char *, size_t, $ *)"
 local out = io_t()
 -- A stand-in `ffi` (a mock, a sandbox's) that made something else: the
 -- classic methods stay. (Rust writes into `out`: it must be this struct.)
-if type(out) ~= "cdata" or ffi.sizeof(out) ~= ffi.sizeof("void *") * 4 then
+if type(out) ~= "cdata" or ffi.sizeof(out) ~= out_size then
   return nil
 end
 local str, type, select = ffi.string, type, select

@@ -23,7 +23,6 @@ use crate::client::{Failure, Ud};
 use crate::raw::{guard_fast, Msg, Num};
 use mlua::ffi::{self, lua_State};
 use renoise_socket::Mode;
-use std::cell::RefCell;
 use std::ffi::{c_int, c_void};
 
 const SHIM: &str = include_str!("jit.lua");
@@ -41,16 +40,26 @@ const SHIM: &str = include_str!("jit.lua");
 /// `owner`, see `client::not_nested`). Only the shim's own copies set it:
 /// a classic copy marks its client (`Ud::busy`), which [`receive`] checks,
 /// so a copy nested in another never hides the outer one's mark.
+///
+/// An error message is written into the `Out` itself, not into a buffer
+/// of the thread's: a second load of the module in the same Lua state has
+/// an `Out` of its own, and a failure of its fast path in a finalizer
+/// that runs while this one's message is being copied must not overwrite
+/// it (the mark keeps this load's own calls off it).
 #[repr(C)]
 pub(crate) struct Out {
     ptr: *const u8,
     len: usize,
     busy: c_int,
     owner: *mut c_void,
+    message: Msg,
 }
 
-// The shim checks that its struct has this size before it is installed.
-const _: () = assert!(std::mem::size_of::<Out>() == 4 * std::mem::size_of::<*const u8>());
+/// The shim's struct, which must match [`Out`]: the shim compares the two
+/// sizes (passed to it) before it is installed.
+const OUT_SIZE: usize = std::mem::size_of::<Out>();
+const _: () =
+    assert!(OUT_SIZE == 4 * std::mem::size_of::<*const u8>() + 512 + std::mem::size_of::<usize>());
 
 /// `lua_type` of a cdata in LuaJIT (`LUA_TCDATA` in its `lj_obj.h`).
 const LUA_TCDATA: c_int = 10;
@@ -60,19 +69,18 @@ const TIMEOUT: c_int = 1;
 const FAILED: c_int = 2;
 const NOT_HERE: c_int = 3;
 
-thread_local! {
-    /// The last error message, read by the shim right after the call.
-    static MESSAGE: RefCell<Msg> = RefCell::new(Msg::new());
-}
-
-/// Points `out` at the message of `e`, kept in a thread-local buffer.
+/// Points `out` at the message of `e`, kept in `out` itself.
 #[cold]
 fn failed(e: renoise_socket::Error, out: &mut Out, owner: *mut c_void) -> c_int {
-    MESSAGE.with(|m| {
-        let mut m = m.borrow_mut();
-        *m = Msg::of(e);
-        out.set(m.as_bytes(), owner);
-    });
+    out.message = Msg::of(e);
+    let (ptr, len) = (
+        out.message.as_bytes().as_ptr(),
+        out.message.as_bytes().len(),
+    );
+    out.ptr = ptr;
+    out.len = len;
+    out.busy = 1;
+    out.owner = owner;
     FAILED
 }
 
@@ -222,10 +230,11 @@ pub(crate) unsafe fn install(l: *mut lua_State, mt: c_int, methods: c_int) {
     ffi::lua_pushlightuserdata(l, receive as *mut c_void);
     ffi::lua_pushlightuserdata(l, send as *mut c_void);
     ffi::lua_pushvalue(l, mt);
+    ffi::lua_pushinteger(l, OUT_SIZE as _);
     // The shim returns its `Out` (a cdata, whose address lua_topointer
     // gives): kept in the metatable, read by the classic functions. Not a
     // cdata (a stand-in `ffi` module): the classic methods stay.
-    if ffi::lua_pcall(l, 7, 1, 0) == 0
+    if ffi::lua_pcall(l, 8, 1, 0) == 0
         && ffi::lua_type(l, -1) == LUA_TCDATA
         && !ffi::lua_topointer(l, -1).is_null()
     {

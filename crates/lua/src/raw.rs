@@ -35,7 +35,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// A message built on the stack: formatting into it never allocates and it
 /// needs no destructor, so it may be alive when Lua raises. Text past its
-/// capacity is cut (with `...`).
+/// capacity is cut (with `...`). `repr(C)`: the LuaJIT shim's `Out` holds
+/// one, at offsets its own struct declares.
+#[repr(C)]
 pub(crate) struct Msg {
     buf: [u8; 512],
     len: usize,
