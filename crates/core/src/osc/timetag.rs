@@ -19,7 +19,8 @@
 //!   whenever a double holds it exactly, as it does every timetag below
 //!   2²¹ s; above, a double has fewer than 32 bits left for the fraction
 //!   (21 for an NTP time of today), and the timetag comes back within half
-//!   a step of the double's spacing. [`Message::decode_with_timetags`](crate::osc::Message::decode_with_timetags)
+//!   a step of the double's spacing (a whole step in the last one below
+//!   2³², kept below it). [`Message::decode_with_timetags`](crate::osc::Message::decode_with_timetags)
 //!   keeps the 64-bit values exactly.
 //!
 //! A plain `seconds + fraction / 2³²` on decode would turn `0.001` into
