@@ -790,6 +790,31 @@ describe("create_server", function()
       c:close()
     end)
 
+    it("framing: keepalive empty frames, any number of them, never end a connection", function()
+      -- A peer that keeps the line alive with empty frames between rare
+      -- packets: 4000 of them, many times the skip limit of one read, on a
+      -- server that takes small packets only.
+      for _, case in ipairs({ { "slip", "\192", "\192p1\192" }, { "size", "\0\0\0\0", "\0\0\0\2p1" } }) do
+        local framing, empty, packet = case[1], case[2], case[3]
+        local s = server("127.0.0.1", 0, S.PROTOCOL_TCP, { framing = framing, max_receive_size = 64 })
+        local got, errors = {}, {}
+        s:run({
+          socket_message = function(_, m) got[#got + 1] = m end,
+          socket_error = function(e) errors[#errors + 1] = e end,
+        })
+        local c = client(s.local_port)
+        for _ = 1, 40 do
+          assert.is_true(c:send(empty:rep(100)))
+          s:wait(2)
+        end
+        assert.is_true(c:send(packet))
+        assert.is_true(pump(s, function() return #got == 1 or #errors > 0 end), framing)
+        assert.are.same({}, errors, framing)
+        assert.are.same({ "p1" }, got, framing)
+        c:close()
+      end
+    end)
+
     it("a connection the program closed gets no more socket_message", function()
       -- Three packets of one read: the callback closes on the first, and
       -- the other two, read with it, are dropped with the connection.

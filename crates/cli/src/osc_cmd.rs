@@ -377,7 +377,12 @@ fn deframe(
                     packets.push(frame);
                 }
             }
-            None => return Ok(()),
+            None => {
+                // Keepalive `END`s and zero prefixes go as they come.
+                let skipped = deframer.take_skipped();
+                buf.drain(..skipped);
+                return Ok(());
+            }
         }
     }
 }

@@ -1013,7 +1013,16 @@ impl Client {
                 self.buf.take(used);
                 Ok(Some(frame))
             }
-            Ok(None) => Ok(None),
+            Ok(None) => {
+                // Empty frames (keepalives) go at once: any number of them
+                // then neither fills the buffer nor reaches the skip limit.
+                let skipped = d.take_skipped();
+                if skipped > 0 {
+                    self.buf.take(skipped);
+                    self.deframed_at = self.buf.position();
+                }
+                Ok(None)
+            }
             Err(e) if close_on_error => {
                 self.close();
                 Err(e)

@@ -75,13 +75,14 @@ pub const SLIP_ESC_END: u8 = 0xDC;
 /// ```
 pub const SLIP_ESC_ESC: u8 = 0xDD;
 
-/// Bytes of empty frames (SLIP `END`s, zero size prefixes) skipped before a
-/// frame at the least, whatever `max_len` is; see [`Deframer`].
+/// Bytes of empty frames (SLIP `END`s, zero size prefixes) that one
+/// [`Deframer::next_frame`] call skips at the least, whatever `max_len`
+/// is; see [`Deframer`].
 ///
 /// ```
-/// assert_eq!(renoise_socket::framing::MIN_SKIP, 1024);
+/// assert_eq!(renoise_socket::framing::MIN_SKIP, 64 * 1024);
 /// ```
-pub const MIN_SKIP: usize = 1024;
+pub const MIN_SKIP: usize = 64 * 1024;
 
 /// How packets are delimited on a stream.
 ///
@@ -293,9 +294,13 @@ pub fn only_empty_frames(framing: Framing, data: &[u8]) -> bool {
 /// next call gets the buffer without the consumed bytes. Call
 /// [`Deframer::reset`] if the buffer changes in any other way.
 ///
-/// Empty frames are skipped: at most `max(max_len, MIN_SKIP)` bytes of
-/// them before a frame; more is an [`Error::Framing`] (a peer sending only
-/// delimiters would otherwise grow the caller's buffer without end).
+/// Empty frames are skipped. A caller that drops them from its buffer as
+/// they come ([`Deframer::take_skipped`], as this crate's client and
+/// server do) can take any number of them, one keepalive `END` after
+/// another. Otherwise at most `max(max_len, MIN_SKIP)` bytes of them
+/// before a frame are skipped; more is an [`Error::Framing`] (a peer
+/// sending only delimiters would otherwise grow the caller's buffer
+/// without end).
 ///
 /// ```
 /// use renoise_socket::framing::{Deframer, Framing};
@@ -373,6 +378,29 @@ impl Deframer {
         self.skipped = 0;
         self.scanned = 0;
         self.escapes = 0;
+    }
+
+    /// After [`next_frame`](Deframer::next_frame) found no whole frame:
+    /// how many bytes at the front of its data are empty frames, which
+    /// the caller must now drop before it calls again with the rest (the
+    /// progress through a frame still arriving is kept). Dropping them as
+    /// they come keeps a stream of keepalive `END`s from filling the
+    /// buffer and from reaching the skip limit.
+    ///
+    /// ```
+    /// use renoise_socket::framing::{Deframer, Framing};
+    /// let mut d = Deframer::new(Framing::Slip, 64);
+    /// let mut buf = b"\xC0\xC0\xC0/a".to_vec();
+    /// assert!(d.next_frame(&buf)?.is_none());
+    /// let n = d.take_skipped();
+    /// assert_eq!(n, 3);
+    /// buf.drain(..n);
+    /// buf.push(0xC0);
+    /// assert_eq!(&d.next_frame(&buf)?.unwrap().1[..], b"/a");
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn take_skipped(&mut self) -> usize {
+        std::mem::take(&mut self.skipped)
     }
 
     /// The stream ended with `rest` not yet cut into frames: a clean end
