@@ -15,9 +15,34 @@ describe("create_client options", function()
   it("accepts every documented key", function()
     local c = assert(create({
       send_timeout_ms = 500, max_line_length = 100, max_receive_size = 100,
-      all_chunk_size = 100, read_ahead = 1048576, framing = "none",
+      all_chunk_size = 100, read_ahead = 1048576, framing = "none", broadcast = false,
     }))
     c:close()
+  end)
+
+  it("broadcast: a UDP client sends to a broadcast address only with it on", function()
+    local S = H.rs().Socket
+    -- Loopback's own broadcast address reaches a server on 0.0.0.0.
+    local s = assert(S.create_server("0.0.0.0", 0, S.PROTOCOL_UDP))
+    local got = {}
+    s:run({ socket_message = function(_, m) got[#got + 1] = m end })
+    local c, e = S.create_client("127.255.255.255", s.local_port, S.PROTOCOL_UDP)
+    assert.is_nil(c)
+    assert.truthy(e:find("needs the broadcast option", 1, true), e)
+    c = assert(S.create_client("127.255.255.255", s.local_port, S.PROTOCOL_UDP, 1000, { broadcast = true }))
+    assert.is_true(c:send("to everyone"))
+    local t0 = H.now()
+    while #got == 0 and H.now() - t0 < 3 do s:wait(20) end
+    assert.are.same({ "to everyone" }, got)
+    c:close()
+    s:close()
+    local msg = H.assert_arg_error(5, "create_client", S.create_client, "127.0.0.1", 9, S.PROTOCOL_UDP, 1000,
+      { broadcast = 1 })
+    assert.truthy(msg:find("option 'broadcast' must be a boolean", 1, true), msg)
+    -- A server's table sets its connections' options: no broadcast there.
+    msg = H.assert_arg_error(4, "create_server", S.create_server, "127.0.0.1", 0, S.PROTOCOL_UDP,
+      { broadcast = true })
+    assert.truthy(msg:find("unknown option 'broadcast'", 1, true), msg)
   end)
 
   it("rejects an unknown key", function()

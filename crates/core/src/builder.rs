@@ -68,6 +68,7 @@ pub struct ClientBuilder {
     pub(crate) read_ahead: usize,
     pub(crate) nodelay: bool,
     pub(crate) framing: Framing,
+    pub(crate) broadcast: bool,
 }
 
 /// The defaults of [`ClientBuilder::new`].
@@ -83,6 +84,7 @@ impl Default for ClientBuilder {
             read_ahead: DEFAULT_READ_AHEAD,
             nodelay: true,
             framing: Framing::None,
+            broadcast: false,
         }
     }
 }
@@ -226,6 +228,29 @@ impl ClientBuilder {
         self
     }
 
+    /// UDP: lets the client send to a broadcast address (`SO_BROADCAST`),
+    /// such as `255.255.255.255` or a subnet's, to reach every host there
+    /// (OSC to every device on a network, say). Off by default, as in the
+    /// system, LuaSocket and Python: without it, connecting to a broadcast
+    /// address fails (`Permission denied`, with a word on this option).
+    /// The answers come from each host's own address, which a client
+    /// connected to the broadcast address does not take: it sends only
+    /// (answers reach a [`Server`](crate::Server) on its port). Ignored on TCP.
+    ///
+    /// ```no_run
+    /// use renoise_socket::{ClientBuilder, Protocol};
+    /// let mut everyone = ClientBuilder::new()
+    ///     .protocol(Protocol::Udp)
+    ///     .broadcast(true)
+    ///     .connect("255.255.255.255", 8000)?;
+    /// everyone.send(b"/ping\0\0\0,\0\0\0")?;
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn broadcast(mut self, on: bool) -> Self {
+        self.broadcast = on;
+        self
+    }
+
     /// Frames packets on a TCP stream (for OSC over TCP): with
     /// [`Framing::Slip`] or [`Framing::SizePrefix`], every `send` frames its
     /// data as one packet and every `receive_all` returns exactly one whole
@@ -275,7 +300,7 @@ impl ClientBuilder {
         let (sock, peer, reset) = match self.protocol {
             Protocol::Tcp => connect::tcp(addrs, self.connect_timeout, start)?,
             Protocol::Udp => {
-                let (sock, peer) = connect::udp(addrs)?;
+                let (sock, peer) = connect::udp(addrs, self.broadcast)?;
                 (sock, peer, None)
             }
         };

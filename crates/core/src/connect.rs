@@ -364,8 +364,9 @@ fn connected_to_itself(sock: &Socket) -> bool {
     }
 }
 
-/// A connected UDP socket: it sends to and receives from that peer only.
-pub(crate) fn udp(addrs: &[SocketAddr]) -> Result<(Socket, SocketAddr)> {
+/// A connected UDP socket: it sends to and receives from that peer only;
+/// to a broadcast address only with `broadcast` on.
+pub(crate) fn udp(addrs: &[SocketAddr], broadcast: bool) -> Result<(Socket, SocketAddr)> {
     // Connecting a UDP socket sends nothing, so it cannot tell which
     // address has a server: the first one that connects is it. IPv4 first,
     // as LuaSocket's `udp()` (an IPv4 socket) and most OSC software (bound
@@ -387,9 +388,13 @@ pub(crate) fn udp(addrs: &[SocketAddr]) -> Result<(Socket, SocketAddr)> {
                 Some(socket2::Protocol::UDP),
             )
             .map_err(|e| cannot_connect(addr, e))?;
-            let res = sock
-                .bind(&any.into())
-                .and_then(|()| sock.connect(&addr.into()));
+            let res = (if broadcast {
+                sock.set_broadcast(true)
+            } else {
+                Ok(())
+            })
+            .and_then(|()| sock.bind(&any.into()))
+            .and_then(|()| sock.connect(&addr.into()));
             match res {
                 Ok(()) if connected_to_itself(&sock) => {
                     last = Some(cannot_connect(
@@ -398,6 +403,18 @@ pub(crate) fn udp(addrs: &[SocketAddr]) -> Result<(Socket, SocketAddr)> {
                     ));
                 }
                 Ok(()) => return Ok((sock, addr)),
+                // How Linux refuses a broadcast address without
+                // SO_BROADCAST (or a security module refuses the connect).
+                Err(e) if e.raw_os_error() == Some(libc::EACCES) && !broadcast => {
+                    last = Some(Error::os(
+                        format_args!(
+                            "cannot connect to {} (a broadcast address needs the broadcast option)",
+                            crate::socket_address_text(&addr)
+                        ),
+                        e,
+                    ));
+                    break;
+                }
                 Err(e) => {
                     last = Some(connect_error(e, addr, Duration::ZERO));
                     break;
@@ -527,7 +544,7 @@ mod tests {
     fn a_udp_client_takes_a_names_ipv4_address_first() {
         let v6: SocketAddr = "[::1]:9".parse().unwrap();
         let v4: SocketAddr = "127.0.0.1:9".parse().unwrap();
-        let (_, addr) = udp(&[v6, v4]).unwrap();
+        let (_, addr) = udp(&[v6, v4], false).unwrap();
         assert_eq!(addr, v4);
     }
 

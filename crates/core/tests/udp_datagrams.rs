@@ -312,3 +312,23 @@ fn a_burst_between_receives_waits_in_the_kernel_queue() {
         assert_eq!(d[..4], i.to_be_bytes(), "out of order or dropped at {i}");
     }
 }
+
+#[test]
+fn a_broadcast_address_takes_the_broadcast_option() {
+    // Loopback's own broadcast address reaches a socket on 0.0.0.0.
+    let everyone = UdpSocket::bind("0.0.0.0:0").unwrap();
+    everyone.set_read_timeout(Some(BOUND)).unwrap();
+    let port = everyone.local_addr().unwrap().port();
+    let udp = || ClientBuilder::new().protocol(Protocol::Udp);
+    let e = udp().connect("127.255.255.255", port).unwrap_err();
+    assert!(e.to_string().contains("broadcast option"), "{e}");
+    assert_eq!(e.raw_os_error(), Some(libc::EACCES), "{e}");
+    let mut c = udp()
+        .broadcast(true)
+        .connect("127.255.255.255", port)
+        .unwrap();
+    c.send(b"to everyone").unwrap();
+    let mut buf = [0u8; 64];
+    let (n, _) = everyone.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"to everyone");
+}

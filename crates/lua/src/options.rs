@@ -8,10 +8,13 @@
 //!   all_chunk_size = 65536,       -- most bytes one "*all" returns
 //!   read_ahead = 1048576,         -- largest the receive buffer grows to
 //!   framing = "none",             -- OSC over TCP: "none", "slip" or "size"
+//!   broadcast = false,            -- UDP: may send to a broadcast address
 //! })
 //! ```
 //!
-//! Unknown keys and values of the wrong kind are argument errors.
+//! Unknown keys and values of the wrong kind are argument errors. A
+//! server's table sets its connections' options: `broadcast`, which only a
+//! client has, is unknown there.
 
 use crate::raw::{millis, number_at, string_at, type_error, Fail, Num, Shown};
 use mlua::ffi::{self, lua_State};
@@ -50,6 +53,7 @@ pub(crate) unsafe fn read(
     l: *mut lua_State,
     index: c_int,
     builder: ClientBuilder,
+    client: bool,
 ) -> Result<Options, Fail> {
     let mut o = Options {
         builder: builder.read_ahead(READ_AHEAD),
@@ -134,6 +138,12 @@ pub(crate) unsafe fn read(
                     }
                 };
                 o.builder = o.builder.framing(framing);
+            }
+            b"broadcast" if client => {
+                if ffi::lua_type(l, -1) != ffi::LUA_TBOOLEAN {
+                    return Err(Fail::arg(index, "option 'broadcast' must be a boolean"));
+                }
+                o.builder = o.builder.broadcast(ffi::lua_toboolean(l, -1) != 0);
             }
             _ => {
                 return Err(Fail::arg(

@@ -389,7 +389,7 @@ unsafe fn create_server_body(l: *mut lua_State) -> Result<c_int, Fail> {
             None => return Err(type_error(l, first + 1, "number or nil")),
         },
     };
-    let opts = options::read(l, first + 2, ClientBuilder::new())?;
+    let opts = options::read(l, first + 2, ClientBuilder::new(), false)?;
     let host = match host {
         Some(h) => match std::str::from_utf8(h) {
             Ok(h) => Some(h),

@@ -78,7 +78,7 @@ unsafe fn create_client_body(l: *mut lua_State) -> Result<c_int, Fail> {
     let builder = ClientBuilder::new()
         .protocol(protocol)
         .connect_timeout(timeout);
-    let opts = options::read(l, 5, builder)?;
+    let opts = options::read(l, 5, builder, true)?;
     // Bytes that are not UTF-8 name no host: an expected failure, as a
     // name with a NUL in it is (and as LuaSocket has it).
     let Ok(host) = std::str::from_utf8(host) else {
