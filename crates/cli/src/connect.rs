@@ -41,6 +41,11 @@ pub struct ConnectArgs {
     /// code 1). Default 0: wait as long as the peer takes, as `nc` does.
     #[arg(long, default_value_t = 0, value_name = "MS", conflicts_with = "udp")]
     send_timeout: u64,
+    /// UDP: allow a broadcast address as HOST (255.255.255.255, a
+    /// subnet's): send to every host there (answers, from their own
+    /// addresses, are not taken).
+    #[arg(long, requires = "udp")]
+    broadcast: bool,
 }
 
 /// With `--listen`: the first peer that connects to `host:port`, as a
@@ -128,7 +133,8 @@ pub fn connect(args: ConnectArgs) -> Result<ExitCode, String> {
     let builder = Client::builder()
         .protocol(protocol)
         .connect_timeout(timeout)
-        .send_timeout(Some(Duration::from_millis(args.send_timeout)));
+        .send_timeout(Some(Duration::from_millis(args.send_timeout)))
+        .broadcast(args.broadcast);
     let mut client = if args.listen {
         let wait = Duration::from_millis(args.accept_timeout);
         accept_one(&args.host, args.port, wait, builder)?

@@ -61,6 +61,10 @@ pub enum OscCommand {
         /// past time means "now" to most receivers).
         #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
         bundle: Option<f64>,
+        /// UDP: allow a broadcast address as HOST (255.255.255.255, a
+        /// subnet's), to reach every host there.
+        #[arg(long, conflicts_with = "tcp")]
+        broadcast: bool,
     },
     /// Print the OSC messages arriving on a port, one line each.
     Dump {
@@ -101,7 +105,19 @@ pub fn osc(command: OscCommand) -> Result<ExitCode, String> {
             tcp,
             framing,
             bundle,
-        } => send(&host, port, &address, &args, tcp, framing, bundle),
+            broadcast,
+        } => send(
+            &host,
+            port,
+            &address,
+            &args,
+            SendOver {
+                tcp,
+                framing,
+                broadcast,
+            },
+            bundle,
+        ),
         OscCommand::Dump {
             port,
             tcp,
@@ -167,15 +183,26 @@ pub(crate) fn parse_arg(s: &str) -> Result<Arg, String> {
     })
 }
 
+/// How `osc send` reaches its host.
+struct SendOver {
+    tcp: bool,
+    framing: FramingArg,
+    broadcast: bool,
+}
+
 fn send(
     host: &str,
     port: u16,
     address: &str,
     args: &[String],
-    tcp: bool,
-    framing: FramingArg,
+    over: SendOver,
     bundle: Option<f64>,
 ) -> Result<ExitCode, String> {
+    let SendOver {
+        tcp,
+        framing,
+        broadcast,
+    } = over;
     if !address.starts_with('/') {
         return Err(format!(
             "the OSC address must start with '/', got '{address}'"
@@ -191,7 +218,9 @@ fn send(
         None => message.to_bytes(),
     }
     .map_err(|e| e.to_string())?;
-    let mut builder = Client::builder().protocol(if tcp { Protocol::Tcp } else { Protocol::Udp });
+    let mut builder = Client::builder()
+        .protocol(if tcp { Protocol::Tcp } else { Protocol::Udp })
+        .broadcast(broadcast);
     if tcp {
         builder = builder.framing(framing.framing());
     }

@@ -2009,6 +2009,30 @@ fn osc_dump_reads_slip_with_an_end_after_each_packet_only() {
 }
 
 #[test]
+fn osc_send_to_a_broadcast_address_takes_broadcast() {
+    // Loopback's own broadcast address reaches a socket on 0.0.0.0.
+    let everyone = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+    everyone
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let p = everyone.local_addr().unwrap().port().to_string();
+    let o = cmd()
+        .args(["osc", "send", "127.255.255.255", &p, "/all"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&o.stderr);
+    assert!(said.contains("broadcast option"), "{said}");
+    cmd()
+        .args(["osc", "send", "--broadcast", "127.255.255.255", &p, "/all"])
+        .assert()
+        .success();
+    let mut buf = [0u8; 64];
+    let (n, _) = everyone.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], &[osc_str("/all"), osc_str(",")].concat()[..]);
+}
+
+#[test]
 fn osc_send_rounds_f_to_float32_as_a_c_cast_does() {
     // As the Lua module's Message and liblo's oscsend: past float32's
     // range is infinity, not an error (`d` carries such values).
