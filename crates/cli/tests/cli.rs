@@ -1375,6 +1375,31 @@ fn connect_udp_prints_each_datagram_as_it_is() {
 }
 
 #[test]
+fn connect_udp_broadcast_sends_to_every_host_of_a_broadcast_address() {
+    let everyone = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+    everyone
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let p = everyone.local_addr().unwrap().port().to_string();
+    let o = cmd()
+        .args(["connect", "--udp", "--broadcast", "127.255.255.255", &p])
+        .args(["--timeout", "100"])
+        .write_stdin("hello all\n")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", out(&o).1);
+    let mut buf = [0u8; 64];
+    let (n, _) = everyone.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"hello all");
+    // Only for UDP.
+    let o = cmd()
+        .args(["connect", "--broadcast", "127.0.0.1", &p])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o).1);
+}
+
+#[test]
 fn connect_udp_refuses_a_stdin_line_too_long_for_a_datagram_before_it_ends() {
     // The line never ends (stdin stays open, no newline): it is refused
     // once it is longer than any datagram, not held whole until stdin
