@@ -76,8 +76,9 @@ fn unknown_host() {
 #[test]
 fn other_os_errors_name_the_address() {
     // The broadcast address for a UDP socket without SO_BROADCAST: Linux
-    // refuses it at once ("Permission denied"). (A link-local IPv6 address
-    // without a zone, "Invalid argument", needs IPv6 on the machine.)
+    // refuses it at once ("Permission denied"), which the message explains.
+    // (A link-local IPv6 address without a zone, "Invalid argument", needs
+    // IPv6 on the machine.)
     let err = ClientBuilder::new()
         .protocol(Protocol::Udp)
         .connect_timeout(ms(500))
@@ -85,7 +86,8 @@ fn other_os_errors_name_the_address() {
         .expect_err("the kernel refuses this address");
     let msg = err.to_string();
     assert!(
-        msg.starts_with("cannot connect to 255.255.255.255:80: "),
+        msg.starts_with("cannot connect to 255.255.255.255:80 ")
+            && msg.ends_with(": Permission denied (os error 13)"),
         "{msg:?}"
     );
 }
