@@ -233,9 +233,10 @@ impl ClientBuilder {
     /// (OSC to every device on a network, say). Off by default, as in the
     /// system, LuaSocket and Python: without it, connecting to a broadcast
     /// address fails (`Permission denied`, with a word on this option).
-    /// The answers come from each host's own address, which a client
-    /// connected to the broadcast address does not take: it sends only
-    /// (answers reach a [`Server`](crate::Server) on its port). Ignored on TCP.
+    /// The client sends only: answers come from each host's own address,
+    /// which a socket connected to the broadcast address does not take. A
+    /// protocol that wants answers has them sent to a known port where the
+    /// program runs a UDP [`Server`](crate::Server). Ignored on TCP.
     ///
     /// ```no_run
     /// use renoise_socket::{ClientBuilder, Protocol};
