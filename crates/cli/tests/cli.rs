@@ -1374,13 +1374,20 @@ fn connect_udp_prints_each_datagram_as_it_is() {
     assert_eq!(out(&o).0, "[a][bb]");
 }
 
-#[test]
-fn connect_udp_broadcast_sends_to_every_host_of_a_broadcast_address() {
+/// A UDP socket on 0.0.0.0, which loopback's own broadcast address
+/// (127.255.255.255) reaches, and its port.
+fn broadcast_listener() -> (std::net::UdpSocket, String) {
     let everyone = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
     everyone
         .set_read_timeout(Some(Duration::from_secs(5)))
         .unwrap();
-    let p = everyone.local_addr().unwrap().port().to_string();
+    let port = everyone.local_addr().unwrap().port().to_string();
+    (everyone, port)
+}
+
+#[test]
+fn connect_udp_broadcast_sends_to_every_host_of_a_broadcast_address() {
+    let (everyone, p) = broadcast_listener();
     let o = cmd()
         .args(["connect", "--udp", "--broadcast", "127.255.255.255", &p])
         .args(["--timeout", "100"])
@@ -2035,12 +2042,7 @@ fn osc_dump_reads_slip_with_an_end_after_each_packet_only() {
 
 #[test]
 fn osc_send_to_a_broadcast_address_takes_broadcast() {
-    // Loopback's own broadcast address reaches a socket on 0.0.0.0.
-    let everyone = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
-    everyone
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    let p = everyone.local_addr().unwrap().port().to_string();
+    let (everyone, p) = broadcast_listener();
     let o = cmd()
         .args(["osc", "send", "127.255.255.255", &p, "/all"])
         .output()

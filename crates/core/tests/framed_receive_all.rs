@@ -12,6 +12,15 @@ fn framed_client(
     framing: Framing,
     wire: Vec<Vec<u8>>,
 ) -> (renoise_socket::Client, thread::JoinHandle<Vec<u8>>) {
+    framed_client_with(ClientBuilder::new().framing(framing), wire)
+}
+
+/// A client built by `builder` whose peer writes `wire`, a part every
+/// 30 ms, then half-closes and returns all the client sent.
+fn framed_client_with(
+    builder: ClientBuilder,
+    wire: Vec<Vec<u8>>,
+) -> (renoise_socket::Client, thread::JoinHandle<Vec<u8>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = addr_of(&listener).port();
     let peer = thread::spawn(move || {
@@ -25,10 +34,7 @@ fn framed_client(
         let _ = s.read_to_end(&mut got);
         got
     });
-    let c = ClientBuilder::new()
-        .framing(framing)
-        .connect("127.0.0.1", port)
-        .unwrap();
+    let c = builder.connect("127.0.0.1", port).unwrap();
     (c, peer)
 }
 
@@ -189,22 +195,8 @@ fn keepalive_empty_frames_never_end_a_connection() {
         let mut last = Vec::new();
         encode_frame(framing, b"/a\0\0,i\0\0\0\0\0\x01", &mut last).unwrap();
         wire.push(last);
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = addr_of(&listener).port();
-        let peer = thread::spawn(move || {
-            let mut s = accept(&listener);
-            for part in wire {
-                s.write_all(&part).unwrap();
-                thread::sleep(ms(5));
-            }
-            let mut got = Vec::new();
-            let _ = s.read_to_end(&mut got);
-        });
-        let mut c = ClientBuilder::new()
-            .framing(framing)
-            .max_receive_size(64)
-            .connect("127.0.0.1", port)
-            .unwrap();
+        let builder = ClientBuilder::new().framing(framing).max_receive_size(64);
+        let (mut c, peer) = framed_client_with(builder, wire);
         assert_eq!(
             c.receive_all(LONG).unwrap(),
             b"/a\0\0,i\0\0\0\0\0\x01",
