@@ -7,8 +7,9 @@ fn main() {
     // the finalizers of objects that other finalizers created during the
     // close: without this, a finalizer that makes a socket or an OSC
     // message then crashes the interpreter on exit, in code no longer
-    // there. (Lua 5.1 and 5.4 unload modules last.)
-    if os == "linux" {
+    // there. (Lua 5.1 and 5.4 unload modules last.) FreeBSD's linker
+    // takes the flag too.
+    if os == "linux" || os == "freebsd" {
         println!("cargo:rustc-cdylib-link-arg=-Wl,-z,nodelete");
     }
     // A module finds Lua's functions in the interpreter that loads it,

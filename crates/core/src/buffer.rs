@@ -2,7 +2,8 @@
 //!
 //! All parsing happens here, on bytes that are already ours, so a timeout
 //! can never drop anything: a call that gives up simply leaves the buffer
-//! as it is.
+//! as it is. (A framed receive drops the empty frames it has skipped,
+//! which carry nothing: see `Deframer::take_skipped`.)
 
 use crate::client::MIN_READ;
 use std::collections::VecDeque;

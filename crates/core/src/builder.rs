@@ -232,7 +232,8 @@ impl ClientBuilder {
     /// such as `255.255.255.255` or a subnet's, to reach every host there
     /// (OSC to every device on a network, say). Off by default, as in the
     /// system, LuaSocket and Python: without it, connecting to a broadcast
-    /// address fails (`Permission denied`, with a word on this option).
+    /// address fails on Linux (`Permission denied`, with a word on this
+    /// option; macOS and FreeBSD refuse the first send instead).
     /// The client sends only: answers come from each host's own address,
     /// which a socket connected to the broadcast address does not take. A
     /// protocol that wants answers has them sent to a known port where the

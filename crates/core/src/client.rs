@@ -1747,13 +1747,40 @@ fn poll_writable(sock: &Socket, ms: libc::c_int) -> io::Result<bool> {
 
 /// Bytes sent that the peer has not acknowledged yet (`None` if the
 /// kernel does not say). While nothing is written it only falls, as the
-/// peer takes data.
+/// peer takes data. Each system names it its own way; the BSDs count the
+/// send buffer, which keeps bytes until they are acknowledged.
 fn unacknowledged(sock: &Socket) -> Option<libc::c_int> {
     use std::os::fd::AsRawFd;
     let mut n: libc::c_int = 0;
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     // SAFETY: TIOCOUTQ (SIOCOUTQ for a socket) writes one c_int through
     // the pointer.
     let r = unsafe { libc::ioctl(sock.as_raw_fd(), libc::TIOCOUTQ, &mut n) };
+    #[cfg(target_os = "freebsd")]
+    // SAFETY: FIONWRITE writes one c_int through the pointer.
+    let r = unsafe { libc::ioctl(sock.as_raw_fd(), libc::FIONWRITE, &mut n) };
+    #[cfg(target_vendor = "apple")]
+    // SAFETY: SO_NWRITE is an int option; `len` is its size.
+    let r = unsafe {
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        libc::getsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_NWRITE,
+            (&mut n as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_vendor = "apple"
+    )))]
+    let r = {
+        let _ = sock.as_raw_fd();
+        -1
+    };
     (r == 0).then_some(n)
 }
 

@@ -388,13 +388,13 @@ pub(crate) fn udp(addrs: &[SocketAddr], broadcast: bool) -> Result<(Socket, Sock
                 Some(socket2::Protocol::UDP),
             )
             .map_err(|e| cannot_connect(addr, e))?;
-            let res = (if broadcast {
+            if broadcast {
                 sock.set_broadcast(true)
-            } else {
-                Ok(())
-            })
-            .and_then(|()| sock.bind(&any.into()))
-            .and_then(|()| sock.connect(&addr.into()));
+                    .map_err(|e| cannot_connect(addr, e))?;
+            }
+            let res = sock
+                .bind(&any.into())
+                .and_then(|()| sock.connect(&addr.into()));
             match res {
                 Ok(()) if connected_to_itself(&sock) => {
                     last = Some(cannot_connect(
@@ -405,7 +405,9 @@ pub(crate) fn udp(addrs: &[SocketAddr], broadcast: bool) -> Result<(Socket, Sock
                 Ok(()) => return Ok((sock, addr)),
                 // How Linux refuses a broadcast address without
                 // SO_BROADCAST (or a security module refuses the connect).
-                Err(e) if e.raw_os_error() == Some(libc::EACCES) && !broadcast => {
+                Err(e)
+                    if e.raw_os_error() == Some(libc::EACCES) && addr.is_ipv4() && !broadcast =>
+                {
                     last = Some(Error::os(
                         format_args!(
                             "cannot connect to {} (a broadcast address needs the broadcast option)",

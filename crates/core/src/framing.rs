@@ -75,14 +75,14 @@ pub const SLIP_ESC_END: u8 = 0xDC;
 /// ```
 pub const SLIP_ESC_ESC: u8 = 0xDD;
 
-/// Bytes of empty frames (SLIP `END`s, zero size prefixes) that one
-/// [`Deframer::next_frame`] call skips at the least, whatever `max_len`
-/// is; see [`Deframer`].
+/// Bytes of empty frames (SLIP `END`s, zero size prefixes) that a
+/// [`Deframer`] lets its caller keep from one call to the next at the
+/// least, whatever `max_len` is; see [`Deframer`].
 ///
 /// ```
-/// assert_eq!(renoise_socket::framing::MIN_SKIP, 64 * 1024);
+/// assert_eq!(renoise_socket::framing::MIN_SKIP, 1024);
 /// ```
-pub const MIN_SKIP: usize = 64 * 1024;
+pub const MIN_SKIP: usize = 1024;
 
 /// How packets are delimited on a stream.
 ///
@@ -294,13 +294,13 @@ pub fn only_empty_frames(framing: Framing, data: &[u8]) -> bool {
 /// next call gets the buffer without the consumed bytes. Call
 /// [`Deframer::reset`] if the buffer changes in any other way.
 ///
-/// Empty frames are skipped. A caller that drops them from its buffer as
-/// they come ([`Deframer::take_skipped`], as this crate's client and
-/// server do) can take any number of them, one keepalive `END` after
-/// another. Otherwise at most `max(max_len, MIN_SKIP)` bytes of them
-/// before a frame are skipped; more is an [`Error::Framing`] (a peer
-/// sending only delimiters would otherwise grow the caller's buffer
-/// without end).
+/// Empty frames are skipped, all that `data` holds. A caller that drops
+/// them from its buffer after each `Ok(None)` ([`Deframer::take_skipped`],
+/// as this crate's client, server and `osc dump` do) can take any number
+/// of them, keepalive after keepalive. One that keeps them gets an
+/// [`Error::Framing`] from the call that finds more than
+/// `max(max_len, MIN_SKIP)` bytes of them left from earlier calls: a peer
+/// sending only delimiters would otherwise grow its buffer without end.
 ///
 /// ```
 /// use renoise_socket::framing::{Deframer, Framing};
@@ -381,10 +381,11 @@ impl Deframer {
     }
 
     /// After [`next_frame`](Deframer::next_frame) found no whole frame:
-    /// how many bytes at the front of its data are empty frames, which
-    /// the caller must now drop before it calls again with the rest (the
-    /// progress through a frame still arriving is kept). Dropping them as
-    /// they come keeps a stream of keepalive `END`s from filling the
+    /// how many bytes at the front of its data are empty frames. The
+    /// caller must now drop exactly that many from the front of its
+    /// buffer before it calls again with the rest (the progress through a
+    /// frame still arriving is kept, counted from there). Dropping them
+    /// as they come keeps a stream of keepalive `END`s from filling the
     /// buffer and from reaching the skip limit.
     ///
     /// ```
@@ -441,6 +442,15 @@ impl Deframer {
             // rather than index past the end.
             self.reset();
         }
+        // Only what earlier calls skipped and the caller kept counts: one
+        // read may bring any number of keepalives.
+        if self.skipped > self.max_len.max(MIN_SKIP) {
+            let skipped = self.skipped;
+            self.reset();
+            return Err(Error::Framing(format!(
+                "{skipped} bytes of empty frames and no packet"
+            )));
+        }
         let mut result = match self.framing {
             Framing::None => Ok(none_frame(data, self.max_len)),
             Framing::SizePrefix => self.size_frame(data),
@@ -463,20 +473,6 @@ impl Deframer {
         result
     }
 
-    fn skip_limit(&self) -> usize {
-        self.max_len.max(MIN_SKIP)
-    }
-
-    fn check_skipped(&self) -> Result<()> {
-        if self.skipped > self.skip_limit() {
-            return Err(Error::Framing(format!(
-                "{} bytes of empty frames and no packet",
-                self.skipped
-            )));
-        }
-        Ok(())
-    }
-
     fn size_frame<'a>(&mut self, data: &'a [u8]) -> Result<Option<(usize, Cow<'a, [u8]>)>> {
         loop {
             let at = self.skipped;
@@ -496,7 +492,6 @@ impl Deframer {
             let start = at + 4;
             if len == 0 {
                 self.skipped = start;
-                self.check_skipped()?;
                 continue;
             }
             // len <= max_len, a usize, so the cast keeps the value.
@@ -513,7 +508,6 @@ impl Deframer {
         if self.scanned == 0 {
             let rest = data.get(self.skipped..).unwrap_or_default();
             self.skipped += rest.iter().take_while(|&&b| b == SLIP_END).count();
-            self.check_skipped()?;
         }
         let start = self.skipped;
         let from = start + self.scanned;

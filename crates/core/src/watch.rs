@@ -3,7 +3,7 @@
 //! `poll`, as it only looks at its ready list. Linux only; elsewhere no
 //! watch is made and the client asks `poll`.
 
-use std::os::fd::{OwnedFd, RawFd};
+use std::os::fd::RawFd;
 
 /// A client's watch on its own socket ([`Watch::new`] once the socket
 /// has been polled idle often enough).
@@ -13,8 +13,8 @@ pub(crate) enum Watch {
     #[default]
     None,
     /// Watching the socket for input.
-    #[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
-    On(OwnedFd),
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    On(std::os::fd::OwnedFd),
     /// Could not be made (out of descriptors, say; no epoll on this
     /// system): `poll` it is.
     Failed,
@@ -31,7 +31,7 @@ impl Watch {
             if ep < 0 {
                 return Watch::Failed;
             }
-            let ep = OwnedFd::from_raw_fd(ep);
+            let ep = std::os::fd::OwnedFd::from_raw_fd(ep);
             let mut ev = libc::epoll_event {
                 events: (libc::EPOLLIN | libc::EPOLLRDHUP) as u32,
                 u64: 0,

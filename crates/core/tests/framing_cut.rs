@@ -197,17 +197,74 @@ fn slip_bad_escapes_are_refused() {
 
 #[test]
 fn endless_empty_frames_are_refused_after_the_skip_limit() {
-    let ends = vec![SLIP_END; MIN_SKIP];
-    assert!(decode_frame(Framing::Slip, &ends, 10).unwrap().is_none());
-    let ends = vec![SLIP_END; MIN_SKIP + 1];
-    frame_err(Framing::Slip, &ends, 10);
+    // Kept by the caller from call to call: refused once more than the
+    // limit is left from earlier calls.
+    for (framing, empty) in [
+        (Framing::Slip, &[SLIP_END][..]),
+        (Framing::SizePrefix, &[0; 4][..]),
+    ] {
+        let mut d = Deframer::new(framing, 10);
+        let mut buf = empty.repeat(MIN_SKIP / empty.len());
+        assert!(d.next_frame(&buf).unwrap().is_none(), "{framing}");
+        buf.extend_from_slice(empty);
+        // The limit exactly, from the first call: still taken.
+        assert!(d.next_frame(&buf).unwrap().is_none(), "{framing}");
+        buf.extend_from_slice(empty);
+        let e = d.next_frame(&buf).unwrap_err().to_string();
+        assert!(
+            e.contains("bytes of empty frames and no packet"),
+            "{framing}: {e}"
+        );
+        // With a larger max_len the limit is max_len.
+        let mut d = Deframer::new(framing, MIN_SKIP * 2);
+        assert!(d.next_frame(&buf).unwrap().is_none(), "{framing}");
+        assert!(d.next_frame(&buf).unwrap().is_none(), "{framing}");
+    }
+}
 
-    let zeros = vec![0; MIN_SKIP + 4];
-    frame_err(Framing::SizePrefix, &zeros, 10);
-    // With a larger max_len the limit is max_len.
-    assert!(decode_frame(Framing::SizePrefix, &zeros, MIN_SKIP + 4)
-        .unwrap()
-        .is_none());
+#[test]
+fn empty_frames_dropped_as_they_come_are_never_refused() {
+    // One call may find any number (one read can bring them all), and a
+    // caller that drops them after each call is never refused; the frame
+    // after them is whole, however the stream was cut.
+    for framing in [Framing::Slip, Framing::SizePrefix] {
+        let empty: &[u8] = if framing == Framing::Slip {
+            &[SLIP_END]
+        } else {
+            &[0; 4]
+        };
+        let mut stream = empty.repeat(20 * MIN_SKIP);
+        encode_frame(framing, b"/a\0\0,i\0\0\0\0\0\x01", &mut stream).unwrap();
+        for piece in [1, 7, 4096, stream.len()] {
+            let mut d = Deframer::new(framing, 16);
+            let mut buf = Vec::new();
+            let mut got = None;
+            for chunk in stream.chunks(piece) {
+                buf.extend_from_slice(chunk);
+                match d.next_frame(&buf).unwrap() {
+                    Some((used, payload)) => {
+                        got = Some(payload.into_owned());
+                        buf.drain(..used);
+                        break;
+                    }
+                    None => {
+                        let n = d.take_skipped();
+                        buf.drain(..n);
+                        assert!(
+                            buf.len() < 16 + empty.len(),
+                            "{framing}: kept {}",
+                            buf.len()
+                        );
+                    }
+                }
+            }
+            assert_eq!(
+                got.as_deref(),
+                Some(&b"/a\0\0,i\0\0\0\0\0\x01"[..]),
+                "{framing} {piece}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -28,8 +28,8 @@ use std::ffi::{c_int, c_void};
 const SHIM: &str = include_str!("jit.lua");
 
 /// The bytes of a result or of an error message, as the shim reads them.
-/// One per Lua state: a cdata the shim made, kept in the class metatable
-/// (`__jitout`).
+/// One per load of the module in a Lua state: a cdata the shim made,
+/// kept in the class metatable (`__jitout`).
 ///
 /// `busy` is set with every result and cleared by the shim once it has
 /// made the string: making it can run a `__gc` finalizer (in the
@@ -73,14 +73,9 @@ const NOT_HERE: c_int = 3;
 #[cold]
 fn failed(e: renoise_socket::Error, out: &mut Out, owner: *mut c_void) -> c_int {
     out.message = Msg::of(e);
-    let (ptr, len) = (
-        out.message.as_bytes().as_ptr(),
-        out.message.as_bytes().len(),
-    );
-    out.ptr = ptr;
-    out.len = len;
-    out.busy = 1;
-    out.owner = owner;
+    let bytes = out.message.as_bytes();
+    let (ptr, len) = (bytes.as_ptr(), bytes.len());
+    out.set_raw(ptr, len, owner);
     FAILED
 }
 
@@ -88,8 +83,14 @@ impl Out {
     /// Points at `bytes` for the shim, with the mark set (see [`Out`]).
     #[inline(always)]
     fn set(&mut self, bytes: &[u8], owner: *mut c_void) {
-        self.ptr = bytes.as_ptr();
-        self.len = bytes.len();
+        self.set_raw(bytes.as_ptr(), bytes.len(), owner);
+    }
+
+    /// [`Out::set`] for bytes `self` holds (its own message).
+    #[inline(always)]
+    fn set_raw(&mut self, ptr: *const u8, len: usize, owner: *mut c_void) {
+        self.ptr = ptr;
+        self.len = len;
         self.busy = 1;
         self.owner = owner;
     }
