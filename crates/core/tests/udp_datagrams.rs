@@ -331,4 +331,14 @@ fn a_broadcast_address_takes_the_broadcast_option() {
     let mut buf = [0u8; 64];
     let (n, _) = everyone.recv_from(&mut buf).unwrap();
     assert_eq!(&buf[..n], b"to everyone");
+    // The option changes nothing for a plain peer, over IPv6 (which has no
+    // broadcast) too: it answers, and the answer is taken.
+    for host in ["127.0.0.1", "::1"] {
+        let (mut c, peer) = udp_pair_with(host, udp().broadcast(true));
+        c.send(b"ping").unwrap();
+        let (n, _) = peer.recv_from(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"ping", "{host}");
+        peer.send(b"pong").unwrap();
+        assert_eq!(c.receive_all(BOUND).unwrap(), b"pong", "{host}");
+    }
 }
