@@ -1928,6 +1928,27 @@ fn tcp_dump_of(
 }
 
 #[test]
+fn osc_dump_takes_keepalive_empty_frames_between_packets() {
+    use renoise_socket::osc::{Arg, Message};
+    // Empty frames, dropped as they come, some in the read that starts a
+    // packet: the packet resumes where the drop left it.
+    let a = Message::new("/a", vec![Arg::Int(1)]).to_bytes().unwrap();
+    let (_, printed, said) = tcp_dump_of(|s| {
+        for _ in 0..4 {
+            s.write_all(&[0xc0; 2000]).unwrap();
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        s.write_all(&[&[0xc0; 1000][..], &a[..5]].concat()).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        s.write_all(&[&a[5..], &[0xc0; 3]].concat()).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        s.write_all(&[&a[..], &[0xc0][..]].concat()).unwrap();
+    });
+    assert_eq!(said, "", "nothing to complain about");
+    assert_eq!(printed, "/a i 1\n/a i 1\n");
+}
+
+#[test]
 fn osc_dump_says_when_a_tcp_peer_ends_inside_a_frame() {
     // A size prefix announcing 100 bytes, then 10 of them, then the end.
     let (_, printed, said) = tcp_dump_of(|s| {
