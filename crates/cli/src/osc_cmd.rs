@@ -3,7 +3,7 @@
 
 use renoise_socket::framing::{Deframer, Framing};
 use renoise_socket::osc::{Arg, Bundle, Message, Packet, TIMETAG_IMMEDIATELY};
-use renoise_socket::{Client, Event, Peer, Protocol, Server};
+use renoise_socket::{Client, ClientBuilder, Event, Peer, Protocol, Server};
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::num::IntErrorKind;
@@ -106,18 +106,14 @@ pub fn osc(command: OscCommand) -> Result<ExitCode, String> {
             framing,
             bundle,
             broadcast,
-        } => send(
-            &host,
-            port,
-            &address,
-            &args,
-            SendOver {
-                tcp,
-                framing,
-                broadcast,
-            },
-            bundle,
-        ),
+        } => {
+            // (A UDP client ignores the framing.)
+            let over = Client::builder()
+                .protocol(if tcp { Protocol::Tcp } else { Protocol::Udp })
+                .framing(framing.framing())
+                .broadcast(broadcast);
+            send(&host, port, &address, &args, over, bundle)
+        }
         OscCommand::Dump {
             port,
             tcp,
@@ -183,26 +179,15 @@ pub(crate) fn parse_arg(s: &str) -> Result<Arg, String> {
     })
 }
 
-/// How `osc send` reaches its host.
-struct SendOver {
-    tcp: bool,
-    framing: FramingArg,
-    broadcast: bool,
-}
-
+/// `over`: how the message reaches its host (protocol, framing, broadcast).
 fn send(
     host: &str,
     port: u16,
     address: &str,
     args: &[String],
-    over: SendOver,
+    over: ClientBuilder,
     bundle: Option<f64>,
 ) -> Result<ExitCode, String> {
-    let SendOver {
-        tcp,
-        framing,
-        broadcast,
-    } = over;
     if !address.starts_with('/') {
         return Err(format!(
             "the OSC address must start with '/', got '{address}'"
@@ -218,13 +203,7 @@ fn send(
         None => message.to_bytes(),
     }
     .map_err(|e| e.to_string())?;
-    let mut builder = Client::builder()
-        .protocol(if tcp { Protocol::Tcp } else { Protocol::Udp })
-        .broadcast(broadcast);
-    if tcp {
-        builder = builder.framing(framing.framing());
-    }
-    let mut client = builder.connect(host, port).map_err(|e| e.to_string())?;
+    let mut client = over.connect(host, port).map_err(|e| e.to_string())?;
     client.send(&bytes).map_err(|e| e.to_string())?;
     client.close();
     Ok(ExitCode::SUCCESS)

@@ -587,10 +587,23 @@ impl Buffer {
 /// in a process with a memory limit).
 pub(crate) fn copy_of(bytes: &[u8]) -> crate::Result<Vec<u8>> {
     let mut v = Vec::new();
-    v.try_reserve_exact(bytes.len())
-        .map_err(|_| out_of_memory(format_args!("cannot copy {} bytes", bytes.len())))?;
-    v.extend_from_slice(bytes);
+    if !try_extend(&mut v, bytes) {
+        return Err(out_of_memory(format_args!(
+            "cannot copy {} bytes",
+            bytes.len()
+        )));
+    }
     Ok(v)
+}
+
+/// Appends `bytes` to `v`; `false`, appending nothing, when there is no
+/// memory for them.
+pub(crate) fn try_extend(v: &mut Vec<u8>, bytes: &[u8]) -> bool {
+    if v.try_reserve_exact(bytes.len()).is_err() {
+        return false;
+    }
+    v.extend_from_slice(bytes);
+    true
 }
 
 /// `Error::Io` of kind `OutOfMemory`: "out of memory: {what}".

@@ -866,10 +866,7 @@ impl Client {
         mut out: Vec<u8>,
     ) -> Result<Vec<u8>> {
         let lost = match read(self) {
-            Ok(b) if out.try_reserve_exact(b.len()).is_ok() => {
-                out.extend_from_slice(b);
-                return Ok(out);
-            }
+            Ok(b) if crate::buffer::try_extend(&mut out, b) => return Ok(out),
             Ok(b) => b.len(),
             Err(e) => return Err(e),
         };
