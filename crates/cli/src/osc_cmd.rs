@@ -59,7 +59,7 @@ pub enum OscCommand {
         /// Send the message inside a bundle with this time, in seconds
         /// (Renoise's mapping: the number is the 32.32 timetag; 0 or a
         /// past time means "now" to most receivers).
-        #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
+        #[arg(long, value_name = "SECONDS", allow_negative_numbers = true, value_parser = seconds)]
         bundle: Option<f64>,
         /// UDP: allow a broadcast address as HOST (255.255.255.255, a
         /// subnet's), to reach every host there.
@@ -177,6 +177,13 @@ pub(crate) fn parse_arg(s: &str) -> Result<Arg, String> {
             ))
         }
     })
+}
+
+/// `--bundle`'s number, with spaces around it allowed as in a `t:` argument.
+fn seconds(s: &str) -> Result<f64, String> {
+    s.trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number of seconds"))
 }
 
 /// `over`: how the message reaches its host (protocol, framing, broadcast).

@@ -2730,6 +2730,8 @@ fn osc_send_bundle_reaches_dump_and_oscdump_with_its_timetag() {
         // message shows its arrival.
         assert_arrived_now(&run(program, "2e-10")[0], "/x is 1 \"hi\"");
     }
+    // Spaces around the number are taken, as around a `t:` argument's.
+    assert_eq!(run(&ours, " 2.5 "), ["00000002.80000000 /x is 1 \"hi\""]);
 }
 
 #[test]
