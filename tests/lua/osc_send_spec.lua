@@ -183,6 +183,28 @@ describe("OSC over client:send", function()
         c:close()
       end)
 
+      it("framing = \"" .. framing .. "\": a flood of empty frames does not hold receive past its timeout", function()
+        -- Keepalives sent for 3 s as fast as they are read, then a packet.
+        local p1 = Osc.Message("/one").binary_data
+        local empty = framing == "slip" and "c0" or "00000000"
+        local peer = H.peer({ "flood:" .. empty .. ":3000", "sendhex:" .. H.hex_encode(frame(p1)), "hold" })
+        local c = tcp_client(peer, framing)
+        for _, timeout in ipairs({ 100, 0 }) do
+          local elapsed, got, e = H.timed(c.receive, c, "*all", timeout)
+          assert.are.same({ nil, "timeout" }, { got, e })
+          assert.is_true(elapsed < 1.5, "receive(\"*all\", " .. timeout .. ") took " .. elapsed .. " s")
+        end
+        assert.is_true(c.is_open)
+        local got, e
+        for _ = 1, 100 do
+          got, e = c:receive("*all", 100)
+          if got then break end
+          assert.are.equal("timeout", e)
+        end
+        assert.are.equal(p1, got)
+        c:close()
+      end)
+
       it("framing = \"" .. framing .. "\": a framed round trip through an echoing peer", function()
         local peer = H.peer({ "echo" })
         local c = tcp_client(peer, framing)

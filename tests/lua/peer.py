@@ -46,6 +46,8 @@ TCP steps (the first step needing a connection accepts one; the peer prints
   sendlines:N:LEN   send N numbered lines: "%07d:" then "y" up to LEN bytes,
                     then "\\n" (line k is the 7-digit k, a colon, LEN-8 y).
   drip:TEXT:MS      send TEXT one byte at a time, MS ms between bytes.
+  flood:HEX:MS      send the bytes HEX over and over, 64 KiB at a time, as
+                    fast as the reader takes them, for MS milliseconds.
   sleep:MS          pause MS milliseconds.
   print:TEXT        print TEXT on stdout (a sync point for the test).
   recv:N            read exactly N bytes (until the lifetime ends); prints
@@ -196,6 +198,12 @@ class Tcp:
         elif name == "sendlines":
             n, size = (int(x) for x in arg.split(":", 1))
             self.send(b"".join(b"%07d:" % k + b"y" * (size - 8) + b"\n" for k in range(n)))
+        elif name == "flood":
+            unit, ms = arg.rsplit(":", 1)
+            chunk = bytes.fromhex(unit) * (65536 // len(bytes.fromhex(unit)))
+            until = time.monotonic() + int(ms) / 1000.0
+            while time.monotonic() < until:
+                self.send(chunk)
         elif name == "drip":
             text, ms = arg.rsplit(":", 1)
             for b in unescape(text):

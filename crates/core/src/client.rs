@@ -121,6 +121,11 @@ pub struct Client {
     /// reset once, and a read after it finds a plain end: the end that
     /// follows the unread bytes is this reset.
     reset: Option<io::Error>,
+    /// The last framed receive gave up after its deadline with bytes maybe
+    /// still pending: its reads brought only empty frames, from a peer
+    /// sending them faster than they are read. A server reads such a
+    /// connection again in its next round: no new readiness will say so.
+    stopped_early: bool,
 }
 
 /// Idle zero-timeout polls in a row after which a client watches its
@@ -406,6 +411,7 @@ impl Client {
             read_timeout: Duration::MAX,
             write_failure: None,
             eof_read: false,
+            stopped_early: false,
             reset,
         })
     }
@@ -960,9 +966,20 @@ impl Client {
         self.buf.settle();
         let mut wait = Wait::new(timeout);
         self.resume_deframer();
+        self.stopped_early = false;
+        let mut before_read = None;
         loop {
             if let Some(frame) = self.buffered_frame()? {
                 return Ok(self.frame_bytes(frame));
+            }
+            // After the deadline, a read that left nothing but what was
+            // there before (it brought only empty frames, dropped) ends the
+            // call: keepalives sent faster than they are read must not hold
+            // it past its timeout, a zero timeout's included. A read that
+            // brought part of a frame goes on, as the frame's size bounds.
+            if before_read.is_some_and(|n| wait.expired() && self.buf.len() <= n) {
+                self.stopped_early = true;
+                return Err(Error::Timeout);
             }
             if self.end.is_some() {
                 let cut = self
@@ -976,6 +993,7 @@ impl Client {
                 return Err(self.finish());
             }
             let limit = self.opts.max_receive_size.saturating_add(MIN_READ);
+            before_read = Some(self.buf.len());
             self.fill(&mut wait, MIN_READ, limit, usize::MAX)?;
         }
     }
@@ -1101,6 +1119,12 @@ impl Client {
     /// `io::Read` has returned already).
     pub(crate) fn has_unread(&self) -> bool {
         !self.buf.is_empty() || (self.end.is_some() && !self.eof_read)
+    }
+
+    /// The last framed receive timed out with bytes maybe still pending
+    /// (see the field).
+    pub(crate) fn stopped_early(&self) -> bool {
+        self.stopped_early
     }
 
     /// The program read the end of the stream through `io::Read` and may

@@ -11,6 +11,11 @@
 //!
 //! An empty packet makes an empty frame, which receivers skip (as RFC
 //! 1055 asks of SLIP): sending `b""` on a framed client delivers nothing.
+//! A client's receive drops them as they come, and once its deadline has
+//! passed, a read that brought nothing else ends it with
+//! [`Error::Timeout`](crate::Error::Timeout): keepalives sent faster than
+//! they are read stretch no call (a server reads such a connection again
+//! in its next round).
 //!
 //! [`encode_frame`] frames one packet; [`decode_frame`] (or a
 //! [`Deframer`], which does not rescan a long partial SLIP frame) cuts

@@ -55,6 +55,12 @@ impl Wait {
         }
     }
 
+    /// Whether the deadline has passed (a zero timeout's is passed from the
+    /// start): the next read is the call's last look.
+    pub(crate) fn expired(&self) -> bool {
+        self.expired
+    }
+
     /// Whether the call has blocked at all (one with a zero timeout never
     /// does).
     pub(crate) fn blocked(&self) -> bool {

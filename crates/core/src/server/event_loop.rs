@@ -101,6 +101,9 @@ struct Entry {
 /// What reading a connection once gave.
 enum Outcome {
     Data,
+    /// Nothing to hand out, but the read stopped before the kernel's
+    /// queue was empty: read again next round.
+    Again,
     Drained,
     Locked,
     Gone,
@@ -553,7 +556,7 @@ impl EventLoop {
                 }
             };
             match outcome {
-                Outcome::Data => self.ready.push_back(t),
+                Outcome::Data | Outcome::Again => self.ready.push_back(t),
                 Outcome::Locked => self.deferred.push(t),
                 Outcome::Drained => {
                     if let Some(e) = self.conns.get_mut(&t) {
@@ -600,6 +603,11 @@ fn took(
                 data,
             });
             Outcome::Data
+        }
+        // Only empty frames came, and they keep coming.
+        Err(Error::Timeout) if client.stopped_early() => {
+            budget.take(0);
+            Outcome::Again
         }
         Err(Error::Timeout) => {
             // Caught up with the peer: a buffer that grew while the server
