@@ -406,7 +406,9 @@ pub(crate) fn udp(addrs: &[SocketAddr], broadcast: bool) -> Result<(Socket, Sock
                 // How Linux refuses a broadcast address without
                 // SO_BROADCAST (or a security module refuses the connect).
                 Err(e)
-                    if e.raw_os_error() == Some(libc::EACCES) && addr.is_ipv4() && !broadcast =>
+                    if e.raw_os_error() == Some(libc::EACCES)
+                        && crate::client::canonical(addr).is_ipv4()
+                        && !broadcast =>
                 {
                     last = Some(Error::os(
                         format_args!(

@@ -92,6 +92,25 @@ fn other_os_errors_name_the_address() {
     );
 }
 
+#[test]
+fn a_broadcast_address_refused_names_the_option_ipv4_mapped_too() {
+    for host in [
+        "255.255.255.255",
+        "127.255.255.255",
+        "::ffff:127.255.255.255",
+    ] {
+        let err = ClientBuilder::new()
+            .protocol(Protocol::Udp)
+            .connect(host, 80)
+            .expect_err("the kernel refuses a broadcast address without SO_BROADCAST");
+        let msg = err.to_string();
+        assert!(
+            msg.contains(" (a broadcast address needs the broadcast option): Permission denied"),
+            "{host}: {msg:?}"
+        );
+    }
+}
+
 /// A listener with a backlog of 0 whose accept queue is filled with
 /// connections nobody accepts: Linux then drops further SYNs, so a new
 /// connect gets no answer at all, all on loopback. Returns the listener,
