@@ -12,7 +12,7 @@
 //! An empty packet makes an empty frame, which receivers skip (as RFC
 //! 1055 asks of SLIP): sending `b""` on a framed client delivers nothing.
 //! A client's receive drops them as they come, and once its deadline has
-//! passed, a read that brought nothing else ends it with
+//! passed, a few reads that brought nothing else end it with
 //! [`Error::Timeout`]: keepalives sent faster than
 //! they are read stretch no call (a server reads such a connection again
 //! in its next round).

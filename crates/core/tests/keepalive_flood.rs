@@ -110,3 +110,35 @@ fn a_server_wait_ends_on_time_under_a_flood_of_empty_frames() {
         peer.join().unwrap();
     }
 }
+
+#[test]
+fn the_end_behind_the_last_keepalives_is_pending_for_a_zero_timeout() {
+    for framing in [Framing::Slip, Framing::SizePrefix] {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut c = ClientBuilder::new()
+            .framing(framing)
+            .connect("127.0.0.1", port)
+            .unwrap();
+        let (mut s, _) = listener.accept().unwrap();
+        let mut packet = Vec::new();
+        encode_frame(framing, PACKET, &mut packet).unwrap();
+        s.write_all(&packet).unwrap();
+        assert_eq!(c.receive_all(BOUND).unwrap(), PACKET, "{framing}");
+        let empty: &[u8] = if framing == Framing::Slip {
+            b"\xC0"
+        } else {
+            b"\0\0\0\0"
+        };
+        s.write_all(&empty.repeat(100)).unwrap();
+        drop(s);
+        // The keepalives and the end have arrived by then on loopback: one
+        // zero-timeout call sees both.
+        thread::sleep(Duration::from_millis(200));
+        let got = c.receive_all(Duration::ZERO).map(<[u8]>::to_vec);
+        assert!(
+            matches!(got, Err(Error::Disconnected)),
+            "{framing}: {got:?}"
+        );
+    }
+}
