@@ -28,11 +28,6 @@ enum Frame {
     InScratch,
 }
 
-/// Reads past its deadline that bring a framed receive only empty frames
-/// before it gives up: a flood of keepalives cannot stretch the call, and
-/// an end of the stream right behind the last of them is still seen.
-const IDLE_READS_PAST_DEADLINE: u32 = 4;
-
 /// Room for the largest UDP payload, so a datagram is never truncated.
 const MAX_DATAGRAM: usize = 65536;
 
@@ -126,11 +121,12 @@ pub struct Client {
     /// reset once, and a read after it finds a plain end: the end that
     /// follows the unread bytes is this reset.
     reset: Option<io::Error>,
-    /// The last framed receive gave up after its deadline with bytes maybe
-    /// still pending: its reads brought only empty frames, from a peer
-    /// sending them faster than they are read. A server reads such a
-    /// connection again in its next round: no new readiness will say so.
-    stopped_early: bool,
+    /// The last framed receive stopped reading at its deadline with bytes
+    /// maybe still queued (a peer sending faster than they are read, empty
+    /// frames say), having read this many bytes. A server
+    /// reads such a connection again in its next round: no new readiness
+    /// will say so.
+    stopped_early: Option<usize>,
 }
 
 /// Idle zero-timeout polls in a row after which a client watches its
@@ -270,10 +266,20 @@ fn maybe_readable(sock: &Socket) -> bool {
 /// True when the kernel holds bytes not read yet; never takes a pending
 /// error.
 fn unread_in_kernel(sock: &Socket) -> bool {
+    queued_in_kernel(sock) > 0
+}
+
+/// How many received bytes the kernel holds, not read yet (0 if it cannot
+/// tell).
+fn queued_in_kernel(sock: &Socket) -> usize {
     let mut n: libc::c_int = 0;
     // SAFETY: FIONREAD writes one c_int through the pointer.
     let r = unsafe { libc::ioctl(sock.as_raw_fd(), libc::FIONREAD, &mut n) };
-    r == 0 && n > 0
+    if r == 0 {
+        usize::try_from(n).unwrap_or(0)
+    } else {
+        0
+    }
 }
 
 /// Reads and drops what `sock` has received and not been read, without
@@ -416,7 +422,7 @@ impl Client {
             read_timeout: Duration::MAX,
             write_failure: None,
             eof_read: false,
-            stopped_early: false,
+            stopped_early: None,
             reset,
         })
     }
@@ -922,7 +928,10 @@ impl Client {
     /// Whatever is buffered or pending, never empty, at most the all-chunk
     /// size. If nothing is there it waits up to `timeout` for the first
     /// bytes. On UDP it returns the rest of the current datagram, or the
-    /// next one.
+    /// next one. With [framing](crate::framing) on it returns one whole
+    /// packet: then what is pending means what was when the deadline
+    /// passed, so a peer sending faster than it is read cannot stretch the
+    /// call.
     ///
     /// ```no_run
     /// use std::time::Duration;
@@ -971,9 +980,13 @@ impl Client {
         self.buf.settle();
         let mut wait = Wait::new(timeout);
         self.resume_deframer();
-        self.stopped_early = false;
+        self.stopped_early = None;
+        // Stream offsets: of the end of what was received before the last
+        // read, and (once the deadline has passed) of the end of what was
+        // pending then.
+        let first = self.buf.position() + self.buf.len() as u64;
         let mut before_read = None;
-        let mut idle_reads = 0;
+        let mut pending_until = None;
         loop {
             if let Some(frame) = self.buffered_frame()? {
                 return Ok(self.frame_bytes(frame));
@@ -989,22 +1002,24 @@ impl Client {
                 }
                 return Err(self.finish());
             }
-            // After the deadline, reads that leave nothing but what was
-            // there before (they brought only empty frames, dropped) end
-            // the call after a few: keepalives sent faster than they are
-            // read must not hold it past its timeout, a zero timeout's
-            // included. The few let the end of the stream behind a last
-            // keepalive count as pending. A read that brought part of a
-            // frame goes on, as the frame's size bounds.
-            if before_read.is_some_and(|n| wait.expired() && self.buf.len() <= n) {
-                idle_reads += 1;
-                if idle_reads == IDLE_READS_PAST_DEADLINE {
-                    self.stopped_early = true;
+            // Past the deadline (a zero timeout's at once) the call reads
+            // what was pending then, and looks once more (for an end right
+            // behind it): a peer sending empty frames (keepalives) faster
+            // than they are read must not hold it for ever, as nothing
+            // else would end it.
+            let received = self.buf.position() + self.buf.len() as u64;
+            if let (Some(start), true) = (before_read, wait.expired()) {
+                let until = *pending_until.get_or_insert_with(|| {
+                    received + self.sock.as_ref().map_or(0, queued_in_kernel) as u64
+                });
+                if start >= until {
+                    self.stopped_early =
+                        Some(usize::try_from(received - first).unwrap_or(usize::MAX));
                     return Err(Error::Timeout);
                 }
             }
             let limit = self.opts.max_receive_size.saturating_add(MIN_READ);
-            before_read = Some(self.buf.len());
+            before_read = Some(received);
             self.fill(&mut wait, MIN_READ, limit, usize::MAX)?;
         }
     }
@@ -1134,7 +1149,7 @@ impl Client {
 
     /// The last framed receive timed out with bytes maybe still pending
     /// (see the field).
-    pub(crate) fn stopped_early(&self) -> bool {
+    pub(crate) fn stopped_early(&self) -> Option<usize> {
         self.stopped_early
     }
 

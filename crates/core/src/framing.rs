@@ -11,11 +11,12 @@
 //!
 //! An empty packet makes an empty frame, which receivers skip (as RFC
 //! 1055 asks of SLIP): sending `b""` on a framed client delivers nothing.
-//! A client's receive drops them as they come, and once its deadline has
-//! passed, a few reads that brought nothing else end it with
-//! [`Error::Timeout`]: keepalives sent faster than
-//! they are read stretch no call (a server reads such a connection again
-//! in its next round).
+//! A client's receive drops them as they come. Once its deadline has
+//! passed (a zero timeout's at once) it reads what is pending then and
+//! looks once more, for an end right behind it; without a whole packet by
+//! then it gives [`Error::Timeout`]: keepalives sent faster than they are
+//! read stretch no call (a server reads such a connection again in its
+//! next round).
 //!
 //! [`encode_frame`] frames one packet; [`decode_frame`] (or a
 //! [`Deframer`], which does not rescan a long partial SLIP frame) cuts

@@ -9,6 +9,7 @@ use renoise_socket::{ClientBuilder, Error, Event, Server};
 use server_util::*;
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -111,34 +112,101 @@ fn a_server_wait_ends_on_time_under_a_flood_of_empty_frames() {
     }
 }
 
+/// Every byte written on `s` has been acknowledged: on loopback it is
+/// then in the receiver's queue, pending there.
+fn acknowledged(s: &TcpStream) {
+    let start = Instant::now();
+    loop {
+        let mut n: libc::c_int = 0;
+        // SAFETY: TIOCOUTQ writes one int through the pointer.
+        assert_eq!(
+            unsafe { libc::ioctl(s.as_raw_fd(), libc::TIOCOUTQ, &mut n) },
+            0
+        );
+        if n == 0 {
+            return;
+        }
+        assert!(start.elapsed() < BOUND, "{n} bytes never acknowledged");
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A client reading 16 KiB at a time, and its peer's stream.
+fn small_reads(framing: Framing) -> (renoise_socket::Client, TcpStream) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let c = ClientBuilder::new()
+        .framing(framing)
+        .all_chunk_size(16 << 10)
+        .connect("127.0.0.1", port)
+        .unwrap();
+    (c, listener.accept().unwrap().0)
+}
+
+fn keepalives(framing: Framing, bytes: usize) -> Vec<u8> {
+    let empty: &[u8] = if framing == Framing::Slip {
+        b"\xC0"
+    } else {
+        b"\0\0\0\0"
+    };
+    empty.repeat(bytes / empty.len())
+}
+
+fn framed(framing: Framing, packet: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_frame(framing, packet, &mut out).unwrap();
+    out
+}
+
 #[test]
-fn the_end_behind_the_last_keepalives_is_pending_for_a_zero_timeout() {
+fn a_packet_pending_behind_many_reads_of_keepalives_is_pending_for_a_zero_timeout() {
     for framing in [Framing::Slip, Framing::SizePrefix] {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let mut c = ClientBuilder::new()
-            .framing(framing)
-            .connect("127.0.0.1", port)
-            .unwrap();
-        let (mut s, _) = listener.accept().unwrap();
-        let mut packet = Vec::new();
-        encode_frame(framing, PACKET, &mut packet).unwrap();
-        s.write_all(&packet).unwrap();
+        let (mut c, mut s) = small_reads(framing);
+        let mut wire = keepalives(framing, 6 << 14);
+        wire.extend(framed(framing, PACKET));
+        s.write_all(&wire).unwrap();
+        acknowledged(&s);
+        assert_eq!(c.receive_all(Duration::ZERO).unwrap(), PACKET, "{framing}");
+    }
+}
+
+#[test]
+fn the_end_behind_many_reads_of_keepalives_is_pending_for_a_zero_timeout() {
+    for framing in [Framing::Slip, Framing::SizePrefix] {
+        let (mut c, mut s) = small_reads(framing);
+        s.write_all(&framed(framing, PACKET)).unwrap();
         assert_eq!(c.receive_all(BOUND).unwrap(), PACKET, "{framing}");
-        let empty: &[u8] = if framing == Framing::Slip {
-            b"\xC0"
-        } else {
-            b"\0\0\0\0"
-        };
-        s.write_all(&empty.repeat(100)).unwrap();
+        s.write_all(&keepalives(framing, 6 << 14)).unwrap();
+        acknowledged(&s);
         drop(s);
-        // The keepalives and the end have arrived by then on loopback: one
-        // zero-timeout call sees both.
-        thread::sleep(Duration::from_millis(200));
+        // The end is a moment behind the acknowledged bytes.
+        thread::sleep(Duration::from_millis(100));
         let got = c.receive_all(Duration::ZERO).map(<[u8]>::to_vec);
         assert!(
             matches!(got, Err(Error::Disconnected)),
             "{framing}: {got:?}"
         );
+    }
+}
+
+#[test]
+fn a_server_poll_takes_a_packet_pending_behind_many_reads_of_keepalives() {
+    for framing in [Framing::Slip, Framing::SizePrefix] {
+        let mut server = Server::builder()
+            .framing(framing)
+            .all_chunk_size(16 << 10)
+            .bind(Some("127.0.0.1"), 0)
+            .unwrap();
+        let mut s = stream(&server);
+        poll_until(&mut server, |ev| count_accepted(ev) == 1);
+        // A quiet round: the connection has had its first read.
+        assert!(server.poll(Duration::from_millis(20)).unwrap().is_empty());
+        let mut wire = keepalives(framing, 6 << 14);
+        wire.extend(framed(framing, PACKET));
+        s.write_all(&wire).unwrap();
+        acknowledged(&s);
+        let events = server.poll(Duration::ZERO).unwrap();
+        let first = messages(&events).first().map(|m| m.1.clone());
+        assert_eq!(first.as_deref(), Some(PACKET), "{framing}: {events:?}");
     }
 }

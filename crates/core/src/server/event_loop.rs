@@ -3,8 +3,11 @@
 //!
 //! `mio` is edge-triggered: a socket is reported once when data arrives,
 //! not as long as data is there. So a reported socket is kept in a queue
-//! until a read finds nothing (`receive_all` with a zero timeout, i.e. one
-//! `recv(MSG_DONTWAIT)`, gives [`Error::Timeout`]). Client sockets are
+//! until a read finds nothing (`receive_all` with a zero timeout gives
+//! [`Error::Timeout`] having read all that was pending). A framed
+//! connection's `receive_all` may also stop with bytes still queued (a
+//! peer sending empty frames faster than they are read); it stays queued
+//! then. Client sockets are
 //! blocking sockets (their timed reads `poll` or use `SO_RCVTIMEO`); that is fine
 //! for `epoll`, and the zero-timeout reads never block.
 //!
@@ -604,9 +607,9 @@ fn took(
             });
             Outcome::Data
         }
-        // Only empty frames came, and they keep coming.
-        Err(Error::Timeout) if client.stopped_early() => {
-            budget.take(0);
+        // Bytes kept coming (empty frames, or a frame not yet whole).
+        Err(Error::Timeout) if client.stopped_early().is_some() => {
+            budget.take(client.stopped_early().unwrap_or(0));
             Outcome::Again
         }
         Err(Error::Timeout) => {
