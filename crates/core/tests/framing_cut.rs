@@ -1,6 +1,8 @@
 //! Cutting one frame at a time off a receive buffer: SLIP, size prefix and
 //! no framing, with partial data, several frames and hostile peers.
 
+mod common;
+use common::framed;
 use renoise_socket::framing::{
     decode_frame, encode_frame, Deframer, Framing, MIN_SKIP, SLIP_END, SLIP_ESC,
 };
@@ -8,14 +10,6 @@ use renoise_socket::Error;
 use std::borrow::Cow;
 
 const MAX: usize = 1 << 16;
-
-fn framed(framing: Framing, packets: &[&[u8]]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for p in packets {
-        encode_frame(framing, p, &mut out).unwrap();
-    }
-    out
-}
 
 fn frame_err(framing: Framing, data: &[u8], max: usize) -> String {
     match decode_frame(framing, data, max) {

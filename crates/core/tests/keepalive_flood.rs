@@ -2,14 +2,15 @@
 //! they are read, holds neither a framed receive nor a server's `wait`
 //! past its timeout; the packet it sends afterwards still arrives whole.
 
+mod common;
 mod server_util;
 
-use renoise_socket::framing::{encode_frame, Framing};
-use renoise_socket::{ClientBuilder, Error, Event, Server};
-use server_util::*;
+use common::{framed, until_acknowledged, BOUND};
+use renoise_socket::framing::Framing;
+use renoise_socket::{Client, ClientBuilder, Error, Event, Server};
+use server_util::{count_accepted, messages, poll_until, stream};
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -26,21 +27,14 @@ fn flood(
     stop: Arc<AtomicBool>,
     flooding: Arc<AtomicBool>,
 ) -> thread::JoinHandle<()> {
-    let empty: &[u8] = if framing == Framing::Slip {
-        b"\xC0"
-    } else {
-        b"\0\0\0\0"
-    };
-    let chunk = empty.repeat(16 * 1024);
+    let chunk = keepalives(framing, 64 << 10);
     thread::spawn(move || {
         let start = Instant::now();
         while !stop.load(Ordering::SeqCst) && start.elapsed() < BOUND {
             s.write_all(&chunk).unwrap();
         }
         flooding.store(false, Ordering::SeqCst);
-        let mut packet = Vec::new();
-        encode_frame(framing, PACKET, &mut packet).unwrap();
-        s.write_all(&packet).unwrap();
+        s.write_all(&framed(framing, &[PACKET])).unwrap();
         // Held open until the reader has the packet and closes.
         let _ = std::io::Read::read(&mut s, &mut [0]);
     })
@@ -56,19 +50,9 @@ fn flags() -> (Arc<AtomicBool>, Arc<AtomicBool>) {
 #[test]
 fn a_framed_receive_times_out_under_a_flood_of_empty_frames() {
     for framing in [Framing::Slip, Framing::SizePrefix] {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let mut c = ClientBuilder::new()
-            .framing(framing)
-            .connect("127.0.0.1", port)
-            .unwrap();
+        let (mut c, s) = client_and_peer(ClientBuilder::new().framing(framing));
         let (stop, flooding) = flags();
-        let peer = flood(
-            listener.accept().unwrap().0,
-            framing,
-            stop.clone(),
-            flooding.clone(),
-        );
+        let peer = flood(s, framing, stop.clone(), flooding.clone());
         for timeout in [Duration::from_millis(100), Duration::ZERO] {
             let got = c.receive_all(timeout).map(<[u8]>::to_vec);
             assert!(matches!(got, Err(Error::Timeout)), "{framing}: {got:?}");
@@ -112,50 +96,28 @@ fn a_server_wait_ends_on_time_under_a_flood_of_empty_frames() {
     }
 }
 
-/// Every byte written on `s` has been acknowledged: on loopback it is
-/// then in the receiver's queue, pending there.
-fn acknowledged(s: &TcpStream) {
-    let start = Instant::now();
-    loop {
-        let mut n: libc::c_int = 0;
-        // SAFETY: TIOCOUTQ writes one int through the pointer.
-        assert_eq!(
-            unsafe { libc::ioctl(s.as_raw_fd(), libc::TIOCOUTQ, &mut n) },
-            0
-        );
-        if n == 0 {
-            return;
-        }
-        assert!(start.elapsed() < BOUND, "{n} bytes never acknowledged");
-        thread::sleep(Duration::from_millis(5));
-    }
-}
-
-/// A client reading 16 KiB at a time, and its peer's stream.
-fn small_reads(framing: Framing) -> (renoise_socket::Client, TcpStream) {
+/// A client built by `builder`, connected to a loopback listener, and
+/// the peer's end of the connection.
+fn client_and_peer(builder: ClientBuilder) -> (Client, TcpStream) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let c = ClientBuilder::new()
-        .framing(framing)
-        .all_chunk_size(16 << 10)
-        .connect("127.0.0.1", port)
-        .unwrap();
+    let c = builder.connect("127.0.0.1", port).unwrap();
     (c, listener.accept().unwrap().0)
 }
 
-fn keepalives(framing: Framing, bytes: usize) -> Vec<u8> {
-    let empty: &[u8] = if framing == Framing::Slip {
-        b"\xC0"
-    } else {
-        b"\0\0\0\0"
-    };
-    empty.repeat(bytes / empty.len())
+/// A client reading 16 KiB at a time, and its peer's stream.
+fn small_reads(framing: Framing) -> (Client, TcpStream) {
+    client_and_peer(
+        ClientBuilder::new()
+            .framing(framing)
+            .all_chunk_size(16 << 10),
+    )
 }
 
-fn framed(framing: Framing, packet: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    encode_frame(framing, packet, &mut out).unwrap();
-    out
+/// `bytes` of empty frames.
+fn keepalives(framing: Framing, bytes: usize) -> Vec<u8> {
+    let empty = framed(framing, &[b""]);
+    empty.repeat(bytes / empty.len())
 }
 
 #[test]
@@ -163,9 +125,9 @@ fn a_packet_pending_behind_many_reads_of_keepalives_is_pending_for_a_zero_timeou
     for framing in [Framing::Slip, Framing::SizePrefix] {
         let (mut c, mut s) = small_reads(framing);
         let mut wire = keepalives(framing, 6 << 14);
-        wire.extend(framed(framing, PACKET));
+        wire.extend(framed(framing, &[PACKET]));
         s.write_all(&wire).unwrap();
-        acknowledged(&s);
+        until_acknowledged(&s);
         assert_eq!(c.receive_all(Duration::ZERO).unwrap(), PACKET, "{framing}");
     }
 }
@@ -174,10 +136,10 @@ fn a_packet_pending_behind_many_reads_of_keepalives_is_pending_for_a_zero_timeou
 fn the_end_behind_many_reads_of_keepalives_is_pending_for_a_zero_timeout() {
     for framing in [Framing::Slip, Framing::SizePrefix] {
         let (mut c, mut s) = small_reads(framing);
-        s.write_all(&framed(framing, PACKET)).unwrap();
+        s.write_all(&framed(framing, &[PACKET])).unwrap();
         assert_eq!(c.receive_all(BOUND).unwrap(), PACKET, "{framing}");
         s.write_all(&keepalives(framing, 6 << 14)).unwrap();
-        acknowledged(&s);
+        until_acknowledged(&s);
         drop(s);
         // The end is a moment behind the acknowledged bytes.
         thread::sleep(Duration::from_millis(100));
@@ -202,9 +164,9 @@ fn a_server_poll_takes_a_packet_pending_behind_many_reads_of_keepalives() {
         // A quiet round: the connection has had its first read.
         assert!(server.poll(Duration::from_millis(20)).unwrap().is_empty());
         let mut wire = keepalives(framing, 6 << 14);
-        wire.extend(framed(framing, PACKET));
+        wire.extend(framed(framing, &[PACKET]));
         s.write_all(&wire).unwrap();
-        acknowledged(&s);
+        until_acknowledged(&s);
         let events = server.poll(Duration::ZERO).unwrap();
         let first = messages(&events).first().map(|m| m.1.clone());
         assert_eq!(first.as_deref(), Some(PACKET), "{framing}: {events:?}");

@@ -1,8 +1,10 @@
 //! TCP servers: several clients, accepted connections as full clients,
 //! reading from both sides, end of stream.
 
+mod common;
 mod server_util;
 
+use common::framed;
 use renoise_socket::framing::Framing;
 use renoise_socket::{Client, ClientBuilder, Event, Mode, Peer, Protocol, Server};
 use server_util::*;
@@ -533,15 +535,6 @@ fn framed_server_with_peer(framing: Framing) -> (Server, TcpStream) {
     let peer = stream(&server);
     poll_until(&mut server, |ev| count_accepted(ev) == 1);
     (server, peer)
-}
-
-/// `packets` framed for `framing`, back to back.
-fn framed(framing: Framing, packets: &[&[u8]]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for p in packets {
-        renoise_socket::framing::encode_frame(framing, p, &mut out).unwrap();
-    }
-    out
 }
 
 #[test]

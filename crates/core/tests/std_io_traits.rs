@@ -97,22 +97,6 @@ fn a_peer_that_half_closed_can_still_be_answered() {
     join(peer);
 }
 
-/// Waits (at most `BOUND`) until the peer has acknowledged everything
-/// `s` sent.
-fn until_acknowledged(s: &TcpStream) {
-    use std::os::fd::AsRawFd;
-    let start = Instant::now();
-    loop {
-        let mut n: libc::c_int = 0;
-        // SAFETY: TIOCOUTQ writes one c_int through the pointer.
-        let r = unsafe { libc::ioctl(s.as_raw_fd(), libc::TIOCOUTQ, &mut n) };
-        if r != 0 || n == 0 || start.elapsed() > BOUND {
-            return;
-        }
-        thread::sleep(Duration::from_millis(1));
-    }
-}
-
 #[test]
 fn a_reset_is_connection_reset_after_every_byte_before_it() {
     // As from a std TcpStream: a body cut off by a reset must not read as

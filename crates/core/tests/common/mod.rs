@@ -232,3 +232,30 @@ pub fn set_address_space_limit(soft: libc::rlim_t) {
         assert_eq!(libc::setrlimit(libc::RLIMIT_AS, &r), 0);
     }
 }
+
+/// `packets` framed for `framing`, back to back.
+pub fn framed(framing: renoise_socket::framing::Framing, packets: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for p in packets {
+        renoise_socket::framing::encode_frame(framing, p, &mut out).unwrap();
+    }
+    out
+}
+
+/// Waits (at most [`BOUND`]) until the peer has acknowledged everything
+/// `s` sent: on loopback it is then in the receiver's queue, pending there.
+pub fn until_acknowledged(s: &TcpStream) {
+    use std::os::fd::AsRawFd;
+    let start = Instant::now();
+    loop {
+        let mut n: libc::c_int = 0;
+        // SAFETY: TIOCOUTQ writes one c_int through the pointer.
+        let r = unsafe { libc::ioctl(s.as_raw_fd(), libc::TIOCOUTQ, &mut n) };
+        assert_eq!(r, 0, "TIOCOUTQ failed");
+        if n == 0 {
+            return;
+        }
+        assert!(start.elapsed() < BOUND, "{n} bytes never acknowledged");
+        thread::sleep(Duration::from_millis(1));
+    }
+}
