@@ -308,6 +308,12 @@ impl Buffer {
         self.base + self.start as u64
     }
 
+    /// Stream offset just past the last byte received: [`position`](Self::position)
+    /// plus what is buffered.
+    pub(crate) fn received(&self) -> u64 {
+        self.position() + self.len() as u64
+    }
+
     /// The data now starts at `start`: moves the origin there. Called
     /// whenever the bytes move to the front of `data` or `data` is
     /// dropped.

@@ -984,7 +984,7 @@ impl Client {
         // Stream offsets: of the end of what was received before the last
         // read, and (once the deadline has passed) of the end of what was
         // pending then.
-        let first = self.buf.position() + self.buf.len() as u64;
+        let first = self.buf.received();
         let mut before_read = None;
         let mut pending_until = None;
         loop {
@@ -1007,7 +1007,7 @@ impl Client {
             // behind it): a peer sending empty frames (keepalives) faster
             // than they are read must not hold it for ever, as nothing
             // else would end it.
-            let received = self.buf.position() + self.buf.len() as u64;
+            let received = self.buf.received();
             if let (Some(start), true) = (before_read, wait.expired()) {
                 let until = *pending_until.get_or_insert_with(|| {
                     received + self.sock.as_ref().map_or(0, queued_in_kernel) as u64

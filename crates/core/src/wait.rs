@@ -56,7 +56,7 @@ impl Wait {
     }
 
     /// Whether the deadline has passed (a zero timeout's is passed from the
-    /// start): the next read is the call's last look.
+    /// start): reads from now on only look at what is pending.
     pub(crate) fn expired(&self) -> bool {
         self.expired
     }

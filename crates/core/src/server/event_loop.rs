@@ -607,19 +607,21 @@ fn took(
             });
             Outcome::Data
         }
-        // Bytes kept coming (empty frames, or a frame not yet whole).
-        Err(Error::Timeout) if client.stopped_early().is_some() => {
-            budget.take(client.stopped_early().unwrap_or(0));
-            Outcome::Again
-        }
-        Err(Error::Timeout) => {
-            // Caught up with the peer: a buffer that grew while the server
-            // was behind goes back at once (a connection that keeps up
-            // never grows one); the rest of it once the connection has
-            // been quiet a while (see `sweep`).
-            client.release_grown_buffer();
-            Outcome::Drained
-        }
+        Err(Error::Timeout) => match client.stopped_early() {
+            // Bytes kept coming (empty frames, or a frame not yet whole).
+            Some(read) => {
+                budget.take(read);
+                Outcome::Again
+            }
+            None => {
+                // Caught up with the peer: a buffer that grew while the
+                // server was behind goes back at once (a connection that
+                // keeps up never grows one); the rest of it once the
+                // connection has been quiet a while (see `sweep`).
+                client.release_grown_buffer();
+                Outcome::Drained
+            }
+        },
         Err(e) => {
             match e {
                 Error::Disconnected => conn.set_ended_by_peer(),
