@@ -32,6 +32,42 @@ fn resolve_in(
     if let Ok(ip) = name.parse::<IpAddr>() {
         return Ok(vec![SocketAddr::new(ip, port)]);
     }
+    look_up(abandoned, host, name, port, timeout, || {
+        Error::ResolveTimeout {
+            host: host.to_string(),
+            timeout_ms: timeout.as_millis(),
+        }
+    })
+}
+
+/// The addresses of the name `host` given to a bind (`name`: without
+/// brackets), waiting for the system resolver at most `timeout`.
+pub(crate) fn resolve_to_bind(
+    host: &str,
+    name: &str,
+    port: u16,
+    timeout: Duration,
+) -> Result<Vec<SocketAddr>> {
+    look_up(&ABANDONED, host, name, port, timeout, || {
+        let why = format!(
+            "the system resolver did not answer within {} ms",
+            timeout.as_millis()
+        );
+        cannot_resolve(host, io::Error::new(io::ErrorKind::TimedOut, why))
+    })
+}
+
+/// Looks the name `name` (`host` without brackets) up in a helper thread
+/// (see [`bounded_in`]); `timed_out` makes the error for a lookup that
+/// outlived `timeout`.
+fn look_up(
+    abandoned: &'static AtomicUsize,
+    host: &str,
+    name: &str,
+    port: u16,
+    timeout: Duration,
+    timed_out: impl FnOnce() -> Error,
+) -> Result<Vec<SocketAddr>> {
     let owned = name.to_owned();
     let looked_up = bounded_in(abandoned, MAX_ABANDONED, timeout, move || {
         (owned.as_str(), port)
@@ -40,10 +76,7 @@ fn resolve_in(
     });
     match looked_up {
         Ok(found) => found_or_why(host, found),
-        Err(NotDone::TimedOut) => Err(Error::ResolveTimeout {
-            host: host.to_string(),
-            timeout_ms: timeout.as_millis(),
-        }),
+        Err(NotDone::TimedOut) => Err(timed_out()),
         Err(NotDone::Busy) => Err(Error::ResolverBusy {
             host: host.to_string(),
             unfinished: MAX_ABANDONED,
@@ -52,12 +85,8 @@ fn resolve_in(
 }
 
 /// The addresses a lookup of `host` found, or why there are none: an
-/// unknown name, or a resolver that could not look (for the connect side
-/// and the bind side alike).
-pub(crate) fn found_or_why(
-    host: &str,
-    found: io::Result<Vec<SocketAddr>>,
-) -> Result<Vec<SocketAddr>> {
+/// unknown name, or a resolver that could not look.
+fn found_or_why(host: &str, found: io::Result<Vec<SocketAddr>>) -> Result<Vec<SocketAddr>> {
     match found {
         Ok(addrs) if !addrs.is_empty() => Ok(addrs),
         // The resolver itself failed (EAI_SYSTEM): not a verdict on the name.

@@ -5,7 +5,8 @@
 //!   are reported as plain IPv4 addresses. Where IPv6 is unavailable,
 //!   `0.0.0.0`.
 //! - An IP literal (`"127.0.0.1"`, `"::1"`, `"[::1]"`): that address.
-//! - A name (`"localhost"`): every address it resolves to, IPv4 first, all
+//! - A name (`"localhost"`): every address it resolves to (the system
+//!   resolver gets [`RESOLVE_TIMEOUT`], 5 s, to answer), IPv4 first, all
 //!   on the same port. A client of another program may take either (a
 //!   TCP client tries `::1` first where the resolver says so), so binding
 //!   only one of them would send some clients elsewhere. A port in use on
@@ -22,7 +23,7 @@
 use crate::{Error, Protocol, Result};
 use socket2::{Domain, Socket, Type};
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// Binds as the module documentation says; returns each socket with its
 /// local address. TCP sockets are listening and non-blocking; UDP sockets
@@ -119,6 +120,13 @@ fn bind_error(addr: SocketAddr, e: io::Error) -> Error {
     )
 }
 
+/// How long a bind waits for the system resolver to look a name up.
+/// Renoise's `create_server` takes no timeout, and a name to bind to is
+/// nearly always in `/etc/hosts`; but a name the resolver asks an
+/// unanswering DNS server about would otherwise block the call for as long
+/// as the resolver tries (glibc: 5 s per server, several attempts).
+pub(crate) const RESOLVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Resolves a bind address; see the module documentation.
 fn resolve(address: &str, port: u16) -> Result<Vec<SocketAddr>> {
     let name = crate::connect::unbracket(address)?;
@@ -130,9 +138,8 @@ fn resolve(address: &str, port: u16) -> Result<Vec<SocketAddr>> {
     if let Ok(ip) = name.parse::<IpAddr>() {
         return Ok(vec![SocketAddr::new(ip, port)]);
     }
-    let found = (name, port).to_socket_addrs().map(Iterator::collect);
     let mut addrs: Vec<SocketAddr> = Vec::new();
-    for a in crate::connect::found_or_why(address, found)? {
+    for a in crate::connect::resolve_to_bind(address, name, port, RESOLVE_TIMEOUT)? {
         if !addrs.contains(&a) {
             addrs.push(a);
         }

@@ -98,7 +98,8 @@ impl Server {
     ///   `Some("localhost")` (any host name) binds every address the name
     ///   resolves to, such as `127.0.0.1` and `::1`, on one port (a port in
     ///   use on any of them is an error; an address that cannot be bound
-    ///   at all, IPv6 switched off say, is left out); an IP literal binds
+    ///   at all, IPv6 switched off say, is left out; a system resolver
+    ///   that has not answered within 5 s is an error); an IP literal binds
     ///   that address (`"::1"` and `"[::1]"` both work; brackets around
     ///   anything else, `"[127.0.0.1]"`, are [`Error::UnknownHost`]).
     /// - `port`: 0 picks a free port; read it back with
