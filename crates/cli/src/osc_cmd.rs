@@ -135,10 +135,19 @@ pub(crate) fn parse_arg(s: &str) -> Result<Arg, String> {
     let need = || value.ok_or_else(|| bad("needs a value, as TAG:VALUE"));
     let int = |v: &str| -> Result<i64, String> {
         let v = v.trim();
-        let parsed = if let Some(hex) = v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
-            i64::from_str_radix(hex, 16)
-        } else {
-            v.parse::<i64>()
+        // A sign goes before `0x` (`-0x10`), as in C and Rust source;
+        // from_str_radix would take one after it too (`0x-10`).
+        let (sign, digits) = match v.strip_prefix('-') {
+            Some(rest) => ("-", rest),
+            None => ("", v.strip_prefix('+').unwrap_or(v)),
+        };
+        let hex = digits
+            .strip_prefix("0x")
+            .or_else(|| digits.strip_prefix("0X"));
+        let parsed = match hex {
+            Some(h) if h.starts_with(['+', '-']) => return Err(bad("not a whole number")),
+            Some(h) => i64::from_str_radix(&format!("{sign}{h}"), 16),
+            None => v.parse::<i64>(),
         };
         parsed.map_err(|e| match e.kind() {
             IntErrorKind::PosOverflow | IntErrorKind::NegOverflow => bad("out of the int64 range"),

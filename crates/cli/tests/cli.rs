@@ -1894,6 +1894,8 @@ fn osc_send_takes_hex_integers_and_dump_prints_a_message_without_type_tags() {
             "/x",
             "i:0x10",
             "h:0x10",
+            "i:-0x10",
+            "h:-0X8000000000000000",
         ])
         .assert()
         .success();
@@ -1905,7 +1907,7 @@ fn osc_send_takes_hex_integers_and_dump_prints_a_message_without_type_tags() {
     let o = dump.wait_with_output().unwrap();
     assert_eq!(
         String::from_utf8_lossy(&o.stdout),
-        "/x ih 16 16\n/notypes \n"
+        "/x ihih 16 16 -16 -9223372036854775808\n/notypes \n"
     );
 }
 
@@ -2122,6 +2124,10 @@ fn osc_send_bad_arguments() {
     );
     fails(&["/a", "q:1"], "unknown tag");
     fails(&["/a", "h:9223372036854775808"], "out of the int64 range");
+    fails(&["/a", "h:0x8000000000000000"], "out of the int64 range");
+    // The sign goes before 0x.
+    fails(&["/a", "i:0x-10"], "argument 'i:0x-10': not a whole number");
+    fails(&["/a", "r:-0x1"], "must fit in 32 bits unsigned");
     // A negative time is a value out of range, not an unknown option.
     fails(
         &["/a", "--bundle", "-1"],
