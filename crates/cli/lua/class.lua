@@ -93,15 +93,26 @@ end
 local property_mark = {}
 
 -- property(getter [, setter]): assigned to an instance field, reads and
--- writes of that field go through the functions.
+-- writes of that field go through the functions. A nil getter is taken,
+-- as luabind takes it (xLib's xMessage makes one from methods it never
+-- defined, and is built in Renoise all the same): only reading that field
+-- fails.
 function property(getter, setter)
-  if rawtype(getter) ~= "function" then
-    fail("property: the getter must be a function")
+  if getter ~= nil and rawtype(getter) ~= "function" then
+    fail("property: the getter must be a function or nil")
   end
   if setter ~= nil and rawtype(setter) ~= "function" then
     fail("property: the setter must be a function or nil")
   end
   return setmetatable({ get = getter, set = setter }, property_mark)
+end
+
+-- The value of the property `p`, the field `key` of `self`, of class `name`.
+local function read_property(p, self, key, name)
+  if not p.get then
+    fail("property '" .. tostring(key) .. "' of " .. name .. " has no getter (property(nil, ...))")
+  end
+  return p.get(self)
 end
 
 local function lookup(cls, key)
@@ -149,10 +160,10 @@ local function new_class(name)
     end
     local props = rawget(t, props_key)
     local p = props and props[key]
-    if p then return p.get(self) end
+    if p then return read_property(p, self, key, name) end
     local v = lookup(cls, key)
     -- A property of the class (`A.x = property(A.get_x)`), as luabind has.
-    if getmetatable(v) == property_mark then return v.get(self) end
+    if getmetatable(v) == property_mark then return read_property(v, self, key, name) end
     return v
   end
   imt.__newindex = function(self, key, value)
