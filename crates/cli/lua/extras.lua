@@ -121,13 +121,30 @@ function os.exit(code, ...)
 end
 
 -- debug.start() / debug.stop(): Renoise's shortcuts to its remote
--- debugger, which is not here: a note, and the script goes on.
-function debug.start()
+-- debugger, remdebug.session.start() / stop(). Renoise ships remdebug in
+-- its Libraries folder; this runner does not. Where a copy is on
+-- package.path (a tool's own Libraries folder, LUA_PATH) it is started as
+-- in Renoise; else a note, and the script goes on.
+local function have_remdebug()
+  for template in package.path:gmatch("[^;]+") do
+    local f = io.open((template:gsub("%?", "remdebug/session")), "r")
+    if f then
+      f:close()
+      return true
+    end
+  end
+  return false
+end
+function debug.start(...)
+  if have_remdebug() then return require("remdebug.session").start(...) end
   if not host.quiet then
-    io.stderr:write("[renoise-socket] debug.start(): no remote debugger outside Renoise\n")
+    io.stderr:write("[renoise-socket] debug.start(): no remote debugger outside Renoise ",
+      "(remdebug is not on package.path)\n")
   end
 end
-function debug.stop() end
+function debug.stop(...)
+  if have_remdebug() then return require("remdebug.session").stop(...) end
+end
 
 -- Renoise's dB helpers (db2fader / fader2db are left out: Renoise's fader
 -- curve is not published).

@@ -47,6 +47,23 @@ assert(not ok and e:find("bad argument #1 to 'lin2db'"), e)
 -- debug.start / stop: no debugger here, the script goes on.
 debug.start()
 debug.stop()
+-- With a remdebug on package.path (here a stand-in that records its
+-- calls), they are its session's start and stop, as in Renoise.
+local lib = folder .. "/lib"
+assert(os.execute("mkdir -p '" .. lib .. "/remdebug'"))
+f = assert(io.open(lib .. "/remdebug/session.lua", "w"))
+f:write("local M = { calls = {} }\n",
+  "function M.start(editor) M.calls[#M.calls + 1] = 'start ' .. tostring(editor) end\n",
+  "function M.stop() M.calls[#M.calls + 1] = 'stop' end\n",
+  "return M\n")
+f:close()
+local saved_path = package.path
+package.path = lib .. "/?.lua;" .. package.path
+debug.start("an editor")
+debug.stop()
+local calls = require("remdebug.session").calls
+assert(calls[1] == "start an editor" and calls[2] == "stop" and #calls == 2, table.concat(calls, ","))
+package.path = saved_path
 
 -- The Libraries folder is on the path, last, relative to the tool.
 assert(package.path:sub(-#";Libraries/?.lua") == ";Libraries/?.lua", package.path)
