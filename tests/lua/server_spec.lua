@@ -151,6 +151,23 @@ describe("create_server", function()
       end
     end)
 
+    it("returns nil, \"... in use\" for a UDP port a UDP client uses; the client gets its peer's replies", function()
+      local peer = H.peer({ "udp_echo" }, { udp = true })
+      local c = H.connect(peer, { udp = true })
+      for _, addr in ipairs({ "127.0.0.1", false }) do
+        local s, e
+        if addr then
+          s, e = S.create_server(addr, c.local_port, S.PROTOCOL_UDP)
+        else
+          s, e = S.create_server(c.local_port, S.PROTOCOL_UDP)
+        end
+        assert.is_nil(s)
+        assert.is_truthy(e:find("cannot bind", 1, true) and e:lower():find("in use"), e)
+      end
+      assert.is_true(c:send("ping"))
+      assert.are.equal("ping", c:receive("*all", 2000))
+    end)
+
     it("has a readable tostring in every state", function()
       local s = server("127.0.0.1", 0)
       local p = s.local_port
