@@ -564,8 +564,8 @@ function App:prompt_for_path(title)
   text_arg("prompt_for_path", 1, title, true)
   return path_answer("prompt_for_path", title) end
 
--- What needs a song (or the instrument or track it selects) raises, as
--- renoise.song() does.
+-- What needs a song (or the instrument or track it selects) raises: there
+-- is none.
 for _, name in ipairs({ "new_song", "new_song_no_template", "load_song", "save_song",
     "save_song_as", "load_track_device_chain", "load_track_device_preset", "load_instrument",
     "load_instrument_multi_sample", "load_instrument_device_chain",
@@ -655,8 +655,18 @@ end
 function renoise.Midi.create_input_device(name) no_device(name) end
 function renoise.Midi.create_output_device(name) no_device(name) end
 
+-- There is no song outside Renoise. Renoise's API gives `renoise.Song?`
+-- (nil while a tool loads), and tools that may run before a song exists
+-- guard with `if renoise.song() then`: nil here, so that those go on to
+-- their networking; a note on stderr the first time, for a tool that
+-- indexes it unguarded, whose "attempt to index a nil value" follows.
+local song_noted = false
 function renoise.song()
-  fail("renoise.song(): there is no song outside Renoise (renoise-socket run)")
+  if not song_noted and not host.quiet then
+    song_noted = true
+    io.stderr:write("[renoise-socket] renoise.song(): there is no song outside Renoise: nil\n")
+  end
+  return nil
 end
 
 -- Servers and clients the script creates stay alive until closed, as in

@@ -2959,11 +2959,12 @@ fn a_reader_that_has_gone_ends_the_run_as_it_ends_lua() {
 
 #[test]
 fn keep_going_reports_errors_of_notifiers_and_timers_and_goes_on() {
-    // A new-document notifier that asks for the song (which raises here),
-    // a timer that fails once, and a timer that ends the run after both.
+    // A new-document notifier that uses the song (nil here, so indexing it
+    // raises), a timer that fails once, and a timer that ends the run
+    // after both.
     let script = r#"
 renoise.tool().app_new_document_observable:add_notifier(function()
-  local song = renoise.song()
+  local bpm = renoise.song().transport.bpm
 end)
 local calls = 0
 local function flaky()
@@ -2982,11 +2983,15 @@ renoise.tool():add_timer(flaky, 10)
         .output()
         .unwrap();
     assert_eq!(plain.status.code(), Some(1));
-    assert!(
-        out(&plain).1.contains("renoise.song()"),
-        "{}",
-        out(&plain).1
+    // Said once, before the error of the tool that indexed the nil.
+    let said = out(&plain).1;
+    assert_eq!(
+        said.matches("[renoise-socket] renoise.song(): there is no song outside Renoise: nil")
+            .count(),
+        1,
+        "{said}"
     );
+    assert!(said.contains("a nil value"), "{said}");
     assert!(!out(&plain).0.contains("done"));
     let going = cmd()
         .args([
