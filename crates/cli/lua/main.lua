@@ -203,9 +203,12 @@ return function(opts)
   io.stdout:setvbuf("line")
 
   local folder = opts.folder
-  -- Renoise appends its Libraries folder, relative to the tool's.
+  -- Renoise appends its Libraries folder, relative to the tool's, and
+  -- the shared Scripts/Libraries beside the Tools folder (where Renoise's
+  -- own renoise.http and remdebug sit in a user's ~/.renoise/V*/Scripts
+  -- and in Renoise's tools repository).
   package.path = folder .. "/?.lua;" .. folder .. "/?/init.lua;" .. package.path
-    .. ";Libraries/?.lua"
+    .. ";Libraries/?.lua;" .. folder .. "/../../Libraries/?.lua"
   host.tool_fields.bundle_path = folder .. "/"
 
   arg = { [0] = opts.script }

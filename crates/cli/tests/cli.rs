@@ -3017,3 +3017,29 @@ renoise.tool():add_timer(flaky, 10)
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn a_tool_finds_the_shared_libraries_beside_the_tools_folder() {
+    // ~/.renoise/V*/Scripts/{Tools/x.xrnx, Libraries/renoise/...}, as in a
+    // user's Renoise folder and Renoise's tools repository; a run from
+    // elsewhere.
+    let (dir, _) = temp_file("shared-libs", "unused", "");
+    let tool = dir.join("Scripts/Tools/com.example.T.xrnx");
+    let lib = dir.join("Scripts/Libraries/renoise");
+    std::fs::create_dir_all(&tool).unwrap();
+    std::fs::create_dir_all(&lib).unwrap();
+    std::fs::write(lib.join("shared.lua"), "return { answer = 42 }\n").unwrap();
+    std::fs::write(
+        tool.join("main.lua"),
+        "print('answer ' .. require('renoise.shared').answer)\n",
+    )
+    .unwrap();
+    let so = cmd()
+        .current_dir(std::env::temp_dir())
+        .args(["run", "-q", "--timeout", "10", tool.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(so.status.success(), "{:?}", out(&so));
+    assert_eq!(out(&so).0, "answer 42\n");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -65,8 +65,11 @@ local calls = require("remdebug.session").calls
 assert(calls[1] == "start an editor" and calls[2] == "stop" and #calls == 2, table.concat(calls, ","))
 package.path = saved_path
 
--- The Libraries folder is on the path, last, relative to the tool.
-assert(package.path:sub(-#";Libraries/?.lua") == ";Libraries/?.lua", package.path)
+-- The Libraries folder is on the path, relative to the tool, then the
+-- shared Scripts/Libraries beside the Tools folder, last.
+local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$")
+local tail = ";Libraries/?.lua;" .. here .. "/../../Libraries/?.lua"
+assert(package.path:sub(-#tail) == tail, package.path)
 
 -- install_tool / uninstall_tool: messages, nothing installed.
 renoise.app():install_tool("/tmp/Some.xrnx")
