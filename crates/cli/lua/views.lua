@@ -433,13 +433,13 @@ end
 
 -- --press NAME: a button, bitmap or link is pressed, released and
 -- clicked (its `notifier`); a checkbox toggles. -> true; nil (nothing
--- of that name yet); false, message (it cannot be pressed).
+-- of that name yet, or hidden or inactive yet: a tool may show or enable
+-- it later, when a server has answered); false, message (it cannot be
+-- pressed).
 local function press(name)
   local v = find(name, true)
-  if not v then return nil end
+  if not v or unusable(v, name) then return nil end
   local kind = rawget(v, "_kind")
-  local why = unusable(v, name)
-  if why then return false, why end
   if KINDS[kind][3] then
     rawget(v, "_pressed"):_fire()
     rawget(v, "_released"):_fire()
@@ -459,9 +459,7 @@ end
 local function set(name, text)
   if text == nil then return false, "--set takes ID=VALUE, not '" .. name .. "'" end
   local v = find(name, false)
-  if not v then return nil end
-  local why = unusable(v, name)
-  if why then return false, why end
+  if not v or unusable(v, name) then return nil end
   local default, value = KINDS[rawget(v, "_kind")][2], nil
   if type(default) == "string" then
     value = text
@@ -569,6 +567,8 @@ host.run_prompt_actions = function(content, buttons)
     end
     table.remove(pending, 1)
     local done, why = a[1](a[2], a[3])
+    -- Modal: nothing can show or enable its view while it is up.
+    if done == nil then why = unusable(v, a[2]) end
     if not done then failed = why end
   end
 end
@@ -580,7 +580,11 @@ host.actions_left = function()
   local what = a[1] == press and "no button, bitmap, link or checkbox with the id or text '"
     or "no view with the id '"
   local msg = what .. a[2] .. "'"
-  if serial == 0 then
+  local v = (a[1] == press or a[1] == set) and find(a[2], a[1] == press)
+  if v and unusable(v, a[2]) then
+    -- Still hidden or inactive when the run ended.
+    msg = unusable(v, a[2])
+  elseif serial == 0 then
     msg = msg .. " (the tool made no view)"
   elseif (a[1] == press or a[1] == set) and find(a[2], a[1] == press, true) then
     msg = msg .. " on screen (the tool made one, but it is in no open dialog:"

@@ -245,6 +245,16 @@ end
 renoise.tool():add_menu_entry { name = "Main Menu:Tools:Later...", invoke = function()
   renoise.tool():add_timer(later, 50)
 end }
+-- The dialog at once, its hidden suffix field shown by a timer later (as
+-- a tool shows a button once a server has answered).
+local function reveal()
+  renoise.tool():remove_timer(reveal)
+  vb.views.more.visible = true
+end
+renoise.tool():add_menu_entry { name = "Main Menu:Tools:Reveal...", invoke = function()
+  open()
+  renoise.tool():add_timer(reveal, 100)
+end }
 "#;
     let (dir, f) = temp_file("press", "press.lua", script);
     let f = f.to_str().unwrap();
@@ -274,6 +284,11 @@ end }
         (
             &["--menu", "Later", "--press", "loud", "--press", "Start"][..],
             "HELLO\n",
+        ),
+        // A hidden view is waited for until the tool shows it.
+        (
+            &["--menu", "Reveal", "--set", "suffix=!", "--press", "Start"][..],
+            "hello!\n",
         ),
     ] {
         let o = run(extra);
