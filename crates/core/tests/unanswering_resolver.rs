@@ -2,11 +2,12 @@
 //! its connect timeout and a bind after 5 s, instead of blocking for as
 //! long as the resolver keeps asking (here 30 s).
 //!
-//! Each test runs again inside a private user, mount and network namespace
-//! (util-linux's `unshare`, iproute2's `ip`), whose `/etc/resolv.conf`
-//! names a DNS server on 127.0.0.1 that never reads its queries. Where no
-//! such namespace can be made (no user namespaces, no `unshare`), the test
-//! says so on stderr and checks nothing.
+//! Each test runs again inside a private mount and network namespace
+//! (util-linux's `unshare`, iproute2's `ip`): as root that alone (it works
+//! where user namespaces are switched off), else inside a user namespace
+//! too. Its `/etc/resolv.conf` names a DNS server on 127.0.0.1 that never
+//! reads its queries. Where no such namespace can be made, the test says
+//! so on stderr and checks nothing.
 
 mod common;
 
@@ -34,25 +35,27 @@ fn inside(name: &str) -> bool {
     )
     .unwrap();
     let setup = "ip link set lo up && mount --bind \"$0\" /etc/resolv.conf";
-    let namespace = |then: &str| {
+    let namespace = |flags: &str, then: &str| {
         let mut c = Command::new("unshare");
-        c.args(["-rmn", "sh", "-c", &format!("{setup} && {then}")])
+        c.args([flags, "sh", "-c", &format!("{setup} && {then}")])
             .arg(&conf)
             .env(INSIDE, "1");
         c
     };
-    let can = namespace("true")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !can {
-        eprintln!("{name}: not checked, no user and network namespace can be made here");
+    let works = |flags: &str| {
+        namespace(flags, "true")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let Some(flags) = ["-mn", "-rmn"].into_iter().find(|f| works(f)) else {
+        eprintln!("{name}: not checked, no mount and network namespace can be made here");
         let _ = std::fs::remove_file(&conf);
         return false;
-    }
+    };
     let exe = std::env::current_exe().unwrap();
-    let mut child = namespace("exec \"$@\"")
+    let mut child = namespace(flags, "exec \"$@\"")
         .arg(&exe)
         .args([name, "--exact", "--nocapture", "--test-threads=1"])
         .stdout(Stdio::piped())
@@ -88,23 +91,30 @@ fn inside(name: &str) -> bool {
     false
 }
 
-/// A DNS server that takes queries and never reads them.
-fn unanswering_dns() -> UdpSocket {
-    UdpSocket::bind("127.0.0.1:53").expect("port 53 in the namespace")
+/// Inside the namespace (see [`inside`]), a DNS server that takes queries
+/// and never reads them; `None` outside.
+fn unanswering_dns(name: &str) -> Option<UdpSocket> {
+    inside(name).then(|| UdpSocket::bind("127.0.0.1:53").expect("port 53 in the namespace"))
+}
+
+/// What `f` gave, and how long it took.
+fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
+    let start = Instant::now();
+    let v = f();
+    (v, start.elapsed())
 }
 
 #[test]
 fn a_connect_by_name_gives_up_at_its_connect_timeout() {
-    if !inside("a_connect_by_name_gives_up_at_its_connect_timeout") {
+    let Some(_dns) = unanswering_dns("a_connect_by_name_gives_up_at_its_connect_timeout") else {
         return;
-    }
-    let _dns = unanswering_dns();
-    let start = Instant::now();
-    let e = ClientBuilder::new()
-        .connect_timeout(ms(300))
-        .connect(NAME, 80)
-        .unwrap_err();
-    let took = start.elapsed();
+    };
+    let (e, took) = timed(|| {
+        ClientBuilder::new()
+            .connect_timeout(ms(300))
+            .connect(NAME, 80)
+            .unwrap_err()
+    });
     assert!(matches!(e, Error::ResolveTimeout { .. }), "{e:?}");
     assert_eq!(
         e.to_string(),
@@ -115,13 +125,10 @@ fn a_connect_by_name_gives_up_at_its_connect_timeout() {
 
 #[test]
 fn a_bind_to_a_name_gives_up_after_five_seconds() {
-    if !inside("a_bind_to_a_name_gives_up_after_five_seconds") {
+    let Some(_dns) = unanswering_dns("a_bind_to_a_name_gives_up_after_five_seconds") else {
         return;
-    }
-    let _dns = unanswering_dns();
-    let start = Instant::now();
-    let e = ServerBuilder::new().bind(Some(NAME), 0).unwrap_err();
-    let took = start.elapsed();
+    };
+    let (e, took) = timed(|| ServerBuilder::new().bind(Some(NAME), 0).unwrap_err());
     assert_eq!(
         e.to_string(),
         format!("cannot resolve '{NAME}': the system resolver did not answer within 5000 ms")
