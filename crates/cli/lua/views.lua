@@ -581,9 +581,10 @@ host.actions_left = function()
     or "no view with the id '"
   local msg = what .. a[2] .. "'"
   local v = (a[1] == press or a[1] == set) and find(a[2], a[1] == press)
-  if v and unusable(v, a[2]) then
-    -- Still hidden or inactive when the run ended.
-    msg = unusable(v, a[2])
+  -- Still hidden or inactive when the run ended?
+  local why = v and unusable(v, a[2])
+  if why then
+    msg = why
   elseif serial == 0 then
     msg = msg .. " (the tool made no view)"
   elseif (a[1] == press or a[1] == set) and find(a[2], a[1] == press, true) then
