@@ -128,4 +128,50 @@ describe("receive *all", function()
     assert.is_true(biggest >= 64 * 1024, "largest *all was only " .. biggest .. " bytes")
     c:close()
   end)
+  -- Renoise's "*all" reads "all pending data"; a tool polls it once per
+  -- idle tick (Renoise's HTTP library does), so 64 KiB a call would hold a
+  -- download to 64 KiB a tick. Calls grow while they keep finding the
+  -- buffer full, up to all_chunk_size (1 MiB by default).
+  it("gives a poller that falls behind its sender chunks up to 1 MiB", function()
+    local n = 16 * 1024 * 1024
+    local c = H.connect(H.peer({ "sendfill:" .. n .. ":y", "close" }, { lifetime = 30 }))
+    local total, polls, biggest = 0, 0, 0
+    while polls < 5000 do
+      polls = polls + 1
+      H.sleep(10)
+      local s, e = c:receive("*all", 0)
+      if not s then
+        if e == "disconnected" then break end
+        assert.are.equal("timeout", e)
+      else
+        assert.is_nil(s:find("[^y]"))
+        biggest = math.max(biggest, #s)
+        total = total + #s
+      end
+    end
+    assert.are.equal(n, total)
+    assert.is_true(biggest > 64 * 1024, "largest *all was only " .. biggest .. " bytes")
+    assert.is_true(biggest <= 1024 * 1024, "one *all call returned " .. biggest .. " bytes")
+  end)
+
+  it("keeps to the all_chunk_size option when polling behind its sender", function()
+    local n = 4 * 1024 * 1024
+    local c = H.connect(H.peer({ "sendfill:" .. n .. ":y", "close" }, { lifetime = 30 }),
+      { options = { all_chunk_size = 65536 } })
+    local total, polls, biggest = 0, 0, 0
+    while polls < 5000 do
+      polls = polls + 1
+      H.sleep(10)
+      local s, e = c:receive("*all", 0)
+      if not s then
+        if e == "disconnected" then break end
+        assert.are.equal("timeout", e)
+      else
+        biggest = math.max(biggest, #s)
+        total = total + #s
+      end
+    end
+    assert.are.equal(n, total)
+    assert.are.equal(65536, biggest)
+  end)
 end)

@@ -8,6 +8,7 @@
 use crate::client::MIN_READ;
 use std::collections::VecDeque;
 use std::ops::Range;
+use std::time::{Duration, Instant};
 
 /// Bytes in `data[start..end]`, plus what line parsing must remember
 /// between calls.
@@ -41,6 +42,12 @@ pub(crate) struct Buffer {
     deep: u8,
     /// Size [`Buffer::after_read`] may grow the buffer to.
     read_ahead: usize,
+    /// When the last read was a zero-timeout read of whole chunks that
+    /// found data (see [`Buffer::came_back_late`]).
+    last_chunk_poll: Option<Instant>,
+    /// Grown by a call that read on for one chunk (see
+    /// [`Buffer::release_if_grown_for_chunk`]).
+    chunk_grown: bool,
 }
 
 /// Full reads in a row after which the buffer doubles.
@@ -48,6 +55,27 @@ const DEEP_READS: u8 = 2;
 /// Fewest pieces (lines, records) of the size the program takes that a
 /// read must hold for the buffer to grow (see [`Buffer::after_read`]).
 const SMALL_PIECES: usize = 16;
+/// Least time between two zero-timeout reads of whole chunks for the
+/// second to count as a program that came back late (see
+/// [`Buffer::came_back_late`]).
+const POLL_GAP: Duration = Duration::from_millis(5);
+/// Largest first allocation. A larger all-chunk size is reached only by a
+/// zero-timeout `"*all"` of a program that came back late, which reads on
+/// into a grown buffer (see `Client::all`), so a connection read in a loop
+/// never holds it.
+pub(crate) const MAX_INITIAL: usize = 64 << 10;
+
+/// How the call that reads takes what it reads (see [`Buffer::after_read`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Takes {
+    /// Pieces of at least this size: the record size, or the part of a
+    /// line already buffered (a lower bound of its length).
+    Pieces(usize),
+    /// Everything buffered, up to the all-chunk size (`"*all"`).
+    Chunks,
+    /// Framed packets.
+    Whole,
+}
 
 /// Finds the first `\n` or `\r`. On x86-64 with AVX2 a search of our own
 /// (see [`avx2::find`]), picked once per buffer; elsewhere `memchr2`.
@@ -237,6 +265,8 @@ impl Buffer {
             finder: Finder::new(),
             deep: 0,
             read_ahead,
+            last_chunk_poll: None,
+            chunk_grown: false,
         }
     }
 
@@ -480,19 +510,29 @@ impl Buffer {
     /// goes out on the reader's CPU: with 64 KiB reads that was 20% of a
     /// LuaJIT reader's time on 1000-byte lines (half its kernel time).
     /// Doubling the buffer, up to the read-ahead size, makes those reads
-    /// fewer and larger. It only
-    /// pays for a program that takes the data in small pieces (lines,
-    /// records), which spends long enough on each buffer: one that takes
-    /// it in big chunks is bound by copying, and copies faster through a
-    /// small buffer that stays in the cache.
+    /// fewer and larger. It only pays for a program that takes the data
+    /// in small pieces (lines, records), which spends long enough on each
+    /// buffer: one that takes it in big chunks is bound by copying, and
+    /// copies faster through a small buffer that stays in the cache.
     ///
-    /// `piece` is the size of the pieces the reading call takes: the record
-    /// size, the part of a line already buffered (a lower bound of its
-    /// length), or `usize::MAX` for whole chunks, which never grow the
-    /// buffer. (Judged from the call rather than counted per take, which
-    /// would add a read-modify-write to every receive.)
+    /// `takes` is how the reading call takes what it reads; whole chunks
+    /// never grow the buffer here (see `Client::all` for the one case
+    /// where a call reads on). Any read but a zero-timeout one of whole
+    /// chunks also forgets when the last such read was (see
+    /// [`Buffer::came_back_late`]).
     #[inline]
-    pub(crate) fn after_read(&mut self, n: usize, room: usize, piece: usize) {
+    pub(crate) fn after_read(&mut self, n: usize, room: usize, takes: Takes) {
+        let piece = match takes {
+            Takes::Pieces(piece) => {
+                self.last_chunk_poll = None;
+                piece
+            }
+            Takes::Chunks => return,
+            Takes::Whole => {
+                self.last_chunk_poll = None;
+                usize::MAX
+            }
+        };
         if n < room || room < MIN_READ || piece.saturating_mul(SMALL_PIECES) > room {
             self.deep = 0;
             return;
@@ -507,6 +547,23 @@ impl Buffer {
                 let _ = self.grow_to((len * 2).min(self.read_ahead));
             }
         }
+    }
+
+    /// At a zero-timeout read of whole chunks that found data: true if the
+    /// last read, a read of the same kind, was at least [`POLL_GAP`] ago
+    /// (any other read in between, which may have waited, starts the
+    /// count over). That time is then the program's own, away from the
+    /// socket, not a wait for the sender: a program polling from a timer.
+    /// A loop that takes chunks as fast as it can is better off with
+    /// chunks of the small buffer, even when it falls behind its sender:
+    /// under LuaJIT each is a string, and strings past 128 KiB are mapped
+    /// and unmapped one by one (the benchmark's bulk loop went from 4.6 to
+    /// 2.1 GB/s with 1 MiB chunks, which take 0.7 ms each to make there;
+    /// the gap is well above that).
+    pub(crate) fn came_back_late(&mut self) -> bool {
+        let now = Instant::now();
+        let last = self.last_chunk_poll.replace(now);
+        last.is_some_and(|t| now.duration_since(t) >= POLL_GAP)
     }
 
     /// Gives the memory back if the buffer is empty and grew past its
@@ -580,6 +637,40 @@ impl Buffer {
         }
         self.scanned = self.start;
         self.deep = 0;
+    }
+
+    /// Marks the buffer as grown for one call's chunk (`Client::all_pending`).
+    #[cold]
+    pub(crate) fn grew_for_chunk(&mut self) {
+        self.chunk_grown = true;
+    }
+
+    /// Called by a `"*all"` that finds the buffer empty: frees it if it grew
+    /// for an earlier call's chunk, unless this call is another zero-timeout
+    /// one (`poll`) of a program that has been away a while (see
+    /// [`Buffer::came_back_late`]). A program that keeps polling late reads
+    /// into the grown buffer at once, and larger reads are what lets the
+    /// system grow its receive queue (it sizes it by what the program takes
+    /// per read); a loop that takes chunks as fast as it can gets the small
+    /// buffer back.
+    #[inline]
+    pub(crate) fn release_if_grown_for_chunk(&mut self, poll: bool) {
+        if self.chunk_grown {
+            self.chunk_grown = false;
+            let away = poll
+                && self
+                    .last_chunk_poll
+                    .is_some_and(|t| t.elapsed() >= POLL_GAP);
+            if !away {
+                self.release_if_grown();
+            }
+        }
+    }
+
+    /// Whether the last read filled all the free space.
+    #[inline]
+    pub(crate) fn is_full(&self) -> bool {
+        self.end == self.data.len()
     }
 
     /// Total space, for the bounded-memory tests.

@@ -174,12 +174,22 @@ impl ClientBuilder {
         self
     }
 
-    /// Most bytes one `receive_all` returns. At least 1. The receive
-    /// buffer a client starts with is this size, from 16 KiB up to 1 MiB,
-    /// and one call returns at most what the buffer holds: a size above
-    /// 1 MiB gives 1 MiB pieces (or larger ones from a buffer that read
-    /// ahead grew). On UDP a datagram larger than this comes in pieces of
-    /// this size, and never shares a call with the next datagram.
+    /// Most bytes one `receive_all` returns. At least 1. A call returns
+    /// the buffer plus what one read finds pending, at most 64 KiB (this
+    /// size if smaller: the buffer a client starts with, at least 16 KiB).
+    /// Larger chunks, up to this size and at most 1 MiB, are only for a
+    /// program that polls: a zero-timeout `receive_all` made 5 ms or more
+    /// after the last one (no other receive between) reads on while its
+    /// reads come back full, and returns all that is pending. Renoise's
+    /// `"*all"` reads all pending data, and a tool polling it ten times a
+    /// second from a timer would otherwise get 64 KiB a visit, 640 KB/s
+    /// however fast its peer sends. A loop that takes chunks as fast as it
+    /// can is better off with small ones, which stay in the cache (and,
+    /// under LuaJIT, make strings without a mapping each). The grown
+    /// buffer is kept only while the program keeps polling so. The Lua
+    /// module's clients use 1 MiB. On UDP a datagram larger than this
+    /// comes in pieces of this size, and never shares a call with the
+    /// next datagram.
     ///
     /// ```
     /// let b = renoise_socket::ClientBuilder::new().all_chunk_size(256 * 1024);
@@ -198,11 +208,13 @@ impl ClientBuilder {
     /// string per line) about two thirds of its kernel time. A fast reader, or one
     /// taking big chunks, is better off with a small buffer that stays in
     /// the cache, hence the default of 0: no growth beyond the initial
-    /// size (the all-chunk size, kept within 16 KiB..1 MiB: 64 KiB by
-    /// default). Growth needs two full reads in a row of at least 16 KiB
+    /// size (64 KiB, or the all-chunk size if smaller, at least 16 KiB).
+    /// Growth needs two full reads in a row of at least 16 KiB
     /// each, made by `receive_line` or by `receive_exact` with an `n` of
-    /// which 16 or more fit in the read (`receive_all` never grows the
-    /// buffer; nor does a line already longer than a sixteenth of the
+    /// which 16 or more fit in the read (`receive_all` grows the buffer
+    /// only for a program that polls, and up to the all-chunk size, see
+    /// [`all_chunk_size`](ClientBuilder::all_chunk_size); nor does a line
+    /// already longer than a sixteenth of the
     /// read when the read is made). The Lua module uses
     /// 1 MiB. What each call returns does not change: lines, records
     /// and `receive_all` chunks keep their limits. The grown buffer is

@@ -1,6 +1,6 @@
 //! The client: Renoise's `SocketClient`.
 
-use crate::buffer::Buffer;
+use crate::buffer::{Buffer, Takes, MAX_INITIAL};
 use crate::framing::{encode_frame, Deframer, Framing};
 use crate::wait::{Step, Wait};
 use crate::watch::Watch;
@@ -30,6 +30,9 @@ enum Frame {
 
 /// Room for the largest UDP payload, so a datagram is never truncated.
 const MAX_DATAGRAM: usize = 65536;
+/// Most one late zero-timeout `receive_all` returns (see `Client::all_pending`),
+/// whatever the all-chunk size.
+const MAX_POLLED_CHUNK: usize = 1 << 20;
 
 /// Why reading stopped: the data before it is still delivered first.
 #[derive(Debug)]
@@ -392,7 +395,7 @@ impl Client {
         };
         let cap = opts
             .all_chunk_size
-            .clamp(MIN_READ, 1 << 20)
+            .clamp(MIN_READ, MAX_INITIAL)
             .max(match opts.protocol {
                 Protocol::Tcp => 0,
                 Protocol::Udp => MAX_DATAGRAM,
@@ -1020,7 +1023,7 @@ impl Client {
             }
             let limit = self.opts.max_receive_size.saturating_add(MIN_READ);
             before_read = Some(received);
-            self.fill(&mut wait, MIN_READ, limit, usize::MAX)?;
+            self.fill(&mut wait, MIN_READ, limit, Takes::Whole)?;
         }
     }
 
@@ -1265,7 +1268,12 @@ impl Client {
             // One byte past the maximum is enough to know a line is too long
             // (saturating: a maximum of usize::MAX means no limit).
             let past = max.saturating_add(1);
-            self.fill(&mut wait, (past - len).min(MIN_READ), past, len)?;
+            self.fill(
+                &mut wait,
+                (past - len).min(MIN_READ),
+                past,
+                Takes::Pieces(len),
+            )?;
             if let Some(r) = self.buf.take_line(max) {
                 return r.map_err(|()| Error::LineTooLong);
             }
@@ -1309,7 +1317,7 @@ impl Client {
             // (a large n on a quiet socket must not take its size at once).
             let missing = n - self.buf.len();
             let want = missing.min(EXACT_STEP).max(MIN_READ.min(n));
-            self.fill(&mut wait, want, n, n)?;
+            self.fill(&mut wait, want, n, Takes::Pieces(n))?;
             self.buf.settle();
             if self.buf.len() >= n {
                 return Ok(self.buf.take(n));
@@ -1326,11 +1334,17 @@ impl Client {
         let chunk = self.opts.all_chunk_size;
         let take = take.min(chunk);
         let udp = self.opts.protocol == Protocol::Udp;
+        // More than 64 KiB only for a poll that reads on (`all_pending`):
+        // a loop that takes chunks as fast as it can is faster with small
+        // ones (see `Buffer::came_back_late`), even from a buffer that grew
+        // for lines.
+        let most = if udp { take } else { take.min(MAX_INITIAL) };
         self.buf.settle();
         if self.nothing_now(timeout) {
             return Err(Error::Timeout);
         }
         if self.buf.is_empty() {
+            self.buf.release_if_grown_for_chunk(timeout.is_zero());
             let mut wait = Wait::new(timeout);
             loop {
                 if eof_open {
@@ -1346,17 +1360,20 @@ impl Client {
                 if self.end.is_some() {
                     return Err(self.finish());
                 }
-                self.fill(&mut wait, chunk.min(MIN_READ), chunk, usize::MAX)?;
+                self.fill(&mut wait, chunk.min(MIN_READ), chunk, Takes::Chunks)?;
                 self.buf.settle();
                 if !self.buf.is_empty() {
                     break;
                 }
             }
-        } else if !udp && self.end.is_none() && self.buf.len() < take {
+            if timeout.is_zero() && !udp && self.buf.came_back_late() {
+                return Ok(self.all_pending(take));
+            }
+        } else if !udp && self.end.is_none() && self.buf.len() < most {
             // "The buffer plus whatever the kernel has pending".
             let mut now = Wait::new(Duration::ZERO);
             let want = (chunk - self.buf.len()).min(MIN_READ);
-            match self.fill(&mut now, want, chunk, usize::MAX) {
+            match self.fill(&mut now, want, chunk, Takes::Chunks) {
                 Ok(()) | Err(Error::Timeout) => {}
                 // What is buffered is the answer then.
                 Err(Error::Io(e)) if e.kind() == io::ErrorKind::OutOfMemory => {}
@@ -1368,15 +1385,43 @@ impl Client {
         } else {
             self.buf.len()
         };
-        Ok(self.buf.take(n.min(take)))
+        Ok(self.buf.take(n.min(most)))
+    }
+
+    /// The rest of a zero-timeout `"*all"` whose read found data after the
+    /// program was away (see `Buffer::came_back_late`): it reads on,
+    /// without waiting, while reads come back full, into a buffer that
+    /// doubles up to `take`, and returns it all. Renoise's `"*all"` reads
+    /// all pending data, and a tool that polls it once per idle tick, ten
+    /// times a second, would otherwise get one buffer (64 KiB) a visit,
+    /// however fast its peer sends. The grown buffer is kept only for the
+    /// next late poll (see `Buffer::release_if_grown_for_chunk`).
+    #[cold]
+    fn all_pending(&mut self, take: usize) -> Range<usize> {
+        // On loopback every read makes a fast sender send more, so a read
+        // may come back full for as long as it is asked: the bound ends it.
+        let take = take.min(MAX_POLLED_CHUNK);
+        while self.buf.len() < take && self.buf.is_full() && self.end.is_none() {
+            let want = self.buf.capacity().min(take - self.buf.len());
+            // A timeout is the end of what is pending, and without the
+            // memory what is buffered is the answer.
+            if self
+                .fill(&mut Wait::new(Duration::ZERO), want, take, Takes::Chunks)
+                .is_err()
+            {
+                break;
+            }
+        }
+        self.buf.grew_for_chunk();
+        self.buf.take(self.buf.len().min(take))
     }
 
     /// One read into the buffer, waiting as `wait` allows. End of stream
     /// and connection errors are recorded in `self.end` (the buffered
     /// data is delivered first); only a timeout or a UDP error is returned.
-    /// `piece` is the size of the pieces the caller takes, for the
-    /// read-ahead (see `Buffer::after_read`).
-    fn fill(&mut self, wait: &mut Wait, want: usize, limit: usize, piece: usize) -> Result<()> {
+    /// `takes` tells how the caller takes what is read, for the buffer's
+    /// growth (see `Buffer::after_read`).
+    fn fill(&mut self, wait: &mut Wait, want: usize, limit: usize, takes: Takes) -> Result<()> {
         let udp = self.opts.protocol == Protocol::Udp;
         let (want, limit) = if udp {
             (MAX_DATAGRAM, limit.saturating_add(MAX_DATAGRAM))
@@ -1441,7 +1486,7 @@ impl Client {
                     self.idle = 0;
                     self.buf.commit(n, udp);
                     if !udp {
-                        self.buf.after_read(n, room, piece);
+                        self.buf.after_read(n, room, takes);
                     }
                     return Ok(());
                 }

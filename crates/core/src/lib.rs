@@ -60,7 +60,10 @@
 //!   [`Error::Io`] of kind `OutOfMemory` that likewise keeps the socket and
 //!   what is buffered.
 //! - **All.** The buffer plus what one read finds pending, never empty, at
-//!   most the all-chunk size (64 KiB by default) per call. UDP: the rest of
+//!   most 64 KiB (the all-chunk size if smaller) per call; a zero-timeout
+//!   call 5 ms or more after the last (a program polling from a timer)
+//!   reads on and returns all that is pending, up to the all-chunk size
+//!   (64 KiB by default, 1 MiB at most). UDP: the rest of
 //!   the current datagram, or the next one; empty datagrams are skipped
 //!   (those that arrive between two receives wait in a kernel queue the
 //!   client asks to be 4 MiB, as a server does). With [`framing`] on,

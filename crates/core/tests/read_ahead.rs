@@ -1,6 +1,8 @@
 //! Read-ahead: a reader that falls behind its sender and takes the data in
 //! small pieces reads in larger gulps, up to `ClientBuilder::read_ahead`,
-//! without changing what any call returns.
+//! without changing what any call returns; and a program polling `"*all"`
+//! less often than its sender fills the buffer gets larger chunks, up to
+//! `ClientBuilder::all_chunk_size`.
 mod common;
 use common::*;
 use renoise_socket::{Client, ClientBuilder};
@@ -225,4 +227,58 @@ fn a_reader_of_records_too_large_for_sixteen_to_a_read_keeps_its_buffer() {
     // 4 KiB records: eight to a 32 KiB read. The buffer may grow to hold
     // one record, never for read-ahead.
     assert_eq!(record_reader(4 << 10), INITIAL);
+}
+
+/// Polls `receive_all` every few milliseconds, as a tool polls `"*all"`
+/// once per idle tick, from a writer of `TOTAL` bytes that is faster;
+/// checks every byte and returns the largest call and buffer.
+fn all_poller(builder: ClientBuilder) -> (usize, usize) {
+    const TOTAL: usize = 8 << 20;
+    let (port, peer) = serve_range(TOTAL);
+    let mut c = builder.connect("127.0.0.1", port).unwrap();
+    let (mut total, mut biggest, mut cap) = (0usize, 0usize, 0usize);
+    loop {
+        thread::sleep(Duration::from_millis(10));
+        match c.receive_all(Duration::ZERO) {
+            Ok(d) => {
+                assert_range(d, total);
+                total += d.len();
+                biggest = biggest.max(d.len());
+            }
+            Err(e) if e.is_timeout() => {}
+            Err(e) if e.is_disconnected() => break,
+            Err(e) => panic!("{e}"),
+        }
+        cap = cap.max(c.buffer_capacity());
+    }
+    assert_eq!(total, TOTAL);
+    peer.join().unwrap();
+    (biggest, cap)
+}
+
+#[test]
+fn an_all_poller_that_falls_behind_gets_chunks_up_to_the_chunk_size() {
+    let (biggest, cap) = all_poller(ClientBuilder::new().all_chunk_size(256 << 10));
+    assert!(biggest > 64 << 10, "calls stayed at {biggest} bytes");
+    assert!(biggest <= 256 << 10, "one call returned {biggest} bytes");
+    assert!(cap <= 256 << 10, "the buffer grew to {cap} bytes");
+}
+
+#[test]
+fn by_default_an_all_poller_that_falls_behind_gets_64_kib_chunks() {
+    let (biggest, cap) = all_poller(ClientBuilder::new().read_ahead(1 << 20));
+    assert_eq!(biggest, 64 << 10);
+    assert_eq!(cap, 64 << 10);
+}
+
+#[test]
+fn a_large_chunk_size_takes_memory_only_once_a_poller_falls_behind() {
+    let (mut c, peer) = pair_with(
+        ClientBuilder::new().all_chunk_size(1 << 20),
+        send_and_hold(vec![b'x'; 1000]),
+    );
+    assert_eq!(c.receive_all(LONG).unwrap(), &[b'x'; 1000][..]);
+    assert_eq!(c.buffer_capacity(), 64 << 10);
+    c.close();
+    peer.join().unwrap();
 }

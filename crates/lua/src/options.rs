@@ -5,7 +5,7 @@
 //!   send_timeout_ms = 10000,      -- 0 or math.huge: no limit
 //!   max_line_length = 16777216,   -- longest "*line" before "line too long"
 //!   max_receive_size = 16777216,  -- largest n of receive(n, ...)
-//!   all_chunk_size = 65536,       -- most bytes one "*all" returns
+//!   all_chunk_size = 1048576,     -- most bytes one "*all" returns
 //!   read_ahead = 1048576,         -- largest the receive buffer grows to
 //!   framing = "none",             -- OSC over TCP: "none", "slip" or "size"
 //!   broadcast = false,            -- UDP: may send to a broadcast address
@@ -37,8 +37,18 @@ pub(crate) const DEFAULT_MAX_RECEIVE_SIZE: usize = 16 << 20;
 /// records gain a little or nothing. The buffer only grows while reads come
 /// back full and are taken in small pieces (lines, or records of which 16
 /// or more fit in a read), so a quiet connection, or one read with "*all"
-/// (whatever its chunk size) or in framed packets, keeps 64 KiB.
+/// (but for a poll from a timer, see `CLIENT_ALL_CHUNK_SIZE`) or in framed
+/// packets, keeps 64 KiB.
 pub(crate) const READ_AHEAD: usize = 1 << 20;
+
+/// Most bytes one `"*all"` of a Lua client returns, larger than the
+/// core's 64 KiB: Renoise's `"*all"` reads "all pending data", and a tool
+/// polls it once per idle tick (Renoise's HTTP library does), ten times a
+/// second, where 64 KiB a call held a download to 640 KB/s. Only such
+/// polls read past 64 KiB (see `ClientBuilder::all_chunk_size`).
+/// Connections of a server keep 64 KiB: thousands of flooding peers must
+/// not hold 1 MiB each.
+pub(crate) const CLIENT_ALL_CHUNK_SIZE: usize = 1 << 20;
 
 /// What `create_client` needs besides the builder.
 pub(crate) struct Options {
@@ -55,8 +65,13 @@ pub(crate) unsafe fn read(
     builder: ClientBuilder,
     client: bool,
 ) -> Result<Options, Fail> {
+    let builder = builder.read_ahead(READ_AHEAD);
     let mut o = Options {
-        builder: builder.read_ahead(READ_AHEAD),
+        builder: if client {
+            builder.all_chunk_size(CLIENT_ALL_CHUNK_SIZE)
+        } else {
+            builder
+        },
         max_receive_size: DEFAULT_MAX_RECEIVE_SIZE,
     };
     match ffi::lua_type(l, index) {
