@@ -527,7 +527,9 @@ impl Buffer {
                 self.last_chunk_poll = None;
                 piece
             }
-            Takes::Chunks => return,
+            // Ends a run of full reads like a large piece (which is what it
+            // is), but is no reason to forget the last poll.
+            Takes::Chunks => usize::MAX,
             Takes::Whole => {
                 self.last_chunk_poll = None;
                 usize::MAX

@@ -282,3 +282,25 @@ fn a_large_chunk_size_takes_memory_only_once_a_poller_falls_behind() {
     c.close();
     peer.join().unwrap();
 }
+
+#[test]
+fn whole_chunks_between_small_reads_end_a_run_of_full_reads() {
+    // The peer's data is all queued: every read below comes back full.
+    const SMALL: usize = 16 << 10;
+    let (mut c, peer) = pair_with(
+        ClientBuilder::new()
+            .all_chunk_size(SMALL)
+            .read_ahead(1 << 20),
+        send_and_hold(vec![b'x'; 256 << 10]),
+    );
+    thread::sleep(Duration::from_millis(50));
+    for _ in 0..2 {
+        assert_eq!(c.receive_exact(1, LONG).unwrap().len(), 1);
+        assert_eq!(c.receive_exact(SMALL - 1, LONG).unwrap().len(), SMALL - 1);
+        assert_eq!(c.receive_all(Duration::ZERO).unwrap().len(), SMALL);
+    }
+    // Two full reads for small pieces, but not in a row: no growth.
+    assert_eq!(c.buffer_capacity(), SMALL);
+    c.close();
+    peer.join().unwrap();
+}
