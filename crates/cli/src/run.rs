@@ -270,12 +270,14 @@ static ALIVE: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
 /// Where the event loop was (set by `main.lua`; 0: not started), and what
 /// the `--timeout` message calls it.
 static PHASE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// The phase of a server's `wait` (`PHASES`).
+const IN_WAIT: usize = 4;
 const PHASES: [&str; 6] = [
     "",
     "in an idle notifier",
     "in a timer",
     "in a --menu, --set or --press action",
-    "in a server's wait or one of its callbacks",
+    "in a server's wait", // (said with what it was doing there)
     "waiting for the next event",
 ];
 
@@ -303,8 +305,20 @@ fn seconds(secs: f64) -> String {
 fn why_still_running() -> String {
     let alive = ALIVE.lock().map(|a| a.clone()).unwrap_or_default();
     let phase = PHASE.load(std::sync::atomic::Ordering::Relaxed);
+    // In a tool's server callback, or a server waiting between them: said
+    // apart, since only the first can be stuck.
+    let callback = renoise_socket_lua::running_callback();
     match PHASES.get(phase) {
-        Some(at) if phase > 0 => format!("still running: {alive}; it was {at}"),
+        Some(_) if phase == IN_WAIT => match callback {
+            Some(name) => format!("still running: {alive}; it was in a server's {name} callback"),
+            None => format!("still running: {alive}; it was in a server's wait, between callbacks"),
+        },
+        Some(at) if phase > 0 => match callback {
+            Some(name) => {
+                format!("still running: {alive}; it was {at}, in a server's {name} callback")
+            }
+            None => format!("still running: {alive}; it was {at}"),
+        },
         _ => "the tool's script had not finished running".to_string(),
     }
 }

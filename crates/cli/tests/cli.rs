@@ -951,6 +951,32 @@ fn timeout_names_the_servers_left_running() {
         "{err}"
     );
     assert!(err.contains("; it was "), "{err}");
+    // Stuck in a server's callback, or a server only waiting: said apart.
+    let err = timed_out(
+        "to-cb",
+        "local s = renoise.Socket.create_server('127.0.0.1', 0)\n\
+         s:run({ socket_message = function() while true do end end })\n\
+         local c = renoise.Socket.create_client('127.0.0.1', s.local_port)\n\
+         c:send('x')",
+        "1",
+    );
+    assert!(
+        err.contains("; it was in a server's socket_message callback)"),
+        "{err}"
+    );
+    let err = timed_out(
+        "to-quiet",
+        "local s = renoise.Socket.create_server('127.0.0.1', 0)\n\
+         s:run({ socket_message = function() end })\n\
+         renoise.tool():add_timer(function() end, 100000)",
+        "0.5",
+    );
+    assert!(
+        err.contains("1 running server (SocketServer(TCP 127.0.0.1:")
+            && (err.contains("; it was in a server's wait, between callbacks)")
+                || err.contains("; it was waiting for the next event)")),
+        "{err}"
+    );
     // Stuck before the loop, or in a callback: said so.
     let err = timed_out("to-main", "while true do end", "0.3");
     assert!(err.contains("had not finished running"), "{err}");

@@ -17,7 +17,8 @@
 //! With one of `embed51`, `embedjit`, `embed54` instead, the same code is
 //! built against a vendored Lua (no `luaopen_` export) for a host that
 //! embeds Lua (the `renoise-socket` command, `crates/cli`); then its
-//! public items are [`module_table`] and [`set_callback_handler`]. A check for Lua 5.4 is written
+//! public items are [`module_table`], [`set_callback_handler`] and
+//! [`running_callback`]. A check for Lua 5.4 is written
 //! `any(feature = "lua54", feature = "embed54")`.
 //!
 //! ## Layout: one concept per file
@@ -80,4 +81,4 @@ with_lua! {
 mod jit;
 
 #[cfg(any(feature = "embed51", feature = "embedjit", feature = "embed54"))]
-pub use module::{module_table, set_callback_handler};
+pub use module::{module_table, running_callback, set_callback_handler};

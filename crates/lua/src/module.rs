@@ -77,6 +77,27 @@ pub fn set_callback_handler(lua: &Lua, handler: Option<mlua::Function>) -> Resul
     }
 }
 
+/// The notifier callback a server's `wait` is running at this moment
+/// (`"socket_message"`, `"socket_accepted"` or `"socket_error"`; the
+/// innermost one if a callback waits on another server), or `None`. It
+/// may be asked from any thread: a host's watchdog says with it whether a
+/// run it stops was stuck in a tool's callback or only waiting.
+///
+/// ```ignore
+/// // (Built only with an `embed*` feature.)
+/// match renoise_socket_lua::running_callback() {
+///     Some(name) => eprintln!("stuck in the server's {name} callback"),
+///     None => eprintln!("no server callback was running"),
+/// }
+/// ```
+#[cfg(any(feature = "embed51", feature = "embedjit", feature = "embed54"))]
+pub fn running_callback() -> Option<&'static str> {
+    let n = crate::server::RUNNING.load(std::sync::atomic::Ordering::Relaxed);
+    crate::server::CALLBACKS
+        .get(usize::from(n).checked_sub(1)?)
+        .copied()
+}
+
 lua_fn!(install, "install", install_body);
 
 /// `rs.install()`: sets `renoise.Socket` (and `renoise.Osc`) in the global

@@ -51,6 +51,7 @@ use std::collections::VecDeque;
 use std::ffi::{c_int, c_void, CStr};
 use std::net::SocketAddr;
 use std::rc::{Rc, Weak};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 /// The name of the class, in messages and as `__name`.
@@ -793,7 +794,10 @@ unsafe fn dispatch(
     if ffi::lua_type(l, func + 1) == ffi::LUA_TNIL {
         return Ok(true); // `close` from a finalizer: no notifier any more
     }
-    if ffi::lua_pcall(l, 2 + nargs, 0, msgh) == ffi::LUA_OK {
+    let outer = RUNNING.swap(callback_number(name), Ordering::Relaxed);
+    let status = ffi::lua_pcall(l, 2 + nargs, 0, msgh);
+    RUNNING.store(outer, Ordering::Relaxed);
+    if status == ffi::LUA_OK {
         return Ok(true);
     }
     // The callback raised: pass the error value, as it is, to
@@ -806,7 +810,10 @@ unsafe fn dispatch(
     ffi::lua_pushvalue(l, notifier);
     ffi::lua_pushstring(l, c"socket_error".as_ptr());
     ffi::lua_pushvalue(l, err);
-    if ffi::lua_pcall(l, 3, 1, 0) != ffi::LUA_OK {
+    let outer = RUNNING.swap(callback_number(c"socket_error"), Ordering::Relaxed);
+    let status = ffi::lua_pcall(l, 3, 1, 0);
+    RUNNING.store(outer, Ordering::Relaxed);
+    if status != ffi::LUA_OK {
         // socket_error raised too: re-raise the first error, with the
         // second one's text when both are strings.
         if ffi::lua_type(l, err) == ffi::LUA_TSTRING && ffi::lua_type(l, -1) == ffi::LUA_TSTRING {
@@ -826,6 +833,23 @@ unsafe fn dispatch(
         return Ok(false);
     }
     Ok(true)
+}
+
+/// The callbacks of a notifier, numbered from 1 for [`RUNNING`].
+pub(crate) const CALLBACKS: [&str; 3] = ["socket_accepted", "socket_message", "socket_error"];
+
+/// The callback a server's `wait` is running now, innermost first (a
+/// number of [`CALLBACKS`], 0: none), for an embedding host that must say
+/// where a run it stops was (the runner's `--timeout`): read from another
+/// thread, hence an atomic.
+pub(crate) static RUNNING: AtomicU8 = AtomicU8::new(0);
+
+fn callback_number(name: &CStr) -> u8 {
+    let name = name.to_bytes();
+    CALLBACKS
+        .iter()
+        .position(|c| c.as_bytes() == name)
+        .map_or(0, |i| i as u8 + 1)
 }
 
 /// Pushes the key of a connection in the `conns` table.
