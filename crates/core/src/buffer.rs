@@ -517,9 +517,10 @@ impl Buffer {
     ///
     /// `takes` is how the reading call takes what it reads; whole chunks
     /// never grow the buffer here (see `Client::all` for the one case
-    /// where a call reads on). Any read but a zero-timeout one of whole
-    /// chunks also forgets when the last such read was (see
-    /// [`Buffer::came_back_late`]).
+    /// where a call reads on). A read for pieces or packets also forgets
+    /// when the last zero-timeout `"*all"` read was (see
+    /// [`Buffer::came_back_late`]; `Client::all` forgets it for its own
+    /// other reads).
     #[inline]
     pub(crate) fn after_read(&mut self, n: usize, room: usize, takes: Takes) {
         let piece = match takes {
@@ -528,7 +529,7 @@ impl Buffer {
                 piece
             }
             // Ends a run of full reads like a large piece (which is what it
-            // is), but is no reason to forget the last poll.
+            // is); `Client::all` decides about the last poll.
             Takes::Chunks => usize::MAX,
             Takes::Whole => {
                 self.last_chunk_poll = None;
@@ -551,10 +552,10 @@ impl Buffer {
         }
     }
 
-    /// At a zero-timeout read of whole chunks that found data: true if the
-    /// last read, a read of the same kind, was at least [`POLL_GAP`] ago
-    /// (any other read in between, which may have waited, starts the
-    /// count over). That time is then the program's own, away from the
+    /// At a zero-timeout `"*all"` whose read, into an empty buffer, found
+    /// data: true if the last read was one of the same kind, at least
+    /// [`POLL_GAP`] ago (any other read in between, which may have waited,
+    /// starts the count over; polls that found nothing do not count). That time is then the program's own, away from the
     /// socket, not a wait for the sender: a program polling from a timer.
     /// A loop that takes chunks as fast as it can is better off with
     /// chunks of the small buffer, even when it falls behind its sender:
@@ -639,6 +640,13 @@ impl Buffer {
         }
         self.scanned = self.start;
         self.deep = 0;
+    }
+
+    /// A read that is not a zero-timeout `"*all"` on an empty buffer (see
+    /// [`Buffer::came_back_late`]) restarts the count.
+    #[inline]
+    pub(crate) fn forget_last_poll(&mut self) {
+        self.last_chunk_poll = None;
     }
 
     /// Marks the buffer as grown for one call's chunk (`Client::all_pending`).

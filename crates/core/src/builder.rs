@@ -178,9 +178,11 @@ impl ClientBuilder {
     /// the buffer plus what one read finds pending, at most 64 KiB (this
     /// size if smaller: the buffer a client starts with, at least 16 KiB).
     /// Larger chunks, up to this size and at most 1 MiB, are only for a
-    /// program that polls: a zero-timeout `receive_all` made 5 ms or more
-    /// after the last one (no other receive between) reads on while its
-    /// reads come back full, and returns all that is pending. Renoise's
+    /// program that polls: a zero-timeout `receive_all` on an empty buffer
+    /// whose read finds data 5 ms or more after the last such one (polls
+    /// that found nothing do not count; a read by any other call between
+    /// starts over) reads on while its reads come back full, and returns
+    /// all that is pending. Renoise's
     /// `"*all"` reads all pending data, and a tool polling it ten times a
     /// second from a timer would otherwise get 64 KiB a visit, 640 KB/s
     /// however fast its peer sends. A loop that takes chunks as fast as it

@@ -1368,11 +1368,14 @@ impl Client {
                     break;
                 }
             }
-            if timeout.is_zero() && !udp && self.buf.came_back_late() {
+            if !timeout.is_zero() {
+                self.buf.forget_last_poll();
+            } else if !udp && self.buf.came_back_late() {
                 return Ok(self.all_pending(take));
             }
         } else if !udp && self.end.is_none() && self.buf.len() < most {
             // "The buffer plus whatever the kernel has pending".
+            self.buf.forget_last_poll();
             let mut now = Wait::new(Duration::ZERO);
             let want = (chunk - self.buf.len()).min(MIN_READ);
             match self.fill(&mut now, want, chunk, Takes::Chunks) {

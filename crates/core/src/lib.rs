@@ -61,9 +61,10 @@
 //!   what is buffered.
 //! - **All.** The buffer plus what one read finds pending, never empty, at
 //!   most 64 KiB (the all-chunk size if smaller) per call; a zero-timeout
-//!   call 5 ms or more after the last (a program polling from a timer)
-//!   reads on and returns all that is pending, up to the all-chunk size
-//!   (64 KiB by default, 1 MiB at most). UDP: the rest of
+//!   call that finds data 5 ms or more after the last that did (a
+//!   program polling from a timer) reads on and returns all that is
+//!   pending, up to the all-chunk size (64 KiB by default, 1 MiB at
+//!   most). UDP: the rest of
 //!   the current datagram, or the next one; empty datagrams are skipped
 //!   (those that arrive between two receives wait in a kernel queue the
 //!   client asks to be 4 MiB, as a server does). With [`framing`] on,

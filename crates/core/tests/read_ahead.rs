@@ -304,3 +304,39 @@ fn whole_chunks_between_small_reads_end_a_run_of_full_reads() {
     c.close();
     peer.join().unwrap();
 }
+
+#[test]
+fn a_read_by_another_call_between_two_polls_keeps_the_second_to_64_kib() {
+    let (port, peer) = serve_range(8 << 20);
+    let mut c = ClientBuilder::new()
+        .all_chunk_size(1 << 20)
+        .connect("127.0.0.1", port)
+        .unwrap();
+    let mut at = 0;
+    let mut take = |c: &mut Client, timeout: Duration| {
+        thread::sleep(Duration::from_millis(20));
+        let d = c.receive_all(timeout).unwrap();
+        assert_range(d, at);
+        at += d.len();
+        d.len()
+    };
+    take(&mut c, LONG); // the peer has started
+    take(&mut c, Duration::ZERO);
+    // Not a poll: the next one is not "5 ms after the last", whatever the
+    // clock says, and reads what one read brings.
+    take(&mut c, LONG);
+    let n = take(&mut c, Duration::ZERO);
+    assert!(n <= 64 << 10, "the poll returned {n} bytes");
+    loop {
+        match c.receive_all(LONG) {
+            Ok(d) => {
+                assert_range(d, at);
+                at += d.len();
+            }
+            Err(e) if e.is_disconnected() => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(at, 8 << 20);
+    peer.join().unwrap();
+}
