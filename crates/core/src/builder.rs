@@ -179,10 +179,11 @@ impl ClientBuilder {
     /// size if smaller: the buffer a client starts with, at least 16 KiB).
     /// Larger chunks, up to this size and at most 1 MiB, are only for a
     /// program that polls: a zero-timeout `receive_all` on an empty buffer
-    /// whose read finds data 5 ms or more after the last such one (polls
-    /// that found nothing do not count; a read by any other call between
-    /// starts over) reads on while its reads come back full, and returns
-    /// all that is pending. Renoise's
+    /// whose read finds data 5 ms or more after the last zero-timeout
+    /// `receive_all` that returned data (polls that found nothing do not
+    /// count; a read by any other call between starts over, and a
+    /// connection's first such poll never reads on) reads on while its
+    /// reads come back full, and returns all that is pending. Renoise's
     /// `"*all"` reads all pending data, and a tool polling it ten times a
     /// second from a timer would otherwise get 64 KiB a visit, 640 KB/s
     /// however fast its peer sends. A loop that takes chunks as fast as it

@@ -1373,16 +1373,24 @@ impl Client {
             } else if !udp && self.buf.came_back_late() {
                 return Ok(self.all_pending(take));
             }
-        } else if !udp && self.end.is_none() && self.buf.len() < most {
-            // "The buffer plus whatever the kernel has pending".
-            self.buf.forget_last_poll();
-            let mut now = Wait::new(Duration::ZERO);
-            let want = (chunk - self.buf.len()).min(MIN_READ);
-            match self.fill(&mut now, want, chunk, Takes::Chunks) {
-                Ok(()) | Err(Error::Timeout) => {}
-                // What is buffered is the answer then.
-                Err(Error::Io(e)) if e.kind() == io::ErrorKind::OutOfMemory => {}
-                Err(e) => return Err(e),
+        } else if !udp {
+            // A poll served from what is buffered counts as one, not a
+            // late one (it did not find the system's queue full).
+            if timeout.is_zero() {
+                self.buf.came_back_late();
+            } else {
+                self.buf.forget_last_poll();
+            }
+            if self.end.is_none() && self.buf.len() < most {
+                // "The buffer plus whatever the kernel has pending".
+                let mut now = Wait::new(Duration::ZERO);
+                let want = (chunk - self.buf.len()).min(MIN_READ);
+                match self.fill(&mut now, want, chunk, Takes::Chunks) {
+                    Ok(()) | Err(Error::Timeout) => {}
+                    // What is buffered is the answer then.
+                    Err(Error::Io(e)) if e.kind() == io::ErrorKind::OutOfMemory => {}
+                    Err(e) => return Err(e),
+                }
             }
         }
         let n = if udp {

@@ -61,8 +61,8 @@
 //!   what is buffered.
 //! - **All.** The buffer plus what one read finds pending, never empty, at
 //!   most 64 KiB (the all-chunk size if smaller) per call; a zero-timeout
-//!   call that finds data 5 ms or more after the last that did (a
-//!   program polling from a timer) reads on and returns all that is
+//!   call whose read finds data 5 ms or more after the last that returned
+//!   data (a program polling from a timer) reads on and returns all that is
 //!   pending, up to the all-chunk size (64 KiB by default, 1 MiB at
 //!   most). UDP: the rest of
 //!   the current datagram, or the next one; empty datagrams are skipped
