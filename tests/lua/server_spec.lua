@@ -1199,6 +1199,16 @@ open(sys.argv[2], "w").write(got.hex())
       -- A wait called with the Lua stack nearly full fails to push the
       -- callback's arguments ("stack overflow"): the event goes back to the
       -- front of the queue. (Lua 5.1 grows its stack without that limit.)
+      -- The search below overflows the Lua stack again and again. LuaJIT
+      -- 2.1.0-beta3 (Debian's) may corrupt its memory when it does
+      -- (LuaJIT/LuaJIT#1152, "Stack overflow in error handler during stack
+      -- overflow", fixed upstream in 2024 by "Rework stack overflow
+      -- handling"): a full suite run died once with a fault inside the
+      -- luajit binary here. Lua 5.4 checks the same.
+      if jit then
+        pending("LuaJIT 2.1.0-beta3 may crash on repeated Lua stack overflows (LuaJIT#1152); checked under Lua 5.4")
+        return
+      end
       local s = server("127.0.0.1", 0)
       local got = {}
       s:run({ socket_message = function(_, m) got[#got + 1] = m end })
