@@ -215,9 +215,10 @@ end
 
 function Tool:add_timer(fn, interval_ms)
   local obj, f = timer_key(fn)
-  -- Renoise: "must be > 0" (NaN fails the test too).
-  if type(interval_ms) ~= "number" or not (interval_ms > 0) then
-    fail("add_timer: the interval must be a number of milliseconds > 0")
+  -- Renoise: "must be > 0" (NaN fails the test too). An infinite
+  -- interval never fires, yet would keep the run alive until --timeout.
+  if type(interval_ms) ~= "number" or not (interval_ms > 0) or interval_ms == math.huge then
+    fail("add_timer: the interval must be a finite number of milliseconds > 0")
   end
   if find_timer(obj, f) then
     fail("add_timer: the given timer function was already added")

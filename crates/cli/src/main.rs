@@ -2,6 +2,7 @@
 //! TCP, UDP and OSC servers from the terminal. See `crates/cli/README.md`.
 
 mod connect;
+mod lua_state;
 mod osc_cmd;
 mod run;
 mod tmp;

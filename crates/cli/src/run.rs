@@ -6,6 +6,7 @@
 //! sleeping, `stat`, changing directory, `bit`), and maps the outcome to an
 //! exit code.
 
+use crate::lua_state::LuaState;
 use mlua::{Function, Lua, Table, Value};
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
@@ -187,10 +188,9 @@ pub fn run(args: RunArgs) -> Result<ExitCode, String> {
             });
         }
     }
-    // SAFETY: the whole standard library, `debug` included, as in Renoise;
-    // unsafe only in that C modules may be loaded.
-    let lua = unsafe { Lua::unsafe_new() };
-    let outcome = setup_and_run(&lua, &args, &folder, &main).map_err(|e| e.to_string());
+    let state = LuaState::new()?;
+    let outcome = setup_and_run(state.lua(), &args, &folder, &main).map_err(|e| e.to_string());
+    drop(state);
     crate::tmp::remove();
     Ok(ExitCode::from(outcome?))
 }

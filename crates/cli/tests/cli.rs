@@ -788,6 +788,47 @@ fn error_without_a_string_message_still_says_something() {
 }
 
 #[test]
+fn running_out_of_memory_is_a_lua_error_the_tool_can_catch() {
+    // Under a 1 GiB address-space limit: first caught by pcall, then
+    // uncaught. With mlua's allocator both aborted the process (a Rust
+    // "memory allocation failed" and a backtrace, exit 134).
+    let code = "local t = {}\n\
+        local ok, e = pcall(function()\n\
+          for i = 1, 64 do t[i] = string.rep('x', 2^26) .. i end\n\
+        end)\n\
+        t = nil\n\
+        collectgarbage()\n\
+        print('caught', ok, e)\n\
+        local u = {}\n\
+        for i = 1, 2^40 do u[i] = string.rep('y', 2^20) .. i end\n";
+    let (dir, f) = temp_file("oom", "oom.lua", code);
+    let mut run = std::process::Command::new(cargo_bin("renoise-socket"));
+    run.args(["run", "--timeout", "60", f.to_str().unwrap()]);
+    // SAFETY: only setrlimit between fork and exec.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut run, || {
+            let limit = libc::rlimit {
+                rlim_cur: 1 << 30,
+                rlim_max: 1 << 30,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let o = Command::from_std(run).timeout(LIMIT).output().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let (so, se) = out(&o);
+    assert_eq!(so, "caught\tfalse\tnot enough memory\n", "{se}");
+    assert_eq!(o.status.code(), Some(1), "{se}");
+    assert!(
+        se.contains("renoise-socket: error: not enough memory"),
+        "{se}"
+    );
+    assert!(!se.contains("alloc") && !se.contains("backtrace"), "{se}");
+}
+#[test]
 fn preferences_xml_in_the_tool_folder_is_loaded() {
     // Assigning `preferences` loads the tool folder's preferences.xml into
     // the document, as Renoise does; without the file the defaults stay,

@@ -31,8 +31,9 @@ tool:add_timer({ f, ctx }, 50)
 assert(tool:has_timer({ ctx, f }) and tool:has_timer({ f, ctx }))
 tool:remove_timer({ ctx, f })
 assert(not tool:has_timer({ f, ctx }))
--- An interval must be > 0, as Renoise requires.
-for _, bad in ipairs({ 0, -5, 0 / 0 }) do
+-- An interval must be > 0, as Renoise requires, and finite: an infinite
+-- one would never fire and keep the run alive.
+for _, bad in ipairs({ 0, -5, 0 / 0, math.huge }) do
   ok, e = pcall(tool.add_timer, tool, f, bad)
   assert(not ok and e:find("milliseconds > 0", 1, true), e)
 end
