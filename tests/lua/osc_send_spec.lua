@@ -220,9 +220,11 @@ describe("OSC over client:send", function()
     end
 
     for _, case in ipairs({
-      { "slip", "c0dbff2f61c0" },                 -- bad escape
-      { "size", "7fffffff2f610000" },              -- larger than max_receive_size
-      { "size", "0000000c2f61" },                  -- stream ends inside a frame
+      { "slip", "c0dbff2f61c0", "bad OSC frame" },   -- bad escape
+      { "size", "7fffffff2f610000", "bad OSC frame" }, -- larger than max_receive_size
+      -- The stream ends inside a frame: that error, not "disconnected".
+      { "size", "0000000c2f61", "bad OSC frame: stream ended inside a frame (6 bytes)" },
+      { "slip", "c02f61", "bad OSC frame: stream ended inside a frame (2 bytes)" },
     }) do
       it("framing = \"" .. case[1] .. "\": a broken frame (" .. case[2] .. ") is an error that closes the client", function()
         local peer = H.peer({ "sendhex:" .. case[2], "sleep:100", "close", "hold" })
@@ -231,6 +233,7 @@ describe("OSC over client:send", function()
         assert.is_nil(r)
         assert.are.equal("string", type(e))
         assert.are_not.equal("timeout", e)
+        assert.is_truthy(e:find(case[3], 1, true), e)
         assert.is_false(c.is_open)
         c:close()
       end)
