@@ -315,6 +315,18 @@ impl Buffer {
         }
     }
 
+    /// Moves `start` back to where `result` points, if that is in the
+    /// part of `data` already handed out (see `Client::give_back`).
+    pub(crate) fn give_back(&mut self, result: *const u8) -> bool {
+        // Compared as addresses: `result` may point anywhere.
+        let at = (result as usize).wrapping_sub(self.data.as_ptr() as usize);
+        if at > self.start {
+            return false;
+        }
+        self.start = at;
+        true
+    }
+
     /// Moves past the next `n` bytes (handed to the program, or half a
     /// terminator) and returns their range.
     #[inline]

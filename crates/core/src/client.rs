@@ -803,6 +803,35 @@ impl Client {
         }
     }
 
+    /// Gives back the bytes of the last receive: the next receive starts
+    /// again at `result`, the start of the slice that receive returned
+    /// (which must not have been used since).
+    ///
+    /// For a binding that copies each result out of the client (the Lua
+    /// module makes it a Lua string) and whose copy can fail after the
+    /// receive took the bytes: out of memory, or an error raised by code
+    /// that ran meanwhile. Giving them back keeps "a failure never loses
+    /// data" true there too. Only for unframed TCP (a framed packet or a
+    /// datagram has more state than a position), and only before any
+    /// other receive: returns false, changing nothing, when `result` does
+    /// not point into the part of the buffer already handed out.
+    ///
+    /// ```no_run
+    /// use renoise_socket::{Client, Mode};
+    /// use std::time::Duration;
+    /// let mut c = Client::connect("127.0.0.1", 8080)?;
+    /// let at = c.receive(Mode::Line, Duration::from_secs(1))?.as_ptr();
+    /// // ... the copy of that line failed:
+    /// assert!(c.give_back(at));
+    /// # Ok::<(), renoise_socket::Error>(())
+    /// ```
+    pub fn give_back(&mut self, result: *const u8) -> bool {
+        if self.deframer.is_some() || self.opts.protocol != Protocol::Tcp {
+            return false;
+        }
+        self.buf.give_back(result)
+    }
+
     /// What [`receive`](Client::receive) would return now without a system
     /// call: a whole line or `n` bytes already in the client's buffer.
     /// `None`, consuming nothing, whenever `receive` would have to do more:

@@ -67,6 +67,10 @@ pub(crate) struct Ud {
     /// into a Lua string (see [`push_result`]); null: none. Compared,
     /// never followed: the thread may be gone.
     busy_in: *mut lua_State,
+    /// Where the result being made into a string starts (see
+    /// [`push_result`]): its bytes are given back to the client if that
+    /// raised (see [`Ud::give_back`]).
+    handed: *const u8,
     /// `close()` came while a result was being made into a string (from a
     /// finalizer): the client counts as closed, and is closed once that is
     /// done (see [`Ud::settle_close`]).
@@ -124,6 +128,7 @@ impl Ud {
             last_timeout: LastTimeout::default(),
             last_size: LastSize::default(),
             busy_in: std::ptr::null_mut(),
+            handed: std::ptr::null(),
             close_pending: false,
             sender: false,
             queue: Weak::new(),
@@ -239,6 +244,17 @@ impl Ud {
         self.close_pending = false;
         let _ = self.close();
         true
+    }
+
+    /// A result of this client starting at `result` could not be made
+    /// into a Lua string (out of memory, or an error from a finalizer run
+    /// meanwhile, which Lua 5.1 and LuaJIT pass on): the owned client's
+    /// next receive returns those bytes again, so none is lost. (An
+    /// accepted connection's results are copies: nothing to give back.)
+    pub(crate) fn give_back(&mut self, result: *const u8) {
+        if let Sock::Own(c) = &mut self.client {
+            c.give_back(result);
+        }
     }
 
     /// A result of this client is being made into a Lua string.
@@ -472,6 +488,7 @@ unsafe fn receive_body(l: *mut lua_State) -> Result<c_int, Fail> {
 unsafe fn push_result(l: *mut lua_State, ud: *mut Ud, bytes: &[u8]) {
     // (LuaJIT: the fast path checks this mark too.)
     (*ud).busy_in = l;
+    (*ud).handed = bytes.as_ptr();
     push_bytes(l, bytes);
     (*ud).busy_in = std::ptr::null_mut();
     if (*ud).close_pending {
@@ -491,8 +508,8 @@ unsafe fn close_after_push(l: *mut lua_State, ud: *mut Ud) {
 /// making its result (it can only come from a finalizer), or that was
 /// closed meanwhile. Clears a mark that no running receive owns (one
 /// whose string creation raised: out of memory, or an error from a
-/// finalizer, which Lua 5.1 and LuaJIT pass on), and then carries out a
-/// pending close.
+/// finalizer, which Lua 5.1 and LuaJIT pass on) and gives that result's
+/// bytes back to the client, and then carries out a pending close.
 #[cold]
 #[inline(never)]
 unsafe fn not_nested(l: *mut lua_State, ud: &mut Ud) -> Result<(), Fail> {
@@ -501,6 +518,7 @@ unsafe fn not_nested(l: *mut lua_State, ud: &mut Ud) -> Result<(), Fail> {
             return Err(nested_or_closed(ud));
         }
         ud.busy_in = std::ptr::null_mut();
+        ud.give_back(ud.handed);
     }
     if jit_owned_by(l, ud) {
         return Err(nested_or_closed(ud));

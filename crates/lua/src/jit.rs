@@ -309,6 +309,13 @@ pub(crate) unsafe fn owned_by(l: *mut lua_State, ud: &mut Ud) -> bool {
     let live = crate::raw::copy_in_flight(l, std::ptr::null_mut(), is_ours);
     if !live {
         (*out).busy = 0;
+        // Its string creation raised: the bytes go back to their client
+        // when this call is on it. (The mark does not keep its owner
+        // alive, so another client's call cannot reach it: those bytes
+        // stay lost.)
+        if (*out).owner == (ud as *mut Ud).cast() {
+            ud.give_back((*out).ptr);
+        }
         return false;
     }
     (*out).owner == (ud as *mut Ud).cast()

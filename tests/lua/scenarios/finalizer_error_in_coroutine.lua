@@ -4,12 +4,14 @@
 -- allocated; Lua 5.4 only warns, so there it never does). Then, with
 -- "receive", the coroutine reads on; with "close", it closes the client
 -- at once. The classic functions: the JIT, and with it LuaJIT's fast
--- path, is off (see the Lua README for the fast path).
---   finalizer_error_in_coroutine.lua receive|close
+-- path, is off (see the Lua README for the fast path), unless the second
+-- argument is "jit", which reads on the main thread.
+--   finalizer_error_in_coroutine.lua receive|close [jit]
 -- Prints: hit=<receive # the error came out of, 0: none> refused=<later
--- receives that raised> got=<lines> peer=<what the server's connection
--- read after the loop: "disconnected" once the client is closed>
-if jit then jit.off() end
+-- receives that raised> got=<lines> wrong=<lines that were not the next
+-- one sent> peer=<what the server's connection read after the loop:
+-- "disconnected" once the client is closed>
+if jit and arg[2] ~= "jit" then jit.off() end
 local act = arg[1]
 local rs = require("renoise_socket")
 local S = rs.Socket
@@ -35,9 +37,12 @@ local function bomb()
 end
 collectgarbage("setpause", 1)
 collectgarbage("setstepmul", 1000)
-local hit, refused, got = 0, 0, 0
-coroutine.wrap(function()
-  for i = 1, 2000 do
+local hit, refused, got, wrong = 0, 0, 0, 0
+local function read_all()
+  -- More turns than lines: the receive that raised gives its line to the
+  -- next one.
+  for i = 1, 4000 do
+    if got == 2000 then break end
     if armed then
       for _ = 1, 20 do finalizer(bomb) end
     end
@@ -58,6 +63,7 @@ coroutine.wrap(function()
       refused = refused + 1
     elseif line then
       got = got + 1
+      if line ~= lines[got] then wrong = wrong + 1 end
     else
       break
     end
@@ -66,7 +72,11 @@ coroutine.wrap(function()
   collectgarbage("setpause", 200)
   collectgarbage("setstepmul", 200)
   c:close()
-end)()
+end
+-- LuaJIT's fast path cannot tell which thread its mark is of: in a
+-- coroutine a stale one is taken as live (the Lua README's "Known
+-- limits"), so its test reads on the main thread.
+if arg[2] == "jit" then read_all() else coroutine.wrap(read_all)() end
 local peer
 for _ = 1, 50 do
   srv:wait(10)
@@ -76,4 +86,4 @@ for _ = 1, 50 do
     break
   end
 end
-print(("hit=%d refused=%d got=%d peer=%s"):format(hit, refused, got, tostring(peer)))
+print(("hit=%d refused=%d got=%d wrong=%d peer=%s"):format(hit, refused, got, wrong, tostring(peer)))
