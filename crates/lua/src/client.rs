@@ -27,7 +27,10 @@ use std::net::SocketAddr;
 use std::rc::Weak;
 
 #[cfg(any(feature = "luajit", feature = "embedjit"))]
-use crate::jit::{marked as jit_marked, marked_for as jit_marked_for, owned_by as jit_owned_by};
+use crate::jit::{
+    forget as jit_forget, marked as jit_marked, marked_for as jit_marked_for,
+    owned_by as jit_owned_by,
+};
 
 /// Without LuaJIT's fast path there is no result of its own in flight.
 #[cfg(not(any(feature = "luajit", feature = "embedjit")))]
@@ -44,6 +47,9 @@ unsafe fn jit_owned_by(_: *mut lua_State, _: &mut Ud) -> bool {
 unsafe fn jit_marked_for(_: *mut lua_State, _: &Ud) -> bool {
     false
 }
+
+#[cfg(not(any(feature = "luajit", feature = "embedjit")))]
+unsafe fn jit_forget(_: *mut lua_State, _: &Ud) {}
 
 /// The name of the class, in messages and as `__name`.
 pub(crate) const CLASS: &str = "SocketClient";
@@ -789,6 +795,7 @@ unsafe extern "C-unwind" fn close_meta(l: *mut lua_State) -> c_int {
 /// connection: this handle; the server closes the connection itself).
 unsafe extern "C-unwind" fn gc(l: *mut lua_State) -> c_int {
     if let Some(ud) = check(l, 1) {
+        jit_forget(l, ud);
         let client = std::mem::replace(&mut ud.client, Sock::Gone);
         // The userdata's memory is Lua's and is never dropped as a whole.
         let queue = std::mem::take(&mut ud.queue);

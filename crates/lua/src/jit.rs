@@ -309,16 +309,29 @@ pub(crate) unsafe fn owned_by(l: *mut lua_State, ud: &mut Ud) -> bool {
     let live = crate::raw::copy_in_flight(l, std::ptr::null_mut(), is_ours);
     if !live {
         (*out).busy = 0;
-        // Its string creation raised: the bytes go back to their client
-        // when this call is on it. (The mark does not keep its owner
-        // alive, so another client's call cannot reach it: those bytes
-        // stay lost.)
-        if (*out).owner == (ud as *mut Ud).cast() {
+        // Its string creation raised: the bytes go back to their client,
+        // which is alive (a collected owner is forgotten: see `forget`).
+        // No receive of it has run since: every call goes to a classic
+        // function while the mark is set, and each clears it first.
+        let owner = (*out).owner.cast::<Ud>();
+        if std::ptr::eq(owner, ud) {
             ud.give_back((*out).ptr);
+        } else if !owner.is_null() {
+            (*owner).give_back((*out).ptr);
         }
         return false;
     }
     (*out).owner == (ud as *mut Ud).cast()
+}
+
+/// `ud` is being collected: the shim's mark must not name it any more
+/// (see [`owned_by`], which gives a stale mark's bytes back to its owner).
+pub(crate) unsafe fn forget(l: *mut lua_State, ud: &Ud) {
+    if let Some(out) = out_of(l) {
+        if (*out).owner == (ud as *const Ud).cast_mut().cast() {
+            (*out).owner = std::ptr::null_mut();
+        }
+    }
 }
 
 /// True when the `jit` library is loaded and its compiler is on.

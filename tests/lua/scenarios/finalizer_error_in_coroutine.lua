@@ -5,13 +5,15 @@
 -- "receive", the coroutine reads on; with "close", it closes the client
 -- at once. The classic functions: the JIT, and with it LuaJIT's fast
 -- path, is off (see the Lua README for the fast path), unless the second
--- argument is "jit", which reads on the main thread.
---   finalizer_error_in_coroutine.lua receive|close [jit]
+-- argument is "jit", "jit-other" or "jit-gc" (see `other`), which read on
+-- the main thread.
+--   finalizer_error_in_coroutine.lua receive|close [jit|jit-other|jit-gc]
 -- Prints: hit=<receive # the error came out of, 0: none> refused=<later
 -- receives that raised> got=<lines> wrong=<lines that were not the next
 -- one sent> peer=<what the server's connection read after the loop:
 -- "disconnected" once the client is closed>
-if jit and arg[2] ~= "jit" then jit.off() end
+local fast = arg[2] == "jit" or arg[2] == "jit-other" or arg[2] == "jit-gc"
+if jit and not fast then jit.off() end
 local act = arg[1]
 local rs = require("renoise_socket")
 local S = rs.Socket
@@ -19,11 +21,15 @@ local finalizer = dofile((arg[0]:match("^(.*)/") or ".") .. "/finalizer.lua")
 local srv = assert(S.create_server("127.0.0.1", 0))
 local c = assert(S.create_client("127.0.0.1", srv.local_port, S.PROTOCOL_TCP, 2000))
 local conn
-srv:run({ socket_accepted = function(x) conn = x end })
+srv:run({ socket_accepted = function(x) conn = conn or x end })
 for _ = 1, 100 do
   srv:wait(10)
   if conn then break end
 end
+-- With "jit-other", a receive on this second client comes first after the
+-- error (it clears the mark the failure left); with "jit-gc", after the
+-- first client was collected, and the loop ends there.
+local other = assert(S.create_client("127.0.0.1", srv.local_port, S.PROTOCOL_TCP, 2000))
 local lines = {}
 for i = 1, 2000 do lines[i] = ("line %d"):format(i) end
 assert(conn:send(table.concat(lines, "\n") .. "\n"))
@@ -55,6 +61,16 @@ local function read_all()
     inside = false
     if not ok and tostring(line):find("boom", 1, true) then
       hit = i
+      if arg[2] == "jit-other" then assert(other:receive("*all", 0) == nil) end
+      if arg[2] == "jit-gc" then
+        -- The client the mark names is collected first: the call on the
+        -- other one must not reach it.
+        c = nil
+        collectgarbage()
+        collectgarbage()
+        assert(other:receive("*all", 0) == nil)
+        break
+      end
       if act == "close" then
         c:close()
         break
@@ -71,12 +87,12 @@ local function read_all()
   armed = false
   collectgarbage("setpause", 200)
   collectgarbage("setstepmul", 200)
-  c:close()
+  if c then c:close() end
 end
 -- LuaJIT's fast path cannot tell which thread its mark is of: in a
 -- coroutine a stale one is taken as live (the Lua README's "Known
 -- limits"), so its test reads on the main thread.
-if arg[2] == "jit" then read_all() else coroutine.wrap(read_all)() end
+if fast then read_all() else coroutine.wrap(read_all)() end
 local peer
 for _ = 1, 50 do
   srv:wait(10)
