@@ -195,7 +195,7 @@ local function loop()
   end
 end
 
-return function(opts)
+local function run(opts)
   host.quiet = opts.quiet
   host.keep_going = opts.keep_going
   host.prompt_answer = opts.prompt_answer
@@ -250,4 +250,13 @@ return function(opts)
     return 1
   end
   return errors_reported > 0 and 1 or 0
+end
+
+return function(opts)
+  local code = run(opts)
+  -- What the host does next allocates (mlua's handles, when dropped), and
+  -- a script that ran out of memory may have left no room for it: the
+  -- script's garbage goes first.
+  pcall(collectgarbage)
+  return code
 end

@@ -790,8 +790,10 @@ fn error_without_a_string_message_still_says_something() {
 #[test]
 fn running_out_of_memory_is_a_lua_error_the_tool_can_catch() {
     // Under a 1 GiB address-space limit: first caught by pcall, then
-    // uncaught. With mlua's allocator both aborted the process (a Rust
-    // "memory allocation failed" and a backtrace, exit 134).
+    // uncaught with memory used up to its last small block. With mlua's
+    // allocator both aborted the process (a Rust "memory allocation
+    // failed" and a backtrace, exit 134), and so did the second, later,
+    // when the runner dropped its handles on the state.
     let code = "local t = {}\n\
         local ok, e = pcall(function()\n\
           for i = 1, 64 do t[i] = string.rep('x', 2^26) .. i end\n\
@@ -799,8 +801,12 @@ fn running_out_of_memory_is_a_lua_error_the_tool_can_catch() {
         t = nil\n\
         collectgarbage()\n\
         print('caught', ok, e)\n\
-        local u = {}\n\
-        for i = 1, 2^40 do u[i] = string.rep('y', 2^20) .. i end\n";
+        local big = {}\n\
+        pcall(function()\n\
+          for i = 1, 2^40 do big[i] = string.rep('y', 2^20) .. i end\n\
+        end)\n\
+        local l\n\
+        for i = 1, 2^40 do l = { l } end\n";
     let (dir, f) = temp_file("oom", "oom.lua", code);
     let mut run = std::process::Command::new(cargo_bin("renoise-socket"));
     run.args(["run", "--timeout", "60", f.to_str().unwrap()]);
