@@ -306,7 +306,7 @@ pub(crate) unsafe fn owned_by(l: *mut lua_State, ud: &mut Ud) -> bool {
         hit
     };
     // The shim cannot tell its thread: `null`.
-    let live = crate::raw::copy_in_flight(l, std::ptr::null_mut(), is_ours);
+    let live = crate::raw::copy_in_flight(l, std::ptr::null_mut(), std::ptr::null_mut(), is_ours);
     if !live {
         (*out).busy = 0;
         // Its string creation raised: the bytes go back to their client,

@@ -612,21 +612,45 @@ pub(crate) unsafe fn read_only_field(
 /// its own thread can tell, by its frames. From `marker` itself the frames
 /// decide. The main thread runs only while no coroutine is inside a call,
 /// so a mark of another thread, or of an unknown one that the main
-/// thread's frames do not show, is stale there. From a coroutine a mark of
+/// thread's frames do not show, is stale there. From a coroutine, a mark
+/// of the main thread (`main`, when known; null: not known) is read from
+/// the main thread's frames, which live as long as the state; a mark of
 /// another or an unknown thread is taken as live: that thread may have
-/// resumed this one (a finalizer may resume a coroutine).
+/// resumed this one (a finalizer may resume a coroutine), and a
+/// coroutine's frames cannot be read once it may be gone.
 pub(crate) unsafe fn copy_in_flight(
     l: *mut lua_State,
     marker: *mut lua_State,
+    main: *mut lua_State,
     is: impl Fn(*mut lua_State) -> bool,
 ) -> bool {
     if marker == l {
         return frame_running(l, is);
     }
     if !is_main_thread(l) {
+        if !marker.is_null() && marker == main {
+            return frame_running(main, is);
+        }
         return true;
     }
     marker.is_null() && frame_running(l, is)
+}
+
+/// The main thread of `l`'s state, if it can be known from `l`: Lua 5.4
+/// keeps it in the registry; in Lua 5.1 and LuaJIT only a call from the
+/// main thread itself can tell.
+pub(crate) unsafe fn main_thread(l: *mut lua_State) -> Option<*mut lua_State> {
+    #[cfg(any(feature = "lua54", feature = "embed54"))]
+    {
+        ffi::lua_rawgeti(l, ffi::LUA_REGISTRYINDEX, ffi::LUA_RIDX_MAINTHREAD);
+        let main = ffi::lua_tothread(l, -1);
+        ffi::lua_pop(l, 1);
+        (!main.is_null()).then_some(main)
+    }
+    #[cfg(not(any(feature = "lua54", feature = "embed54")))]
+    {
+        is_main_thread(l).then_some(l)
+    }
 }
 
 /// Whether `l` is the main thread of its Lua state.

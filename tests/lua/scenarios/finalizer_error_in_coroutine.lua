@@ -6,8 +6,9 @@
 -- at once. The classic functions: the JIT, and with it LuaJIT's fast
 -- path, is off (see the Lua README for the fast path), unless the second
 -- argument is "jit", "jit-other" or "jit-gc" (see `other`), which read on
--- the main thread.
---   finalizer_error_in_coroutine.lua receive|close [jit|jit-other|jit-gc]
+-- the main thread. With "main-first" the classic functions read on the
+-- main thread until the error, then the rest in a coroutine.
+--   finalizer_error_in_coroutine.lua receive|close [jit|jit-other|jit-gc|main-first]
 -- Prints: hit=<receive # the error came out of, 0: none> refused=<later
 -- receives that raised> got=<lines> wrong=<lines that were not the next
 -- one sent> peer=<what the server's connection read after the loop:
@@ -44,10 +45,10 @@ end
 collectgarbage("setpause", 1)
 collectgarbage("setstepmul", 1000)
 local hit, refused, got, wrong = 0, 0, 0, 0
-local function read_all()
+local function read_all(from)
   -- More turns than lines: the receive that raised gives its line to the
   -- next one.
-  for i = 1, 4000 do
+  for i = from or 1, 4000 do
     if got == 2000 then break end
     if armed then
       for _ = 1, 20 do finalizer(bomb) end
@@ -61,6 +62,12 @@ local function read_all()
     inside = false
     if not ok and tostring(line):find("boom", 1, true) then
       hit = i
+      if arg[2] == "main-first" then
+        -- The rest from a coroutine, where the main thread's mark must be
+        -- found stale.
+        coroutine.wrap(read_all)(i + 1)
+        return
+      end
       if arg[2] == "jit-other" then assert(other:receive("*all", 0) == nil) end
       if arg[2] == "jit-gc" then
         -- The client the mark names is collected first: the call on the
@@ -92,7 +99,7 @@ end
 -- LuaJIT's fast path cannot tell which thread its mark is of: in a
 -- coroutine a stale one is taken as live (the Lua README's "Known
 -- limits"), so its test reads on the main thread.
-if fast then read_all() else coroutine.wrap(read_all)() end
+if fast or arg[2] == "main-first" then read_all() else coroutine.wrap(read_all)() end
 local peer
 for _ = 1, 50 do
   srv:wait(10)
