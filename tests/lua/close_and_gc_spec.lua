@@ -258,6 +258,20 @@ describe("finalizers that use the client while it receives", function()
     assert.are.equal("disconnected", peer, out)
   end)
 
+  it("a finalizer's error out of the receive that found the end leaves the end to be told by the next receive", function()
+    -- Lua 5.4 passes no finalizer error on (hits=0).
+    for _, how in ipairs(H.is_jit and { "", "jit" } or { "" }) do
+      local out, status = H.scenario("finalizer_error_at_the_end.lua", how, nil, 60)
+      assert.are.equal(0, status, out)
+      local hits, bad = out:match("clients=200 hits=(%d+) bad=(%d+)")
+      assert.is_truthy(hits, out)
+      if _VERSION ~= "Lua 5.4" then
+        assert.are_not.equal("0", hits, "no finalizer error came out of a receive: " .. out)
+      end
+      assert.are.equal("0", bad, how .. ": " .. out)
+    end
+  end)
+
   if H.is_jit then
     it("code run in the fast path's window cannot free or move the bytes a classic receive is copying", function()
       local x = H.peer({ "sendfill:20000000:x" }, { lifetime = 60 })

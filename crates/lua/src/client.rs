@@ -77,6 +77,10 @@ pub(crate) struct Ud {
     /// [`push_result`]): its bytes are given back to the client if that
     /// raised (see [`Ud::give_back`]).
     handed: *const u8,
+    /// A receive found the end of an owned client's stream (and closed
+    /// it), but making its `"disconnected"` raised (see [`push_end`]): the
+    /// next receive tells the end instead of raising `socket is closed`.
+    pub(crate) end_untold: bool,
     /// `close()` came while a result was being made into a string (from a
     /// finalizer): the client counts as closed, and is closed once that is
     /// done (see [`Ud::settle_close`]).
@@ -135,6 +139,7 @@ impl Ud {
             last_size: LastSize::default(),
             busy_in: std::ptr::null_mut(),
             handed: std::ptr::null(),
+            end_untold: false,
             close_pending: false,
             sender: false,
             queue: Weak::new(),
@@ -492,8 +497,23 @@ unsafe fn receive_body(l: *mut lua_State) -> Result<c_int, Fail> {
             Ok(1)
         }
         Err(Failure::Timeout) => Ok(push_static_failure(l, "timeout")),
+        Err(Failure::Other(e)) if e.is_disconnected() => Ok(push_end(l, ud)),
         Err(Failure::Other(e)) => push_receive_error(l, e),
     }
+}
+
+/// Pushes `nil, "disconnected"` for the end that a receive of the owned
+/// client in `ud` found, and that closed it. Making the string may raise
+/// (out of memory, a finalizer's error in Lua 5.1 and LuaJIT): then the
+/// mark stays, and the next receive tells the end again (see
+/// [`receive_other`]) rather than raise `socket is closed` before the
+/// program was ever told.
+#[cold]
+unsafe fn push_end(l: *mut lua_State, ud: *mut Ud) -> c_int {
+    (*ud).end_untold = true;
+    let n = push_static_failure(l, "disconnected");
+    (*ud).end_untold = false;
+    n
 }
 
 /// Pushes the bytes of a receive, which live in the client's buffer (or,
@@ -748,6 +768,7 @@ unsafe fn receive_other(
             *told = true;
             Ok(push_static_failure(l, "disconnected"))
         }
+        Sock::Own(_) if (*this).end_untold => Ok(push_end(l, this)),
         Sock::Sender(_) => Err(Fail::error(
             "cannot receive on a UDP server's sender-only socket \
              (datagrams arrive at the server; reply with send)",

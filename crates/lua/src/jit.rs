@@ -314,10 +314,18 @@ pub(crate) unsafe fn owned_by(l: *mut lua_State, ud: &mut Ud) -> bool {
         // No receive of it has run since: every call goes to a classic
         // function while the mark is set, and each clears it first.
         let owner = (*out).owner.cast::<Ud>();
-        if std::ptr::eq(owner, ud) {
-            ud.give_back((*out).ptr);
-        } else if !owner.is_null() {
-            (*owner).give_back((*out).ptr);
+        let owner = if std::ptr::eq(owner, ud) {
+            Some(&mut *ud)
+        } else {
+            owner.as_mut()
+        };
+        if let Some(owner) = owner {
+            // A failure's message, or a result's bytes.
+            if std::ptr::eq((*out).ptr, (*out).message.as_bytes().as_ptr()) {
+                owner.end_untold = (*out).message.as_bytes() == b"disconnected";
+            } else {
+                owner.give_back((*out).ptr);
+            }
         }
         return false;
     }
