@@ -19,9 +19,9 @@
 //! - [`Client`], built by [`Client::connect`] or a [`ClientBuilder`]:
 //!   `receive_line`, `receive_all`, `receive_exact` (or [`Client::receive`]
 //!   with a [`Mode`]; `receive_buffered` takes only what is already
-//!   buffered; `give_back` returns a result whose copy failed), `send`, `close`, `shutdown_send` (a TCP half-close),
-//!   `try_clone` (send from one thread while another receives), and the
-//!   address properties.
+//!   buffered; `give_back` returns a result whose copy failed), `send`,
+//!   `close`, `shutdown_send` (a TCP half-close), `try_clone` (send from
+//!   one thread while another receives), and the address properties.
 //! - [`Server`] ([`ServerBuilder`]): TCP and UDP servers whose activity
 //!   comes back as [`Event`]s; accepted connections are full clients
 //!   ([`Connection`]), UDP senders can be answered ([`UdpPeer`]).

@@ -331,7 +331,7 @@ const MAIN_THREAD: &std::ffi::CStr = c"__mainthread";
 
 /// The main thread of the running class function's state, as the class
 /// metatable (its first upvalue) recorded it; null: not known.
-unsafe fn main_thread(l: *mut lua_State) -> *mut lua_State {
+unsafe fn recorded_main_thread(l: *mut lua_State) -> *mut lua_State {
     ffi::lua_getfield(l, ffi::lua_upvalueindex(1), MAIN_THREAD.as_ptr());
     let main = ffi::lua_touserdata(l, -1).cast::<lua_State>();
     ffi::lua_pop(l, 1);
@@ -351,7 +351,7 @@ pub(crate) unsafe fn push_metatable(l: *mut lua_State) {
         ffi::lua_pushcclosure(l, f, 1);
     };
 
-    // The main thread, where it can be known, for `main_thread`.
+    // The main thread, where it can be known, for `recorded_main_thread`.
     if let Some(main) = raw::main_thread(l) {
         ffi::lua_pushlightuserdata(l, main.cast());
         ffi::lua_setfield(l, mt, MAIN_THREAD.as_ptr());
@@ -558,7 +558,9 @@ unsafe fn close_after_push(l: *mut lua_State, ud: *mut Ud) {
 #[inline(never)]
 unsafe fn not_nested(l: *mut lua_State, ud: &mut Ud) -> Result<(), Fail> {
     if ud.busy() {
-        if raw::copy_in_flight(l, ud.busy_in, main_thread(l), |l| is_receive_fn(l, -1)) {
+        if raw::copy_in_flight(l, ud.busy_in, recorded_main_thread(l), |l| {
+            is_receive_fn(l, -1)
+        }) {
             return Err(nested_or_closed(ud));
         }
         ud.busy_in = std::ptr::null_mut();

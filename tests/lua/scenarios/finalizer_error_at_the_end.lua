@@ -12,7 +12,6 @@
 if jit and arg[1] ~= "jit" then jit.off() end
 local rs = require("renoise_socket")
 local S = rs.Socket
-local finalizer = dofile((arg[0]:match("^(.*)/") or ".") .. "/finalizer.lua")
 
 local N = 200
 local srv = assert(S.create_server("127.0.0.1", 0))
@@ -36,29 +35,10 @@ for _, c in ipairs(clients) do
   assert(c:receive(3, 2000) == "abc")
 end
 
-local armed, inside = true, false
-local function bomb()
-  if armed and inside then
-    armed = false
-    error("boom from __gc")
-  end
-end
-collectgarbage("setpause", 1)
-collectgarbage("setstepmul", 1000)
+local raising_receive = dofile((arg[0]:match("^(.*)/") or ".") .. "/raising_receive.lua")
 local hits, bad = 0, 0
 for _, c in ipairs(clients) do
-  armed = true
-  for _ = 1, 20 do finalizer(bomb) end
-  -- Armed inside the protected call only (Lua 5.1 may collect on the way
-  -- into pcall).
-  local ok, r, e = pcall(function()
-    inside = true
-    local a, b = c:receive("*all", 2000)
-    inside = false
-    return a, b
-  end)
-  inside = false
-  armed = false
+  local ok, r, e = raising_receive(c, "*all", 2000)
   if not ok then
     if tostring(r):find("boom", 1, true) then
       hits = hits + 1
@@ -75,7 +55,5 @@ for _, c in ipairs(clients) do
   local ok3, e3 = pcall(c.receive, c, "*all", 0)
   if ok3 or not tostring(e3):find("socket is closed", 1, true) then bad = bad + 1 end
 end
-collectgarbage("setpause", 200)
-collectgarbage("setstepmul", 200)
 srv:close()
 print(("clients=%d hits=%d bad=%d"):format(N, hits, bad))
