@@ -4,8 +4,10 @@
 //!
 //! All of it is raw `lua_CFunction`s (see `raw.rs` for the rules that make
 //! raising errors from them sound): `receive` and `send` are the hot path,
-//! so they read their arguments straight off the stack and push the
-//! borrowed receive buffer with one `lua_pushlstring`.
+//! so they read their arguments with the raw C API (under Lua 5.1,
+//! `receive` reads the usual ones from the stack frame itself, see
+//! `stack51.rs`) and push the borrowed receive buffer with one
+//! `lua_pushlstring`.
 //!
 //! Every function of the class is a C closure whose first upvalue is the
 //! class metatable; an object is ours when its metatable is that very table
@@ -18,6 +20,8 @@ use crate::raw::{
     self, guard, guard_fast, lua_fn, number_at, push_bytes, push_failure, read_only_field,
     string_at, timeout_at_cached, type_error, Fail, LastSize, LastTimeout, Msg, Num, Shown,
 };
+#[cfg(any(feature = "lua51", feature = "embed51"))]
+use crate::stack51;
 use mlua::ffi::{self, lua_CFunction, lua_State};
 use renoise_socket::{Client, Connection, Event, Mode, Peer, Protocol, UdpPeer};
 use std::cell::RefCell;
@@ -468,15 +472,10 @@ unsafe fn mode_at(
 /// `client:receive(mode, timeout_ms)` -> `string` | `nil, error`.
 #[inline(always)]
 unsafe fn receive_body(l: *mut lua_State) -> Result<c_int, Fail> {
-    let ud: *mut Ud = this(l)?;
-    if (*ud).busy() || (*ud).close_pending || jit_marked(l) {
-        not_nested(l, &mut *ud)?;
-    }
-    let mode = mode_at(l, 2, (*ud).max_receive_size, &mut (*ud).last_size)?;
-    let timeout = timeout_at_cached(l, 3, &mut (*ud).last_timeout)?;
-    if ffi::lua_gettop(l) > 3 {
-        return Err(extra_argument(l, 4, "a mode and a timeout (LuaSocket's prefix has no equivalent: a timeout keeps the partial data)"));
-    }
+    let (ud, mode, timeout) = match usual_receive_args(l) {
+        Some(args) => args,
+        None => receive_args(l)?,
+    };
     let Some(client) = (*ud).owned_receivable() else {
         return receive_other(l, &mut *ud, mode, timeout);
     };
@@ -500,6 +499,59 @@ unsafe fn receive_body(l: *mut lua_State) -> Result<c_int, Fail> {
         Err(Failure::Other(e)) if e.is_disconnected() => Ok(push_end(l, ud)),
         Err(Failure::Other(e)) => push_receive_error(l, e),
     }
+}
+
+/// `receive`'s arguments, checked through the C API: the client, the
+/// mode and the timeout, or the error to raise.
+#[inline(never)]
+unsafe fn receive_args(l: *mut lua_State) -> Result<(*mut Ud, Mode, std::time::Duration), Fail> {
+    let ud: *mut Ud = this(l)?;
+    if (*ud).busy() || (*ud).close_pending || jit_marked(l) {
+        not_nested(l, &mut *ud)?;
+    }
+    let mode = mode_at(l, 2, (*ud).max_receive_size, &mut (*ud).last_size)?;
+    let timeout = timeout_at_cached(l, 3, &mut (*ud).last_timeout)?;
+    if ffi::lua_gettop(l) > 3 {
+        return Err(extra_argument(l, 4, "a mode and a timeout (LuaSocket's prefix has no equivalent: a timeout keeps the partial data)"));
+    }
+    Ok((ud, mode, timeout))
+}
+
+/// Lua 5.1: the usual arguments of a receive (one of our clients, not
+/// busy, a mode and a timeout it takes, nothing more), read straight
+/// from the stack (see `stack51.rs`); `None` for anything else, which
+/// [`receive_args`] then checks, and reports, through the C API.
+#[cfg(any(feature = "lua51", feature = "embed51"))]
+#[inline(always)]
+unsafe fn usual_receive_args(l: *mut lua_State) -> Option<(*mut Ud, Mode, std::time::Duration)> {
+    let (args, upvalue) = stack51::args(l)?;
+    let [this, mode, timeout] = args else {
+        return None;
+    };
+    let ud = this
+        .userdata_with(stack51::table_of(upvalue)?)?
+        .cast::<Ud>();
+    if (*ud).busy() || (*ud).close_pending {
+        return None;
+    }
+    let mode = match mode.string() {
+        Some(b"*line" | b"*l") => Mode::Line,
+        Some(b"*all" | b"*a") => Mode::All,
+        Some(_) => return None,
+        None => {
+            let n = Num::Float(mode.number()?);
+            Mode::Bytes((*ud).last_size.of(n, (*ud).max_receive_size)?)
+        }
+    };
+    let timeout = (*ud).last_timeout.of(Num::Float(timeout.number()?))?;
+    Some((ud, mode, timeout))
+}
+
+/// Elsewhere the C API is as quick as it gets.
+#[cfg(not(any(feature = "lua51", feature = "embed51")))]
+#[inline(always)]
+unsafe fn usual_receive_args(_: *mut lua_State) -> Option<(*mut Ud, Mode, std::time::Duration)> {
+    None
 }
 
 /// Pushes `nil, "disconnected"` for the end that a receive of the owned

@@ -30,6 +30,8 @@
 //! - `osc.rs`: the `Osc` table, `Message` / `Bundle` objects, `type()`;
 //! - `jit.rs` + `jit.lua` (LuaJIT only): `receive` / `send` through the
 //!   FFI, so the JIT compiles loops around them;
+//! - `stack51.rs` (Lua 5.1 only): `receive`'s arguments read straight
+//!   from the stack, once the layout is checked against the C API;
 //! - `raw.rs`: the raw C API helpers, and the rules for raising errors
 //!   from raw C functions soundly.
 //!
@@ -79,6 +81,9 @@ with_lua! {
 
 #[cfg(any(feature = "luajit", feature = "embedjit"))]
 mod jit;
+
+#[cfg(any(feature = "lua51", feature = "embed51"))]
+mod stack51;
 
 #[cfg(any(feature = "embed51", feature = "embedjit", feature = "embed54"))]
 pub use module::{module_table, running_callback, set_callback_handler};

@@ -24,6 +24,8 @@ pub fn module_table(lua: &Lua) -> Result<Table> {
     // SAFETY: the closures only push values (balanced stack: one result).
     let socket: Table = unsafe {
         lua.exec_raw((), |l| {
+            #[cfg(any(feature = "lua51", feature = "embed51"))]
+            crate::stack51::verify(l);
             client::push_metatable(l);
             socket::push_table(l);
         })?
