@@ -20,7 +20,10 @@ use crate::raw::{
     self, guard, guard_fast, lua_fn, number_at, push_bytes, push_failure, read_only_field,
     string_at, timeout_at_cached, type_error, Fail, LastSize, LastTimeout, Msg, Num, Shown,
 };
-#[cfg(any(feature = "lua51", feature = "embed51"))]
+#[cfg(all(
+    any(feature = "lua51", feature = "embed51"),
+    target_pointer_width = "64"
+))]
 use crate::stack51;
 use mlua::ffi::{self, lua_CFunction, lua_State};
 use renoise_socket::{Client, Connection, Event, Mode, Peer, Protocol, UdpPeer};
@@ -521,7 +524,10 @@ unsafe fn receive_args(l: *mut lua_State) -> Result<(*mut Ud, Mode, std::time::D
 /// busy, a mode and a timeout it takes, nothing more), read straight
 /// from the stack (see `stack51.rs`); `None` for anything else, which
 /// [`receive_args`] then checks, and reports, through the C API.
-#[cfg(any(feature = "lua51", feature = "embed51"))]
+#[cfg(all(
+    any(feature = "lua51", feature = "embed51"),
+    target_pointer_width = "64"
+))]
 #[inline(always)]
 unsafe fn usual_receive_args(l: *mut lua_State) -> Option<(*mut Ud, Mode, std::time::Duration)> {
     let (args, upvalue) = stack51::args(l)?;
@@ -547,8 +553,12 @@ unsafe fn usual_receive_args(l: *mut lua_State) -> Option<(*mut Ud, Mode, std::t
     Some((ud, mode, timeout))
 }
 
-/// Elsewhere the C API is as quick as it gets.
-#[cfg(not(any(feature = "lua51", feature = "embed51")))]
+/// Elsewhere (Lua 5.4, LuaJIT's C functions, 32-bit builds) every call
+/// takes the C API.
+#[cfg(not(all(
+    any(feature = "lua51", feature = "embed51"),
+    target_pointer_width = "64"
+)))]
 #[inline(always)]
 unsafe fn usual_receive_args(_: *mut lua_State) -> Option<(*mut Ud, Mode, std::time::Duration)> {
     None

@@ -82,7 +82,11 @@ with_lua! {
 #[cfg(any(feature = "luajit", feature = "embedjit"))]
 mod jit;
 
-#[cfg(any(feature = "lua51", feature = "embed51"))]
+// (64-bit only: the layout it mirrors is that of 64-bit builds.)
+#[cfg(all(
+    any(feature = "lua51", feature = "embed51"),
+    target_pointer_width = "64"
+))]
 mod stack51;
 
 #[cfg(any(feature = "embed51", feature = "embedjit", feature = "embed54"))]

@@ -772,7 +772,12 @@ unsafe fn push_arguments(l: *mut lua_State, args: &[Arg]) {
                 true
             }
             Arg::Color(v) | Arg::Midi(v) => {
+                // Lua 5.1's `lua_Integer` is `ptrdiff_t`, too small for a
+                // `u32` on 32-bit targets; its numbers are doubles anyway.
+                #[cfg(any(feature = "lua54", feature = "embed54"))]
                 ffi::lua_pushinteger(l, (*v).into());
+                #[cfg(not(any(feature = "lua54", feature = "embed54")))]
+                ffi::lua_pushnumber(l, f64::from(*v));
                 true
             }
             Arg::True | Arg::False => {

@@ -13,7 +13,9 @@
 //! number type), [`args`] answers `None` for the rest of the process and
 //! every call takes the C API, as before.
 //!
-//! Only plain reads: nothing here writes to the Lua state.
+//! Only plain reads: nothing here writes to the Lua state. Built for
+//! 64-bit targets only (the sizes below are theirs); 32-bit builds take
+//! the C API.
 
 use mlua::ffi::{self, lua_State};
 use std::ffi::{c_int, c_void};
