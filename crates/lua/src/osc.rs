@@ -324,7 +324,7 @@ unsafe fn read_args(l: *mut lua_State, index: c_int, keys: c_int) -> Result<Vec<
     // it.
     let mut args = Vec::with_capacity((n as usize).min(256));
     for i in 1..=n {
-        ffi::lua_rawgeti(l, index, i.into());
+        ffi::lua_rawgeti(l, index, i as ffi::lua_Integer);
         // A hole below the border (`{a, nil, b}`, whose `#t` is 3): the
         // same words as one above it.
         if ffi::lua_type(l, -1) == ffi::LUA_TNIL {
@@ -637,7 +637,7 @@ unsafe fn new_bundle_body(l: *mut lua_State) -> Result<c_int, Fail> {
     // Check every element before anything is built.
     for i in 1..=count {
         if !single {
-            ffi::lua_rawgeti(l, 2, i.into());
+            ffi::lua_rawgeti(l, 2, i as ffi::lua_Integer);
         } else {
             ffi::lua_pushvalue(l, 2);
         }
@@ -676,7 +676,7 @@ unsafe fn new_bundle_body(l: *mut lua_State) -> Result<c_int, Fail> {
         if single {
             ffi::lua_pushvalue(l, 2);
         } else {
-            ffi::lua_rawgeti(l, 2, i.into());
+            ffi::lua_rawgeti(l, 2, i as ffi::lua_Integer);
         }
         if let Some((Kind::Message, o)) = object(l, -1) {
             elements.push(o.packet.clone());
@@ -748,7 +748,7 @@ unsafe fn push_arguments(l: *mut lua_State, args: &[Arg]) {
         ffi::lua_setfield(l, -2, c"tag".as_ptr());
         let has_value = match arg {
             Arg::Int(v) => {
-                ffi::lua_pushinteger(l, (*v).into());
+                ffi::lua_pushinteger(l, *v as ffi::lua_Integer);
                 true
             }
             Arg::Long(v) => {
