@@ -18,6 +18,16 @@ fn main() {
     let module = ["LUA51", "LUAJIT", "LUA54"]
         .iter()
         .any(|f| std::env::var_os(format!("CARGO_FEATURE_{f}")).is_some());
+    // `receive` reads its usual arguments from its stack frame under
+    // Lua 5.1 and 5.4 on 64-bit targets (src/stack.rs): the layouts it
+    // mirrors are those of 64-bit builds.
+    println!("cargo::rustc-check-cfg=cfg(stack_args)");
+    let puc = ["LUA51", "LUA54", "EMBED51", "EMBED54"]
+        .iter()
+        .any(|f| std::env::var_os(format!("CARGO_FEATURE_{f}")).is_some());
+    if puc && std::env::var("CARGO_CFG_TARGET_POINTER_WIDTH").as_deref() == Ok("64") {
+        println!("cargo:rustc-cfg=stack_args");
+    }
     if os == "macos" && module {
         println!("cargo:rustc-cdylib-link-arg=-undefined");
         println!("cargo:rustc-cdylib-link-arg=dynamic_lookup");

@@ -4,9 +4,9 @@
 //!
 //! All of it is raw `lua_CFunction`s (see `raw.rs` for the rules that make
 //! raising errors from them sound): `receive` and `send` are the hot path,
-//! so they read their arguments with the raw C API (under Lua 5.1,
-//! `receive` reads the usual ones from the stack frame itself, see
-//! `stack51.rs`) and push the borrowed receive buffer with one
+//! so they read their arguments with the raw C API (under Lua 5.1 and
+//! 5.4, `receive` reads the usual ones from the stack frame itself, see
+//! `stack.rs`) and push the borrowed receive buffer with one
 //! `lua_pushlstring`.
 //!
 //! Every function of the class is a C closure whose first upvalue is the
@@ -20,11 +20,8 @@ use crate::raw::{
     self, guard, guard_fast, lua_fn, number_at, push_bytes, push_failure, read_only_field,
     string_at, timeout_at_cached, type_error, Fail, LastSize, LastTimeout, Msg, Num, Shown,
 };
-#[cfg(all(
-    any(feature = "lua51", feature = "embed51"),
-    target_pointer_width = "64"
-))]
-use crate::stack51;
+#[cfg(stack_args)]
+use crate::stack;
 use mlua::ffi::{self, lua_CFunction, lua_State};
 use renoise_socket::{Client, Connection, Event, Mode, Peer, Protocol, UdpPeer};
 use std::cell::RefCell;
@@ -495,18 +492,12 @@ macro_rules! receive_args {
 /// `client:receive(mode, timeout_ms)` -> `string` | `nil, error`.
 #[inline(always)]
 unsafe fn receive_body(l: *mut lua_State) -> Result<c_int, Fail> {
-    #[cfg(all(
-        any(feature = "lua51", feature = "embed51"),
-        target_pointer_width = "64"
-    ))]
+    #[cfg(stack_args)]
     let (ud, mode, timeout) = match usual_receive_args(l) {
         Some(args) => args,
         None => receive_args(l)?,
     };
-    #[cfg(not(all(
-        any(feature = "lua51", feature = "embed51"),
-        target_pointer_width = "64"
-    )))]
+    #[cfg(not(stack_args))]
     let (ud, mode, timeout) = receive_args!(l);
     let Some(client) = (*ud).owned_receivable() else {
         return receive_other(l, &mut *ud, mode, timeout);
@@ -535,32 +526,24 @@ unsafe fn receive_body(l: *mut lua_State) -> Result<c_int, Fail> {
 
 /// [`receive_args!`] out of line, where the usual arguments are read from
 /// the stack frame and this is the unusual case.
-#[cfg(all(
-    any(feature = "lua51", feature = "embed51"),
-    target_pointer_width = "64"
-))]
+#[cfg(stack_args)]
 #[inline(never)]
 unsafe fn receive_args(l: *mut lua_State) -> Result<(*mut Ud, Mode, std::time::Duration), Fail> {
     Ok(receive_args!(l))
 }
 
-/// Lua 5.1: the usual arguments of a receive (one of our clients, not
-/// busy, a mode and a timeout it takes, nothing more), read straight
-/// from the stack (see `stack51.rs`); `None` for anything else, which
+/// Lua 5.1 and 5.4: the usual arguments of a receive (one of our clients,
+/// not busy, a mode and a timeout it takes, nothing more), read straight
+/// from the stack frame (see `stack.rs`); `None` for anything else, which
 /// [`receive_args`] then checks, and reports, through the C API.
-#[cfg(all(
-    any(feature = "lua51", feature = "embed51"),
-    target_pointer_width = "64"
-))]
+#[cfg(stack_args)]
 #[inline(always)]
 unsafe fn usual_receive_args(l: *mut lua_State) -> Option<(*mut Ud, Mode, std::time::Duration)> {
-    let (args, upvalue) = stack51::args(l)?;
+    let (args, upvalue) = stack::args(l)?;
     let [this, mode, timeout] = args else {
         return None;
     };
-    let ud = this
-        .userdata_with(stack51::table_of(upvalue)?)?
-        .cast::<Ud>();
+    let ud = this.userdata_with(stack::table_of(upvalue)?)?.cast::<Ud>();
     if (*ud).busy() || (*ud).close_pending {
         return None;
     }
@@ -569,11 +552,11 @@ unsafe fn usual_receive_args(l: *mut lua_State) -> Option<(*mut Ud, Mode, std::t
         Some(b"*all" | b"*a") => Mode::All,
         Some(_) => return None,
         None => {
-            let n = Num::Float(mode.number()?);
+            let n = mode.number()?;
             Mode::Bytes((*ud).last_size.of(n, (*ud).max_receive_size)?)
         }
     };
-    let timeout = (*ud).last_timeout.of(Num::Float(timeout.number()?))?;
+    let timeout = (*ud).last_timeout.of(timeout.number()?)?;
     Some((ud, mode, timeout))
 }
 

@@ -30,8 +30,9 @@
 //! - `osc.rs`: the `Osc` table, `Message` / `Bundle` objects, `type()`;
 //! - `jit.rs` + `jit.lua` (LuaJIT only): `receive` / `send` through the
 //!   FFI, so the JIT compiles loops around them;
-//! - `stack51.rs` (Lua 5.1 only): `receive`'s arguments read straight
-//!   from the stack, once the layout is checked against the C API;
+//! - `stack.rs` (Lua 5.1 and 5.4, 64-bit): `receive`'s arguments read
+//!   straight from its stack frame, once the layout is checked against
+//!   the C API;
 //! - `raw.rs`: the raw C API helpers, and the rules for raising errors
 //!   from raw C functions soundly.
 //!
@@ -82,12 +83,9 @@ with_lua! {
 #[cfg(any(feature = "luajit", feature = "embedjit"))]
 mod jit;
 
-// (64-bit only: the layout it mirrors is that of 64-bit builds.)
-#[cfg(all(
-    any(feature = "lua51", feature = "embed51"),
-    target_pointer_width = "64"
-))]
-mod stack51;
+// Set by build.rs: Lua 5.1 or 5.4, on a 64-bit target.
+#[cfg(stack_args)]
+mod stack;
 
 #[cfg(any(feature = "embed51", feature = "embedjit", feature = "embed54"))]
 pub use module::{module_table, running_callback, set_callback_handler};

@@ -24,11 +24,8 @@ pub fn module_table(lua: &Lua) -> Result<Table> {
     // SAFETY: the closures only push values (balanced stack: one result).
     let socket: Table = unsafe {
         lua.exec_raw((), |l| {
-            #[cfg(all(
-                any(feature = "lua51", feature = "embed51"),
-                target_pointer_width = "64"
-            ))]
-            crate::stack51::verify(l);
+            #[cfg(stack_args)]
+            crate::stack::verify(l);
             client::push_metatable(l);
             socket::push_table(l);
         })?
