@@ -215,7 +215,8 @@ pub(crate) unsafe fn args<'a>(l: *mut lua_State) -> Option<(&'a [Value], &'a Val
 ///
 /// # Safety
 /// `l` must be a state of the Lua this module is built for, with room for
-/// a few values.
+/// a few values, in a protected call (a Lua error may pass through: this
+/// frame holds nothing to drop).
 pub(crate) unsafe fn verify(l: *mut lua_State) {
     if LAYOUT.load(Ordering::Relaxed) == 2 {
         return;
@@ -231,7 +232,13 @@ pub(crate) unsafe fn verify(l: *mut lua_State) {
     ffi::lua_pushnumber(l, -1234.5);
     ffi::lua_pushlstring(l, b"*li\0ne".as_ptr().cast(), 6);
     ffi::lua_pushvalue(l, top + 2); // the probe, as its own 4th argument
-    let ok = ffi::lua_pcall(l, 4, 1, 0) == 0 && ffi::lua_toboolean(l, -1) != 0;
+                                    // Not protected: the probe itself cannot raise, and an error raised
+                                    // around it (out of memory, a debug hook's) is the opening's, as it
+                                    // would be at any other allocation or call of the opening (a
+                                    // protected call would swallow it, and turn the reads off for good
+                                    // over something that says nothing about the layout).
+    ffi::lua_call(l, 4, 1);
+    let ok = ffi::lua_toboolean(l, -1) != 0;
     ffi::lua_settop(l, top);
     let state = if ok { 1 } else { 2 };
     // A failure anywhere wins over a success elsewhere.
