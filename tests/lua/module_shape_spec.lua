@@ -23,6 +23,25 @@ describe("module shape", function()
     assert.is_function(rs.install)
   end)
 
+  it("a debug hook that raises while the module opens does not abort the interpreter", function()
+    -- A call hook raising at the k-th call of the process's first
+    -- require: mlua used to panic in its setup of the state and abort.
+    -- Now the hook's error comes out of require as it was raised, or the
+    -- hook (off while the module opens) never sees the module's calls;
+    -- either way it is on again afterwards.
+    local seen = {}
+    for k = 1, 30 do
+      local out, status = H.scenario("hook_error_in_require.lua", tostring(k), nil, 20)
+      assert.are.equal(0, status, "k=" .. k .. ": " .. out)
+      local result, after = out:match("result=(%a+) after=(%d+)")
+      assert.is_truthy(result, out)
+      assert.are_not.equal("other", result, out)
+      assert.are_not.equal("0", after, "the hook was not on again: " .. out)
+      seen[result] = true
+    end
+    assert.is_true(seen.ok and seen.failed, "both outcomes occurred")
+  end)
+
   it("require twice returns the same module", function()
     assert.are.equal(rs, require("renoise_socket"))
   end)

@@ -13,7 +13,8 @@
 //! is empty, so the workspace builds and tests without any Lua. The Lua API
 //! and its decisions are described in `crates/lua/README.md`.
 //!
-//! The crate is a `cdylib` whose only export is `luaopen_renoise_socket`.
+//! The crate is a `cdylib` whose export is `luaopen_renoise_socket` (and
+//! mlua's own entry, `luaopen_renoise_socket_mlua`, which it calls).
 //! With one of `embed51`, `embedjit`, `embed54` instead, the same code is
 //! built against a vendored Lua (no `luaopen_` export) for a host that
 //! embeds Lua (the `renoise-socket` command, `crates/cli`); then its

@@ -10,11 +10,42 @@ use std::ffi::c_int;
 /// (`Osc` is added by the OSC part of the module.)
 const INSTALLED: [&std::ffi::CStr; 2] = [c"Socket", c"Osc"];
 
-/// `require("renoise_socket")`.
+/// The module's entry as mlua makes it (exported as
+/// `luaopen_renoise_socket_mlua`); [`luaopen_renoise_socket`] calls it.
 #[cfg(any(feature = "lua51", feature = "luajit", feature = "lua54"))]
-#[mlua::lua_module(name = "renoise_socket", skip_memory_check)]
+#[mlua::lua_module(name = "renoise_socket_mlua", skip_memory_check)]
 fn open(lua: &Lua) -> Result<Table> {
     module_table(lua)
+}
+
+/// `require("renoise_socket")`: mlua's entry, with the thread's debug
+/// hook off while it runs. mlua's setup of a state makes calls that a
+/// call hook sees, and an error that such a hook raises there made mlua
+/// panic, which aborted the interpreter. The hook is set again before
+/// anything returns, also when the opening raised (the error is then
+/// raised again, after that).
+///
+/// # Safety
+/// Called by Lua's `require` as a `lua_CFunction`.
+#[cfg(any(feature = "lua51", feature = "luajit", feature = "lua54"))]
+#[no_mangle]
+pub unsafe extern "C-unwind" fn luaopen_renoise_socket(l: *mut lua_State) -> c_int {
+    let hook = ffi::lua_gethook(l);
+    let mask = ffi::lua_gethookmask(l);
+    if hook.is_none() || mask == 0 {
+        return luaopen_renoise_socket_mlua(l);
+    }
+    let count = ffi::lua_gethookcount(l);
+    ffi::lua_sethook(l, None, 0, 0);
+    let nargs = ffi::lua_gettop(l);
+    ffi::lua_pushcfunction(l, luaopen_renoise_socket_mlua);
+    ffi::lua_insert(l, 1);
+    let status = ffi::lua_pcall(l, nargs, ffi::LUA_MULTRET, 0);
+    ffi::lua_sethook(l, hook, mask, count);
+    if status != 0 {
+        ffi::lua_error(l);
+    }
+    ffi::lua_gettop(l)
 }
 
 /// The module table, as `require("renoise_socket")` returns it (`Socket`,
