@@ -19,13 +19,16 @@ fn main() {
         .iter()
         .any(|f| std::env::var_os(format!("CARGO_FEATURE_{f}")).is_some());
     // `receive` reads its usual arguments from its stack frame under
-    // Lua 5.1 and 5.4 on 64-bit targets (src/stack.rs): the layouts it
-    // mirrors are those of 64-bit builds.
+    // Lua 5.1 and 5.4 on 64-bit little-endian targets (src/stack.rs): the
+    // layouts it mirrors are those of 64-bit builds, and it reads Lua
+    // 5.4's one-byte type tag as the low byte of a word.
     println!("cargo::rustc-check-cfg=cfg(stack_args)");
     let puc = ["LUA51", "LUA54", "EMBED51", "EMBED54"]
         .iter()
         .any(|f| std::env::var_os(format!("CARGO_FEATURE_{f}")).is_some());
-    if puc && std::env::var("CARGO_CFG_TARGET_POINTER_WIDTH").as_deref() == Ok("64") {
+    let wide = std::env::var("CARGO_CFG_TARGET_POINTER_WIDTH").as_deref() == Ok("64");
+    let little = std::env::var("CARGO_CFG_TARGET_ENDIAN").as_deref() == Ok("little");
+    if puc && wide && little {
         println!("cargo:rustc-cfg=stack_args");
     }
     if os == "macos" && module {

@@ -31,9 +31,9 @@
 //! - `osc.rs`: the `Osc` table, `Message` / `Bundle` objects, `type()`;
 //! - `jit.rs` + `jit.lua` (LuaJIT only): `receive` / `send` through the
 //!   FFI, so the JIT compiles loops around them;
-//! - `stack.rs` (Lua 5.1 and 5.4, 64-bit): `receive`'s arguments read
-//!   straight from its stack frame, once the layout is checked against
-//!   the C API;
+//! - `stack.rs` (Lua 5.1 and 5.4, 64-bit little-endian): `receive`'s
+//!   arguments read straight from its stack frame, once the layout is
+//!   checked against the C API;
 //! - `raw.rs`: the raw C API helpers, and the rules for raising errors
 //!   from raw C functions soundly.
 //!
@@ -84,7 +84,7 @@ with_lua! {
 #[cfg(any(feature = "luajit", feature = "embedjit"))]
 mod jit;
 
-// Set by build.rs: Lua 5.1 or 5.4, on a 64-bit target.
+// Set by build.rs: Lua 5.1 or 5.4, on a 64-bit little-endian target.
 #[cfg(stack_args)]
 mod stack;
 

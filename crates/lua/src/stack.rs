@@ -1,5 +1,6 @@
-//! Lua 5.1 and 5.4 on 64-bit targets: a C function's arguments read
-//! straight from its stack frame, for `receive`'s hot path.
+//! Lua 5.1 and 5.4 on 64-bit little-endian targets: a C function's
+//! arguments read straight from its stack frame, for `receive`'s hot
+//! path.
 //!
 //! Each `lua_type`, `lua_tonumber`, `lua_rawequal` is a call through the
 //! PLT that first turns an index into an address. Checking `receive`'s
@@ -15,7 +16,8 @@
 //! API, as before.
 //!
 //! Only plain reads: nothing here writes to the Lua state. Built only
-//! where `build.rs` sets `cfg(stack_args)`: Lua 5.1 or 5.4, 64-bit.
+//! where `build.rs` sets `cfg(stack_args)`: Lua 5.1 or 5.4, 64-bit,
+//! little-endian.
 
 use crate::raw::Num;
 use mlua::ffi::{self, lua_State};
@@ -96,8 +98,6 @@ mod layout {
 use layout::*;
 
 const _: () = assert!(std::mem::size_of::<Value>() == 16);
-#[cfg(target_endian = "big")]
-compile_error!("stack.rs reads type tags as little-endian");
 
 /// 0: not checked yet; 1: the layout matched; 2: it did not (once in any
 /// state of the process: never used again).
