@@ -472,7 +472,7 @@ unsafe fn mode_at(
 /// `receive`'s arguments, checked through the C API: evaluates to the
 /// client, the mode and the timeout, or returns the error to raise from
 /// the function it is used in. A macro, not a function: returning the
-/// three through a `Result` cost Lua 5.4 some 10 instructions a call.
+/// three through a `Result` cost some 10 instructions a call.
 macro_rules! receive_args {
     ($l:expr) => {{
         let l = $l;
@@ -492,13 +492,10 @@ macro_rules! receive_args {
 /// `client:receive(mode, timeout_ms)` -> `string` | `nil, error`.
 #[inline(always)]
 unsafe fn receive_body(l: *mut lua_State) -> Result<c_int, Fail> {
-    #[cfg(stack_args)]
     let (ud, mode, timeout) = match usual_receive_args(l) {
         Some(args) => args,
-        None => receive_args(l)?,
+        None => receive_args!(l),
     };
-    #[cfg(not(stack_args))]
-    let (ud, mode, timeout) = receive_args!(l);
     let Some(client) = (*ud).owned_receivable() else {
         return receive_other(l, &mut *ud, mode, timeout);
     };
@@ -524,18 +521,10 @@ unsafe fn receive_body(l: *mut lua_State) -> Result<c_int, Fail> {
     }
 }
 
-/// [`receive_args!`] out of line, where the usual arguments are read from
-/// the stack frame and this is the unusual case.
-#[cfg(stack_args)]
-#[inline(never)]
-unsafe fn receive_args(l: *mut lua_State) -> Result<(*mut Ud, Mode, std::time::Duration), Fail> {
-    Ok(receive_args!(l))
-}
-
 /// Lua 5.1 and 5.4: the usual arguments of a receive (one of our clients,
 /// not busy, a mode and a timeout it takes, nothing more), read straight
 /// from the stack frame (see `stack.rs`); `None` for anything else, which
-/// [`receive_args`] then checks, and reports, through the C API.
+/// [`receive_args!`] then checks, and reports, through the C API.
 #[cfg(stack_args)]
 #[inline(always)]
 unsafe fn usual_receive_args(l: *mut lua_State) -> Option<(*mut Ud, Mode, std::time::Duration)> {
@@ -558,6 +547,14 @@ unsafe fn usual_receive_args(l: *mut lua_State) -> Option<(*mut Ud, Mode, std::t
     };
     let timeout = (*ud).last_timeout.of(timeout.number()?)?;
     Some((ud, mode, timeout))
+}
+
+/// Elsewhere (LuaJIT's C functions, 32-bit or big-endian targets) every
+/// receive checks its arguments through the C API.
+#[cfg(not(stack_args))]
+#[inline(always)]
+unsafe fn usual_receive_args(_: *mut lua_State) -> Option<(*mut Ud, Mode, std::time::Duration)> {
+    None
 }
 
 /// Pushes `nil, "disconnected"` for the end that a receive of the owned

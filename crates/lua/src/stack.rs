@@ -173,23 +173,28 @@ pub(crate) fn table_of(v: &Value) -> Option<*const c_void> {
     (v.tag() == TABLE).then_some(v.bits as usize as *const c_void)
 }
 
-/// The running C function's frame: the function's own stack value and
-/// the arguments after it. Reads only fields of `lua_State` (and, in
-/// Lua 5.4, of its running `CallInfo`), which the caller trusts.
+/// Where the running C function's own stack value is, and the stack's
+/// top: fields of `lua_State` (and, in Lua 5.4, of the running `CallInfo`
+/// it points to). Addresses only: nothing on the stack is read yet.
 #[inline(always)]
-unsafe fn frame<'a>(l: *mut lua_State) -> Option<(&'a Value, &'a [Value])> {
+unsafe fn frame_bounds(l: *mut lua_State) -> (*const Value, *const Value) {
     let state = l.cast::<u8>();
     let top = state.add(TOP_AT).cast::<*const Value>().read();
     #[cfg(any(feature = "lua51", feature = "embed51"))]
     let func = state.add(BASE_AT).cast::<*const Value>().read().sub(1);
     #[cfg(any(feature = "lua54", feature = "embed54"))]
-    let func = {
-        let ci = state.add(CI_AT).cast::<*const *const Value>().read();
-        ci.read()
-    };
+    let func = state.add(CI_AT).cast::<*const *const Value>().read().read();
+    (func, top)
+}
+
+/// The running C function's frame: its own stack value and the arguments
+/// after it.
+#[inline(always)]
+unsafe fn frame<'a>(l: *mut lua_State) -> (&'a Value, &'a [Value]) {
+    let (func, top) = frame_bounds(l);
     let base = func.add(1);
     let n = (top as usize).wrapping_sub(base as usize) / std::mem::size_of::<Value>();
-    Some((&*func, std::slice::from_raw_parts(base, n)))
+    (&*func, std::slice::from_raw_parts(base, n))
 }
 
 /// The arguments of the running C function and its first upvalue, when
@@ -203,7 +208,7 @@ pub(crate) unsafe fn args<'a>(l: *mut lua_State) -> Option<(&'a [Value], &'a Val
     if LAYOUT.load(Ordering::Relaxed) != 1 {
         return None;
     }
-    let (func, args) = frame(l)?;
+    let (func, args) = frame(l);
     Some((args, func.first_upvalue()))
 }
 
@@ -232,18 +237,19 @@ pub(crate) unsafe fn verify(l: *mut lua_State) {
     ffi::lua_pushnumber(l, -1234.5);
     ffi::lua_pushlstring(l, b"*li\0ne".as_ptr().cast(), 6);
     ffi::lua_pushvalue(l, top + 2); // the probe, as its own 4th argument
-                                    // Not protected: the probe itself cannot raise, and an error raised
-                                    // around it (out of memory, a debug hook's) is the opening's, as it
-                                    // would be at any other allocation or call of the opening (a
-                                    // protected call would swallow it, and turn the reads off for good
-                                    // over something that says nothing about the layout).
+
+    // Not protected: the probe itself cannot raise, and an error raised
+    // around it (out of memory, a debug hook's) is the opening's, as it
+    // would be at any other allocation or call of the opening (a
+    // protected call would swallow it, and turn the reads off for good
+    // over something that says nothing about the layout).
     ffi::lua_call(l, 4, 1);
     let ok = ffi::lua_toboolean(l, -1) != 0;
     ffi::lua_settop(l, top);
-    let state = if ok { 1 } else { 2 };
     // A failure anywhere wins over a success elsewhere.
-    let _ = LAYOUT.compare_exchange(0, state, Ordering::Relaxed, Ordering::Relaxed);
-    if !ok {
+    if ok {
+        let _ = LAYOUT.compare_exchange(0, 1, Ordering::Relaxed, Ordering::Relaxed);
+    } else {
         LAYOUT.store(2, Ordering::Relaxed);
     }
 }
@@ -258,29 +264,24 @@ unsafe extern "C-unwind" fn probe(l: *mut lua_State) -> c_int {
 }
 
 unsafe fn probe_body(l: *mut lua_State) -> bool {
-    // The frame's pointers are fields of `lua_State` (and, in 5.4, of the
-    // `CallInfo` it points to, which `frame` follows: a field of a live
-    // struct in either layout). Plausible only if they agree with
-    // `lua_gettop` to the byte.
-    let state = l.cast::<u8>();
-    let top = state.add(TOP_AT).cast::<usize>().read();
-    #[cfg(any(feature = "lua51", feature = "embed51"))]
-    let base = state.add(BASE_AT).cast::<usize>().read();
+    // The frame's addresses are fields of `lua_State` (in 5.4, of the
+    // `CallInfo` it points to as well: a live struct in either layout).
+    // Plausible only if they agree with `lua_gettop` to the byte.
     #[cfg(any(feature = "lua54", feature = "embed54"))]
-    let base = {
-        let ci = state.add(CI_AT).cast::<*const usize>().read();
-        if ci.is_null() {
-            return false;
-        }
-        ci.read().wrapping_add(std::mem::size_of::<Value>())
-    };
-    let n = ffi::lua_gettop(l);
-    if n != 4 || top.wrapping_sub(base) != 4 * std::mem::size_of::<Value>() {
+    if l.cast::<u8>()
+        .add(CI_AT)
+        .cast::<*const u8>()
+        .read()
+        .is_null()
+    {
         return false;
     }
-    let Some((func, v)) = frame(l) else {
+    let (func, top) = frame_bounds(l);
+    let size = std::mem::size_of::<Value>();
+    if ffi::lua_gettop(l) != 4 || (top as usize).wrapping_sub(func as usize) != 5 * size {
         return false;
-    };
+    }
+    let (func, v) = frame(l);
     let types = [
         ffi::LUA_TUSERDATA,
         ffi::LUA_TNUMBER,
@@ -419,47 +420,54 @@ mod tests {
         }
     }
 
+    /// What [`verify`] passes the probe after the userdata, with one
+    /// thing changed or not.
+    #[derive(Clone, Copy)]
+    enum Change {
+        Nothing,
+        NoFourth,
+        Number,
+        String,
+        AnotherFunction,
+    }
+
+    unsafe fn probe_with(l: *mut lua_State, change: Change) -> bool {
+        call_with(l, probe, |l| {
+            let n = if matches!(change, Change::Number) {
+                1.0
+            } else {
+                -1234.5
+            };
+            ffi::lua_pushnumber(l, n);
+            let s: &[u8] = if matches!(change, Change::String) {
+                b"*li\0nf"
+            } else {
+                b"*li\0ne"
+            };
+            ffi::lua_pushlstring(l, s.as_ptr().cast(), s.len());
+            match change {
+                Change::NoFourth => return 2,
+                Change::AnotherFunction => ffi::lua_pushcclosure(l, reader, 0),
+                _ => ffi::lua_pushvalue(l, 2), // the probe itself
+            }
+            3
+        })
+    }
+
     #[test]
     fn the_probe_refuses_what_it_was_not_given() {
         unsafe {
             let l = luaL_newstate();
             let refused = [
-                // Three arguments instead of four.
-                call_with(l, probe, |l| {
-                    ffi::lua_pushnumber(l, -1234.5);
-                    ffi::lua_pushlstring(l, b"*li\0ne".as_ptr().cast(), 6);
-                    2
-                }),
-                // Another number.
-                call_with(l, probe, |l| {
-                    ffi::lua_pushnumber(l, 1.0);
-                    ffi::lua_pushlstring(l, b"*li\0ne".as_ptr().cast(), 6);
-                    ffi::lua_pushvalue(l, 2);
-                    3
-                }),
-                // Another string of the same length.
-                call_with(l, probe, |l| {
-                    ffi::lua_pushnumber(l, -1234.5);
-                    ffi::lua_pushlstring(l, b"*li\0nf".as_ptr().cast(), 6);
-                    ffi::lua_pushvalue(l, 2);
-                    3
-                }),
-                // A function that is not the one called.
-                call_with(l, probe, |l| {
-                    ffi::lua_pushnumber(l, -1234.5);
-                    ffi::lua_pushlstring(l, b"*li\0ne".as_ptr().cast(), 6);
-                    ffi::lua_pushcclosure(l, reader, 0);
-                    3
-                }),
-            ];
+                Change::NoFourth,
+                Change::Number,
+                Change::String,
+                Change::AnotherFunction,
+            ]
+            .map(|change| probe_with(l, change));
             assert_eq!(refused, [false; 4]);
-            // And the same call with what it expects passes.
-            assert!(call_with(l, probe, |l| {
-                ffi::lua_pushnumber(l, -1234.5);
-                ffi::lua_pushlstring(l, b"*li\0ne".as_ptr().cast(), 6);
-                ffi::lua_pushvalue(l, 2);
-                3
-            }));
+            // And what it expects passes.
+            assert!(probe_with(l, Change::Nothing));
             lua_close(l);
         }
     }
